@@ -1,0 +1,42 @@
+//! # handoff-agents
+//!
+//! Dispatch policies for the handoff environment: the two arms of the field experiment
+//! (arXiv:2605.14830) and a random baseline. Every policy implements [`handoff_env::Policy`] and
+//! reads only the [`handoff_env::Observation`], as a learned policy would.
+
+pub mod random;
+pub mod study;
+
+use handoff_env::{Policy, Scenario};
+
+pub use random::RandomPolicy;
+pub use study::{StudyControl, StudyTreatment};
+
+/// The built-in policies: (name, one-line description).
+pub const POLICIES: &[(&str, &str)] = &[
+    ("study-control", "the study's control arm: humans handle every chat, longest wait first"),
+    (
+        "study-treatment",
+        "the study's deployment: eligible chats to the AI, escalations back to the supervisor, \
+         takeover when sentiment falls",
+    ),
+    ("random", "a uniformly random valid action"),
+];
+
+/// A built-in policy by name, configured from `scenario`.
+pub fn by_name(name: &str, scenario: &Scenario) -> Option<Box<dyn Policy>> {
+    match name {
+        "study-control" => Some(Box::new(StudyControl)),
+        "study-treatment" => Some(Box::new(StudyTreatment::new(scenario))),
+        "random" => Some(Box::new(RandomPolicy::default())),
+        _ => None,
+    }
+}
+
+/// An environment on `scenario` whose uncontrolled decisions are made by the policy the
+/// scenario names in `env.fallback_policy` (validated when the scenario was loaded).
+pub fn make_env(scenario: Scenario) -> handoff_env::HandoffEnv {
+    let fallback = by_name(&scenario.env.fallback_policy, &scenario)
+        .expect("scenario validation admits only built-in fallback policies");
+    handoff_env::HandoffEnv::new(scenario, fallback)
+}

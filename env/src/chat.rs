@@ -1,0 +1,228 @@
+//! A chat in flight: its customer, its issue and where it stands.
+
+use rand_pcg::Pcg32;
+use serde::Serialize;
+
+use crate::rng::{self, Stream};
+use crate::scenario::Scenario;
+
+/// Why a chat left the AI for a human (the study's four ways an AI chat can end, less "none").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Escalation {
+    /// The algorithm saw no progress: beyond the AI's ability.
+    Technical,
+    /// The algorithm saw the customer's frustration cross its threshold.
+    Emotional,
+    /// The supervising worker stepped in on their own.
+    Human,
+}
+
+impl Escalation {
+    /// The label used in CSV and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Escalation::Technical => "technical",
+            Escalation::Emotional => "emotional",
+            Escalation::Human => "human",
+        }
+    }
+}
+
+/// Where a chat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting in the queue for a worker with a free slot.
+    Queued,
+    /// Waiting for a route decision (the decision is being made now).
+    Routing,
+    /// The customer is writing their next message.
+    CustomerWriting,
+    /// The customer waits for a worker's reply.
+    Awaiting,
+    /// A worker is writing a reply.
+    WorkerWriting,
+    /// The AI is writing a reply.
+    AiWriting,
+}
+
+/// Who handles a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// Nobody yet (queued or being routed).
+    Unassigned,
+    /// The AI, supervised by a worker.
+    Ai {
+        /// The supervising worker.
+        supervisor: u32,
+    },
+    /// A worker.
+    Worker(u32),
+}
+
+/// Attributes drawn for a customer when the chat arrives, identical in every arm for one seed.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerDraws {
+    /// Productive rounds the issue needs.
+    pub rounds_needed: u32,
+    /// Whether the AI can resolve the issue.
+    pub ai_solvable: bool,
+    /// Initial frustration.
+    pub frustration: f64,
+    /// Longest wait for a reply before abandoning, seconds.
+    pub patience_s: f64,
+    /// The customer's log-odds of rating a chat.
+    pub rating_logit: f64,
+    /// Standard-normal noise of latent satisfaction.
+    pub satisfaction_noise: f64,
+    /// Standard-normal noise of the star rating.
+    pub rating_noise: f64,
+    /// Uniform draw deciding whether the customer rates.
+    pub rate_u: f64,
+    /// Uniform draw deciding a retrial.
+    pub retrial_u: f64,
+}
+
+impl CustomerDraws {
+    /// Draws a customer for an issue; consumes a fixed number of draws from `rng`.
+    pub fn draw(rng: &mut Pcg32, eligible: bool, scenario: &Scenario) -> Self {
+        let issues = &scenario.issues;
+        let c = &scenario.customers;
+        let mean_rounds =
+            if eligible { issues.rounds_eligible_mean } else { issues.rounds_ineligible_mean };
+        Self {
+            rounds_needed: rng::one_plus_poisson(rng, mean_rounds),
+            ai_solvable: rng::bernoulli(rng, issues.ai_solvable_share),
+            frustration: rng::exponential(rng, c.frustration_mean),
+            patience_s: rng::lognormal(rng, c.patience_median_s, c.patience_sigma),
+            rating_logit: rng::logit(c.rating_propensity) + 0.5 * rng::std_normal(rng),
+            satisfaction_noise: rng::std_normal(rng),
+            rating_noise: rng::std_normal(rng),
+            rate_u: rng::uniform(rng),
+            retrial_u: rng::uniform(rng),
+        }
+    }
+}
+
+/// A chat in flight.
+#[derive(Debug, Clone)]
+pub struct Chat {
+    /// Global id, shared by a chat's twins in other arms.
+    pub id: u64,
+    /// Arrival time, seconds.
+    pub arrival_s: f64,
+    /// Whether the issue is AI-eligible.
+    pub eligible: bool,
+    /// The customer's draws.
+    pub customer: CustomerDraws,
+    /// The customer's behaviour stream (writing times).
+    pub customer_rng: Pcg32,
+    /// The AI's stream for this chat.
+    pub ai_rng: Pcg32,
+    /// The workers' stream for this chat (reply times, productivity).
+    pub service_rng: Pcg32,
+    /// Where the chat stands.
+    pub phase: Phase,
+    /// Who handles it.
+    pub handler: Handler,
+    /// Productive rounds so far.
+    pub rounds_done: u32,
+    /// Consecutive unproductive replies.
+    pub unproductive_streak: u32,
+    /// Current frustration.
+    pub frustration: f64,
+    /// Since when the customer has been waiting (queue or reply).
+    pub awaiting_since: f64,
+    /// Total time spent waiting, seconds.
+    pub total_wait_s: f64,
+    /// Why it left the AI, if it did.
+    pub escalation: Option<Escalation>,
+    /// When it left the AI.
+    pub escalated_at: f64,
+    /// Time from leaving the AI to the first human reply.
+    pub intervention_delay_s: Option<f64>,
+    /// Whether the AI handled it at some point.
+    pub ai_involved: bool,
+    /// Effort of the worker on this chat (1 for chats served by humans from the start).
+    pub effort: f64,
+    /// Replies written by the AI.
+    pub ai_replies: u32,
+    /// Replies written by workers.
+    pub human_replies: u32,
+    /// Messages written by workers.
+    pub worker_messages: u32,
+    /// The worker who last served it.
+    pub last_worker: Option<u32>,
+    /// Token of the current wait's abandonment timer (0: no timer running).
+    pub wait_token: u32,
+    /// Token of the pending AI reply (0: none); a takeover clears it.
+    pub ai_token: u32,
+    /// Token of this chat's life in its slot: events of an earlier chat in the slot never match.
+    pub life_token: u32,
+}
+
+impl Chat {
+    /// A chat that has just arrived; the customer's first message is written.
+    pub fn new(
+        id: u64,
+        arrival_s: f64,
+        eligible: bool,
+        life_token: u32,
+        seed: u64,
+        scenario: &Scenario,
+    ) -> Self {
+        let mut customer_rng = rng::chat_rng(seed, Stream::Customer, id);
+        let customer = CustomerDraws::draw(&mut customer_rng, eligible, scenario);
+        Self {
+            id,
+            arrival_s,
+            eligible,
+            customer,
+            customer_rng,
+            ai_rng: rng::chat_rng(seed, Stream::Ai, id),
+            service_rng: rng::chat_rng(seed, Stream::Service, id),
+            phase: Phase::Routing,
+            handler: Handler::Unassigned,
+            rounds_done: 0,
+            unproductive_streak: 0,
+            frustration: customer.frustration,
+            awaiting_since: arrival_s,
+            total_wait_s: 0.0,
+            escalation: None,
+            escalated_at: 0.0,
+            intervention_delay_s: None,
+            ai_involved: false,
+            effort: 1.0,
+            ai_replies: 0,
+            human_replies: 0,
+            worker_messages: 0,
+            last_worker: None,
+            wait_token: 0,
+            ai_token: 0,
+            life_token,
+        }
+    }
+
+    /// Whether the customer is waiting for someone to act (queue or reply).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.phase, Phase::Queued | Phase::Awaiting | Phase::Routing)
+    }
+
+    /// Ends the current wait at `now`, adding the frustration that waiting caused and stopping
+    /// the abandonment timer.
+    pub fn end_wait(&mut self, now: f64, per_min: f64) {
+        let waited = (now - self.awaiting_since).max(0.0);
+        self.total_wait_s += waited;
+        self.frustration += per_min * waited / 60.0;
+        self.wait_token = 0;
+    }
+
+    /// Frustration as the customer feels it now, including the current wait.
+    pub fn frustration_now(&self, now: f64, per_min: f64) -> f64 {
+        if self.is_waiting() {
+            self.frustration + per_min * (now - self.awaiting_since).max(0.0) / 60.0
+        } else {
+            self.frustration
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! What the agent sees at a decision: the decision's subject and a fixed-size candidate set.
+//!
+//! Actions index the candidate set; unused slots are padded and masked, so one network serves any
+//! number of workers. The typed [`Observation`] is what heuristics read; [`Observation::encode`]
+//! writes the flat `f32` vector a network reads, described by [`observation_space`].
+
+use crate::chat::Escalation;
+use crate::scenario::DecisionKind;
+use crate::spaces::BoxSpace;
+
+/// What a candidate slot offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CandidateKind {
+    /// Padding: never valid.
+    #[default]
+    Empty,
+    /// Route: hand the chat to the AI.
+    Ai,
+    /// Route: leave the chat in the queue for the next free slot.
+    Queue,
+    /// Route: hand the chat to this worker.
+    Worker,
+    /// Attend: write nothing now (only when no held chat awaits a reply).
+    Wait,
+    /// Attend: answer this held chat.
+    Chat,
+    /// Attend: take over this AI chat (a human-initiated intervention).
+    Takeover,
+}
+
+/// One slot of the candidate set.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Candidate {
+    /// What the slot offers.
+    pub kind: CandidateKind,
+    /// The worker concerned (routing target, or the attending worker).
+    pub worker: u32,
+    /// The chat's slot in the simulator (Chat and Takeover).
+    pub chat_slot: u32,
+    /// The worker's held chats over the cap (Worker).
+    pub load: f32,
+    /// AI chats the worker supervises (Worker).
+    pub supervised: f32,
+    /// Whether the worker supervised the chat being routed (escalations).
+    pub is_supervisor: bool,
+    /// How long the customer has been waiting now, seconds (Chat, Takeover).
+    pub wait_s: f32,
+    /// The customer's frustration now, i.e. the sentiment the worker sees (Chat, Takeover).
+    pub frustration: f32,
+    /// Why the chat left the AI, if it did (Chat).
+    pub escalation: Option<Escalation>,
+    /// Productive rounds so far (Chat, Takeover).
+    pub rounds_done: f32,
+    /// Whether the issue is AI-eligible (Chat, Takeover).
+    pub eligible: bool,
+    /// Whether the worker answered this chat last, so no switching cost (Chat).
+    pub last_answered: bool,
+    /// Time since the chat arrived, seconds (Chat, Takeover).
+    pub age_s: f32,
+}
+
+/// The state shown at a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// Which decision this is.
+    pub kind: DecisionKind,
+    /// Simulated time, seconds.
+    pub time_s: f64,
+    /// Route: the chat being routed; Attend: unused (default).
+    pub chat: Candidate,
+    /// Attend: the worker who is ready to write; Route: unused (default).
+    pub worker: Candidate,
+    /// Chats waiting in the queue.
+    pub queue_len: u32,
+    /// Workers on duty.
+    pub on_duty: u32,
+    /// On-duty workers with a free slot.
+    pub free_workers: u32,
+    /// Chats in flight (queued, with the AI or with workers).
+    pub in_flight: u32,
+    /// Whether the AI takes new chats now.
+    pub ai_available: bool,
+    /// The candidate set, always `candidates` long.
+    pub candidates: Vec<Candidate>,
+    /// Which candidates are valid actions.
+    pub mask: Vec<bool>,
+}
+
+/// Features before the candidate slots.
+pub const GLOBAL_FEATURES: usize = 15;
+/// Features per candidate slot.
+pub const CANDIDATE_FEATURES: usize = 19;
+
+/// Length of the encoded observation for `candidates` slots.
+pub fn observation_len(candidates: usize) -> usize {
+    GLOBAL_FEATURES + candidates * CANDIDATE_FEATURES
+}
+
+/// The space of encoded observations: kinds and flags in 0..1, times in minutes and counts
+/// scaled, frustration unbounded above.
+pub fn observation_space(candidates: usize) -> BoxSpace {
+    let len = observation_len(candidates);
+    let mut low = vec![0.0f32; len];
+    let mut high = vec![1.0f32; len];
+    // time of day as sine and cosine
+    low[2] = -1.0;
+    low[3] = -1.0;
+    // queue per worker, chats per worker, frustration, wait minutes
+    for i in [4, 11, 12, 13] {
+        high[i] = f32::INFINITY;
+    }
+    for c in 0..candidates {
+        let base = GLOBAL_FEATURES + c * CANDIDATE_FEATURES;
+        for off in [7, 9, 10, 14, 18] {
+            high[base + off] = f32::INFINITY;
+        }
+    }
+    BoxSpace { low, high }
+}
+
+fn escalation_one_hot(e: Option<Escalation>) -> [f32; 3] {
+    match e {
+        None => [0.0; 3],
+        Some(Escalation::Technical) => [1.0, 0.0, 0.0],
+        Some(Escalation::Emotional) => [0.0, 1.0, 0.0],
+        Some(Escalation::Human) => [0.0, 0.0, 1.0],
+    }
+}
+
+fn flag(b: bool) -> f32 {
+    if b { 1.0 } else { 0.0 }
+}
+
+impl Observation {
+    /// An empty observation with `candidates` padded slots.
+    pub fn new(candidates: usize) -> Self {
+        Self {
+            kind: DecisionKind::Route,
+            time_s: 0.0,
+            chat: Candidate::default(),
+            worker: Candidate::default(),
+            queue_len: 0,
+            on_duty: 0,
+            free_workers: 0,
+            in_flight: 0,
+            ai_available: false,
+            candidates: vec![Candidate::default(); candidates],
+            mask: vec![false; candidates],
+        }
+    }
+
+    /// Clears every slot to padding.
+    pub fn clear_candidates(&mut self) {
+        self.candidates.iter_mut().for_each(|c| *c = Candidate::default());
+        self.mask.iter_mut().for_each(|m| *m = false);
+    }
+
+    /// Number of valid actions.
+    pub fn valid_count(&self) -> usize {
+        self.mask.iter().filter(|&&m| m).count()
+    }
+
+    /// The valid actions.
+    pub fn valid_actions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.mask.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i)
+    }
+
+    /// Writes the flat encoding into `out`, which must be `observation_len` long.
+    pub fn encode(&self, out: &mut [f32]) {
+        assert_eq!(out.len(), observation_len(self.candidates.len()), "observation buffer length");
+        let day_frac = (self.time_s / 86_400.0).fract() as f32;
+        let angle = std::f32::consts::TAU * day_frac;
+        let on_duty = self.on_duty.max(1) as f32;
+        let subject_esc = escalation_one_hot(self.chat.escalation);
+        let global: [f32; GLOBAL_FEATURES] = [
+            flag(self.kind == DecisionKind::Route),
+            flag(self.kind == DecisionKind::Attend),
+            angle.sin(),
+            angle.cos(),
+            self.queue_len as f32 / on_duty,
+            self.free_workers as f32 / on_duty,
+            flag(self.ai_available),
+            flag(self.chat.eligible),
+            subject_esc[0],
+            subject_esc[1],
+            subject_esc[2],
+            self.in_flight as f32 / on_duty,
+            self.chat.frustration,
+            self.chat.wait_s / 60.0,
+            self.worker.load.min(1.0),
+        ];
+        out[..GLOBAL_FEATURES].copy_from_slice(&global);
+        for (c, slot) in
+            self.candidates.iter().zip(out[GLOBAL_FEATURES..].chunks_exact_mut(CANDIDATE_FEATURES))
+        {
+            let esc = escalation_one_hot(c.escalation);
+            let k = c.kind;
+            let features: [f32; CANDIDATE_FEATURES] = [
+                flag(k == CandidateKind::Ai),
+                flag(k == CandidateKind::Queue),
+                flag(k == CandidateKind::Worker),
+                flag(k == CandidateKind::Wait),
+                flag(k == CandidateKind::Chat),
+                flag(k == CandidateKind::Takeover),
+                c.load.min(1.0),
+                c.supervised / 4.0,
+                flag(c.is_supervisor),
+                c.wait_s / 60.0,
+                c.frustration,
+                esc[0],
+                esc[1],
+                esc[2],
+                c.rounds_done / 10.0,
+                flag(c.eligible),
+                flag(c.last_answered),
+                flag(k != CandidateKind::Empty),
+                c.age_s / 1800.0,
+            ];
+            slot.copy_from_slice(&features);
+        }
+    }
+}

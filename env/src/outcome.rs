@@ -1,0 +1,150 @@
+//! What a completed chat produced: duration, satisfaction, rating, retrial and reward.
+
+use serde::Serialize;
+
+use crate::chat::{Chat, Escalation};
+use crate::rng::{logit, sigmoid};
+use crate::scenario::Scenario;
+
+/// How a chat ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// The issue was resolved.
+    Resolved,
+    /// The customer left while waiting.
+    Abandoned,
+    /// The customer gave up after unproductive replies.
+    GaveUp,
+    /// The worker closed the chat without resolving it (low effort).
+    ClosedUnresolved,
+}
+
+impl Ending {
+    /// The label used in CSV and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ending::Resolved => "resolved",
+            Ending::Abandoned => "abandoned",
+            Ending::GaveUp => "gave_up",
+            Ending::ClosedUnresolved => "closed_unresolved",
+        }
+    }
+}
+
+/// One completed chat, as written to the per-chat CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChatRecord {
+    /// Global id, shared by twins.
+    pub chat_id: u64,
+    /// Arrival time, seconds from the start.
+    pub arrival_s: f64,
+    /// Whether the issue was AI-eligible.
+    pub ai_eligible: bool,
+    /// Whether the AI handled the chat at some point.
+    pub ai_involved: bool,
+    /// Why it left the AI, if it did.
+    pub escalation: Option<Escalation>,
+    /// How it ended.
+    pub ending: Ending,
+    /// From arrival to end, seconds.
+    pub duration_s: f64,
+    /// Time the customer spent waiting, seconds.
+    pub wait_s: f64,
+    /// Time from escalation to the first human reply, seconds.
+    pub intervention_delay_s: Option<f64>,
+    /// Messages written by workers.
+    pub worker_messages: u32,
+    /// Replies written by the AI.
+    pub ai_replies: u32,
+    /// Replies written by workers.
+    pub human_replies: u32,
+    /// Worker effort on the chat.
+    pub effort: f64,
+    /// Final frustration.
+    pub frustration: f64,
+    /// Latent satisfaction, 1 to 5.
+    pub satisfaction: f64,
+    /// Observed star rating, if the customer rated.
+    pub rating: Option<u8>,
+    /// Probability of a retrial within 7 days.
+    pub retrial_prob: f64,
+    /// Whether the customer came back within 7 days.
+    pub retrial: bool,
+    /// The chat's contribution to the environment's reward.
+    pub reward: f64,
+}
+
+impl ChatRecord {
+    /// Whether the issue was resolved.
+    pub fn resolved(&self) -> bool {
+        self.ending == Ending::Resolved
+    }
+
+    /// The CSV label of the AI's part: `none` for AI alone, the escalation reason, or empty when
+    /// the AI was not involved.
+    pub fn escalation_label(&self) -> &'static str {
+        match (self.ai_involved, self.escalation) {
+            (false, _) => "",
+            (true, None) => "none",
+            (true, Some(e)) => e.label(),
+        }
+    }
+
+    /// Computes the outcome of `chat`, ending at `now` in the given way.
+    pub fn complete(chat: &Chat, now: f64, ending: Ending, scenario: &Scenario) -> Self {
+        let s = &scenario.satisfaction;
+        let c = &chat.customer;
+        let resolved = ending == Ending::Resolved;
+        let replies = chat.ai_replies + chat.human_replies;
+        let ai_share = if replies == 0 { 0.0 } else { f64::from(chat.ai_replies) / f64::from(replies) };
+        let wait_min = chat.total_wait_s / 60.0;
+        let satisfaction = (s.base
+            - if resolved { 0.0 } else { s.unresolved }
+            - s.frustration * chat.frustration
+            - s.waiting * libm::log1p(wait_min)
+            - s.ai_share * ai_share
+            + s.noise_sd * c.satisfaction_noise)
+            .clamp(1.0, 5.0);
+        let rate_p = sigmoid(
+            c.rating_logit + scenario.customers.rating_extremity * (satisfaction - 3.0).abs(),
+        );
+        let rating = (c.rate_u < rate_p).then(|| {
+            libm::round(satisfaction + s.rating_noise_sd * c.rating_noise).clamp(1.0, 5.0) as u8
+        });
+        let r = &scenario.retrial;
+        let retrial_prob = sigmoid(
+            logit(r.base)
+                + if resolved { 0.0 } else { r.unresolved }
+                + r.frustration * chat.frustration,
+        );
+        let duration_s = now - chat.arrival_s;
+        let w = &scenario.reward;
+        let abandoned = ending == Ending::Abandoned;
+        let reward = w.satisfaction * (satisfaction - 3.0) / 2.0
+            - w.duration_per_min * duration_s / 60.0
+            - w.retrial * retrial_prob
+            - if abandoned { w.abandonment } else { 0.0 };
+        Self {
+            chat_id: chat.id,
+            arrival_s: chat.arrival_s,
+            ai_eligible: chat.eligible,
+            ai_involved: chat.ai_involved,
+            escalation: chat.escalation,
+            ending,
+            duration_s,
+            wait_s: chat.total_wait_s,
+            intervention_delay_s: chat.intervention_delay_s,
+            worker_messages: chat.worker_messages,
+            ai_replies: chat.ai_replies,
+            human_replies: chat.human_replies,
+            effort: chat.effort,
+            frustration: chat.frustration,
+            satisfaction,
+            rating,
+            retrial_prob,
+            retrial: c.retrial_u < retrial_prob,
+            reward,
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Running a whole simulation with one policy for every decision.
+
+use crate::outcome::ChatRecord;
+use crate::policy::Policy;
+use crate::rng::{self, Stream};
+use crate::sim::{SimCounters, Simulator};
+
+/// Runs `sim` from `seed` to the end with `policy` making every decision, handing each completed
+/// chat to `on_chat`. Returns the run's counters.
+pub fn run(
+    sim: &mut Simulator,
+    seed: u64,
+    policy: &mut dyn Policy,
+    mut on_chat: impl FnMut(&ChatRecord),
+) -> SimCounters {
+    sim.reset(seed);
+    policy.reset(rng::derive_seed(seed, Stream::Policy, 0));
+    loop {
+        let more = sim.advance();
+        sim.completed().iter().for_each(&mut on_chat);
+        sim.clear_completed();
+        if !more {
+            return sim.counters();
+        }
+        let action = policy.act(sim.observation());
+        if let Err(e) = sim.apply(action) {
+            panic!("policy {} chose an invalid action: {e}", policy.name());
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Streaming summaries of completed chats per segment: constant memory whatever the horizon.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::chat::Escalation;
+use crate::outcome::{ChatRecord, Ending};
+
+/// Shares of AI-involved chats by how they left the AI.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EscalationMix {
+    /// Escalated for a technical reason.
+    pub technical: f64,
+    /// Escalated for an emotional reason.
+    pub emotional: f64,
+    /// Taken over by the supervising worker.
+    pub human: f64,
+    /// Resolved (or ended) by the AI alone.
+    pub none: f64,
+}
+
+/// The summary of one segment, as printed by `handoff simulate --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentSummary {
+    /// Completed chats.
+    pub chats: u64,
+    /// Mean duration, seconds.
+    pub duration_mean_s: f64,
+    /// Median duration, seconds (to 0.1 %).
+    pub duration_median_s: f64,
+    /// Geometric mean duration, seconds (the study's reading of duration effects).
+    pub duration_geomean_s: f64,
+    /// Mean star rating over the chats that were rated.
+    pub rating_mean: f64,
+    /// Share of chats rated.
+    pub rating_rate: f64,
+    /// Mean latent satisfaction over all chats.
+    pub satisfaction_mean: f64,
+    /// Share of chats with a retrial within 7 days.
+    pub retrial_rate: f64,
+    /// Share of chats abandoned while waiting.
+    pub abandonment_rate: f64,
+    /// Share of chats resolved.
+    pub resolution_rate: f64,
+    /// Mean messages written by workers.
+    pub worker_messages_mean: f64,
+    /// Mean reward per chat.
+    pub reward_mean: f64,
+    /// How AI-involved chats left the AI (absent when the AI handled none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation_mix: Option<EscalationMix>,
+}
+
+/// Longest duration the median histogram resolves (30 days); longer ones count as this.
+const MAX_DURATION_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// Accumulates a segment's chats.
+#[derive(Debug, Clone)]
+pub struct SegmentStats {
+    chats: u64,
+    duration_sum: f64,
+    log_duration_sum: f64,
+    durations_ms: Histogram<u64>,
+    rated: u64,
+    rating_sum: f64,
+    satisfaction_sum: f64,
+    retrials: u64,
+    abandoned: u64,
+    resolved: u64,
+    worker_messages: u64,
+    reward_sum: f64,
+    ai_involved: u64,
+    escalations: [u64; 3],
+}
+
+impl Default for SegmentStats {
+    fn default() -> Self {
+        Self {
+            chats: 0,
+            duration_sum: 0.0,
+            log_duration_sum: 0.0,
+            durations_ms: Histogram::new_with_bounds(1, MAX_DURATION_MS, 3)
+                .expect("bounds and precision are valid"),
+            rated: 0,
+            rating_sum: 0.0,
+            satisfaction_sum: 0.0,
+            retrials: 0,
+            abandoned: 0,
+            resolved: 0,
+            worker_messages: 0,
+            reward_sum: 0.0,
+            ai_involved: 0,
+            escalations: [0; 3],
+        }
+    }
+}
+
+fn ratio(a: f64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a / b as f64 }
+}
+
+impl SegmentStats {
+    /// Adds one completed chat.
+    pub fn add(&mut self, r: &ChatRecord) {
+        self.chats += 1;
+        self.duration_sum += r.duration_s;
+        self.log_duration_sum += libm::log(r.duration_s.max(1e-3));
+        self.durations_ms.saturating_record((r.duration_s * 1000.0).max(1.0) as u64);
+        if let Some(stars) = r.rating {
+            self.rated += 1;
+            self.rating_sum += f64::from(stars);
+        }
+        self.satisfaction_sum += r.satisfaction;
+        self.retrials += u64::from(r.retrial);
+        self.abandoned += u64::from(r.ending == Ending::Abandoned);
+        self.resolved += u64::from(r.resolved());
+        self.worker_messages += u64::from(r.worker_messages);
+        self.reward_sum += r.reward;
+        if r.ai_involved {
+            self.ai_involved += 1;
+            match r.escalation {
+                Some(Escalation::Technical) => self.escalations[0] += 1,
+                Some(Escalation::Emotional) => self.escalations[1] += 1,
+                Some(Escalation::Human) => self.escalations[2] += 1,
+                None => {}
+            }
+        }
+    }
+
+    /// Completed chats so far.
+    pub fn chats(&self) -> u64 {
+        self.chats
+    }
+
+    /// The summary of the chats added so far.
+    pub fn summary(&self) -> SegmentSummary {
+        let n = self.chats;
+        let escalation_mix = (self.ai_involved > 0).then(|| {
+            let [t, e, h] = self.escalations.map(|c| ratio(c as f64, self.ai_involved));
+            EscalationMix { technical: t, emotional: e, human: h, none: 1.0 - t - e - h }
+        });
+        SegmentSummary {
+            chats: n,
+            duration_mean_s: ratio(self.duration_sum, n),
+            duration_median_s: if n == 0 {
+                0.0
+            } else {
+                self.durations_ms.value_at_quantile(0.5) as f64 / 1000.0
+            },
+            duration_geomean_s: if n == 0 { 0.0 } else { libm::exp(self.log_duration_sum / n as f64) },
+            rating_mean: ratio(self.rating_sum, self.rated),
+            rating_rate: ratio(self.rated as f64, n),
+            satisfaction_mean: ratio(self.satisfaction_sum, n),
+            retrial_rate: ratio(self.retrials as f64, n),
+            abandonment_rate: ratio(self.abandoned as f64, n),
+            resolution_rate: ratio(self.resolved as f64, n),
+            worker_messages_mean: ratio(self.worker_messages as f64, n),
+            reward_mean: ratio(self.reward_sum, n),
+            escalation_mix,
+        }
+    }
+}
+
+/// The three segments of the study: all chats, AI-eligible and AI-ineligible.
+#[derive(Debug, Clone, Default)]
+pub struct ArmStats {
+    /// Every chat.
+    pub all: SegmentStats,
+    /// AI-eligible chats.
+    pub eligible: SegmentStats,
+    /// AI-ineligible chats.
+    pub ineligible: SegmentStats,
+}
+
+/// Summaries of the three segments, as in `handoff simulate --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmSummary {
+    /// Every chat.
+    pub all: SegmentSummary,
+    /// AI-eligible chats.
+    pub eligible: SegmentSummary,
+    /// AI-ineligible chats.
+    pub ineligible: SegmentSummary,
+}
+
+impl ArmStats {
+    /// Adds one completed chat to its segments.
+    pub fn add(&mut self, r: &ChatRecord) {
+        self.all.add(r);
+        if r.ai_eligible {
+            self.eligible.add(r);
+        } else {
+            self.ineligible.add(r);
+        }
+    }
+
+    /// The summaries of the three segments.
+    pub fn summary(&self) -> ArmSummary {
+        ArmSummary {
+            all: self.all.summary(),
+            eligible: self.eligible.summary(),
+            ineligible: self.ineligible.summary(),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! N environments stepped as a batch, with Gymnasium 1.x next-step autoreset.
+//!
+//! Environment `i` of a vector reset with seed `s` runs its `k`-th episode on
+//! [`VectorEnv::episode_seed`]`(s, i, k)`. When a sub-environment terminates or is truncated at a
+//! step, that step returns its final observation, reward and flags; on the *next* step its action
+//! is ignored, it resets, and it returns the first observation of the new episode with reward 0
+//! and both flags false (Gymnasium's `AutoresetMode.NEXT_STEP`, the 1.x default). Sub-environments
+//! are independent, so results do not depend on the number of threads.
+
+use ndarray::{Array2, Axis};
+
+use crate::env::{HandoffEnv, Info};
+use crate::error::StepError;
+use crate::rng::splitmix64;
+
+/// An invalid action for one sub-environment: nothing was stepped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment {index}: {error}")]
+pub struct VectorStepError {
+    /// Which sub-environment.
+    pub index: usize,
+    /// What was wrong.
+    pub error: StepError,
+}
+
+/// A batch of environments.
+#[derive(Debug)]
+pub struct VectorEnv {
+    envs: Vec<HandoffEnv>,
+    base_seed: u64,
+    episodes: Vec<u64>,
+    needs_reset: Vec<bool>,
+    observations: Array2<f32>,
+    masks: Array2<bool>,
+    rewards: Vec<f64>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    infos: Vec<Option<Info>>,
+    threads: usize,
+}
+
+impl VectorEnv {
+    /// A vector of `envs` (at least one, all on scenarios with the same candidate count).
+    pub fn new(envs: Vec<HandoffEnv>) -> Self {
+        assert!(!envs.is_empty(), "a vector environment needs at least one environment");
+        let n = envs.len();
+        let obs_len = envs[0].observation_len();
+        let actions = envs[0].action_space().n;
+        assert!(
+            envs.iter().all(|e| e.observation_len() == obs_len),
+            "all environments of a vector need the same candidate count"
+        );
+        Self {
+            envs,
+            base_seed: 0,
+            episodes: vec![0; n],
+            needs_reset: vec![false; n],
+            observations: Array2::zeros((n, obs_len)),
+            masks: Array2::from_elem((n, actions), false),
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            infos: vec![None; n],
+            threads: 1,
+        }
+    }
+
+    /// Steps the environments on up to `threads` threads (results are the same for any number).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Number of environments.
+    pub fn len(&self) -> usize {
+        self.envs.len()
+    }
+
+    /// Whether the vector is empty (never: construction needs one environment).
+    pub fn is_empty(&self) -> bool {
+        self.envs.is_empty()
+    }
+
+    /// The sub-environments.
+    pub fn envs(&self) -> &[HandoffEnv] {
+        &self.envs
+    }
+
+    /// The seed of episode `episode` of environment `index` in a vector reset with `seed`.
+    pub fn episode_seed(seed: u64, index: usize, episode: u64) -> u64 {
+        splitmix64(splitmix64(seed ^ splitmix64(index as u64)).wrapping_add(episode))
+    }
+
+    /// Encoded observations, one row per environment.
+    pub fn observations(&self) -> &Array2<f32> {
+        &self.observations
+    }
+
+    /// Action masks, one row per environment.
+    pub fn masks(&self) -> &Array2<bool> {
+        &self.masks
+    }
+
+    /// Rewards of the last step.
+    pub fn rewards(&self) -> &[f64] {
+        &self.rewards
+    }
+
+    /// Termination flags of the last step.
+    pub fn terminated(&self) -> &[bool] {
+        &self.terminated
+    }
+
+    /// Truncation flags of the last step.
+    pub fn truncated(&self) -> &[bool] {
+        &self.truncated
+    }
+
+    /// Infos of the last step (`None` for an environment that was autoreset).
+    pub fn infos(&self) -> &[Option<Info>] {
+        &self.infos
+    }
+
+    /// Resets every environment from one base seed.
+    pub fn reset(&mut self, seed: u64) {
+        self.base_seed = seed;
+        self.episodes.iter_mut().for_each(|e| *e = 0);
+        self.needs_reset.iter_mut().for_each(|r| *r = true);
+        self.run(None);
+    }
+
+    /// Steps every environment with its action. Any invalid action is reported before anything
+    /// is stepped.
+    pub fn step(&mut self, actions: &[usize]) -> Result<(), VectorStepError> {
+        assert_eq!(actions.len(), self.envs.len(), "one action per environment");
+        for (index, (env, &a)) in self.envs.iter().zip(actions).enumerate() {
+            if self.needs_reset[index] {
+                continue;
+            }
+            let error = if env.is_over() {
+                Some(StepError::EpisodeOver)
+            } else if a >= env.action_space().n {
+                Some(StepError::OutOfRange { action: a, n: env.action_space().n })
+            } else if !env.action_mask()[a] {
+                Some(StepError::Masked { action: a, valid: env.observation().valid_actions().collect() })
+            } else {
+                None
+            };
+            if let Some(error) = error {
+                return Err(VectorStepError { index, error });
+            }
+        }
+        self.run(Some(actions));
+        Ok(())
+    }
+
+    fn run(&mut self, actions: Option<&[usize]>) {
+        let n = self.envs.len();
+        let chunk = n.div_ceil(self.threads);
+        let seed = self.base_seed;
+        let work = self
+            .envs
+            .chunks_mut(chunk)
+            .zip(self.observations.axis_chunks_iter_mut(Axis(0), chunk))
+            .zip(self.masks.axis_chunks_iter_mut(Axis(0), chunk))
+            .zip(self.rewards.chunks_mut(chunk))
+            .zip(self.terminated.chunks_mut(chunk))
+            .zip(self.truncated.chunks_mut(chunk))
+            .zip(self.infos.chunks_mut(chunk))
+            .zip(self.episodes.chunks_mut(chunk))
+            .zip(self.needs_reset.chunks_mut(chunk))
+            .enumerate()
+            .map(|(c, ((((((((envs, obs), masks), rewards), terminated), truncated), infos), episodes), needs_reset))| {
+                Chunk { first: c * chunk, envs, obs, masks, rewards, terminated, truncated, infos, episodes, needs_reset }
+            });
+        if self.threads == 1 {
+            work.for_each(|c| c.run(seed, actions));
+        } else {
+            std::thread::scope(|s| {
+                for c in work {
+                    s.spawn(move || c.run(seed, actions));
+                }
+            });
+        }
+    }
+}
+
+/// The slice of a vector one thread steps.
+struct Chunk<'a> {
+    first: usize,
+    envs: &'a mut [HandoffEnv],
+    obs: ndarray::ArrayViewMut2<'a, f32>,
+    masks: ndarray::ArrayViewMut2<'a, bool>,
+    rewards: &'a mut [f64],
+    terminated: &'a mut [bool],
+    truncated: &'a mut [bool],
+    infos: &'a mut [Option<Info>],
+    episodes: &'a mut [u64],
+    needs_reset: &'a mut [bool],
+}
+
+impl Chunk<'_> {
+    fn run(mut self, seed: u64, actions: Option<&[usize]>) {
+        for (j, env) in self.envs.iter_mut().enumerate() {
+            let i = self.first + j;
+            if self.needs_reset[j] {
+                let (_, info) = env.reset(VectorEnv::episode_seed(seed, i, self.episodes[j]));
+                self.episodes[j] += 1;
+                self.needs_reset[j] = false;
+                self.rewards[j] = 0.0;
+                self.terminated[j] = false;
+                self.truncated[j] = false;
+                self.infos[j] = if actions.is_some() { None } else { Some(info) };
+            } else {
+                let a = actions.expect("stepping needs actions")[i];
+                let step = env.step(a).expect("actions were validated");
+                self.rewards[j] = step.reward;
+                self.terminated[j] = step.terminated;
+                self.truncated[j] = step.truncated;
+                self.infos[j] = Some(step.info);
+                self.needs_reset[j] = step.terminated || step.truncated;
+            }
+            let mut row = self.obs.row_mut(j);
+            env.observation().encode(row.as_slice_mut().expect("rows are contiguous"));
+            for (m, &v) in self.masks.row_mut(j).iter_mut().zip(env.action_mask()) {
+                *m = v;
+            }
+        }
+    }
+
+}

@@ -1,0 +1,39 @@
+//! The subcommands of the `handoff` command line, one module each.
+
+pub mod bench;
+pub mod scenarios;
+pub mod simulate;
+pub mod table;
+
+use handoff_env::Scenario;
+
+/// A failure to report as a one-line message with exit code 2 (bad input) or 1 (other).
+#[derive(Debug)]
+pub struct CliError {
+    /// The message, without the `error: ` prefix.
+    pub message: String,
+    /// The process exit code.
+    pub code: u8,
+}
+
+impl CliError {
+    /// Bad input from the user: exit code 2.
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        Self { message: message.to_string(), code: 2 }
+    }
+
+    /// A failure while running (for example an unwritable output file): exit code 1.
+    pub fn runtime(message: impl std::fmt::Display) -> Self {
+        Self { message: message.to_string(), code: 1 }
+    }
+}
+
+/// Loads a scenario by built-in name or path, applying a `--days` override and revalidating.
+pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError> {
+    let mut scenario = Scenario::load(name).map_err(CliError::input)?;
+    if let Some(d) = days {
+        scenario.days = d;
+        scenario.validate("--days").map_err(CliError::input)?;
+    }
+    Ok(scenario)
+}

@@ -1,0 +1,40 @@
+//! `handoff scenarios`: the built-in scenarios.
+
+use handoff_env::Scenario;
+use handoff_env::scenario::{BUILTIN, DEFAULT_SCENARIO};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Entry {
+    name: String,
+    default: bool,
+    description: String,
+    days: u32,
+    workers: u32,
+    chats_per_day: f64,
+}
+
+/// Prints the built-in scenarios as a table or JSON.
+pub fn run(json: bool) -> String {
+    let entries: Vec<Entry> = BUILTIN
+        .iter()
+        .filter_map(|(name, _)| Scenario::builtin(name).map(|s| (name, s)))
+        .map(|(name, s)| Entry {
+            name: (*name).to_string(),
+            default: *name == DEFAULT_SCENARIO,
+            description: s.description,
+            days: s.days,
+            workers: s.workers.count,
+            chats_per_day: s.arrivals.chats_per_day,
+        })
+        .collect();
+    if json {
+        return serde_json::to_string_pretty(&entries).expect("scenario list serialises") + "\n";
+    }
+    let mut rows = vec![vec!["scenario".into(), "days".into(), "workers".into(), "chats/day".into(), "description".into()]];
+    for e in &entries {
+        let name = if e.default { format!("{} (default)", e.name) } else { e.name.clone() };
+        rows.push(vec![name, e.days.to_string(), e.workers.to_string(), format!("{:.0}", e.chats_per_day), e.description.clone()]);
+    }
+    super::table::render(&rows)
+}

@@ -153,8 +153,10 @@ pub struct Chat {
     pub worker_messages: u32,
     /// The worker who last served it.
     pub last_worker: Option<u32>,
-    /// Token of the current wait's abandonment timer (0: no timer running).
-    pub wait_token: u32,
+    /// When the customer abandons if the current wait goes on (infinite when not waiting).
+    pub abandon_at: f64,
+    /// Whether an abandonment check for this chat is scheduled (at most one at a time).
+    pub abandon_check_scheduled: bool,
     /// Token of the pending AI reply (0: none); a takeover clears it.
     pub ai_token: u32,
     /// Token of this chat's life in its slot: events of an earlier chat in the slot never match.
@@ -197,7 +199,8 @@ impl Chat {
             human_replies: 0,
             worker_messages: 0,
             last_worker: None,
-            wait_token: 0,
+            abandon_at: f64::INFINITY,
+            abandon_check_scheduled: false,
             ai_token: 0,
             life_token,
         }
@@ -208,13 +211,13 @@ impl Chat {
         matches!(self.phase, Phase::Queued | Phase::Awaiting | Phase::Routing)
     }
 
-    /// Ends the current wait at `now`, adding the frustration that waiting caused and stopping
-    /// the abandonment timer.
+    /// Ends the current wait at `now`, adding the frustration that waiting caused; the customer
+    /// no longer abandons.
     pub fn end_wait(&mut self, now: f64, per_min: f64) {
         let waited = (now - self.awaiting_since).max(0.0);
         self.total_wait_s += waited;
         self.frustration += per_min * waited / 60.0;
-        self.wait_token = 0;
+        self.abandon_at = f64::INFINITY;
     }
 
     /// Frustration as the customer feels it now, including the current wait.

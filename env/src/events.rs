@@ -14,10 +14,22 @@ pub enum EventKind {
     WorkerReply,
     /// The AI has written a reply (`slot`, valid while the chat's AI epoch is `tag`).
     AiReply,
-    /// A waiting customer's patience runs out (`slot`, valid while the wait epoch is `tag`).
+    /// Check whether a waiting customer's patience has run out (`slot`, generation `tag`).
     Abandon,
     /// A new hour starts: staffing changes.
     Hour,
+}
+
+impl EventKind {
+    /// Every kind, indexed by its discriminant.
+    const ALL: [EventKind; 6] = [
+        EventKind::Arrival,
+        EventKind::CustomerMessage,
+        EventKind::WorkerReply,
+        EventKind::AiReply,
+        EventKind::Abandon,
+        EventKind::Hour,
+    ];
 }
 
 /// A scheduled event.
@@ -25,8 +37,6 @@ pub enum EventKind {
 pub struct Event {
     /// When it happens, seconds.
     pub time: f64,
-    /// Insertion order, for deterministic ties.
-    pub seq: u64,
     /// What happens.
     pub kind: EventKind,
     /// The chat slot concerned.
@@ -35,28 +45,40 @@ pub struct Event {
     pub tag: u32,
 }
 
-impl PartialEq for Event {
+/// An event as stored in the heap: 24 bytes, ordered by one integer comparison per field.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The bits of a non-negative time, which order like the times themselves.
+    time_bits: u64,
+    /// Insertion order (for deterministic ties) shifted left by 8, with the kind in the low byte.
+    seq_kind: u64,
+    slot: u32,
+    tag: u32,
+}
+
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Event {}
-impl PartialOrd for Event {
+impl Eq for Entry {}
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Event {
+impl Ord for Entry {
     /// Reversed, so that the max-heap pops the earliest event first.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        other.time.total_cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
+        (other.time_bits, other.seq_kind).cmp(&(self.time_bits, self.seq_kind))
     }
 }
 
 /// Future events, earliest first.
 #[derive(Debug, Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Event>,
+    heap: BinaryHeap<Entry>,
     next_seq: u64,
 }
 
@@ -67,17 +89,26 @@ impl EventQueue {
         self.next_seq = 0;
     }
 
-    /// Schedules an event.
+    /// Schedules an event at a non-negative, finite `time`.
     #[inline]
     pub fn push(&mut self, time: f64, kind: EventKind, slot: u32, tag: u32) {
-        self.heap.push(Event { time, seq: self.next_seq, kind, slot, tag });
+        debug_assert!(time.is_finite() && time >= 0.0, "event time {time}");
+        // +0.0 so that -0.0 orders as zero
+        let time_bits = (time + 0.0).to_bits();
+        let seq_kind = (self.next_seq << 8) | kind as u64;
+        self.heap.push(Entry { time_bits, seq_kind, slot, tag });
         self.next_seq += 1;
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
-        self.heap.pop()
+        self.heap.pop().map(|e| Event {
+            time: f64::from_bits(e.time_bits),
+            kind: EventKind::ALL[(e.seq_kind & 0xff) as usize],
+            slot: e.slot,
+            tag: e.tag,
+        })
     }
 
     /// Events scheduled and not yet fired.

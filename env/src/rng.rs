@@ -93,6 +93,9 @@ pub fn lognormal<R: Rng + ?Sized>(rng: &mut R, median: f64, sigma: f64) -> f64 {
 /// 1 + Poisson(mean - 1): a count of at least one with the given mean (inversion; small means).
 pub fn one_plus_poisson<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u32 {
     let lambda = (mean - 1.0).max(0.0);
+    if lambda == 0.0 {
+        return 1;
+    }
     let mut k = 0u32;
     let mut p = libm::exp(-lambda);
     let mut cdf = p;

@@ -361,6 +361,16 @@ impl Simulator {
         if w.awaiting == 0 && !can_take_over {
             return false;
         }
+        if w.awaiting == 1 && !can_take_over {
+            // a forced decision: answer the one waiting customer without building an observation
+            let slot = *w
+                .held
+                .iter()
+                .find(|&&s| self.chats[s as usize].phase == Phase::Awaiting)
+                .expect("the awaiting count matches the held chats");
+            self.start_reply(worker, slot);
+            return false;
+        }
         self.fill_common(DecisionKind::Attend);
         self.obs.worker = self.worker_candidate(worker, CandidateKind::Worker);
         let w = &self.workers[worker as usize];
@@ -472,9 +482,8 @@ impl Simulator {
                 }
             }
             EventKind::Abandon => {
-                let s = slot as usize;
-                if self.alive[s] && self.chats[s].wait_token == tag && self.chats[s].is_waiting() {
-                    self.end_chat(slot, Ending::Abandoned);
+                if self.is_live(slot, tag) {
+                    self.on_abandon_check(slot);
                 }
             }
         }
@@ -594,7 +603,7 @@ impl Simulator {
         let msg_mean = 1.0 + (wp.messages_per_reply - 1.0) * effort;
         chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng, msg_mean);
         chat.human_replies += 1;
-        let p_productive = wp.productive_prob * libm::pow(effort, wp.effort_productivity_elasticity);
+        let p_productive = wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity);
         let productive = rng::bernoulli(&mut chat.service_rng, p_productive);
         let closes = rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
         let ending = Self::after_reply(chat, productive, cp).or_else(|| {
@@ -657,13 +666,33 @@ impl Simulator {
 
     // ----- state changes -----
 
+    /// Starts a wait: the customer abandons unless someone acts within their patience. At most
+    /// one abandonment check per chat is scheduled; an earlier one still pending re-arms itself
+    /// when it fires, so the event queue holds no pile of cancelled timers.
     fn start_wait(&mut self, slot: u32) {
-        let token = self.token();
         let chat = &mut self.chats[slot as usize];
         chat.awaiting_since = self.now;
-        chat.wait_token = token;
-        let at = self.now + chat.customer.patience_s;
-        self.events.push(at, EventKind::Abandon, slot, token);
+        chat.abandon_at = self.now + chat.customer.patience_s;
+        if !chat.abandon_check_scheduled {
+            chat.abandon_check_scheduled = true;
+            let (at, life) = (chat.abandon_at, chat.life_token);
+            self.events.push(at, EventKind::Abandon, slot, life);
+        }
+    }
+
+    fn on_abandon_check(&mut self, slot: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.abandon_check_scheduled = false;
+        if !chat.is_waiting() {
+            return;
+        }
+        if self.now >= chat.abandon_at {
+            self.end_chat(slot, Ending::Abandoned);
+        } else {
+            chat.abandon_check_scheduled = true;
+            let (at, life) = (chat.abandon_at, chat.life_token);
+            self.events.push(at, EventKind::Abandon, slot, life);
+        }
     }
 
     fn customer_writes(&mut self, slot: u32) {
@@ -778,7 +807,7 @@ impl Simulator {
         let mut duration = rng::lognormal(&mut chat.service_rng, wp.reply_median_s, wp.reply_sigma)
             * w.speed
             * (1.0 + wp.multitask_cost * concurrency)
-            / libm::pow(chat.effort, wp.effort_speed_elasticity);
+            / effort_power(chat.effort, wp.effort_speed_elasticity);
         if w.last_chat != chat.id {
             duration += wp.switch_cost_s;
         }
@@ -876,6 +905,12 @@ impl Simulator {
         }
         Ok(())
     }
+}
+
+/// `effort^elasticity`, skipping the power for full effort (most replies).
+#[inline]
+fn effort_power(effort: f64, elasticity: f64) -> f64 {
+    if effort == 1.0 { 1.0 } else { libm::pow(effort, elasticity) }
 }
 
 fn remove_item(list: &mut Vec<u32>, item: u32) {

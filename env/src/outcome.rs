@@ -97,7 +97,8 @@ impl ChatRecord {
         let c = &chat.customer;
         let resolved = ending == Ending::Resolved;
         let replies = chat.ai_replies + chat.human_replies;
-        let ai_share = if replies == 0 { 0.0 } else { f64::from(chat.ai_replies) / f64::from(replies) };
+        let ai_share =
+            if replies == 0 { 0.0 } else { f64::from(chat.ai_replies) / f64::from(replies) };
         let wait_min = chat.total_wait_s / 60.0;
         let satisfaction = (s.base
             - if resolved { 0.0 } else { s.unresolved }

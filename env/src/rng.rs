@@ -39,7 +39,9 @@ pub fn splitmix64(mut x: u64) -> u64 {
 
 /// The seed of `stream` for `seed`, optionally for one chat.
 pub fn derive_seed(seed: u64, stream: Stream, index: u64) -> u64 {
-    splitmix64(splitmix64(seed ^ splitmix64(stream as u64)) ^ splitmix64(index.wrapping_add(0x5851_F42D)))
+    splitmix64(
+        splitmix64(seed ^ splitmix64(stream as u64)) ^ splitmix64(index.wrapping_add(0x5851_F42D)),
+    )
 }
 
 /// A long-lived generator for a global stream.

@@ -639,7 +639,12 @@ impl Scenario {
         }
         let min_candidates = w.cap + 2;
         v.range("env.candidates", f64::from(env.candidates), f64::from(min_candidates), 256.0)?;
-        v.range("study_policy.takeover_frustration", self.study_policy.takeover_frustration, 0.0, 100.0)?;
+        v.range(
+            "study_policy.takeover_frustration",
+            self.study_policy.takeover_frustration,
+            0.0,
+            100.0,
+        )?;
         Ok(())
     }
 }
@@ -668,7 +673,10 @@ impl Validator<'_> {
 
     fn hourly(&mut self, field: &str, values: &[f64], hi: f64) -> Result<(), ScenarioError> {
         if values.len() != 24 {
-            return self.fail(field, &format!("has {} values (allowed: exactly 24, one per hour)", values.len()));
+            return self.fail(
+                field,
+                &format!("has {} values (allowed: exactly 24, one per hour)", values.len()),
+            );
         }
         for (h, &x) in values.iter().enumerate() {
             self.range(&format!("{field}[{h}]"), x, 0.0, hi)?;
@@ -676,7 +684,12 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn windows(&mut self, field: &str, windows: &[Window], surge: bool) -> Result<(), ScenarioError> {
+    fn windows(
+        &mut self,
+        field: &str,
+        windows: &[Window],
+        surge: bool,
+    ) -> Result<(), ScenarioError> {
         for (k, win) in windows.iter().enumerate() {
             let f = format!("{field}[{k}]");
             self.range(&format!("{f}.start_hour"), win.start_hour, 0.0, 24.0)?;

@@ -101,7 +101,8 @@ impl Simulator {
                 / profile_sum
                 / HOUR_S;
         }
-        let surge_max = scenario.arrivals.surges.iter().map(|s| s.multiplier.max(1.0)).product::<f64>();
+        let surge_max =
+            scenario.arrivals.surges.iter().map(|s| s.multiplier.max(1.0)).product::<f64>();
         let max_rate = hourly_rate.iter().copied().fold(0.0, f64::max) * surge_max;
         let mut sim = Self {
             horizon: scenario.horizon_s(),
@@ -200,6 +201,11 @@ impl Simulator {
     /// Chats in flight.
     pub fn chats_in_flight(&self) -> usize {
         (self.counters.arrived - self.counters.completed) as usize
+    }
+
+    /// Chat slots allocated: the high-water mark of chats in flight, which bounds the memory.
+    pub fn allocated_slots(&self) -> usize {
+        self.chats.len()
     }
 
     /// Chats completed since the last drain.
@@ -374,7 +380,8 @@ impl Simulator {
         self.fill_common(DecisionKind::Attend);
         self.obs.worker = self.worker_candidate(worker, CandidateKind::Worker);
         let w = &self.workers[worker as usize];
-        self.obs.candidates[0] = Candidate { kind: CandidateKind::Wait, worker, ..Candidate::default() };
+        self.obs.candidates[0] =
+            Candidate { kind: CandidateKind::Wait, worker, ..Candidate::default() };
         self.obs.mask[0] = w.awaiting == 0;
         for i in 0..w.held.len() {
             let slot = self.workers[worker as usize].held[i];
@@ -398,10 +405,7 @@ impl Simulator {
             let f = self.chats[slot as usize].frustration_now(self.now, per_min) as f32;
             // insertion into the slots kept sorted by frustration, descending
             let mut pos = first;
-            while pos < n
-                && self.obs.mask[pos]
-                && self.obs.candidates[pos].frustration >= f
-            {
+            while pos < n && self.obs.mask[pos] && self.obs.candidates[pos].frustration >= f {
                 pos += 1;
             }
             if pos >= n {
@@ -531,7 +535,8 @@ impl Simulator {
     }
 
     fn on_arrival(&mut self) {
-        let eligible = rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share);
+        let eligible =
+            rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share);
         let id = self.next_chat_id;
         self.next_chat_id += 1;
         self.counters.arrived += 1;
@@ -603,9 +608,11 @@ impl Simulator {
         let msg_mean = 1.0 + (wp.messages_per_reply - 1.0) * effort;
         chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng, msg_mean);
         chat.human_replies += 1;
-        let p_productive = wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity);
+        let p_productive =
+            wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity);
         let productive = rng::bernoulli(&mut chat.service_rng, p_productive);
-        let closes = rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
+        let closes =
+            rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
         let ending = Self::after_reply(chat, productive, cp).or_else(|| {
             if chat.unproductive_streak >= cp.give_up_after_unproductive {
                 Some(Ending::GaveUp)
@@ -624,7 +631,11 @@ impl Simulator {
     }
 
     /// Updates frustration and progress after a reply; `Some(Resolved)` when the work is done.
-    fn after_reply(chat: &mut Chat, productive: bool, cp: &crate::scenario::Customers) -> Option<Ending> {
+    fn after_reply(
+        chat: &mut Chat,
+        productive: bool,
+        cp: &crate::scenario::Customers,
+    ) -> Option<Ending> {
         if productive {
             chat.rounds_done += 1;
             chat.unproductive_streak = 0;
@@ -642,7 +653,8 @@ impl Simulator {
         chat.ai_token = 0;
         chat.ai_replies += 1;
         chat.frustration += sc.customers.frustration_ai_reply;
-        let productive = rng::bernoulli(&mut chat.ai_rng, sc.ai.productive_prob) && chat.customer.ai_solvable;
+        let productive =
+            rng::bernoulli(&mut chat.ai_rng, sc.ai.productive_prob) && chat.customer.ai_solvable;
         let resolved = Self::after_reply(chat, productive, &sc.customers);
         let Handler::Ai { supervisor } = chat.handler else {
             unreachable!("an AI reply belongs to an AI chat");
@@ -699,7 +711,8 @@ impl Simulator {
         let cp = &self.scenario.customers;
         let chat = &mut self.chats[slot as usize];
         chat.phase = Phase::CustomerWriting;
-        let at = self.now + rng::lognormal(&mut chat.customer_rng, cp.write_median_s, cp.write_sigma);
+        let at =
+            self.now + rng::lognormal(&mut chat.customer_rng, cp.write_median_s, cp.write_sigma);
         let life = chat.life_token;
         self.events.push(at, EventKind::CustomerMessage, slot, life);
     }
@@ -803,7 +816,8 @@ impl Simulator {
             chat.intervention_delay_s = Some(delay);
             chat.effort = sc.effort.after_escalation(reason, delay);
         }
-        let concurrency = (w.held.len() as f64 - 1.0) + wp.supervision_load * w.supervised.len() as f64;
+        let concurrency =
+            (w.held.len() as f64 - 1.0) + wp.supervision_load * w.supervised.len() as f64;
         let mut duration = rng::lognormal(&mut chat.service_rng, wp.reply_median_s, wp.reply_sigma)
             * w.speed
             * (1.0 + wp.multitask_cost * concurrency)
@@ -871,7 +885,11 @@ impl Simulator {
                 remove_item(&mut self.workers[supervisor as usize].supervised, slot);
             }
             (Handler::Unassigned, Phase::Queued) => {
-                let i = self.queue.iter().position(|&q| q == slot).expect("queued chat is in the queue");
+                let i = self
+                    .queue
+                    .iter()
+                    .position(|&q| q == slot)
+                    .expect("queued chat is in the queue");
                 self.queue.remove(i);
             }
             (Handler::Unassigned, _) => {}
@@ -887,11 +905,16 @@ impl Simulator {
             if w.held.len() > cap {
                 return Err(format!("worker {i} holds {} chats over cap {cap}", w.held.len()));
             }
-            let writing = w.held.iter().filter(|&&s| self.chats[s as usize].phase == Phase::WorkerWriting).count();
+            let writing = w
+                .held
+                .iter()
+                .filter(|&&s| self.chats[s as usize].phase == Phase::WorkerWriting)
+                .count();
             if writing > 1 || (writing == 1) != w.writing {
                 return Err(format!("worker {i} writes {writing} replies (flag {})", w.writing));
             }
-            let awaiting = w.held.iter().filter(|&&s| self.chats[s as usize].phase == Phase::Awaiting).count();
+            let awaiting =
+                w.held.iter().filter(|&&s| self.chats[s as usize].phase == Phase::Awaiting).count();
             if awaiting != w.awaiting as usize {
                 return Err(format!("worker {i} counts {} awaiting, has {awaiting}", w.awaiting));
             }

@@ -25,7 +25,9 @@ impl BoxSpace {
     /// Whether `x` lies inside the box (and is not NaN).
     pub fn contains(&self, x: &[f32]) -> bool {
         x.len() == self.len()
-            && x.iter().zip(self.low.iter().zip(&self.high)).all(|(v, (lo, hi))| *v >= *lo && *v <= *hi)
+            && x.iter()
+                .zip(self.low.iter().zip(&self.high))
+                .all(|(v, (lo, hi))| *v >= *lo && *v <= *hi)
     }
 }
 

@@ -147,7 +147,11 @@ impl SegmentStats {
             } else {
                 self.durations_ms.value_at_quantile(0.5) as f64 / 1000.0
             },
-            duration_geomean_s: if n == 0 { 0.0 } else { libm::exp(self.log_duration_sum / n as f64) },
+            duration_geomean_s: if n == 0 {
+                0.0
+            } else {
+                libm::exp(self.log_duration_sum / n as f64)
+            },
             rating_mean: ratio(self.rating_sum, self.rated),
             rating_rate: ratio(self.rated as f64, n),
             satisfaction_mean: ratio(self.satisfaction_sum, n),

@@ -142,7 +142,10 @@ impl VectorEnv {
             } else if a >= env.action_space().n {
                 Some(StepError::OutOfRange { action: a, n: env.action_space().n })
             } else if !env.action_mask()[a] {
-                Some(StepError::Masked { action: a, valid: env.observation().valid_actions().collect() })
+                Some(StepError::Masked {
+                    action: a,
+                    valid: env.observation().valid_actions().collect(),
+                })
             } else {
                 None
             };
@@ -170,9 +173,31 @@ impl VectorEnv {
             .zip(self.episodes.chunks_mut(chunk))
             .zip(self.needs_reset.chunks_mut(chunk))
             .enumerate()
-            .map(|(c, ((((((((envs, obs), masks), rewards), terminated), truncated), infos), episodes), needs_reset))| {
-                Chunk { first: c * chunk, envs, obs, masks, rewards, terminated, truncated, infos, episodes, needs_reset }
-            });
+            .map(
+                |(
+                    c,
+                    (
+                        (
+                            ((((((envs, obs), masks), rewards), terminated), truncated), infos),
+                            episodes,
+                        ),
+                        needs_reset,
+                    ),
+                )| {
+                    Chunk {
+                        first: c * chunk,
+                        envs,
+                        obs,
+                        masks,
+                        rewards,
+                        terminated,
+                        truncated,
+                        infos,
+                        episodes,
+                        needs_reset,
+                    }
+                },
+            );
         if self.threads == 1 {
             work.for_each(|c| c.run(seed, actions));
         } else {
@@ -227,5 +252,4 @@ impl Chunk<'_> {
             }
         }
     }
-
 }

@@ -58,7 +58,8 @@ pub fn bench_simulator(scenario: &Scenario, seed: u64) -> SimulatorBench {
     let (mut chats, mut events) = (0, 0);
     for (_, policy) in ARMS {
         let mut sim = Simulator::new(scenario.clone());
-        let mut policy = handoff_agents::by_name(policy, scenario).expect("study policies are built in");
+        let mut policy =
+            handoff_agents::by_name(policy, scenario).expect("study policies are built in");
         let counters = runner::run(&mut sim, seed, policy.as_mut(), |_| {});
         chats += counters.completed;
         events += counters.events;
@@ -94,7 +95,13 @@ pub fn bench_env(scenario: &Scenario, steps: u64, seed: u64) -> EnvBench {
     }
     std::hint::black_box(&buffer);
     let seconds = start.elapsed().as_secs_f64();
-    EnvBench { scenario: scenario.name.clone(), steps, episodes, seconds, steps_per_s: steps as f64 / seconds }
+    EnvBench {
+        scenario: scenario.name.clone(),
+        steps,
+        episodes,
+        seconds,
+        steps_per_s: steps as f64 / seconds,
+    }
 }
 
 /// Renders the report as a table.

@@ -31,10 +31,22 @@ pub fn run(json: bool) -> String {
     if json {
         return serde_json::to_string_pretty(&entries).expect("scenario list serialises") + "\n";
     }
-    let mut rows = vec![vec!["scenario".into(), "days".into(), "workers".into(), "chats/day".into(), "description".into()]];
+    let mut rows = vec![vec![
+        "scenario".into(),
+        "days".into(),
+        "workers".into(),
+        "chats/day".into(),
+        "description".into(),
+    ]];
     for e in &entries {
         let name = if e.default { format!("{} (default)", e.name) } else { e.name.clone() };
-        rows.push(vec![name, e.days.to_string(), e.workers.to_string(), format!("{:.0}", e.chats_per_day), e.description.clone()]);
+        rows.push(vec![
+            name,
+            e.days.to_string(),
+            e.workers.to_string(),
+            format!("{:.0}", e.chats_per_day),
+            e.description.clone(),
+        ]);
     }
     super::table::render(&rows)
 }

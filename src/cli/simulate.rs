@@ -15,7 +15,8 @@ use super::CliError;
 use super::table::render;
 
 /// The study's two arms: (arm name, policy name).
-pub const ARMS: [(&str, &str); 2] = [("control", "study-control"), ("treatment", "study-treatment")];
+pub const ARMS: [(&str, &str); 2] =
+    [("control", "study-control"), ("treatment", "study-treatment")];
 
 /// What `handoff simulate --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,7 +39,11 @@ pub fn run_arm(scenario: &Scenario, seed: u64, policy: &str, on_chat: impl FnMut
 }
 
 /// Runs both arms (in parallel unless a CSV is written) and summarises them.
-pub fn simulate(scenario: &Scenario, seed: u64, csv: Option<&Path>) -> Result<SimulateReport, CliError> {
+pub fn simulate(
+    scenario: &Scenario,
+    seed: u64,
+    csv: Option<&Path>,
+) -> Result<SimulateReport, CliError> {
     let mut stats: Vec<ArmStats> = vec![ArmStats::default(), ArmStats::default()];
     if let Some(path) = csv {
         let fail = |e: std::io::Error| CliError::runtime(format!("{}: {e}", path.display()));
@@ -63,7 +68,8 @@ pub fn simulate(scenario: &Scenario, seed: u64, csv: Option<&Path>) -> Result<Si
             }
         });
     }
-    let arms = ARMS.iter().zip(&stats).map(|((arm, _), st)| (arm.to_string(), st.summary())).collect();
+    let arms =
+        ARMS.iter().zip(&stats).map(|((arm, _), st)| (arm.to_string(), st.summary())).collect();
     Ok(SimulateReport { scenario: scenario.name.clone(), seed, days: scenario.days, arms })
 }
 
@@ -73,12 +79,28 @@ fn pct(x: f64) -> String {
 
 fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {
     let mut rows = vec![
-        ["arm", "segment", "chats", "mean min", "median min", "rating", "rated", "satisfaction", "retrial", "abandoned", "resolved"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "arm",
+            "segment",
+            "chats",
+            "mean min",
+            "median min",
+            "rating",
+            "rated",
+            "satisfaction",
+            "retrial",
+            "abandoned",
+            "resolved",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for (arm, summary) in &report.arms {
-        for (segment, s) in [("all", &summary.all), ("eligible", &summary.eligible), ("ineligible", &summary.ineligible)] {
+        for (segment, s) in [
+            ("all", &summary.all),
+            ("eligible", &summary.eligible),
+            ("ineligible", &summary.ineligible),
+        ] {
             rows.push(vec![
                 arm.clone(),
                 segment.into(),
@@ -99,7 +121,8 @@ fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {
 
 /// Treatment-minus-control effects the way the study reads them.
 fn effect_rows(control: &ArmSummary, treatment: &ArmSummary) -> Vec<Vec<String>> {
-    let mut rows = vec![["segment", "duration (geo. mean)", "rating", "retrial"].map(String::from).to_vec()];
+    let mut rows =
+        vec![["segment", "duration (geo. mean)", "rating", "retrial"].map(String::from).to_vec()];
     let segments: [(&str, &SegmentSummary, &SegmentSummary); 3] = [
         ("all", &control.all, &treatment.all),
         ("eligible", &control.eligible, &treatment.eligible),

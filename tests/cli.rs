@@ -1,0 +1,221 @@
+//! The `handoff` binary: output formats, determinism, exit codes and error messages.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn handoff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("handoff-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn simulate_json_has_the_documented_shape() {
+    let o = handoff(&["simulate", "--scenario", "small", "--seed", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for arm in ["control", "treatment"] {
+        for segment in ["all", "eligible", "ineligible"] {
+            let s = &v["arms"][arm][segment];
+            for key in [
+                "chats",
+                "duration_mean_s",
+                "rating_mean",
+                "rating_rate",
+                "retrial_rate",
+                "abandonment_rate",
+            ] {
+                assert!(s[key].is_number(), "{arm}.{segment}.{key} missing: {s}");
+            }
+        }
+    }
+    let mix = &v["arms"]["treatment"]["eligible"]["escalation_mix"];
+    let total: f64 = ["technical", "emotional", "human", "none"]
+        .iter()
+        .map(|k| mix[k].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{mix}");
+    assert!(v["arms"]["control"]["eligible"].get("escalation_mix").is_none());
+    let all = v["arms"]["control"]["all"]["chats"].as_u64().unwrap();
+    let parts = v["arms"]["control"]["eligible"]["chats"].as_u64().unwrap()
+        + v["arms"]["control"]["ineligible"]["chats"].as_u64().unwrap();
+    assert_eq!(all, parts);
+}
+
+#[test]
+fn same_seed_gives_byte_identical_json_and_csv() {
+    let dir = temp_dir("determinism");
+    let run = |seed: &str, csv: &str| {
+        let path = dir.join(csv);
+        let o = handoff(&[
+            "simulate",
+            "--scenario",
+            "small",
+            "--seed",
+            seed,
+            "--json",
+            "--chats-csv",
+            path.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (o.stdout, std::fs::read(path).unwrap())
+    };
+    let (json_a, csv_a) = run("11", "a.csv");
+    let (json_b, csv_b) = run("11", "b.csv");
+    let (json_c, _) = run("12", "c.csv");
+    assert_eq!(json_a, json_b);
+    assert_eq!(csv_a, csv_b);
+    assert_ne!(json_a, json_c);
+    // the JSON without a CSV (arms run in parallel) equals the JSON with one (sequential)
+    let o = handoff(&["simulate", "--scenario", "small", "--seed", "11", "--json"]);
+    assert_eq!(o.stdout, json_a);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn chats_csv_has_one_row_per_chat_and_arm_with_twins() {
+    let dir = temp_dir("csv");
+    let path = dir.join("chats.csv");
+    let o = handoff(&["simulate", "--scenario", "small", "--chats-csv", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for column in [
+        "chat_id",
+        "arm",
+        "ai_eligible",
+        "escalation",
+        "duration_s",
+        "intervention_delay_s",
+        "worker_messages",
+        "satisfaction",
+        "rating",
+        "retrial",
+    ] {
+        assert!(header.contains(&column), "missing column {column}");
+    }
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let ids = |arm: &str| {
+        let mut v: Vec<u64> =
+            rows.iter().filter(|r| r[col("arm")] == arm).map(|r| r[col("chat_id")].parse().unwrap()).collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(ids("control"), ids("treatment"), "every chat has a twin");
+    for r in &rows {
+        assert_eq!(r.len(), header.len());
+        let esc = r[col("escalation")];
+        assert!(["", "none", "technical", "emotional", "human"].contains(&esc), "{esc}");
+        if r[col("arm")] == "control" {
+            assert_eq!(esc, "");
+        }
+        let rating = r[col("rating")];
+        assert!(rating.is_empty() || (1..=5).contains(&rating.parse::<u8>().unwrap()));
+        assert!(["0", "1"].contains(&r[col("retrial")]));
+    }
+    assert!(!dir.join("chats.csv.tmp").exists(), "the temporary file was renamed");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn simulate_table_names_arms_segments_and_effects() {
+    let o = handoff(&["simulate", "--scenario", "small"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for word in ["control", "treatment", "eligible", "ineligible", "escalation mix", "effects"] {
+        assert!(out.contains(word), "missing {word} in\n{out}");
+    }
+}
+
+#[test]
+fn scenarios_lists_every_builtin() {
+    let o = handoff(&["scenarios", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["taobao", "small", "surge", "angry", "understaffed", "ai-outage"]);
+    assert!(stdout(&handoff(&["scenarios"])).contains("taobao (default)"));
+}
+
+#[test]
+fn bench_reports_both_throughputs_as_json() {
+    let o = handoff(&["bench", "--sim-scenario", "small", "--steps", "20000", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["simulator"]["chats_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["env"]["steps"].as_u64().unwrap(), 20000);
+    assert!(v["env"]["steps_per_s"].as_f64().unwrap() > 0.0);
+}
+
+/// Runs `simulate` on a scenario file with `body` and returns (exit code, stderr).
+fn simulate_file(name: &str, body: &str) -> (i32, String) {
+    let dir = temp_dir(name);
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, body).unwrap();
+    let o = handoff(&["simulate", "--scenario", path.to_str().unwrap()]);
+    std::fs::remove_dir_all(dir).ok();
+    (o.status.code().unwrap(), stderr(&o))
+}
+
+#[test]
+fn bad_scenarios_exit_2_naming_file_field_and_range() {
+    let cases: [(&str, &str, &[&str]); 7] = [
+        ("unknown-field", "[workers]\ncount = 3\nspeed = 2\n", &["unknown-field.toml", "speed"]),
+        ("out-of-range", "[workers]\ncap = 0\n", &["out-of-range.toml", "workers.cap", "allowed 1 to 32"]),
+        (
+            "share",
+            "[arrivals]\neligible_share = 1.5\n",
+            &["share.toml", "arrivals.eligible_share", "allowed 0 to 1"],
+        ),
+        ("profile", "[arrivals]\nhourly_profile = [1.0, 2.0]\n", &["arrivals.hourly_profile", "24"]),
+        ("wrong-type", "days = \"many\"\n", &["wrong-type.toml", "days"]),
+        ("syntax", "[workers\ncount = 3\n", &["syntax.toml"]),
+        ("fallback", "[env]\nfallback_policy = \"oracle\"\n", &["env.fallback_policy", "oracle"]),
+    ];
+    for (name, body, needles) in cases {
+        let (code, err) = simulate_file(name, body);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{name}: {needle:?} not in {err}");
+        }
+    }
+}
+
+#[test]
+fn unknown_scenario_missing_file_and_bad_days_exit_2() {
+    let o = handoff(&["simulate", "--scenario", "nowhere"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown scenario \"nowhere\""), "{}", stderr(&o));
+    let o = handoff(&["simulate", "--scenario", "/no/such/file.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/no/such/file.toml"), "{}", stderr(&o));
+    let o = handoff(&["simulate", "--scenario", "small", "--days", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("days"), "{}", stderr(&o));
+    let o = handoff(&["simulate", "--seed", "minus-one"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn unwritable_csv_is_an_error_not_a_panic() {
+    let o = handoff(&["simulate", "--scenario", "small", "--chats-csv", "/no/such/dir/chats.csv"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/no/such/dir/chats.csv"));
+    assert!(!stderr(&o).contains("panicked"));
+}

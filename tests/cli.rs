@@ -42,10 +42,8 @@ fn simulate_json_has_the_documented_shape() {
         }
     }
     let mix = &v["arms"]["treatment"]["eligible"]["escalation_mix"];
-    let total: f64 = ["technical", "emotional", "human", "none"]
-        .iter()
-        .map(|k| mix[k].as_f64().unwrap())
-        .sum();
+    let total: f64 =
+        ["technical", "emotional", "human", "none"].iter().map(|k| mix[k].as_f64().unwrap()).sum();
     assert!((total - 1.0).abs() < 1e-9, "{mix}");
     assert!(v["arms"]["control"]["eligible"].get("escalation_mix").is_none());
     let all = v["arms"]["control"]["all"]["chats"].as_u64().unwrap();
@@ -110,8 +108,11 @@ fn chats_csv_has_one_row_per_chat_and_arm_with_twins() {
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let ids = |arm: &str| {
-        let mut v: Vec<u64> =
-            rows.iter().filter(|r| r[col("arm")] == arm).map(|r| r[col("chat_id")].parse().unwrap()).collect();
+        let mut v: Vec<u64> = rows
+            .iter()
+            .filter(|r| r[col("arm")] == arm)
+            .map(|r| r[col("chat_id")].parse().unwrap())
+            .collect();
         v.sort_unstable();
         v
     };
@@ -146,7 +147,8 @@ fn scenarios_lists_every_builtin() {
     let o = handoff(&["scenarios", "--json"]);
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let names: Vec<&str> = v.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        v.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["taobao", "small", "surge", "angry", "understaffed", "ai-outage"]);
     assert!(stdout(&handoff(&["scenarios"])).contains("taobao (default)"));
 }
@@ -175,13 +177,21 @@ fn simulate_file(name: &str, body: &str) -> (i32, String) {
 fn bad_scenarios_exit_2_naming_file_field_and_range() {
     let cases: [(&str, &str, &[&str]); 7] = [
         ("unknown-field", "[workers]\ncount = 3\nspeed = 2\n", &["unknown-field.toml", "speed"]),
-        ("out-of-range", "[workers]\ncap = 0\n", &["out-of-range.toml", "workers.cap", "allowed 1 to 32"]),
+        (
+            "out-of-range",
+            "[workers]\ncap = 0\n",
+            &["out-of-range.toml", "workers.cap", "allowed 1 to 32"],
+        ),
         (
             "share",
             "[arrivals]\neligible_share = 1.5\n",
             &["share.toml", "arrivals.eligible_share", "allowed 0 to 1"],
         ),
-        ("profile", "[arrivals]\nhourly_profile = [1.0, 2.0]\n", &["arrivals.hourly_profile", "24"]),
+        (
+            "profile",
+            "[arrivals]\nhourly_profile = [1.0, 2.0]\n",
+            &["arrivals.hourly_profile", "24"],
+        ),
         ("wrong-type", "days = \"many\"\n", &["wrong-type.toml", "days"]),
         ("syntax", "[workers\ncount = 3\n", &["syntax.toml"]),
         ("fallback", "[env]\nfallback_policy = \"oracle\"\n", &["env.fallback_policy", "oracle"]),

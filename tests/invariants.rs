@@ -87,8 +87,10 @@ fn invariants_hold_in_every_builtin_scenario() {
 fn twins_share_arrival_time_issue_and_customer() {
     let small = Scenario::builtin("small").unwrap();
     for seed in [1, 2, 3] {
-        let control: HashMap<u64, ChatRecord> =
-            run_checked(&small, seed, "study-control").into_iter().map(|r| (r.chat_id, r)).collect();
+        let control: HashMap<u64, ChatRecord> = run_checked(&small, seed, "study-control")
+            .into_iter()
+            .map(|r| (r.chat_id, r))
+            .collect();
         let treatment = run_checked(&small, seed, "study-treatment");
         assert_eq!(control.len(), treatment.len());
         let mut differ = 0;

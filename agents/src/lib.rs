@@ -40,3 +40,22 @@ pub fn make_env(scenario: Scenario) -> handoff_env::HandoffEnv {
         .expect("scenario validation admits only built-in fallback policies");
     handoff_env::HandoffEnv::new(scenario, fallback)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handoff_env::scenario::FALLBACK_POLICY_NAMES;
+
+    #[test]
+    fn every_fallback_name_a_scenario_may_use_is_built_in() {
+        let scenario = Scenario::default();
+        for name in FALLBACK_POLICY_NAMES {
+            let policy = by_name(name, &scenario).unwrap_or_else(|| panic!("{name} is missing"));
+            assert_eq!(policy.name(), *name);
+        }
+        for (name, _) in POLICIES {
+            assert!(by_name(name, &scenario).is_some(), "{name}");
+        }
+        assert!(by_name("oracle", &scenario).is_none());
+    }
+}

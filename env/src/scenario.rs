@@ -490,9 +490,19 @@ pub const DEFAULT_SCENARIO: &str = "taobao";
 impl Scenario {
     /// Parses and validates scenario TOML; `source` names the file in error messages.
     pub fn from_toml(source: &str, text: &str) -> Result<Self, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
-            source_name: source.to_string(),
-            message: e.to_string().trim_end().replace('\n', " "),
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| text[..span.start].matches('\n').count() + 1);
+            ScenarioError::Parse {
+                source_name: source.to_string(),
+                message: match line {
+                    Some(line) => format!(
+                        "line {line} (`{}`): {}",
+                        text.lines().nth(line - 1).unwrap_or("").trim(),
+                        e.message().trim_end()
+                    ),
+                    None => e.message().trim_end().to_string(),
+                },
+            }
         })?;
         scenario.validate(source)?;
         Ok(scenario)
@@ -701,5 +711,67 @@ impl Validator<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_scenario_parses_and_validates() {
+        for (name, _) in BUILTIN {
+            let s = Scenario::builtin(name).expect("built-in scenario loads");
+            assert_eq!(&s.name, name, "the file's name field matches its built-in name");
+        }
+        assert!(Scenario::builtin(DEFAULT_SCENARIO).is_some());
+    }
+
+    #[test]
+    fn the_study_scenario_has_the_study_scale() {
+        let s = Scenario::builtin("taobao").unwrap();
+        assert_eq!(s.workers.count, 647);
+        assert_eq!(s.days, 17);
+        let chats = s.arrivals.chats_per_day * f64::from(s.days);
+        assert!((chats - 680_676.0).abs() / 680_676.0 < 0.01, "{chats}");
+        assert_eq!(s.arrivals.eligible_share, 0.058);
+    }
+
+    #[test]
+    fn defaults_validate_and_errors_name_the_field() {
+        Scenario::default().validate("x").unwrap();
+        let mut s = Scenario::default();
+        s.workers.staffing[3] = 1.5;
+        let e = s.validate("f.toml").unwrap_err().to_string();
+        assert_eq!(e, "f.toml: workers.staffing[3]: 1.5 is out of range (allowed 0 to 1)");
+        let mut s = Scenario::default();
+        s.env.candidates = 4; // cap 4 needs wait + 4 chats + at least one takeover slot
+        assert!(s.validate("f").unwrap_err().to_string().contains("env.candidates"));
+        let mut s = Scenario::default();
+        s.ai.outages.push(Window { day: None, start_hour: 5.0, end_hour: 3.0, multiplier: 1.0 });
+        assert!(s.validate("f").unwrap_err().to_string().contains("ai.outages[0].end_hour"));
+    }
+
+    #[test]
+    fn windows_cover_their_hours_on_their_day() {
+        let w = Window { day: Some(1), start_hour: 20.0, end_hour: 23.0, multiplier: 3.0 };
+        assert!(!w.contains(20.5 * HOUR_S));
+        assert!(w.contains(DAY_S + 20.5 * HOUR_S));
+        assert!(!w.contains(DAY_S + 23.0 * HOUR_S));
+        let every_day = Window { day: None, ..w };
+        assert!(
+            every_day.contains(20.0 * HOUR_S) && every_day.contains(5.0 * DAY_S + 22.0 * HOUR_S)
+        );
+    }
+
+    #[test]
+    fn effort_falls_with_delay_and_is_lower_after_emotional_escalations() {
+        use crate::chat::Escalation;
+        let e = Effort::default();
+        let t0 = e.after_escalation(Escalation::Technical, 0.0);
+        assert_eq!(t0, e.after_escalation(Escalation::Technical, e.grace_s));
+        let t_late = e.after_escalation(Escalation::Technical, e.grace_s + e.decay_s);
+        assert!(t_late < t0 && t_late > e.floor * e.technical);
+        assert!(e.after_escalation(Escalation::Emotional, 0.0) < t0);
     }
 }

@@ -613,14 +613,13 @@ impl Simulator {
         let productive = rng::bernoulli(&mut chat.service_rng, p_productive);
         let closes =
             rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
-        let ending = Self::after_reply(chat, productive, cp).or_else(|| {
-            if chat.unproductive_streak >= cp.give_up_after_unproductive {
-                Some(Ending::GaveUp)
-            } else if closes {
-                Some(Ending::ClosedUnresolved)
-            } else {
-                None
-            }
+        let resolved = Self::after_reply(chat, productive, cp);
+        let ending = resolved.or(if chat.unproductive_streak >= cp.give_up_after_unproductive {
+            Some(Ending::GaveUp)
+        } else if closes {
+            Some(Ending::ClosedUnresolved)
+        } else {
+            None
         });
         self.workers[w as usize].writing = false;
         self.mark_ready(w);

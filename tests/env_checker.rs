@@ -1,0 +1,211 @@
+//! The environment's own checks, in the spirit of Gymnasium's env checker.
+
+use handoff::agents::{RandomPolicy, make_env};
+use handoff::env::{DecisionKind, HandoffEnv, Policy, Scenario, StepError, VectorEnv};
+
+fn tiny() -> Scenario {
+    let mut s = Scenario::builtin("small").unwrap();
+    s.arrivals.chats_per_day = 150.0;
+    s
+}
+
+fn encoded(env: &HandoffEnv) -> Vec<f32> {
+    let mut buf = vec![0.0; env.observation_len()];
+    env.observation().encode(&mut buf);
+    buf
+}
+
+/// Plays a random policy seeded with `policy_seed` for at most `steps` steps; returns the rewards.
+fn play(env: &mut HandoffEnv, seed: u64, policy_seed: u64, steps: usize) -> Vec<f64> {
+    let mut policy = RandomPolicy::default();
+    policy.reset(policy_seed);
+    env.reset(seed);
+    let mut rewards = Vec::new();
+    while !env.is_over() && rewards.len() < steps {
+        let a = policy.act(env.observation());
+        rewards.push(env.step(a).unwrap().reward);
+    }
+    rewards
+}
+
+#[test]
+fn reset_with_a_seed_is_deterministic() {
+    let mut a = make_env(tiny());
+    let mut b = make_env(tiny());
+    assert_eq!(play(&mut a, 9, 1, usize::MAX), play(&mut b, 9, 1, usize::MAX));
+    assert_eq!(encoded(&a), encoded(&b));
+    // resetting the same environment again replays the episode
+    let first = play(&mut a, 4, 2, 300);
+    assert_eq!(first, play(&mut a, 4, 2, 300));
+    assert_ne!(first, play(&mut a, 5, 2, 300), "another seed gives another episode");
+}
+
+#[test]
+fn observations_stay_inside_the_space_and_masks_match_step() {
+    let mut env = make_env(tiny());
+    let space = env.observation_space();
+    let n = env.action_space().n;
+    let mut twin = make_env(tiny());
+    let mut policy = RandomPolicy::default();
+    policy.reset(3);
+    env.reset(21);
+    twin.reset(21);
+    let mut steps = 0;
+    let mut kinds = [0usize; 2];
+    while !env.is_over() {
+        let obs = encoded(&env);
+        assert!(space.contains(&obs), "observation outside the space at step {steps}: {obs:?}");
+        let mask = env.action_mask().to_vec();
+        assert_eq!(mask.len(), n);
+        assert!(mask.iter().filter(|&&m| m).count() >= 2, "forced decisions are not offered");
+        kinds[usize::from(env.observation().kind == DecisionKind::Attend)] += 1;
+        for (a, &valid) in mask.iter().enumerate() {
+            if !valid {
+                let before = env.observation().clone();
+                assert!(matches!(env.step(a), Err(StepError::Masked { .. })));
+                assert_eq!(env.observation(), &before, "a refused action changes nothing");
+            }
+        }
+        assert!(matches!(env.step(n), Err(StepError::OutOfRange { .. })));
+        assert!(matches!(env.step(usize::MAX), Err(StepError::OutOfRange { .. })));
+        let a = policy.act(env.observation());
+        let s = env.step(a).unwrap();
+        let t = twin.step(a).unwrap();
+        assert_eq!(s, t, "refused actions left no trace");
+        steps += 1;
+    }
+    assert!(kinds[0] > 0 && kinds[1] > 0, "both decision kinds occur: {kinds:?}");
+    assert!(matches!(env.step(0), Err(StepError::EpisodeOver)));
+}
+
+#[test]
+fn step_before_reset_is_an_error() {
+    let mut env = make_env(tiny());
+    assert_eq!(env.step(0), Err(StepError::NotReset));
+}
+
+#[test]
+fn episode_ends_terminated_with_every_chat_done() {
+    let mut env = make_env(tiny());
+    let rewards = play(&mut env, 2, 2, usize::MAX);
+    assert!(env.is_over());
+    let sim = env.simulator();
+    assert_eq!(sim.counters().arrived, sim.counters().completed);
+    assert!(!rewards.is_empty());
+    assert!(rewards.iter().all(|r| r.is_finite()));
+}
+
+#[test]
+fn max_steps_truncates() {
+    let mut scenario = tiny();
+    scenario.env.max_steps = 25;
+    let mut env = make_env(scenario);
+    let mut policy = RandomPolicy::default();
+    env.reset(1);
+    let mut last = None;
+    for _ in 0..25 {
+        last = Some(env.step(policy.act(env.observation())).unwrap());
+    }
+    let last = last.unwrap();
+    assert!(last.truncated && !last.terminated);
+    assert_eq!(last.info.steps, 25);
+    assert_eq!(env.step(0), Err(StepError::EpisodeOver));
+}
+
+#[test]
+fn the_agent_sees_only_the_decision_kinds_it_controls() {
+    for kind in [DecisionKind::Route, DecisionKind::Attend] {
+        let mut scenario = tiny();
+        scenario.env.control = vec![kind];
+        let mut env = make_env(scenario);
+        let mut policy = RandomPolicy::default();
+        env.reset(6);
+        let mut steps = 0;
+        while !env.is_over() {
+            assert_eq!(env.observation().kind, kind);
+            env.step(policy.act(env.observation())).unwrap();
+            steps += 1;
+        }
+        assert!(steps > 0);
+    }
+}
+
+fn vector(n: usize, threads: usize) -> VectorEnv {
+    VectorEnv::new((0..n).map(|_| make_env(tiny())).collect()).with_threads(threads)
+}
+
+/// Steps a vector with per-environment random policies; returns all rewards and flags.
+fn play_vector(vec: &mut VectorEnv, steps: usize) -> Vec<(f64, bool, bool)> {
+    let mut policies: Vec<RandomPolicy> = (0..vec.len())
+        .map(|i| {
+            let mut p = RandomPolicy::default();
+            p.reset(i as u64);
+            p
+        })
+        .collect();
+    vec.reset(77);
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let actions: Vec<usize> =
+            vec.envs().iter().zip(&mut policies).map(|(e, p)| p.act(e.observation())).collect();
+        vec.step(&actions).unwrap();
+        for i in 0..vec.len() {
+            out.push((vec.rewards()[i], vec.terminated()[i], vec.truncated()[i]));
+        }
+    }
+    out
+}
+
+#[test]
+fn vector_results_do_not_depend_on_thread_count() {
+    let one = play_vector(&mut vector(3, 1), 3000);
+    let two = play_vector(&mut vector(3, 2), 3000);
+    assert_eq!(one, two);
+    assert!(one.iter().any(|(_, t, _)| *t), "episodes ended within the test");
+}
+
+#[test]
+fn vector_autoresets_on_the_next_step() {
+    let mut vec = vector(2, 1);
+    let mut policies = [RandomPolicy::default(), RandomPolicy::default()];
+    vec.reset(5);
+    let first_obs = vec.observations().row(0).to_vec();
+    let mut single = make_env(tiny());
+    single.reset(VectorEnv::episode_seed(5, 0, 0));
+    assert_eq!(first_obs, encoded(&single), "environment 0 starts on its derived seed");
+    loop {
+        let actions: Vec<usize> =
+            vec.envs().iter().zip(&mut policies).map(|(e, p)| p.act(e.observation())).collect();
+        vec.step(&actions).unwrap();
+        if vec.terminated()[0] {
+            break;
+        }
+    }
+    // the next step ignores environment 0's action and resets it
+    let actions: Vec<usize> = vec
+        .envs()
+        .iter()
+        .zip(&mut policies)
+        .enumerate()
+        .map(|(i, (e, p))| if i == 0 { usize::MAX } else { p.act(e.observation()) })
+        .collect();
+    vec.step(&actions).unwrap();
+    assert_eq!(vec.rewards()[0], 0.0);
+    assert!(!vec.terminated()[0] && !vec.truncated()[0]);
+    assert!(vec.infos()[0].is_none());
+    let mut fresh = make_env(tiny());
+    fresh.reset(VectorEnv::episode_seed(5, 0, 1));
+    assert_eq!(vec.observations().row(0).to_vec(), encoded(&fresh));
+}
+
+#[test]
+fn vector_refuses_an_invalid_action_before_stepping_anything() {
+    let mut vec = vector(2, 1);
+    vec.reset(8);
+    let before = vec.observations().clone();
+    let valid0 = vec.envs()[0].observation().valid_actions().next().unwrap();
+    let err = vec.step(&[valid0, 999]).unwrap_err();
+    assert_eq!(err.index, 1);
+    assert_eq!(vec.observations(), &before);
+    assert_eq!(vec.envs()[0].observation().time_s, vec.envs()[0].simulator().now());
+}

@@ -1,0 +1,124 @@
+//! The study's mechanisms emerge from the simulation (directions, with seeded paired tests).
+//!
+//! Each test compares paired per-seed statistics and requires the mean difference to be at least
+//! three standard errors from zero, so a broken mechanism fails while sampling noise does not.
+
+use handoff::agents::by_name;
+use handoff::env::runner;
+use handoff::env::sim::Simulator;
+use handoff::env::{ChatRecord, Escalation, Scenario};
+
+const SEEDS: u64 = 10;
+
+fn records(scenario: &Scenario, seed: u64, policy: &str) -> Vec<ChatRecord> {
+    let mut sim = Simulator::new(scenario.clone());
+    let mut policy = by_name(policy, scenario).unwrap();
+    let mut out = Vec::new();
+    runner::run(&mut sim, seed, policy.as_mut(), |r| out.push(*r));
+    out
+}
+
+fn mean(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = xs.into_iter().collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn geomean_duration<'a>(rs: impl IntoIterator<Item = &'a ChatRecord>) -> f64 {
+    mean(rs.into_iter().map(|r| r.duration_s.ln())).exp()
+}
+
+/// Asserts that the mean of `diffs` is below zero by at least three standard errors.
+fn assert_negative(what: &str, diffs: &[f64]) {
+    let n = diffs.len() as f64;
+    let m = diffs.iter().sum::<f64>() / n;
+    let sd = (diffs.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let se = sd / n.sqrt();
+    assert!(m + 3.0 * se < 0.0, "{what}: mean difference {m:.4} with standard error {se:.4}");
+}
+
+fn per_seed<T>(f: impl Fn(u64) -> T) -> Vec<T> {
+    (0..SEEDS).map(f).collect()
+}
+
+#[test]
+fn ai_is_fast_but_rated_lower_on_eligible_chats() {
+    let s = Scenario::builtin("small").unwrap();
+    let pairs =
+        per_seed(|seed| (records(&s, seed, "study-control"), records(&s, seed, "study-treatment")));
+    let eligible =
+        |rs: &Vec<ChatRecord>| rs.iter().filter(|r| r.ai_eligible).cloned().collect::<Vec<_>>();
+    let duration: Vec<f64> = pairs
+        .iter()
+        .map(|(c, t)| geomean_duration(&eligible(t)).ln() - geomean_duration(&eligible(c)).ln())
+        .collect();
+    assert_negative("log duration of eligible chats, treatment - control", &duration);
+    // latent satisfaction of the AI-alone chats against their human-served twins
+    let satisfaction: Vec<f64> = pairs
+        .iter()
+        .map(|(c, t)| {
+            let alone: Vec<&ChatRecord> =
+                t.iter().filter(|r| r.ai_involved && r.escalation.is_none()).collect();
+            let twins = alone.iter().map(|r| c.iter().find(|x| x.chat_id == r.chat_id).unwrap());
+            mean(alone.iter().map(|r| r.satisfaction)) - mean(twins.map(|r| r.satisfaction))
+        })
+        .collect();
+    assert_negative("satisfaction of AI-alone chats vs human twins", &satisfaction);
+}
+
+#[test]
+fn effort_is_lower_after_emotional_than_technical_escalations_and_falls_with_delay() {
+    let mut s = Scenario::builtin("understaffed").unwrap();
+    s.arrivals.eligible_share = 0.3; // more AI chats, so each seed has escalations of every kind
+    let per = per_seed(|seed| records(&s, seed, "study-treatment"));
+    let effort_of = |rs: &Vec<ChatRecord>, e: Escalation| {
+        mean(rs.iter().filter(|r| r.escalation == Some(e) && r.human_replies > 0).map(|r| r.effort))
+    };
+    let gap: Vec<f64> = per
+        .iter()
+        .map(|rs| effort_of(rs, Escalation::Emotional) - effort_of(rs, Escalation::Technical))
+        .collect();
+    assert_negative("effort after emotional - technical escalations", &gap);
+    let by_delay = |rs: &Vec<ChatRecord>, lo: f64, hi: f64| {
+        mean(
+            rs.iter()
+                .filter(|r| r.escalation == Some(Escalation::Technical))
+                .filter_map(|r| r.intervention_delay_s.map(|d| (d, r.effort)))
+                .filter(|(d, _)| *d >= lo && *d < hi)
+                .map(|(_, e)| e),
+        )
+    };
+    let decay: Vec<f64> = per
+        .iter()
+        .map(|rs| by_delay(rs, 180.0, f64::INFINITY) - by_delay(rs, 0.0, 60.0))
+        .filter(|d| d.is_finite())
+        .collect();
+    assert!(decay.len() >= 5, "enough seeds with both early and late interventions");
+    assert_negative("effort of late - early interventions", &decay);
+}
+
+#[test]
+fn ineligible_chats_wait_less_when_the_ai_takes_eligible_ones() {
+    // the spillover runs through attention: fewer chats per worker, less waiting
+    let mut s = Scenario::builtin("small").unwrap();
+    s.arrivals.eligible_share = 0.3;
+    let diffs: Vec<f64> = per_seed(|seed| {
+        let wait = |policy: &str| {
+            mean(records(&s, seed, policy).iter().filter(|r| !r.ai_eligible).map(|r| r.wait_s))
+        };
+        wait("study-treatment") - wait("study-control")
+    });
+    assert_negative("wait of ineligible chats, treatment - control", &diffs);
+}
+
+#[test]
+fn multitasking_lengthens_chats() {
+    // the same customers served by fewer workers, each holding more chats at once
+    let s = Scenario::builtin("small").unwrap();
+    let mut fewer = s.clone();
+    fewer.workers.count = 9;
+    let diffs: Vec<f64> = per_seed(|seed| {
+        let d = |sc: &Scenario| geomean_duration(&records(sc, seed, "study-control")).ln();
+        d(&s) - d(&fewer)
+    });
+    assert_negative("log duration with 12 workers - with 9", &diffs);
+}

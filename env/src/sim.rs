@@ -606,13 +606,13 @@ impl Simulator {
         };
         let effort = chat.effort;
         let msg_mean = 1.0 + (wp.messages_per_reply - 1.0) * effort;
-        chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng, msg_mean);
+        chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng.rng, msg_mean);
         chat.human_replies += 1;
         let p_productive =
             wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity);
-        let productive = rng::bernoulli(&mut chat.service_rng, p_productive);
+        let productive = rng::bernoulli(&mut chat.service_rng.rng, p_productive);
         let closes =
-            rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
+            rng::bernoulli(&mut chat.service_rng.rng, wp.perfunctory_close_rate * (1.0 - effort));
         let resolved = Self::after_reply(chat, productive, cp);
         let ending = resolved.or(if chat.unproductive_streak >= cp.give_up_after_unproductive {
             Some(Ending::GaveUp)
@@ -710,8 +710,7 @@ impl Simulator {
         let cp = &self.scenario.customers;
         let chat = &mut self.chats[slot as usize];
         chat.phase = Phase::CustomerWriting;
-        let at =
-            self.now + rng::lognormal(&mut chat.customer_rng, cp.write_median_s, cp.write_sigma);
+        let at = self.now + chat.customer_rng.lognormal(cp.write_median_s, cp.write_sigma);
         let life = chat.life_token;
         self.events.push(at, EventKind::CustomerMessage, slot, life);
     }
@@ -817,7 +816,7 @@ impl Simulator {
         }
         let concurrency =
             (w.held.len() as f64 - 1.0) + wp.supervision_load * w.supervised.len() as f64;
-        let mut duration = rng::lognormal(&mut chat.service_rng, wp.reply_median_s, wp.reply_sigma)
+        let mut duration = chat.service_rng.lognormal(wp.reply_median_s, wp.reply_sigma)
             * w.speed
             * (1.0 + wp.multitask_cost * concurrency)
             / effort_power(chat.effort, wp.effort_speed_elasticity);

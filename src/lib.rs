@@ -6,6 +6,20 @@
 //!
 //! - [`env`]: the simulator and the Gymnasium-style environment (`handoff-env`);
 //! - [`agents`]: dispatch policies (`handoff-agents`).
+//!
+//! ```
+//! use handoff::agents::{RandomPolicy, make_env};
+//! use handoff::env::{Policy, Scenario};
+//!
+//! let mut env = make_env(Scenario::builtin("small").unwrap());
+//! let mut policy = RandomPolicy::default();
+//! env.reset(42);
+//! for _ in 0..100 {
+//!     let action = policy.act(env.observation());
+//!     let step = env.step(action).unwrap();
+//!     assert!(!step.terminated);
+//! }
+//! ```
 
 pub use handoff_agents as agents;
 pub use handoff_env as env;

@@ -3,6 +3,21 @@
 //! Dispatch policies for the handoff environment: the two arms of the field experiment
 //! (arXiv:2605.14830) and a random baseline. Every policy implements [`handoff_env::Policy`] and
 //! reads only the [`handoff_env::Observation`], as a learned policy would.
+//!
+//! ```
+//! use handoff_agents::by_name;
+//! use handoff_env::{Scenario, runner, sim::Simulator};
+//!
+//! let scenario = Scenario::builtin("small").unwrap();
+//! let mut policy = by_name("study-treatment", &scenario).unwrap();
+//! let mut sim = Simulator::new(scenario);
+//! let mut escalated = 0;
+//! let counters = runner::run(&mut sim, 1, policy.as_mut(), |chat| {
+//!     escalated += usize::from(chat.escalation.is_some());
+//! });
+//! assert_eq!(counters.arrived, counters.completed);
+//! assert!(escalated > 0);
+//! ```
 
 pub mod random;
 pub mod study;

@@ -9,6 +9,32 @@
 //! - [`Simulator`]: the event loop; [`runner::run`] runs it with one policy.
 //! - [`HandoffEnv`] and [`VectorEnv`]: `reset(seed)`, `step(action)`, spaces and action masks.
 //! - [`Policy`]: what every dispatch policy implements.
+//!
+//! ```
+//! use handoff_env::{HandoffEnv, Observation, Policy, Scenario};
+//!
+//! /// Always the first valid action.
+//! struct First;
+//! impl Policy for First {
+//!     fn name(&self) -> &str { "first" }
+//!     fn act(&mut self, obs: &Observation) -> usize { obs.valid_actions().next().unwrap() }
+//! }
+//!
+//! let mut scenario = Scenario::builtin("small").unwrap();
+//! scenario.arrivals.chats_per_day = 100.0;
+//! let mut env = HandoffEnv::new(scenario, Box::new(First));
+//! let mut features = vec![0.0f32; env.observation_len()];
+//! let (obs, _info) = env.reset(7);
+//! obs.encode(&mut features);
+//! assert!(env.observation_space().contains(&features));
+//! let mut episode_return = 0.0;
+//! while !env.is_over() {
+//!     let action = First.act(env.observation());
+//!     let step = env.step(action).unwrap();
+//!     episode_return += step.reward;
+//! }
+//! assert!(episode_return.is_finite());
+//! ```
 
 pub mod chat;
 pub mod csv;

@@ -209,3 +209,18 @@ fn vector_refuses_an_invalid_action_before_stepping_anything() {
     assert_eq!(vec.observations(), &before);
     assert_eq!(vec.envs()[0].observation().time_s, vec.envs()[0].simulator().now());
 }
+
+#[test]
+fn an_episode_without_agent_decisions_ends_at_reset() {
+    let mut scenario = tiny();
+    scenario.arrivals.chats_per_day = 0.0;
+    let mut env = make_env(scenario.clone());
+    env.reset(1);
+    assert!(env.is_over());
+    assert_eq!(env.step(0), Err(StepError::EpisodeOver));
+    let mut vec = VectorEnv::new(vec![make_env(scenario)]);
+    vec.reset(1);
+    assert!(vec.terminated()[0], "the vector reports the empty episode as terminated");
+    vec.step(&[0]).unwrap(); // the action is ignored: the environment resets
+    assert!(vec.terminated()[0]);
+}

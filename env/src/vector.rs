@@ -4,8 +4,9 @@
 //! [`VectorEnv::episode_seed`]`(s, i, k)`. When a sub-environment terminates or is truncated at a
 //! step, that step returns its final observation, reward and flags; on the *next* step its action
 //! is ignored, it resets, and it returns the first observation of the new episode with reward 0
-//! and both flags false (Gymnasium's `AutoresetMode.NEXT_STEP`, the 1.x default). Sub-environments
-//! are independent, so results do not depend on the number of threads.
+//! and both flags false (Gymnasium's `AutoresetMode.NEXT_STEP`, the 1.x default). An episode that
+//! offers the agent no decision at all is reported terminated as it starts. Sub-environments are
+//! independent, so results do not depend on the number of threads.
 
 use ndarray::{Array2, Axis};
 
@@ -231,9 +232,10 @@ impl Chunk<'_> {
             if self.needs_reset[j] {
                 let (_, info) = env.reset(VectorEnv::episode_seed(seed, i, self.episodes[j]));
                 self.episodes[j] += 1;
-                self.needs_reset[j] = false;
+                // an episode with no decision for the agent ends as it starts
+                self.needs_reset[j] = env.is_over();
                 self.rewards[j] = 0.0;
-                self.terminated[j] = false;
+                self.terminated[j] = env.is_over();
                 self.truncated[j] = false;
                 self.infos[j] = if actions.is_some() { None } else { Some(info) };
             } else {

@@ -147,10 +147,14 @@ pub struct Chat {
     pub effort: f64,
     /// Replies written by the AI.
     pub ai_replies: u32,
+    /// Productive rounds the AI achieved.
+    pub ai_productive_rounds: u32,
     /// Replies written by workers.
     pub human_replies: u32,
     /// Messages written by workers.
     pub worker_messages: u32,
+    /// Sum over worker replies of the other chats the worker was juggling when it wrote them.
+    pub concurrency_sum: f64,
     /// The worker who last served it.
     pub last_worker: Option<u32>,
     /// When the customer abandons if the current wait goes on (infinite when not waiting).
@@ -196,8 +200,10 @@ impl Chat {
             ai_involved: false,
             effort: 1.0,
             ai_replies: 0,
+            ai_productive_rounds: 0,
             human_replies: 0,
             worker_messages: 0,
+            concurrency_sum: 0.0,
             last_worker: None,
             abandon_at: f64::INFINITY,
             abandon_check_scheduled: false,

@@ -36,6 +36,7 @@
 //! assert!(episode_return.is_finite());
 //! ```
 
+pub mod calibration;
 pub mod chat;
 pub mod csv;
 pub mod env;

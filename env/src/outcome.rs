@@ -96,15 +96,25 @@ impl ChatRecord {
         let s = &scenario.satisfaction;
         let c = &chat.customer;
         let resolved = ending == Ending::Resolved;
-        let replies = chat.ai_replies + chat.human_replies;
-        let ai_share =
-            if replies == 0 { 0.0 } else { f64::from(chat.ai_replies) / f64::from(replies) };
+        // customers judge the bot by the progress it made: the AI's share of the productive rounds
+        let ai_share = if chat.rounds_done == 0 {
+            0.0
+        } else {
+            f64::from(chat.ai_productive_rounds) / f64::from(chat.rounds_done)
+        };
         let wait_min = chat.total_wait_s / 60.0;
+        // the divided attention the customer felt: other chats the worker juggled per reply
+        let concurrency = if chat.human_replies == 0 {
+            0.0
+        } else {
+            chat.concurrency_sum / f64::from(chat.human_replies)
+        };
         let satisfaction = (s.base
             - if resolved { 0.0 } else { s.unresolved }
             - s.frustration * chat.frustration
             - s.waiting * libm::log1p(wait_min)
             - s.ai_share * ai_share
+            - s.multitasking * concurrency
             + s.noise_sd * c.satisfaction_noise)
             .clamp(1.0, 5.0);
         let rate_p = sigmoid(

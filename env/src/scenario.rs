@@ -132,7 +132,8 @@ pub struct Customers {
     pub frustration_per_wait_min: f64,
     /// Frustration added by an unproductive reply.
     pub frustration_unproductive: f64,
-    /// Frustration removed by a productive reply.
+    /// Fraction of the frustration a productive reply removes (progress calms the customer, so
+    /// a long stretch of good service restores a chat that started badly).
     pub frustration_relief: f64,
     /// Frustration added by each reply written by the AI (customers' aversion to bots).
     pub frustration_ai_reply: f64,
@@ -243,8 +244,13 @@ pub struct Satisfaction {
     pub frustration: f64,
     /// Penalty per unit of ln(1 + total minutes spent waiting).
     pub waiting: f64,
-    /// Penalty per share of replies written by the AI (customers' aversion to bots).
+    /// Penalty per share of the progress made by the AI rather than a human (customers'
+    /// aversion to being served by a bot; a technical escalation, where the AI made no progress,
+    /// carries none).
     pub ai_share: f64,
+    /// Penalty per other chat the worker was juggling, on average, when answering this one
+    /// (divided attention; Goes, Ilk, Lin, Zhao, ISR 2018).
+    pub multitasking: f64,
     /// Spread of individual satisfaction around the model.
     pub noise_sd: f64,
     /// Spread of the star rating around the latent satisfaction.
@@ -369,7 +375,7 @@ impl Default for Customers {
             write_sigma: 0.6,
             frustration_per_wait_min: 0.04,
             frustration_unproductive: 0.12,
-            frustration_relief: 0.06,
+            frustration_relief: 0.3,
             frustration_ai_reply: 0.05,
             give_up_after_unproductive: 6,
             rating_propensity: 0.15,
@@ -433,6 +439,7 @@ impl Default for Satisfaction {
             frustration: 1.0,
             waiting: 0.25,
             ai_share: 0.8,
+            multitasking: 0.1,
             noise_sd: 0.6,
             rating_noise_sd: 0.5,
         }
@@ -570,7 +577,7 @@ impl Scenario {
         v.range("customers.write_sigma", c.write_sigma, 0.0, 3.0)?;
         v.range("customers.frustration_per_wait_min", c.frustration_per_wait_min, 0.0, 10.0)?;
         v.range("customers.frustration_unproductive", c.frustration_unproductive, 0.0, 10.0)?;
-        v.range("customers.frustration_relief", c.frustration_relief, 0.0, 10.0)?;
+        v.range("customers.frustration_relief", c.frustration_relief, 0.0, 1.0)?;
         v.range("customers.frustration_ai_reply", c.frustration_ai_reply, 0.0, 10.0)?;
         v.range(
             "customers.give_up_after_unproductive",
@@ -625,6 +632,7 @@ impl Scenario {
         v.range("satisfaction.frustration", s.frustration, 0.0, 10.0)?;
         v.range("satisfaction.waiting", s.waiting, 0.0, 10.0)?;
         v.range("satisfaction.ai_share", s.ai_share, 0.0, 4.0)?;
+        v.range("satisfaction.multitasking", s.multitasking, 0.0, 4.0)?;
         v.range("satisfaction.noise_sd", s.noise_sd, 0.0, 4.0)?;
         v.range("satisfaction.rating_noise_sd", s.rating_noise_sd, 0.0, 4.0)?;
         let r = &self.retrial;

@@ -638,7 +638,7 @@ impl Simulator {
         if productive {
             chat.rounds_done += 1;
             chat.unproductive_streak = 0;
-            chat.frustration = (chat.frustration - cp.frustration_relief).max(0.0);
+            chat.frustration *= 1.0 - cp.frustration_relief;
         } else {
             chat.unproductive_streak += 1;
             chat.frustration += cp.frustration_unproductive;
@@ -654,6 +654,7 @@ impl Simulator {
         chat.frustration += sc.customers.frustration_ai_reply;
         let productive =
             rng::bernoulli(&mut chat.ai_rng, sc.ai.productive_prob) && chat.customer.ai_solvable;
+        chat.ai_productive_rounds += u32::from(productive);
         let resolved = Self::after_reply(chat, productive, &sc.customers);
         let Handler::Ai { supervisor } = chat.handler else {
             unreachable!("an AI reply belongs to an AI chat");
@@ -816,6 +817,7 @@ impl Simulator {
         }
         let concurrency =
             (w.held.len() as f64 - 1.0) + wp.supervision_load * w.supervised.len() as f64;
+        chat.concurrency_sum += concurrency;
         let mut duration = chat.service_rng.lognormal(wp.reply_median_s, wp.reply_sigma)
             * w.speed
             * (1.0 + wp.multitask_cost * concurrency)

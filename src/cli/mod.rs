@@ -1,6 +1,7 @@
 //! The subcommands of the `handoff` command line, one module each.
 
 pub mod bench;
+pub mod calibrate;
 pub mod scenarios;
 pub mod simulate;
 pub mod table;

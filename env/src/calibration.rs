@@ -1,0 +1,444 @@
+//! Measuring the simulator against the field experiment (arXiv:2605.14830).
+//!
+//! [`measure_seed`] runs the control and treatment policies on one seed (the same customers) and
+//! estimates every effect the way the study reports it; [`summarise`] turns several seeds into
+//! estimates with 95 % confidence intervals and checks them against [`Targets`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::chat::Escalation;
+use crate::outcome::ChatRecord;
+use crate::policy::Policy;
+use crate::runner;
+use crate::scenario::Scenario;
+use crate::sim::Simulator;
+use crate::stats::ArmStats;
+
+/// The targets shipped with handoff, with a citation for every number.
+pub const TARGETS_TOML: &str = include_str!("../../calibration/targets.toml");
+
+/// One effect the study measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The metric's key in a [`SeedMeasurement`].
+    pub metric: String,
+    /// Human-readable name.
+    pub label: String,
+    /// The study's value.
+    pub study: f64,
+    /// How far the simulated value may be from it.
+    pub tolerance: f64,
+    /// Where in the paper the number comes from.
+    pub citation: String,
+}
+
+/// The calibration targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// The targets, in reporting order.
+    #[serde(rename = "target")]
+    pub targets: Vec<Target>,
+}
+
+impl Targets {
+    /// The built-in targets.
+    pub fn builtin() -> Self {
+        toml::from_str(TARGETS_TOML).expect("the shipped targets parse (tested)")
+    }
+}
+
+/// Metrics reported beside the targets for users to judge: not fitted, not checked.
+pub const REPORTED: &[(&str, &str)] = &[
+    ("retrial_ineligible_pp", "retrial, AI-ineligible (points)"),
+    ("satisfaction_eligible", "latent satisfaction, AI-eligible"),
+    ("satisfaction_ineligible", "latent satisfaction, AI-ineligible"),
+    ("duration_twin_technical_pct", "duration vs human twin: technical (%)"),
+    ("duration_twin_emotional_pct", "duration vs human twin: emotional (%)"),
+    ("duration_twin_human_pct", "duration vs human twin: human-initiated (%)"),
+    ("duration_twin_none_pct", "duration vs human twin: AI alone (%)"),
+    ("retrial_twin_technical_pp", "retrial vs human twin: technical (points)"),
+    ("retrial_twin_emotional_pp", "retrial vs human twin: emotional (points)"),
+    ("retrial_twin_human_pp", "retrial vs human twin: human-initiated (points)"),
+    ("retrial_twin_none_pp", "retrial vs human twin: AI alone (points)"),
+];
+
+/// Intervention-delay buckets of the mechanism curves, in minutes: `[lo, hi)`.
+pub const DELAY_BUCKETS: [(f64, f64); 5] =
+    [(0.0, 1.0), (1.0, 2.0), (2.0, 5.0), (5.0, 10.0), (10.0, f64::INFINITY)];
+
+/// Sums for one point of a mechanism curve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CurveSums {
+    /// Escalated chats in the bucket.
+    pub chats: u64,
+    /// Sum of worker effort.
+    pub effort: f64,
+    /// Sum over chats of the worker's messages per reply (how much the worker writes each turn).
+    pub messages: f64,
+    /// Rated chats in the bucket.
+    pub rated: u64,
+    /// Sum of ratings.
+    pub rating: f64,
+}
+
+impl CurveSums {
+    fn add(&mut self, r: &ChatRecord) {
+        self.chats += 1;
+        self.effort += r.effort;
+        if r.human_replies > 0 {
+            self.messages += f64::from(r.worker_messages) / f64::from(r.human_replies);
+        }
+        if let Some(stars) = r.rating {
+            self.rated += 1;
+            self.rating += f64::from(stars);
+        }
+    }
+
+    fn merge(&mut self, o: &CurveSums) {
+        self.chats += o.chats;
+        self.effort += o.effort;
+        self.messages += o.messages;
+        self.rated += o.rated;
+        self.rating += o.rating;
+    }
+}
+
+/// Effort, messages and rating of escalated chats by intervention delay, for technical and
+/// emotional escalations (the study's mechanisms 2 and 3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DelayCurves {
+    /// Technical escalations, one entry per [`DELAY_BUCKETS`] bucket.
+    pub technical: [CurveSums; 5],
+    /// Emotional escalations, one entry per bucket.
+    pub emotional: [CurveSums; 5],
+}
+
+impl DelayCurves {
+    fn add(&mut self, r: &ChatRecord) {
+        let (Some(reason), Some(delay)) = (r.escalation, r.intervention_delay_s) else {
+            return;
+        };
+        let minutes = delay / 60.0;
+        let Some(b) = DELAY_BUCKETS.iter().position(|(lo, hi)| minutes >= *lo && minutes < *hi)
+        else {
+            return;
+        };
+        match reason {
+            Escalation::Technical => self.technical[b].add(r),
+            Escalation::Emotional => self.emotional[b].add(r),
+            Escalation::Human => {}
+        }
+    }
+
+    /// Adds another seed's curves.
+    pub fn merge(&mut self, o: &DelayCurves) {
+        for (a, b) in self.technical.iter_mut().zip(&o.technical) {
+            a.merge(b);
+        }
+        for (a, b) in self.emotional.iter_mut().zip(&o.emotional) {
+            a.merge(b);
+        }
+    }
+}
+
+/// Everything measured on one seed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeedMeasurement {
+    /// Metric key to value.
+    pub metrics: BTreeMap<&'static str, f64>,
+    /// The mechanism curves.
+    pub curves: DelayCurves,
+}
+
+/// What a control chat contributes to the comparison with its treatment twin.
+#[derive(Debug, Clone, Copy)]
+struct Twin {
+    rating: Option<u8>,
+    log_duration: f64,
+    retrial: bool,
+}
+
+/// Sums of one escalation type against the twins.
+#[derive(Debug, Clone, Copy, Default)]
+struct TwinSums {
+    n: u64,
+    rated_t: u64,
+    rating_t: f64,
+    rated_c: u64,
+    rating_c: f64,
+    log_duration: f64,
+    retrial: f64,
+}
+
+fn mean(sum: f64, n: u64) -> f64 {
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+fn type_index(r: &ChatRecord) -> usize {
+    match r.escalation {
+        Some(Escalation::Technical) => 0,
+        Some(Escalation::Emotional) => 1,
+        Some(Escalation::Human) => 2,
+        None => 3,
+    }
+}
+
+/// Runs both policies on `seed` (in parallel) and estimates every metric.
+pub fn measure_seed(
+    scenario: &Scenario,
+    seed: u64,
+    control: &mut dyn Policy,
+    treatment: &mut dyn Policy,
+) -> SeedMeasurement {
+    let mut control_stats = ArmStats::default();
+    let mut treatment_stats = ArmStats::default();
+    let mut twins: HashMap<u64, Twin> = HashMap::new();
+    let mut treated: Vec<ChatRecord> = Vec::new();
+    let mut curves = DelayCurves::default();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut sim = Simulator::new(scenario.clone());
+            runner::run(&mut sim, seed, control, |r| {
+                control_stats.add(r);
+                if r.ai_eligible {
+                    let twin = Twin {
+                        rating: r.rating,
+                        log_duration: r.duration_s.max(1e-3).ln(),
+                        retrial: r.retrial,
+                    };
+                    twins.insert(r.chat_id, twin);
+                }
+            });
+        });
+        let mut sim = Simulator::new(scenario.clone());
+        runner::run(&mut sim, seed, treatment, |r| {
+            treatment_stats.add(r);
+            curves.add(r);
+            if r.ai_eligible && r.ai_involved {
+                treated.push(*r);
+            }
+        });
+    });
+    let mut by_type = [TwinSums::default(); 4];
+    for r in &treated {
+        let Some(twin) = twins.get(&r.chat_id) else { continue };
+        let t = &mut by_type[type_index(r)];
+        t.n += 1;
+        if let Some(stars) = r.rating {
+            t.rated_t += 1;
+            t.rating_t += f64::from(stars);
+        }
+        if let Some(stars) = twin.rating {
+            t.rated_c += 1;
+            t.rating_c += f64::from(stars);
+        }
+        t.log_duration += r.duration_s.max(1e-3).ln() - twin.log_duration;
+        t.retrial += f64::from(u8::from(r.retrial)) - f64::from(u8::from(twin.retrial));
+    }
+    let c = control_stats.summary();
+    let t = treatment_stats.summary();
+    let mut m = BTreeMap::new();
+    let segments = [
+        ("all", &c.all, &t.all),
+        ("eligible", &c.eligible, &t.eligible),
+        ("ineligible", &c.ineligible, &t.ineligible),
+    ];
+    for (name, cs, ts) in segments {
+        let duration = 100.0 * (ts.duration_geomean_s / cs.duration_geomean_s - 1.0);
+        let rating = ts.rating_mean - cs.rating_mean;
+        let retrial = 100.0 * (ts.retrial_rate - cs.retrial_rate);
+        let satisfaction = ts.satisfaction_mean - cs.satisfaction_mean;
+        let keys: [(&'static str, f64); 4] = match name {
+            "all" => [
+                ("duration_all_pct", duration),
+                ("rating_all", rating),
+                ("retrial_all_pp", retrial),
+                ("satisfaction_all", satisfaction),
+            ],
+            "eligible" => [
+                ("duration_eligible_pct", duration),
+                ("rating_eligible", rating),
+                ("retrial_eligible_pp", retrial),
+                ("satisfaction_eligible", satisfaction),
+            ],
+            _ => [
+                ("duration_ineligible_pct", duration),
+                ("rating_ineligible", rating),
+                ("retrial_ineligible_pp", retrial),
+                ("satisfaction_ineligible", satisfaction),
+            ],
+        };
+        m.extend(keys);
+    }
+    let mix = t.eligible.escalation_mix.unwrap_or(crate::stats::EscalationMix {
+        technical: f64::NAN,
+        emotional: f64::NAN,
+        human: f64::NAN,
+        none: f64::NAN,
+    });
+    m.insert("mix_technical_pct", 100.0 * mix.technical);
+    m.insert("mix_emotional_pct", 100.0 * mix.emotional);
+    m.insert("mix_human_pct", 100.0 * mix.human);
+    m.insert("mix_none_pct", 100.0 * mix.none);
+    let names: [(&'static str, &'static str, &'static str); 4] = [
+        ("rating_twin_technical", "duration_twin_technical_pct", "retrial_twin_technical_pp"),
+        ("rating_twin_emotional", "duration_twin_emotional_pct", "retrial_twin_emotional_pp"),
+        ("rating_twin_human", "duration_twin_human_pct", "retrial_twin_human_pp"),
+        ("rating_twin_none", "duration_twin_none_pct", "retrial_twin_none_pp"),
+    ];
+    for (sums, (rating, duration, retrial)) in by_type.iter().zip(names) {
+        m.insert(rating, mean(sums.rating_t, sums.rated_t) - mean(sums.rating_c, sums.rated_c));
+        m.insert(duration, 100.0 * (mean(sums.log_duration, sums.n).exp() - 1.0));
+        m.insert(retrial, 100.0 * mean(sums.retrial, sums.n));
+    }
+    m.insert("control_rating_mean", c.all.rating_mean);
+    m.insert("control_rating_rate_pct", 100.0 * c.all.rating_rate);
+    m.insert("control_retrial_pct", 100.0 * c.all.retrial_rate);
+    SeedMeasurement { metrics: m, curves }
+}
+
+/// One row of the calibration table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Metric key.
+    pub name: String,
+    /// Human-readable name.
+    pub label: String,
+    /// The study's value (`None`: not a target).
+    pub study: Option<f64>,
+    /// Mean over seeds.
+    pub simulated: f64,
+    /// Lower end of the 95 % confidence interval over seeds.
+    pub ci_low: f64,
+    /// Upper end of the 95 % confidence interval over seeds.
+    pub ci_high: f64,
+    /// The tolerance applied (`None`: not a target).
+    pub tolerance: Option<f64>,
+    /// Whether the simulated mean lies within the tolerance (`None`: not a target).
+    pub pass: Option<bool>,
+}
+
+/// Mean and 95 % Student-t interval of `xs` (NaN values ignored; a single value has no width).
+pub fn mean_ci(xs: &[f64]) -> (f64, f64, f64) {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return (m, m, m);
+    }
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .expect("positive degrees of freedom")
+        .inverse_cdf(0.975);
+    let half = t * (var / n as f64).sqrt();
+    (m, m - half, m + half)
+}
+
+/// Summarises seeds against the targets. `widen` adds that many standard errors to every
+/// tolerance (for runs at reduced scale, whose sampling error is larger than the study's).
+pub fn summarise(seeds: &[SeedMeasurement], targets: &Targets, widen: f64) -> Vec<Row> {
+    let values = |key: &str| -> Vec<f64> {
+        seeds.iter().map(|s| s.metrics.get(key).copied().unwrap_or(f64::NAN)).collect()
+    };
+    let mut rows = Vec::new();
+    for t in &targets.targets {
+        let (m, lo, hi) = mean_ci(&values(&t.metric));
+        let se = if seeds.len() > 1 { (hi - lo) / 2.0 / 1.96 } else { 0.0 };
+        let tolerance = t.tolerance + widen * se;
+        rows.push(Row {
+            name: t.metric.clone(),
+            label: t.label.clone(),
+            study: Some(t.study),
+            simulated: m,
+            ci_low: lo,
+            ci_high: hi,
+            tolerance: Some(tolerance),
+            pass: Some(m.is_finite() && (m - t.study).abs() <= tolerance),
+        });
+    }
+    for (key, label) in REPORTED {
+        let (m, lo, hi) = mean_ci(&values(key));
+        rows.push(Row {
+            name: (*key).to_string(),
+            label: (*label).to_string(),
+            study: None,
+            simulated: m,
+            ci_low: lo,
+            ci_high: hi,
+            tolerance: None,
+            pass: None,
+        });
+    }
+    rows
+}
+
+/// The weighted squared distance of seeds' mean metrics from the targets, each scaled by its
+/// tolerance: the objective of the simulated-method-of-moments fit.
+pub fn distance(seeds: &[SeedMeasurement], targets: &Targets) -> f64 {
+    targets
+        .targets
+        .iter()
+        .map(|t| {
+            let xs: Vec<f64> =
+                seeds.iter().filter_map(|s| s.metrics.get(t.metric.as_str()).copied()).collect();
+            let (m, _, _) = mean_ci(&xs);
+            let z = if m.is_finite() { (m - t.study) / t.tolerance } else { 10.0 };
+            z * z
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_and_every_one_is_measured_with_a_citation() {
+        let targets = Targets::builtin();
+        assert!(targets.targets.len() >= 19);
+        let scenario = Scenario::builtin("small").unwrap();
+        struct First;
+        impl Policy for First {
+            fn name(&self) -> &str {
+                "first"
+            }
+            fn act(&mut self, obs: &crate::Observation) -> usize {
+                obs.valid_actions().next().unwrap()
+            }
+        }
+        let m = measure_seed(&scenario, 1, &mut First, &mut First);
+        for t in &targets.targets {
+            assert!(t.citation.contains("arXiv:2605.14830"), "{}", t.metric);
+            assert!(t.tolerance > 0.0);
+            assert!(m.metrics.contains_key(t.metric.as_str()), "{} is not measured", t.metric);
+        }
+        for (key, _) in REPORTED {
+            assert!(m.metrics.contains_key(key), "{key} is not measured");
+        }
+    }
+
+    #[test]
+    fn interval_covers_a_known_mean_at_the_nominal_rate() {
+        // 2000 samples of 5 normal draws: the 95 % t-interval must cover 0 about 95 % of the time
+        let mut rng = crate::rng::stream_rng(3, crate::rng::Stream::Policy);
+        let trials = 2000;
+        let covered = (0..trials)
+            .filter(|_| {
+                let xs: Vec<f64> = (0..5).map(|_| crate::rng::std_normal(&mut rng)).collect();
+                let (_, lo, hi) = mean_ci(&xs);
+                lo <= 0.0 && 0.0 <= hi
+            })
+            .count();
+        let rate = covered as f64 / trials as f64;
+        // binomial standard error at 0.95 with 2000 trials is 0.0049; allow four of them
+        assert!((rate - 0.95).abs() < 4.0 * 0.0049, "coverage {rate}");
+    }
+}

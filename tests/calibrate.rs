@@ -15,19 +15,19 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// The calibration gate of CI: the study scenario at a fifth of its workers and arrivals (the
-/// same load per worker) for 5 days, 3 seeds, with tolerances widened by 3 standard errors of
-/// the estimates to allow for the smaller sample.
+/// The calibration gate of CI: the study scenario at half its workers and arrivals (the same
+/// load per worker) for 3 days and 8 seeds, with tolerances widened by 3 standard errors of the
+/// estimates to allow for the smaller sample.
 #[test]
 fn the_study_scenario_meets_every_target_at_reduced_scale() {
     let o = handoff(&[
         "calibrate",
         "--scale",
-        "0.2",
+        "0.5",
         "--days",
-        "5",
-        "--seeds",
         "3",
+        "--seeds",
+        "8",
         "--widen",
         "3",
         "--json",

@@ -342,6 +342,18 @@ pub fn mean_ci(xs: &[f64]) -> (f64, f64, f64) {
     (m, m - half, m + half)
 }
 
+/// The standard error of the mean of `xs` (NaN values ignored; 0 for fewer than two values).
+pub fn standard_error(xs: &[f64]) -> f64 {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let m = v.iter().sum::<f64>() / n as f64;
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
+    (var / n as f64).sqrt()
+}
+
 /// Summarises seeds against the targets. `widen` adds that many standard errors to every
 /// tolerance (for runs at reduced scale, whose sampling error is larger than the study's).
 pub fn summarise(seeds: &[SeedMeasurement], targets: &Targets, widen: f64) -> Vec<Row> {
@@ -350,8 +362,9 @@ pub fn summarise(seeds: &[SeedMeasurement], targets: &Targets, widen: f64) -> Ve
     };
     let mut rows = Vec::new();
     for t in &targets.targets {
-        let (m, lo, hi) = mean_ci(&values(&t.metric));
-        let se = if seeds.len() > 1 { (hi - lo) / 2.0 / 1.96 } else { 0.0 };
+        let xs = values(&t.metric);
+        let (m, lo, hi) = mean_ci(&xs);
+        let se = standard_error(&xs);
         let tolerance = t.tolerance + widen * se;
         rows.push(Row {
             name: t.metric.clone(),

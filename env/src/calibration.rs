@@ -334,11 +334,10 @@ pub fn mean_ci(xs: &[f64]) -> (f64, f64, f64) {
     if n == 1 {
         return (m, m, m);
     }
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
     let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
         .expect("positive degrees of freedom")
         .inverse_cdf(0.975);
-    let half = t * (var / n as f64).sqrt();
+    let half = t * standard_error(&v);
     (m, m - half, m + half)
 }
 

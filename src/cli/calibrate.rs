@@ -357,6 +357,9 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
 }
 
+/// Buckets with fewer escalated chats are left out of the plot (too noisy to read).
+const MIN_CHATS_PLOTTED: u64 = 30;
+
 /// Reads one quantity of a curve point.
 type CurveValue = fn(&CurvePoint) -> f64;
 
@@ -382,7 +385,7 @@ pub fn curves_svg(report: &CalibrationReport) -> Result<String, CliError> {
                     .iter()
                     .filter(|p| p.escalation == kind)
                     .enumerate()
-                    .filter(|(_, p)| value(p).is_finite())
+                    .filter(|(_, p)| p.chats >= MIN_CHATS_PLOTTED && value(p).is_finite())
                     .map(|(i, p)| (i, value(p)))
                     .collect()
             };
@@ -423,6 +426,7 @@ pub fn curves_svg(report: &CalibrationReport) -> Result<String, CliError> {
             }
             chart
                 .configure_series_labels()
+                .position(SeriesLabelPosition::LowerLeft)
                 .background_style(WHITE.mix(0.8))
                 .border_style(BLACK)
                 .draw()

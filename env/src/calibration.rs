@@ -243,37 +243,36 @@ pub fn measure_seed(
     let c = control_stats.summary();
     let t = treatment_stats.summary();
     let mut m = BTreeMap::new();
-    let segments = [
-        ("all", &c.all, &t.all),
-        ("eligible", &c.eligible, &t.eligible),
-        ("ineligible", &c.ineligible, &t.ineligible),
+    // per segment: (control, treatment, keys of the duration, rating, retrial and
+    // satisfaction effects)
+    let segments: [(_, _, [&'static str; 4]); 3] = [
+        (&c.all, &t.all, ["duration_all_pct", "rating_all", "retrial_all_pp", "satisfaction_all"]),
+        (
+            &c.eligible,
+            &t.eligible,
+            [
+                "duration_eligible_pct",
+                "rating_eligible",
+                "retrial_eligible_pp",
+                "satisfaction_eligible",
+            ],
+        ),
+        (
+            &c.ineligible,
+            &t.ineligible,
+            [
+                "duration_ineligible_pct",
+                "rating_ineligible",
+                "retrial_ineligible_pp",
+                "satisfaction_ineligible",
+            ],
+        ),
     ];
-    for (name, cs, ts) in segments {
-        let duration = 100.0 * (ts.duration_geomean_s / cs.duration_geomean_s - 1.0);
-        let rating = ts.rating_mean - cs.rating_mean;
-        let retrial = 100.0 * (ts.retrial_rate - cs.retrial_rate);
-        let satisfaction = ts.satisfaction_mean - cs.satisfaction_mean;
-        let keys: [(&'static str, f64); 4] = match name {
-            "all" => [
-                ("duration_all_pct", duration),
-                ("rating_all", rating),
-                ("retrial_all_pp", retrial),
-                ("satisfaction_all", satisfaction),
-            ],
-            "eligible" => [
-                ("duration_eligible_pct", duration),
-                ("rating_eligible", rating),
-                ("retrial_eligible_pp", retrial),
-                ("satisfaction_eligible", satisfaction),
-            ],
-            _ => [
-                ("duration_ineligible_pct", duration),
-                ("rating_ineligible", rating),
-                ("retrial_ineligible_pp", retrial),
-                ("satisfaction_ineligible", satisfaction),
-            ],
-        };
-        m.extend(keys);
+    for (cs, ts, [duration, rating, retrial, satisfaction]) in segments {
+        m.insert(duration, 100.0 * (ts.duration_geomean_s / cs.duration_geomean_s - 1.0));
+        m.insert(rating, ts.rating_mean - cs.rating_mean);
+        m.insert(retrial, 100.0 * (ts.retrial_rate - cs.retrial_rate));
+        m.insert(satisfaction, ts.satisfaction_mean - cs.satisfaction_mean);
     }
     let mix = t.eligible.escalation_mix.unwrap_or(crate::stats::EscalationMix {
         technical: f64::NAN,

@@ -55,8 +55,6 @@ pub struct SimCounters {
     pub completed: u64,
     /// Events processed.
     pub events: u64,
-    /// Decisions offered to a policy (forced single-action decisions excluded).
-    pub decisions: u64,
 }
 
 /// The simulator of one run.
@@ -432,10 +430,7 @@ impl Simulator {
                 self.apply(only).expect("the only valid action applies");
                 false
             }
-            (Some(_), Some(_)) => {
-                self.counters.decisions += 1;
-                true
-            }
+            (Some(_), Some(_)) => true,
             (None, _) => {
                 self.pending = None;
                 false

@@ -3,12 +3,10 @@
 use std::time::Instant;
 
 use handoff_agents::{RandomPolicy, make_env};
-use handoff_env::runner;
-use handoff_env::sim::Simulator;
 use handoff_env::{Policy, Scenario};
 use serde::Serialize;
 
-use super::simulate::ARMS;
+use super::simulate::{ARMS, run_arm};
 use super::table::render;
 
 /// Throughput of the whole-study simulation.
@@ -57,10 +55,7 @@ pub fn bench_simulator(scenario: &Scenario, seed: u64) -> SimulatorBench {
     let start = Instant::now();
     let (mut chats, mut events) = (0, 0);
     for (_, policy) in ARMS {
-        let mut sim = Simulator::new(scenario.clone());
-        let mut policy =
-            handoff_agents::by_name(policy, scenario).expect("study policies are built in");
-        let counters = runner::run(&mut sim, seed, policy.as_mut(), |_| {});
+        let counters = run_arm(scenario, seed, policy, |_| {});
         chats += counters.completed;
         events += counters.events;
     }

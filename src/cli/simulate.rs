@@ -6,7 +6,7 @@ use std::path::Path;
 use handoff_agents::by_name;
 use handoff_env::csv::ChatCsv;
 use handoff_env::runner;
-use handoff_env::sim::Simulator;
+use handoff_env::sim::{SimCounters, Simulator};
 use handoff_env::stats::{ArmStats, ArmSummary, SegmentSummary};
 use handoff_env::{ChatRecord, Scenario};
 use serde::Serialize;
@@ -31,11 +31,16 @@ pub struct SimulateReport {
     pub arms: BTreeMap<String, ArmSummary>,
 }
 
-/// Runs one arm, handing every chat to `on_chat`.
-pub fn run_arm(scenario: &Scenario, seed: u64, policy: &str, on_chat: impl FnMut(&ChatRecord)) {
+/// Runs one arm, handing every chat to `on_chat`; returns the run's counters.
+pub fn run_arm(
+    scenario: &Scenario,
+    seed: u64,
+    policy: &str,
+    on_chat: impl FnMut(&ChatRecord),
+) -> SimCounters {
     let mut sim = Simulator::new(scenario.clone());
     let mut policy = by_name(policy, scenario).expect("the study's policies are built in");
-    runner::run(&mut sim, seed, policy.as_mut(), on_chat);
+    runner::run(&mut sim, seed, policy.as_mut(), on_chat)
 }
 
 /// Runs both arms (in parallel unless a CSV is written) and summarises them.
@@ -64,7 +69,9 @@ pub fn simulate(
     } else {
         std::thread::scope(|s| {
             for ((_, policy), st) in ARMS.iter().zip(stats.iter_mut()) {
-                s.spawn(move || run_arm(scenario, seed, policy, |r| st.add(r)));
+                s.spawn(move || {
+                    run_arm(scenario, seed, policy, |r| st.add(r));
+                });
             }
         });
     }

@@ -1,8 +1,9 @@
 //! # handoff-agents
 //!
 //! Dispatch policies for the handoff environment: the two arms of the field experiment
-//! (arXiv:2605.14830) and a random baseline. Every policy implements [`handoff_env::Policy`] and
-//! reads only the [`handoff_env::Observation`], as a learned policy would.
+//! (arXiv:2605.14830) and the heuristic baselines researchers compare against ([`POLICIES`]).
+//! Every policy implements [`handoff_env::Policy`] and reads only the
+//! [`handoff_env::Observation`], as a learned policy would.
 //!
 //! ```
 //! use handoff_agents::by_name;
@@ -19,15 +20,28 @@
 //! assert!(escalated > 0);
 //! ```
 
+pub mod c_mu;
+pub mod early_takeover;
+pub mod emotion_first;
+pub mod least_loaded;
+pub mod longest_wait;
+pub mod pick;
 pub mod random;
+pub mod round_robin;
 pub mod study;
 
 use handoff_env::{Policy, Scenario};
 
+pub use c_mu::CMu;
+pub use early_takeover::EarlyTakeover;
+pub use emotion_first::EmotionFirst;
+pub use least_loaded::LeastLoaded;
+pub use longest_wait::LongestWaitFirst;
 pub use random::RandomPolicy;
+pub use round_robin::RoundRobin;
 pub use study::{StudyControl, StudyTreatment};
 
-/// The built-in policies: (name, one-line description).
+/// The built-in policies: (name, one-line description). Each module documents its source.
 pub const POLICIES: &[(&str, &str)] = &[
     ("study-control", "the study's control arm: humans handle every chat, longest wait first"),
     (
@@ -36,16 +50,38 @@ pub const POLICIES: &[(&str, &str)] = &[
          takeover when sentiment falls",
     ),
     ("random", "a uniformly random valid action"),
+    ("round-robin", "workers in turn for human chats; each worker answers their chats in turn"),
+    (
+        "least-loaded",
+        "every human chat, escalations too, to the worker holding fewest chats; longest wait first",
+    ),
+    ("longest-wait-first", "the deployment without takeovers: always the longest-waiting customer"),
+    (
+        "emotion-first",
+        "emotional escalations first, to the least-loaded worker; then the most frustrated customer",
+    ),
+    ("early-takeover", "the deployment, taking over AI chats halfway to its sentiment threshold"),
+    (
+        "c-mu",
+        "answer the chat with the highest cost of waiting times rate of finishing (c-mu rule)",
+    ),
 ];
 
 /// A built-in policy by name, configured from `scenario`.
 pub fn by_name(name: &str, scenario: &Scenario) -> Option<Box<dyn Policy>> {
-    match name {
-        "study-control" => Some(Box::new(StudyControl)),
-        "study-treatment" => Some(Box::new(StudyTreatment::new(scenario))),
-        "random" => Some(Box::new(RandomPolicy::default())),
-        _ => None,
-    }
+    let policy: Box<dyn Policy> = match name {
+        "study-control" => Box::new(StudyControl),
+        "study-treatment" => Box::new(StudyTreatment::new(scenario)),
+        "random" => Box::new(RandomPolicy::default()),
+        "round-robin" => Box::new(RoundRobin::default()),
+        "least-loaded" => Box::new(LeastLoaded),
+        "longest-wait-first" => Box::new(LongestWaitFirst),
+        "emotion-first" => Box::new(EmotionFirst::new(scenario)),
+        "early-takeover" => Box::new(EarlyTakeover::new(scenario)),
+        "c-mu" => Box::new(CMu::new(scenario)),
+        _ => return None,
+    };
+    Some(policy)
 }
 
 /// An environment on `scenario` whose uncontrolled decisions are made by the policy the
@@ -69,7 +105,9 @@ mod tests {
             assert_eq!(policy.name(), *name);
         }
         for (name, _) in POLICIES {
-            assert!(by_name(name, &scenario).is_some(), "{name}");
+            let policy = by_name(name, &scenario).unwrap_or_else(|| panic!("{name} is missing"));
+            assert_eq!(policy.name(), *name);
+            assert!(FALLBACK_POLICY_NAMES.contains(name), "{name} cannot be a fallback");
         }
         assert!(by_name("oracle", &scenario).is_none());
     }

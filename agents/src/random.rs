@@ -36,6 +36,6 @@ impl Policy for RandomPolicy {
                 k -= 1;
             }
         }
-        crate::study::any_valid(obs)
+        crate::pick::any_valid(obs)
     }
 }

@@ -8,35 +8,9 @@
 //!   `study_policy.takeover_frustration` (a human-initiated intervention), and otherwise answers
 //!   the chat that has waited longest.
 
-use handoff_env::{CandidateKind, DecisionKind, Observation, Policy, Scenario};
+use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
-/// The index of the first valid candidate of `kind`.
-pub fn first_valid(obs: &Observation, kind: CandidateKind) -> Option<usize> {
-    obs.candidates.iter().zip(&obs.mask).position(|(c, &m)| m && c.kind == kind)
-}
-
-/// The valid held chat whose customer has waited longest (ties: the lower slot).
-pub fn longest_waiting_chat(obs: &Observation) -> Option<usize> {
-    let mut best: Option<(usize, f32)> = None;
-    for (i, (c, &m)) in obs.candidates.iter().zip(&obs.mask).enumerate() {
-        if m && c.kind == CandidateKind::Chat && best.is_none_or(|(_, w)| c.wait_s > w) {
-            best = Some((i, c.wait_s));
-        }
-    }
-    best.map(|(i, _)| i)
-}
-
-/// The first valid action: the fallback of every rule.
-pub fn any_valid(obs: &Observation) -> usize {
-    obs.mask.iter().position(|&m| m).expect("a decision has a valid action")
-}
-
-/// Routes to the least-loaded worker (candidates come least-loaded first), else the queue.
-fn least_loaded_or_queue(obs: &Observation) -> usize {
-    first_valid(obs, CandidateKind::Worker)
-        .or_else(|| first_valid(obs, CandidateKind::Queue))
-        .unwrap_or_else(|| any_valid(obs))
-}
+use crate::pick::{least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, takeover_at};
 
 /// The control arm: humans handle everything.
 #[derive(Debug, Clone, Default)]
@@ -50,9 +24,7 @@ impl Policy for StudyControl {
     fn act(&mut self, obs: &Observation) -> usize {
         match obs.kind {
             DecisionKind::Route => least_loaded_or_queue(obs),
-            DecisionKind::Attend => longest_waiting_chat(obs)
-                .or_else(|| first_valid(obs, CandidateKind::Wait))
-                .unwrap_or_else(|| any_valid(obs)),
+            DecisionKind::Attend => longest_wait_or_wait(obs),
         }
     }
 }
@@ -77,31 +49,9 @@ impl Policy for StudyTreatment {
 
     fn act(&mut self, obs: &Observation) -> usize {
         match obs.kind {
-            DecisionKind::Route => {
-                if let Some(ai) = first_valid(obs, CandidateKind::Ai) {
-                    return ai;
-                }
-                if obs.chat.escalation.is_some() {
-                    let supervisor = obs
-                        .candidates
-                        .iter()
-                        .zip(&obs.mask)
-                        .position(|(c, &m)| m && c.is_supervisor);
-                    return supervisor
-                        .or_else(|| first_valid(obs, CandidateKind::Queue))
-                        .unwrap_or_else(|| any_valid(obs));
-                }
-                least_loaded_or_queue(obs)
-            }
-            DecisionKind::Attend => {
-                // takeover candidates come most frustrated first
-                let takeover = first_valid(obs, CandidateKind::Takeover)
-                    .filter(|&i| obs.candidates[i].frustration >= self.takeover_frustration);
-                takeover
-                    .or_else(|| longest_waiting_chat(obs))
-                    .or_else(|| first_valid(obs, CandidateKind::Wait))
-                    .unwrap_or_else(|| any_valid(obs))
-            }
+            DecisionKind::Route => route_as_deployed(obs),
+            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
+                .unwrap_or_else(|| longest_wait_or_wait(obs)),
         }
     }
 }

@@ -479,7 +479,17 @@ impl Default for StudyPolicy {
 ///
 /// The policies themselves live in `handoff-agents`; the list is here so that a scenario can be
 /// validated without them.
-pub const FALLBACK_POLICY_NAMES: &[&str] = &["study-control", "study-treatment", "random"];
+pub const FALLBACK_POLICY_NAMES: &[&str] = &[
+    "study-control",
+    "study-treatment",
+    "random",
+    "round-robin",
+    "least-loaded",
+    "longest-wait-first",
+    "emotion-first",
+    "early-takeover",
+    "c-mu",
+];
 
 /// The scenarios shipped with handoff, embedded in the binary: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[

@@ -1,0 +1,47 @@
+//! `early-takeover`: step into AI chats whose sentiment is falling before the AI's own
+//! emotional-escalation trigger fires. The study found human-initiated interventions the least
+//! harmful kind of escalation and every minute of delay costly (arXiv:2605.14830); this rule
+//! pushes that to an earlier trigger.
+//!
+//! Routes as deployed. A worker with a free slot takes over their most frustrated supervised AI
+//! chat as soon as its frustration passes halfway from the customers' mean starting frustration
+//! to the deployment's takeover threshold; otherwise they answer the longest-waiting chat.
+
+use handoff_env::{DecisionKind, Observation, Policy, Scenario};
+
+use crate::pick::{longest_wait_or_wait, route_as_deployed, takeover_at};
+
+/// The deployment with an earlier takeover trigger.
+#[derive(Debug, Clone)]
+pub struct EarlyTakeover {
+    takeover_frustration: f32,
+}
+
+impl EarlyTakeover {
+    /// The rule with its trigger halfway between `customers.frustration_mean` and
+    /// `study_policy.takeover_frustration`.
+    pub fn new(scenario: &Scenario) -> Self {
+        let start = scenario.customers.frustration_mean;
+        let deployed = scenario.study_policy.takeover_frustration;
+        Self { takeover_frustration: (start + 0.5 * (deployed - start)) as f32 }
+    }
+
+    /// The frustration at which this rule takes over.
+    pub fn trigger(&self) -> f32 {
+        self.takeover_frustration
+    }
+}
+
+impl Policy for EarlyTakeover {
+    fn name(&self) -> &str {
+        "early-takeover"
+    }
+
+    fn act(&mut self, obs: &Observation) -> usize {
+        match obs.kind {
+            DecisionKind::Route => route_as_deployed(obs),
+            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
+                .unwrap_or_else(|| longest_wait_or_wait(obs)),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Building blocks the heuristics share: finding candidates of a kind, and the deployment's
+//! routing rule, so that each policy states only what makes it different.
+
+use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation};
+
+/// The index of the first valid candidate of `kind`.
+pub fn first_valid(obs: &Observation, kind: CandidateKind) -> Option<usize> {
+    obs.candidates.iter().zip(&obs.mask).position(|(c, &m)| m && c.kind == kind)
+}
+
+/// The valid candidates of `kind`, with their indices.
+pub fn valid_of_kind(
+    obs: &Observation,
+    kind: CandidateKind,
+) -> impl Iterator<Item = (usize, &Candidate)> + '_ {
+    obs.candidates
+        .iter()
+        .zip(&obs.mask)
+        .enumerate()
+        .filter(move |(_, (c, m))| **m && c.kind == kind)
+        .map(|(i, (c, _))| (i, c))
+}
+
+/// The valid candidate of `kind` with the highest `score` (ties: the lower index).
+pub fn best_of_kind(
+    obs: &Observation,
+    kind: CandidateKind,
+    mut score: impl FnMut(&Candidate) -> f64,
+) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, c) in valid_of_kind(obs, kind) {
+        let s = score(c);
+        if best.is_none_or(|(_, b)| s > b) {
+            best = Some((i, s));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The valid held chat whose customer has waited longest (ties: the lower slot).
+pub fn longest_waiting_chat(obs: &Observation) -> Option<usize> {
+    best_of_kind(obs, CandidateKind::Chat, |c| f64::from(c.wait_s))
+}
+
+/// The first valid action: the fallback of every rule.
+pub fn any_valid(obs: &Observation) -> usize {
+    obs.mask.iter().position(|&m| m).expect("a decision has a valid action")
+}
+
+/// Routes to the least-loaded worker (candidates come least-loaded first), else the queue.
+pub fn least_loaded_or_queue(obs: &Observation) -> usize {
+    first_valid(obs, CandidateKind::Worker)
+        .or_else(|| first_valid(obs, CandidateKind::Queue))
+        .unwrap_or_else(|| any_valid(obs))
+}
+
+/// The worker who supervised the escalated chat being routed, when they have a free slot.
+pub fn supervisor(obs: &Observation) -> Option<usize> {
+    obs.candidates.iter().zip(&obs.mask).position(|(c, &m)| m && c.is_supervisor)
+}
+
+/// The deployment's routing: AI-eligible chats to the AI, an escalation back to its supervisor
+/// (queued while the supervisor's slots are full), everything else to the least-loaded worker.
+pub fn route_as_deployed(obs: &Observation) -> usize {
+    debug_assert_eq!(obs.kind, DecisionKind::Route);
+    if let Some(ai) = first_valid(obs, CandidateKind::Ai) {
+        return ai;
+    }
+    if obs.chat.escalation.is_some() {
+        return supervisor(obs)
+            .or_else(|| first_valid(obs, CandidateKind::Queue))
+            .unwrap_or_else(|| any_valid(obs));
+    }
+    least_loaded_or_queue(obs)
+}
+
+/// Attention when nothing is urgent: the longest-waiting held chat, else write nothing now.
+pub fn longest_wait_or_wait(obs: &Observation) -> usize {
+    longest_waiting_chat(obs)
+        .or_else(|| first_valid(obs, CandidateKind::Wait))
+        .unwrap_or_else(|| any_valid(obs))
+}
+
+/// The most frustrated supervised AI chat whose frustration is at least `threshold`
+/// (takeover candidates come most frustrated first).
+pub fn takeover_at(obs: &Observation, threshold: f32) -> Option<usize> {
+    first_valid(obs, CandidateKind::Takeover)
+        .filter(|&i| obs.candidates[i].frustration >= threshold)
+}

@@ -5,7 +5,8 @@
 //! (arXiv:2605.14830). This crate is the `handoff` command line and re-exports the workspace:
 //!
 //! - [`env`]: the simulator and the Gymnasium-style environment (`handoff-env`);
-//! - [`agents`]: dispatch policies (`handoff-agents`).
+//! - [`agents`]: dispatch policies (`handoff-agents`);
+//! - [`training`]: evaluation with common random numbers (`handoff-training`).
 //!
 //! ```
 //! use handoff::agents::{RandomPolicy, make_env};
@@ -23,5 +24,6 @@
 
 pub use handoff_agents as agents;
 pub use handoff_env as env;
+pub use handoff_training as training;
 
 pub mod cli;

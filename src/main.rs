@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use handoff::cli::{self, CliError, bench, calibrate, scenarios, simulate};
+use handoff::cli::{self, CliError, bench, calibrate, eval, policies, scenarios, simulate};
 use handoff_env::scenario::DEFAULT_SCENARIO;
 
 /// Customer-service dispatch shared by an agentic AI and human workers: a simulator calibrated to
@@ -92,6 +92,76 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         fit_evaluations: u64,
     },
+    /// Compare dispatch policies on common random numbers.
+    ///
+    /// Runs every policy on the same seeds (the same customers, issues and AI behaviour for
+    /// every policy), in parallel across seeds, and prints a Markdown table: mean episode return
+    /// with a 95 % bootstrap interval, the interquartile mean, the paired difference to the
+    /// baseline with its interval and win rate, and the KPIs. Policies decide the decision kinds
+    /// the scenario gives the agent (`env.control`); its fallback policy makes the rest.
+    ///
+    /// Exit codes: 0 when every --assert holds, 1 when one fails (or an output cannot be
+    /// written), 2 for bad input (unknown policy, malformed assertion, bad scenario).
+    #[command(after_help = "Examples:\n  \
+        handoff eval --seeds 30\n  \
+        handoff eval --scenario surge --policy c-mu --policy emotion-first --json\n  \
+        handoff eval --policy c-mu --assert 'c-mu.diff_lo > 0' --junit eval.xml\n\n\
+        Assertions: OPERAND OP OPERAND with OP one of > >= < <= and OPERAND a number or\n\
+        POLICY.METRIC. Metrics: return, return_lo, return_hi, iqm, diff, diff_lo, diff_hi,\n\
+        win_rate (against the baseline), return_per_chat, duration, wait (minutes), rating,\n\
+        satisfaction, and the shares rating_rate, retrial, abandonment, resolved, ai_share,\n\
+        ai_alone, technical, emotional, human (fractions, 0 to 1).")]
+    Eval {
+        /// A built-in scenario or the path of a scenario TOML file.
+        #[arg(long, default_value = DEFAULT_SCENARIO)]
+        scenario: String,
+        /// A policy to evaluate (repeat the flag); all built-in policies when none is given.
+        #[arg(long = "policy", value_name = "NAME")]
+        policies: Vec<String>,
+        /// The policy the others are compared with, seed by seed (default: study-treatment when
+        /// evaluated, else the first --policy). Added to the evaluated policies if missing.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Seeds (episodes per policy).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        seeds: u64,
+        /// The first seed; seeds are consecutive from it.
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+        /// Simulated days, overriding the scenario's.
+        #[arg(long)]
+        days: Option<u32>,
+        /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Threads to run episodes on (default: every core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Bootstrap resamples per interval.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+        resamples: u64,
+        /// Print JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// Write one row per policy and seed to this CSV file.
+        #[arg(long, value_name = "PATH")]
+        csv: Option<PathBuf>,
+        /// Write a plot of returns and paired differences with their intervals (SVG).
+        #[arg(long, value_name = "PATH")]
+        svg: Option<PathBuf>,
+        /// Write a JUnit XML report, one test case per --assert.
+        #[arg(long, value_name = "PATH")]
+        junit: Option<PathBuf>,
+        /// A condition on the results, e.g. 'c-mu.return > study-treatment.return' (repeat).
+        #[arg(long = "assert", value_name = "EXPR")]
+        assertions: Vec<String>,
+    },
+    /// List the built-in dispatch policies.
+    Policies {
+        /// Print JSON instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in scenarios.
     Scenarios {
         /// Print JSON instead of a table.
@@ -159,7 +229,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 let (fitted, result) =
                     calibrate::fit(&scenario, fit_scale, fit_days, fit_seeds, fit_evaluations)?;
                 let text = toml::to_string_pretty(&fitted).map_err(CliError::runtime)?;
-                calibrate::write_atomic(&fit_out, &text)?;
+                cli::write_atomic(&fit_out, &text)?;
                 prefix = format!(
                     "fit: distance {:.2} -> {:.2} in {} evaluations; wrote {}\n{}\n",
                     result.distance_before,
@@ -175,10 +245,10 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 );
                 scenario = fitted;
             }
-            let scenario = calibrate::scaled(&scenario, scale);
+            let scenario = cli::scaled(&scenario, scale);
             let report = calibrate::calibrate(&scenario, seeds, widen);
             if let Some(path) = out {
-                calibrate::write_atomic(&path, &calibrate::curves_svg(&report)?)?;
+                cli::write_atomic(&path, &calibrate::curves_svg(&report)?)?;
             }
             let text =
                 if json { to_json(&report) } else { prefix + &calibrate::render_text(&report) };
@@ -189,6 +259,41 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 Err(CliError { message: "calibration targets failed".into(), code: 1 })
             }
         }
+        Command::Eval {
+            scenario,
+            policies,
+            baseline,
+            seeds,
+            first_seed,
+            days,
+            scale,
+            threads,
+            resamples,
+            json,
+            csv,
+            svg,
+            junit,
+            assertions,
+        } => {
+            let options = eval::EvalOptions {
+                scenario,
+                policies,
+                baseline,
+                seeds,
+                first_seed,
+                days,
+                scale,
+                threads,
+                resamples,
+                json,
+                csv,
+                svg,
+                junit,
+                assertions,
+            };
+            eval::run(&options)
+        }
+        Command::Policies { json } => Ok(policies::run(json)),
         Command::Scenarios { json } => Ok(scenarios::run(json)),
         Command::Bench { sim_scenario, env_scenario, steps, days, json } => {
             let sim_scenario = cli::load_scenario(&sim_scenario, days)?;

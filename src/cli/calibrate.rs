@@ -1,18 +1,16 @@
 //! `handoff calibrate`: the simulator against the field experiment, and the fit of its free
 //! parameters by simulated method of moments.
 
-use std::path::Path;
-
 use handoff_agents::by_name;
 use handoff_env::Scenario;
 use handoff_env::calibration::{
     DELAY_BUCKETS, DelayCurves, Row, SeedMeasurement, Targets, distance, measure_seed, summarise,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::CliError;
 use super::table::render;
+use super::{CliError, progress_bar};
 
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
 /// `workers.staffing_scale` multiplies the hourly staffing profile (capped at 1): how many
@@ -103,14 +101,6 @@ fn curve_points(curves: &DelayCurves) -> Vec<CurvePoint> {
     out
 }
 
-/// Scales a scenario's workers and arrivals by `scale` (same rates per worker).
-pub fn scaled(scenario: &Scenario, scale: f64) -> Scenario {
-    let mut s = scenario.clone();
-    s.workers.count = ((f64::from(s.workers.count) * scale).round() as u32).max(1);
-    s.arrivals.chats_per_day *= scale;
-    s
-}
-
 /// Measures `seeds` seeds (1, 2, ...) of both study arms.
 pub fn measure(scenario: &Scenario, seeds: u64, progress: &ProgressBar) -> Vec<SeedMeasurement> {
     (1..=seeds)
@@ -122,18 +112,6 @@ pub fn measure(scenario: &Scenario, seeds: u64, progress: &ProgressBar) -> Vec<S
             m
         })
         .collect()
-}
-
-/// A progress bar on standard error, hidden when it is not a terminal.
-pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }
 
 /// Measures and summarises.
@@ -291,7 +269,7 @@ pub fn fit(
     max_evaluations: u64,
 ) -> Result<(Scenario, FitResult), CliError> {
     let targets = Targets::builtin();
-    let mut base = scaled(full, fit_scale);
+    let mut base = super::scaled(full, fit_scale);
     base.days = fit_days;
     let x0 = get_parameters(full);
     let u0 = normalise(&x0);
@@ -345,16 +323,6 @@ pub fn fit(
             parameters,
         },
     ))
-}
-
-/// Writes `text` to `path` atomically (a temporary file, then a rename).
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
 }
 
 /// Buckets with fewer escalated chats are left out of the plot (too noisy to read).

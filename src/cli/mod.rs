@@ -2,11 +2,16 @@
 
 pub mod bench;
 pub mod calibrate;
+pub mod eval;
+pub mod policies;
 pub mod scenarios;
 pub mod simulate;
 pub mod table;
 
+use std::path::Path;
+
 use handoff_env::Scenario;
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// A failure to report as a one-line message with exit code 2 (bad input) or 1 (other).
 #[derive(Debug)]
@@ -37,4 +42,34 @@ pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError
         scenario.validate("--days").map_err(CliError::input)?;
     }
     Ok(scenario)
+}
+
+/// Scales a scenario's workers and arrivals by `scale` (same rates per worker).
+pub fn scaled(scenario: &Scenario, scale: f64) -> Scenario {
+    let mut s = scenario.clone();
+    s.workers.count = ((f64::from(s.workers.count) * scale).round() as u32).max(1);
+    s.arrivals.chats_per_day *= scale;
+    s
+}
+
+/// Writes `text` to `path` atomically (a temporary file, then a rename).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
+}
+
+/// A progress bar on standard error, hidden when it is not a terminal.
+pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
 }

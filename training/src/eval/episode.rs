@@ -1,0 +1,192 @@
+//! One evaluation episode: a policy on a scenario from a seed, to the end, with its return and
+//! its KPIs accumulated chat by chat (constant memory, whatever the horizon).
+
+use handoff_env::outcome::{ChatRecord, Ending};
+use handoff_env::rng::{Stream, derive_seed};
+use handoff_env::scenario::DecisionKind;
+use handoff_env::sim::Simulator;
+use handoff_env::{Escalation, Observation, Policy, Scenario, runner};
+use serde::Serialize;
+
+/// Key performance indicators of an episode, or their means over episodes. Shares are fractions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Kpis {
+    /// Chats that arrived and ended.
+    pub chats: f64,
+    /// Return divided by chats.
+    pub return_per_chat: f64,
+    /// Mean chat duration, minutes.
+    pub duration_min: f64,
+    /// Mean time a customer spent waiting for replies, minutes.
+    pub wait_min: f64,
+    /// Mean star rating over the chats that were rated (NaN, `null` in JSON, when none were).
+    pub rating: f64,
+    /// Share of chats rated.
+    pub rating_rate: f64,
+    /// Mean latent satisfaction, 1 to 5.
+    pub satisfaction: f64,
+    /// Share of customers who came back within 7 days.
+    pub retrial: f64,
+    /// Share of chats the customer abandoned while waiting.
+    pub abandonment: f64,
+    /// Share of chats resolved.
+    pub resolved: f64,
+    /// Share of chats the AI handled at some point.
+    pub ai_share: f64,
+    /// Shares of AI-handled chats by how they left the AI.
+    pub escalation: EscalationMix,
+}
+
+/// How the AI's chats ended: shares of the chats the AI handled.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct EscalationMix {
+    /// Escalated after unproductive replies.
+    pub technical: f64,
+    /// Escalated because the customer's frustration crossed the AI's threshold.
+    pub emotional: f64,
+    /// Taken over by a human.
+    pub human: f64,
+    /// Finished by the AI alone.
+    pub none: f64,
+}
+
+/// The outcome of one policy on one seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpisodeResult {
+    /// The episode's seed.
+    pub seed: u64,
+    /// Sum of the rewards of every chat.
+    #[serde(rename = "return")]
+    pub episode_return: f64,
+    /// The episode's KPIs.
+    pub kpis: Kpis,
+}
+
+/// Sums over completed chats, turned into [`Kpis`] at the end.
+#[derive(Debug, Clone, Default)]
+struct KpiSums {
+    chats: u64,
+    reward: f64,
+    duration_s: f64,
+    wait_s: f64,
+    rating_sum: f64,
+    rated: u64,
+    satisfaction: f64,
+    retrials: u64,
+    abandoned: u64,
+    resolved: u64,
+    ai: u64,
+    by_escalation: [u64; 4],
+}
+
+impl KpiSums {
+    fn add(&mut self, chat: &ChatRecord) {
+        self.chats += 1;
+        self.reward += chat.reward;
+        self.duration_s += chat.duration_s;
+        self.wait_s += chat.wait_s;
+        if let Some(r) = chat.rating {
+            self.rating_sum += f64::from(r);
+            self.rated += 1;
+        }
+        self.satisfaction += chat.satisfaction;
+        self.retrials += u64::from(chat.retrial);
+        self.abandoned += u64::from(chat.ending == Ending::Abandoned);
+        self.resolved += u64::from(chat.resolved());
+        if chat.ai_involved {
+            self.ai += 1;
+            let k = match chat.escalation {
+                Some(Escalation::Technical) => 0,
+                Some(Escalation::Emotional) => 1,
+                Some(Escalation::Human) => 2,
+                None => 3,
+            };
+            self.by_escalation[k] += 1;
+        }
+    }
+
+    fn kpis(&self) -> Kpis {
+        let n = self.chats as f64;
+        let ai = self.ai as f64;
+        let share_of_ai = |k: usize| self.by_escalation[k] as f64 / ai;
+        Kpis {
+            chats: n,
+            return_per_chat: self.reward / n,
+            duration_min: self.duration_s / 60.0 / n,
+            wait_min: self.wait_s / 60.0 / n,
+            rating: self.rating_sum / self.rated as f64,
+            rating_rate: self.rated as f64 / n,
+            satisfaction: self.satisfaction / n,
+            retrial: self.retrials as f64 / n,
+            abandonment: self.abandoned as f64 / n,
+            resolved: self.resolved as f64 / n,
+            ai_share: ai / n,
+            escalation: EscalationMix {
+                technical: share_of_ai(0),
+                emotional: share_of_ai(1),
+                human: share_of_ai(2),
+                none: share_of_ai(3),
+            },
+        }
+    }
+}
+
+/// A policy that makes the decisions of the kinds the scenario lets the agent control
+/// (`env.control`) and leaves the others to the scenario's fallback policy, as the environment
+/// does.
+pub struct DecisionSplit<'a> {
+    agent: &'a mut dyn Policy,
+    fallback: &'a mut dyn Policy,
+    route: bool,
+    attend: bool,
+}
+
+impl<'a> DecisionSplit<'a> {
+    /// `agent` for the kinds `scenario` controls, `fallback` for the rest.
+    pub fn new(
+        scenario: &Scenario,
+        agent: &'a mut dyn Policy,
+        fallback: &'a mut dyn Policy,
+    ) -> Self {
+        Self {
+            agent,
+            fallback,
+            route: scenario.controls(DecisionKind::Route),
+            attend: scenario.controls(DecisionKind::Attend),
+        }
+    }
+}
+
+impl Policy for DecisionSplit<'_> {
+    fn name(&self) -> &str {
+        self.agent.name()
+    }
+
+    fn reset(&mut self, seed: u64) {
+        self.agent.reset(seed);
+        self.fallback.reset(derive_seed(seed, Stream::Policy, 1));
+    }
+
+    fn act(&mut self, obs: &Observation) -> usize {
+        let agent = match obs.kind {
+            DecisionKind::Route => self.route,
+            DecisionKind::Attend => self.attend,
+        };
+        if agent { self.agent.act(obs) } else { self.fallback.act(obs) }
+    }
+}
+
+/// Runs `policy` (with `fallback` for the decisions the scenario does not give the agent) on
+/// `scenario` from `seed` to the end of the horizon.
+pub fn run_episode(
+    scenario: &Scenario,
+    seed: u64,
+    policy: &mut dyn Policy,
+    fallback: &mut dyn Policy,
+) -> EpisodeResult {
+    let mut sim = Simulator::new(scenario.clone());
+    let mut split = DecisionSplit::new(scenario, policy, fallback);
+    let mut sums = KpiSums::default();
+    runner::run(&mut sim, seed, &mut split, |chat| sums.add(chat));
+    EpisodeResult { seed, episode_return: sums.reward, kpis: sums.kpis() }
+}

@@ -1,0 +1,215 @@
+//! `handoff eval`: policies compared on common random numbers.
+//!
+//! Every policy runs on the same seeds; a seed fixes the arrivals, the customers, their issues
+//! and the AI's behaviour on each chat, so differences between policies are differences of
+//! dispatch, not of luck. Per policy: mean episode return with a seeded percentile-bootstrap
+//! interval, the interquartile mean, KPI means, and the paired difference to a baseline (per seed,
+//! with its own interval) and the win rate.
+
+pub mod assertion;
+pub mod episode;
+pub mod stats;
+
+use handoff_env::rng::{Stream, derive_seed};
+use handoff_env::{Policy, Scenario};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
+pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode};
+
+/// Makes a policy by name for a scenario, or says why it cannot.
+pub type PolicyFactory<'a> = dyn Fn(&str, &Scenario) -> Result<Box<dyn Policy>, String> + Sync + 'a;
+
+/// How to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Number of seeds (episodes per policy).
+    pub seeds: u64,
+    /// The first seed; seeds are consecutive from it.
+    pub first_seed: u64,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+    /// Bootstrap resamples per interval.
+    pub resamples: usize,
+    /// Seed of the bootstrap's generator.
+    pub bootstrap_seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { seeds: 10, first_seed: 1, confidence: 0.95, resamples: 10_000, bootstrap_seed: 0 }
+    }
+}
+
+impl EvalConfig {
+    /// The seeds evaluated.
+    pub fn seed_list(&self) -> Vec<u64> {
+        (0..self.seeds).map(|i| self.first_seed + i).collect()
+    }
+}
+
+/// A policy against the baseline, seed by seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Mean over seeds of (policy return - baseline return).
+    pub diff: f64,
+    /// Bootstrap interval of `diff`.
+    pub ci: [f64; 2],
+    /// Share of seeds on which the policy's return beat the baseline's (ties count half).
+    pub win_rate: f64,
+}
+
+/// One policy's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicySummary {
+    /// The policy's name.
+    pub name: String,
+    /// Mean episode return over seeds.
+    pub return_mean: f64,
+    /// Bootstrap interval of the mean return.
+    pub return_ci: [f64; 2],
+    /// Interquartile mean of the episode returns.
+    pub return_iqm: f64,
+    /// KPI means over seeds.
+    pub kpis: Kpis,
+    /// The paired comparison with the baseline (the baseline against itself: zero).
+    pub vs_baseline: Comparison,
+    /// Every episode, in seed order.
+    #[serde(skip)]
+    pub episodes: Vec<EpisodeResult>,
+}
+
+impl PolicySummary {
+    /// The episode returns, in seed order.
+    pub fn returns(&self) -> Vec<f64> {
+        self.episodes.iter().map(|e| e.episode_return).collect()
+    }
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seeds every policy ran on.
+    pub seeds: Vec<u64>,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+    /// The policy the others are compared with.
+    pub baseline: String,
+    /// One entry per policy, in the order asked for.
+    pub policies: Vec<PolicySummary>,
+}
+
+impl EvalReport {
+    /// The summary of the policy called `name`.
+    pub fn policy(&self, name: &str) -> Option<&PolicySummary> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Means of the KPIs over episodes (ratings over the episodes that had any).
+fn mean_kpis(episodes: &[EpisodeResult]) -> Kpis {
+    let m = |f: &dyn Fn(&Kpis) -> f64| stats::mean_finite(episodes.iter().map(|e| f(&e.kpis)));
+    Kpis {
+        chats: m(&|k| k.chats),
+        return_per_chat: m(&|k| k.return_per_chat),
+        duration_min: m(&|k| k.duration_min),
+        wait_min: m(&|k| k.wait_min),
+        rating: m(&|k| k.rating),
+        rating_rate: m(&|k| k.rating_rate),
+        satisfaction: m(&|k| k.satisfaction),
+        retrial: m(&|k| k.retrial),
+        abandonment: m(&|k| k.abandonment),
+        resolved: m(&|k| k.resolved),
+        ai_share: m(&|k| k.ai_share),
+        escalation: EscalationMix {
+            technical: m(&|k| k.escalation.technical),
+            emotional: m(&|k| k.escalation.emotional),
+            human: m(&|k| k.escalation.human),
+            none: m(&|k| k.escalation.none),
+        },
+    }
+}
+
+/// Evaluates `policies` on `scenario` over the seeds of `config`, comparing each with
+/// `baseline` (which must be one of them). Episodes run in parallel on rayon's pool; results do
+/// not depend on the number of threads. `on_episode` is called after each episode (progress).
+pub fn evaluate(
+    scenario: &Scenario,
+    policies: &[String],
+    baseline: &str,
+    config: &EvalConfig,
+    factory: &PolicyFactory<'_>,
+    on_episode: &(dyn Fn() + Sync),
+) -> Result<EvalReport, String> {
+    if config.seeds == 0 {
+        return Err("at least one seed is needed".to_string());
+    }
+    let Some(baseline_index) = policies.iter().position(|p| p == baseline) else {
+        return Err(format!("the baseline {baseline} is not among the evaluated policies"));
+    };
+    // fail before any work when a name or the fallback does not resolve
+    for name in policies.iter().chain([&scenario.env.fallback_policy]) {
+        factory(name, scenario)?;
+    }
+    let seeds = config.seed_list();
+    let jobs: Vec<(usize, u64)> =
+        (0..policies.len()).flat_map(|p| seeds.iter().map(move |&s| (p, s))).collect();
+    let episodes: Vec<EpisodeResult> = jobs
+        .par_iter()
+        .map(|&(p, seed)| {
+            let mut policy = factory(&policies[p], scenario).expect("checked above");
+            let mut fallback = factory(&scenario.env.fallback_policy, scenario).expect("checked");
+            let result = run_episode(scenario, seed, policy.as_mut(), fallback.as_mut());
+            on_episode();
+            result
+        })
+        .collect();
+    let per_policy: Vec<&[EpisodeResult]> = episodes.chunks(seeds.len()).collect();
+    let baseline_returns: Vec<f64> =
+        per_policy[baseline_index].iter().map(|e| e.episode_return).collect();
+    let summaries = policies
+        .iter()
+        .zip(&per_policy)
+        .enumerate()
+        .map(|(i, (name, episodes))| {
+            let returns: Vec<f64> = episodes.iter().map(|e| e.episode_return).collect();
+            let diffs: Vec<f64> =
+                returns.iter().zip(&baseline_returns).map(|(r, b)| r - b).collect();
+            let boot_seed =
+                |k| derive_seed(config.bootstrap_seed, Stream::Policy, 2 * i as u64 + k);
+            PolicySummary {
+                name: name.clone(),
+                return_mean: stats::mean(&returns),
+                return_ci: stats::bootstrap_mean_ci(
+                    &returns,
+                    config.confidence,
+                    config.resamples,
+                    boot_seed(0),
+                ),
+                return_iqm: stats::iqm(&returns),
+                kpis: mean_kpis(episodes),
+                vs_baseline: Comparison {
+                    diff: stats::mean(&diffs),
+                    ci: stats::bootstrap_mean_ci(
+                        &diffs,
+                        config.confidence,
+                        config.resamples,
+                        boot_seed(1),
+                    ),
+                    win_rate: stats::win_rate(&returns, &baseline_returns),
+                },
+                episodes: episodes.to_vec(),
+            }
+        })
+        .collect();
+    Ok(EvalReport {
+        scenario: scenario.name.clone(),
+        seeds,
+        confidence: config.confidence,
+        baseline: baseline.to_string(),
+        policies: summaries,
+    })
+}

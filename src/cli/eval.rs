@@ -1,10 +1,14 @@
 //! `handoff eval`: policies compared on common random numbers, as Markdown, JSON, CSV, SVG and
 //! JUnit.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
-use handoff_agents::{POLICIES, by_name};
+use handoff_agents::{LearnedPolicy, POLICIES, by_name};
+use handoff_env::observation::observation_len;
 use handoff_env::{Policy, Scenario};
+use handoff_training::checkpoint::load_policy;
 use handoff_training::eval::{
     Assertion, AssertionOutcome, EpisodeResult, EvalReport, Kpis, PolicySummary,
 };
@@ -15,12 +19,42 @@ use super::CliError;
 /// The baseline when none is named: the study's deployment, if evaluated.
 pub const DEFAULT_BASELINE: &str = "study-treatment";
 
-/// Makes a policy by name: a built-in one (`handoff policies`).
-pub fn make_policy(name: &str, scenario: &Scenario) -> Result<Box<dyn Policy>, String> {
-    by_name(name, scenario).ok_or_else(|| {
-        let known: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
-        format!("unknown policy \"{name}\" (built in: {})", known.join(", "))
-    })
+/// The prefix of a policy name that evaluates a checkpoint: `ckpt:DIR`.
+pub const CHECKPOINT_PREFIX: &str = "ckpt:";
+
+/// Makes policies by name: built-in ones (`handoff policies`) and trained ones (`ckpt:DIR`, a
+/// run directory or one checkpoint), each checkpoint loaded and verified once.
+pub struct PolicyMaker {
+    trained: HashMap<String, LearnedPolicy>,
+}
+
+impl PolicyMaker {
+    /// Loads every `ckpt:` policy among `names` for `scenario`.
+    pub fn new(names: &[String], scenario: &Scenario) -> Result<Self, String> {
+        let obs_len = observation_len(scenario.env.candidates as usize);
+        let mut trained = HashMap::new();
+        for name in names {
+            if let Some(path) = name.strip_prefix(CHECKPOINT_PREFIX) {
+                let policy = load_policy(Path::new(path), name, obs_len)?;
+                trained.insert(name.clone(), policy);
+            }
+        }
+        Ok(Self { trained })
+    }
+
+    /// The policy called `name`.
+    pub fn make(&self, name: &str, scenario: &Scenario) -> Result<Box<dyn Policy>, String> {
+        if let Some(p) = self.trained.get(name) {
+            return Ok(Box::new(p.clone()));
+        }
+        by_name(name, scenario).ok_or_else(|| {
+            let known: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
+            format!(
+                "unknown policy \"{name}\" (built in: {}; or ckpt:DIR for a trained one)",
+                known.join(", ")
+            )
+        })
+    }
 }
 
 /// The policies to evaluate and the baseline, from the command line: every built-in policy
@@ -293,13 +327,16 @@ pub fn render_svg(report: &EvalReport) -> Result<String, CliError> {
         root.fill(&WHITE).map_err(|e| fail(&e))?;
         let panels = root.split_evenly((1, 2));
         type Value = fn(&PolicySummary) -> (f64, [f64; 2]);
-        let views: [(String, Value); 2] = [
-            ("episode return (mean, 95 % CI)".to_string(), |p| (p.return_mean, p.return_ci)),
-            (format!("return minus {} (paired, 95 % CI)", report.baseline), |p| {
-                (p.vs_baseline.diff, p.vs_baseline.ci)
-            }),
+        // (title, value, whether the axis must show zero)
+        let views: [(String, Value, bool); 2] = [
+            ("episode return (mean, 95 % CI)".to_string(), |p| (p.return_mean, p.return_ci), false),
+            (
+                format!("return minus {} (paired, 95 % CI)", report.baseline),
+                |p| (p.vs_baseline.diff, p.vs_baseline.ci),
+                true,
+            ),
         ];
-        for (panel, (title, value)) in panels.iter().zip(views) {
+        for (panel, (title, value, with_zero)) in panels.iter().zip(views) {
             let points: Vec<(usize, f64, [f64; 2])> = report
                 .policies
                 .iter()
@@ -310,8 +347,12 @@ pub fn render_svg(report: &EvalReport) -> Result<String, CliError> {
                 })
                 .filter(|(_, m, ci)| m.is_finite() && ci.iter().all(|x| x.is_finite()))
                 .collect();
-            let lo = points.iter().map(|p| p.2[0]).fold(f64::INFINITY, f64::min).min(0.0);
-            let hi = points.iter().map(|p| p.2[1]).fold(f64::NEG_INFINITY, f64::max).max(0.0);
+            let mut lo = points.iter().map(|p| p.2[0]).fold(f64::INFINITY, f64::min);
+            let mut hi = points.iter().map(|p| p.2[1]).fold(f64::NEG_INFINITY, f64::max);
+            if with_zero || !lo.is_finite() {
+                lo = lo.min(0.0);
+                hi = hi.max(0.0);
+            }
             let pad = 0.05 * (hi - lo).max(1e-9);
             let names: Vec<String> = report.policies.iter().map(|p| p.name.clone()).collect();
             let mut chart = ChartBuilder::on(panel)
@@ -333,14 +374,19 @@ pub fn render_svg(report: &EvalReport) -> Result<String, CliError> {
                     }
                 })
                 .disable_y_mesh()
+                .x_labels(6)
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .light_line_style(WHITE)
                 .draw()
                 .map_err(|e| fail(&e))?;
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
-                    BLACK.mix(0.3),
-                )))
-                .map_err(|e| fail(&e))?;
+            if with_zero {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                        BLACK.mix(0.3),
+                    )))
+                    .map_err(|e| fail(&e))?;
+            }
             for &(i, m, ci) in &points {
                 let y = (n - 1 - i) as f64;
                 let colour = if report.policies[i].name == report.baseline { RED } else { BLUE };
@@ -397,19 +443,30 @@ pub struct EvalOptions {
 /// Runs `handoff eval`: returns the text for stdout, or an error whose code is 1 when an
 /// assertion failed (the text is printed first) and 2 for bad input.
 pub fn run(options: &EvalOptions) -> Result<String, CliError> {
-    use handoff_training::eval::{EvalConfig, evaluate};
     if !(options.scale > 0.0 && options.scale <= 10.0) {
         return Err(CliError::input("--scale must be in (0, 10]"));
     }
+    let scenario = super::load_scenario(&options.scenario, options.days)?;
+    let scenario = super::scaled(&scenario, options.scale);
+    evaluate_on(&scenario, &options.policies, options)
+}
+
+/// Evaluates `policies` (all built-in ones when empty) on `scenario` with the rest of
+/// `options`, writes the requested files and checks the assertions.
+pub fn evaluate_on(
+    scenario: &Scenario,
+    policies: &[String],
+    options: &EvalOptions,
+) -> Result<String, CliError> {
+    use handoff_training::eval::{EvalConfig, evaluate};
     if options.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1"));
     }
-    let scenario = super::load_scenario(&options.scenario, options.days)?;
-    let scenario = super::scaled(&scenario, options.scale);
-    let (policies, baseline) = policy_list(&options.policies, options.baseline.as_deref())?;
+    let (policies, baseline) = policy_list(policies, options.baseline.as_deref())?;
     let assertions = parse_assertions(&options.assertions, &policies)?;
+    let maker = PolicyMaker::new(&policies, scenario).map_err(CliError::input)?;
     for name in &policies {
-        make_policy(name, &scenario).map_err(CliError::input)?;
+        maker.make(name, scenario).map_err(CliError::input)?;
     }
     let config = EvalConfig {
         seeds: options.seeds,
@@ -423,10 +480,9 @@ pub fn run(options: &EvalOptions) -> Result<String, CliError> {
         pool = pool.num_threads(n);
     }
     let pool = pool.build().map_err(CliError::runtime)?;
+    let factory = |name: &str, s: &Scenario| maker.make(name, s);
     let report = pool
-        .install(|| {
-            evaluate(&scenario, &policies, &baseline, &config, &make_policy, &|| bar.inc(1))
-        })
+        .install(|| evaluate(scenario, &policies, &baseline, &config, &factory, &|| bar.inc(1)))
         .map_err(CliError::input)?;
     bar.finish_and_clear();
     let outcomes: Vec<AssertionOutcome> = assertions

@@ -23,8 +23,10 @@
 pub mod c_mu;
 pub mod early_takeover;
 pub mod emotion_first;
+pub mod learned;
 pub mod least_loaded;
 pub mod longest_wait;
+pub mod net;
 pub mod pick;
 pub mod random;
 pub mod round_robin;
@@ -35,6 +37,7 @@ use handoff_env::{Policy, Scenario};
 pub use c_mu::CMu;
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
+pub use learned::LearnedPolicy;
 pub use least_loaded::LeastLoaded;
 pub use longest_wait::LongestWaitFirst;
 pub use random::RandomPolicy;

@@ -122,6 +122,62 @@ impl VectorEnv {
         &self.infos
     }
 
+    /// The base seed of the last [`reset`](Self::reset).
+    pub fn base_seed(&self) -> u64 {
+        self.base_seed
+    }
+
+    /// Episodes each environment has started since the last reset.
+    pub fn episodes(&self) -> &[u64] {
+        &self.episodes
+    }
+
+    /// Which environments the next step resets (their last step ended an episode).
+    pub fn needs_reset(&self) -> &[bool] {
+        &self.needs_reset
+    }
+
+    /// Puts the vector back where a run left it, by replay: environment `i` restarts episode
+    /// `episodes[i]` of base seed `seed` and takes `actions[i]`, the actions of that episode so
+    /// far. The environments are deterministic, so this restores their state exactly; a
+    /// replay that fails, or ends elsewhere than `needs_reset` says, is reported.
+    pub fn restore(
+        &mut self,
+        seed: u64,
+        episodes: &[u64],
+        needs_reset: &[bool],
+        actions: &[Vec<u8>],
+    ) -> Result<(), VectorStepError> {
+        let n = self.envs.len();
+        assert!(
+            episodes.len() == n && needs_reset.len() == n && actions.len() == n,
+            "one entry per environment"
+        );
+        self.base_seed = seed;
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            let episode = episodes[i].saturating_sub(1);
+            env.reset(Self::episode_seed(seed, i, episode));
+            for &a in &actions[i] {
+                env.step(usize::from(a)).map_err(|error| VectorStepError { index: i, error })?;
+            }
+            if env.is_over() != needs_reset[i] {
+                return Err(VectorStepError { index: i, error: StepError::EpisodeOver });
+            }
+            env.observation()
+                .encode(self.observations.row_mut(i).as_slice_mut().expect("rows are contiguous"));
+            for (m, &v) in self.masks.row_mut(i).iter_mut().zip(env.action_mask()) {
+                *m = v;
+            }
+        }
+        self.episodes.copy_from_slice(episodes);
+        self.needs_reset.copy_from_slice(needs_reset);
+        self.rewards.iter_mut().for_each(|r| *r = 0.0);
+        self.terminated.copy_from_slice(needs_reset);
+        self.truncated.iter_mut().for_each(|t| *t = false);
+        self.infos.iter_mut().for_each(|i| *i = None);
+        Ok(())
+    }
+
     /// Resets every environment from one base seed.
     pub fn reset(&mut self, seed: u64) {
         self.base_seed = seed;

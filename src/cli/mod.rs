@@ -7,6 +7,7 @@ pub mod policies;
 pub mod scenarios;
 pub mod simulate;
 pub mod table;
+pub mod train;
 
 use std::path::Path;
 

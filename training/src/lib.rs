@@ -22,4 +22,12 @@
 //! assert!(c_mu.return_ci[0] <= c_mu.return_mean && c_mu.return_mean <= c_mu.return_ci[1]);
 //! ```
 
+pub mod checkpoint;
+pub mod config;
+pub mod dqn;
 pub mod eval;
+pub mod learner;
+pub mod logger;
+pub mod ppo;
+pub mod setup;
+pub mod train;

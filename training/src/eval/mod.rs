@@ -110,7 +110,7 @@ impl EvalReport {
 }
 
 /// Means of the KPIs over episodes (ratings over the episodes that had any).
-fn mean_kpis(episodes: &[EpisodeResult]) -> Kpis {
+pub fn mean_kpis(episodes: &[EpisodeResult]) -> Kpis {
     let m = |f: &dyn Fn(&Kpis) -> f64| stats::mean_finite(episodes.iter().map(|e| f(&e.kpis)));
     Kpis {
         chats: m(&|k| k.chats),

@@ -1,0 +1,168 @@
+//! `handoff train`: PPO or DQN on a scenario, with TensorBoard logs, checkpoints and a closing
+//! comparison against the heuristics.
+
+use std::path::PathBuf;
+
+use handoff_training::config::{Algo, TrainConfig};
+use handoff_training::train::{EVAL_FIRST_SEED, Progress, TrainOptions, train};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::CliError;
+
+/// The options of `handoff train`, as parsed from the command line; `None` keeps the value of
+/// the configuration file (or the default).
+#[derive(Debug, Clone, Default)]
+pub struct TrainArgs {
+    /// --algo.
+    pub algo: Option<Algo>,
+    /// --scenario.
+    pub scenario: Option<String>,
+    /// --control, comma-separated.
+    pub control: Option<String>,
+    /// --steps.
+    pub steps: Option<u64>,
+    /// --seed.
+    pub seed: Option<u64>,
+    /// --envs.
+    pub envs: Option<usize>,
+    /// --days.
+    pub days: Option<u32>,
+    /// --scale.
+    pub scale: Option<f64>,
+    /// --device.
+    pub device: Option<String>,
+    /// --config.
+    pub config: Option<PathBuf>,
+    /// --out.
+    pub out: Option<PathBuf>,
+    /// --resume.
+    pub resume: bool,
+    /// --eval-seeds: held-out seeds of the closing comparison.
+    pub eval_seeds: u64,
+}
+
+/// The configuration: the file (or defaults), then every flag given.
+pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+            TrainConfig::from_toml(&path.display().to_string(), &text).map_err(CliError::input)?
+        }
+        None => TrainConfig::default(),
+    };
+    if let Some(a) = args.algo {
+        config.algo = a;
+    }
+    if let Some(s) = &args.scenario {
+        config.scenario = s.clone();
+    }
+    if let Some(c) = &args.control {
+        config.control = c.split(',').map(|k| k.trim().to_string()).collect();
+    }
+    if let Some(s) = args.steps {
+        config.steps = s;
+    }
+    if let Some(s) = args.seed {
+        config.seed = s;
+    }
+    if let Some(e) = args.envs {
+        config.envs = e;
+    }
+    if let Some(d) = args.days {
+        config.days = d;
+    }
+    if let Some(s) = args.scale {
+        config.scale = s;
+    }
+    if let Some(d) = &args.device {
+        config.device = d.clone();
+    }
+    config.validate().map_err(|e| CliError::input(format!("training configuration: {e}")))?;
+    Ok(config)
+}
+
+/// Runs `handoff train`; returns the closing report.
+pub fn run(args: &TrainArgs) -> Result<String, CliError> {
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/latest"));
+    let config = if args.resume {
+        let path = handoff_training::checkpoint::config_path(&out);
+        let given = args.config.is_some()
+            || args.algo.is_some()
+            || args.scenario.is_some()
+            || args.control.is_some()
+            || args.steps.is_some()
+            || args.seed.is_some()
+            || args.envs.is_some()
+            || args.days.is_some()
+            || args.scale.is_some()
+            || args.device.is_some();
+        if given {
+            return Err(CliError::input(format!(
+                "--resume continues the run in {} with its saved configuration ({}); \
+                 give no other training flags",
+                out.display(),
+                path.display()
+            )));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        TrainConfig::from_toml(&path.display().to_string(), &text).map_err(CliError::input)?
+    } else {
+        resolve_config(args)?
+    };
+    let bar = ProgressBar::new(config.steps);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {human_pos}/{human_len} steps ({elapsed}, eta {eta}) {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{} on {}", config.algo.name(), config.scenario));
+    let options = TrainOptions { run_dir: out.clone(), resume: args.resume, stop_after: None };
+    let outcome = train(&config, &options, &mut |p: &Progress| {
+        bar.set_length(p.total_steps);
+        bar.set_position(p.global_step);
+        let recent = p.recent_return.map_or(String::from("-"), |r| format!("{r:.1}"));
+        bar.set_message(format!("{:.0} SPS, recent return {recent}", p.sps));
+    })
+    .map_err(CliError::runtime)?;
+    bar.finish_and_clear();
+    let mut report = format!(
+        "trained {} for {} steps; checkpoint {}\nTensorBoard: tensorboard --logdir {}\n",
+        config.algo.name(),
+        outcome.global_step,
+        outcome.checkpoint.display(),
+        out.display()
+    );
+    if let Some(e) = &outcome.eval {
+        report.push_str(&format!(
+            "last evaluation ({} held-out seeds): return {:.1}, best heuristic {} {:.1}\n\n",
+            config.eval_seeds, e.return_mean, e.best_heuristic, e.best_heuristic_return
+        ));
+    }
+    let eval = super::eval::EvalOptions {
+        scenario: String::new(),
+        policies: Vec::new(),
+        baseline: Some(outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone())),
+        seeds: args.eval_seeds,
+        first_seed: EVAL_FIRST_SEED,
+        days: None,
+        scale: 1.0,
+        threads: None,
+        resamples: 10_000,
+        json: false,
+        csv: None,
+        svg: None,
+        junit: None,
+        assertions: Vec::new(),
+    };
+    let scenario =
+        handoff_training::setup::training_scenario(&config).map_err(CliError::runtime)?;
+    let mut policies: Vec<String> =
+        handoff_agents::POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
+    policies.push(format!("ckpt:{}", out.display()));
+    report.push_str(&super::eval::evaluate_on(&scenario, &policies, &eval)?);
+    Ok(report)
+}

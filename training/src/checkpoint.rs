@@ -1,0 +1,172 @@
+//! Checkpoints: a directory per checkpoint, written whole and then renamed into place, with a
+//! manifest of checksums so that a damaged checkpoint is reported instead of loaded half-way.
+//!
+//! ```text
+//! RUN/config.toml                     the resolved configuration
+//! RUN/checkpoints/latest              the name of the newest checkpoint
+//! RUN/checkpoints/ckpt-00000040/      model.bpk, optimizer.bpk, learner.json (generator,
+//!                                     buffers), state.json (counters, environments), manifest.json
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use handoff_agents::LearnedPolicy;
+use handoff_agents::net::CandidateScorer;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainConfig;
+use crate::learner::load_module;
+
+/// The file of a checkpoint holding the acting network (a [`CandidateScorer`]).
+pub const POLICY_FILE: &str = "policy.bpk";
+
+/// Checkpoints kept in a run directory (older ones are removed).
+pub const KEEP: usize = 2;
+
+/// The training loop's own state: counters and where each environment stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    /// Iterations completed.
+    pub iteration: u64,
+    /// Environment steps taken (all environments).
+    pub global_step: u64,
+    /// Base seed of the vector environment.
+    pub vector_seed: u64,
+    /// Episodes each environment has started.
+    pub episodes: Vec<u64>,
+    /// Which environments the next step resets.
+    pub needs_reset: Vec<bool>,
+    /// The actions of each environment's current episode, to replay on resume.
+    pub actions: Vec<Vec<u8>>,
+    /// Returns of the most recent episodes (for the progress bar).
+    pub recent_returns: Vec<f64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    files: Vec<(String, u32)>,
+}
+
+/// The configuration file of a run directory.
+pub fn config_path(run: &Path) -> PathBuf {
+    run.join("config.toml")
+}
+
+fn checkpoints_dir(run: &Path) -> PathBuf {
+    run.join("checkpoints")
+}
+
+/// Writes a checkpoint named after `iteration`: `write` fills a fresh directory, the manifest is
+/// added, then the directory is renamed into place and `latest` updated (both atomically).
+pub fn save(
+    run: &Path,
+    iteration: u64,
+    config: &TrainConfig,
+    state: &LoopState,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let root = checkpoints_dir(run);
+    let name = format!("ckpt-{iteration:08}");
+    let tmp = root.join(format!(".tmp-{name}"));
+    let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| fail(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| fail(&tmp, e))?;
+    write(&tmp)?;
+    std::fs::write(tmp.join("config.toml"), config.to_toml()).map_err(|e| fail(&tmp, e))?;
+    let state_json = serde_json::to_vec(state).expect("loop state serialises");
+    std::fs::write(tmp.join("state.json"), state_json).map_err(|e| fail(&tmp, e))?;
+    let mut files = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&tmp)
+        .map_err(|e| fail(&tmp, e))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    for file in entries {
+        let bytes = std::fs::read(tmp.join(&file)).map_err(|e| fail(&tmp, e))?;
+        files.push((file, crc32fast::hash(&bytes)));
+    }
+    let manifest = serde_json::to_vec_pretty(&Manifest { files }).expect("manifest serialises");
+    std::fs::write(tmp.join("manifest.json"), manifest).map_err(|e| fail(&tmp, e))?;
+    let dest = root.join(&name);
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).map_err(|e| fail(&dest, e))?;
+    }
+    std::fs::rename(&tmp, &dest).map_err(|e| fail(&dest, e))?;
+    let latest_tmp = root.join(".latest.tmp");
+    std::fs::write(&latest_tmp, &name).map_err(|e| fail(&latest_tmp, e))?;
+    std::fs::rename(&latest_tmp, root.join("latest")).map_err(|e| fail(&root, e))?;
+    prune(&root)?;
+    Ok(dest)
+}
+
+/// Removes all but the newest [`KEEP`] checkpoints.
+fn prune(root: &Path) -> Result<(), String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .map_err(|e| format!("{}: {e}", root.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("ckpt-"))
+        .collect();
+    names.sort();
+    for old in names.iter().rev().skip(KEEP) {
+        let _ = std::fs::remove_dir_all(root.join(old));
+    }
+    Ok(())
+}
+
+/// The newest checkpoint of a run directory, or the directory itself if it is a checkpoint.
+pub fn resolve(path: &Path) -> Result<PathBuf, String> {
+    if path.join("manifest.json").exists() {
+        return Ok(path.to_path_buf());
+    }
+    let latest = checkpoints_dir(path).join("latest");
+    let name = std::fs::read_to_string(&latest).map_err(|_| {
+        format!("{}: no checkpoint here (neither a run directory nor a checkpoint)", path.display())
+    })?;
+    let dir = checkpoints_dir(path).join(name.trim());
+    if !dir.is_dir() {
+        return Err(format!("{}: names a missing checkpoint {}", latest.display(), dir.display()));
+    }
+    Ok(dir)
+}
+
+/// Checks every file of a checkpoint against its manifest and reads its configuration and loop
+/// state.
+pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), String> {
+    let corrupt = |what: String| format!("checkpoint {} is corrupt: {what}", dir.display());
+    let manifest: Manifest = serde_json::from_slice(
+        &std::fs::read(dir.join("manifest.json")).map_err(|e| corrupt(format!("manifest: {e}")))?,
+    )
+    .map_err(|e| corrupt(format!("manifest: {e}")))?;
+    for (file, crc) in &manifest.files {
+        let bytes = std::fs::read(dir.join(file)).map_err(|e| corrupt(format!("{file}: {e}")))?;
+        if crc32fast::hash(&bytes) != *crc {
+            return Err(corrupt(format!("{file} does not match its checksum")));
+        }
+    }
+    let text = std::fs::read_to_string(dir.join("config.toml"))
+        .map_err(|e| corrupt(format!("config.toml: {e}")))?;
+    let config = TrainConfig::from_toml(&dir.join("config.toml").display().to_string(), &text)?;
+    let state: LoopState = serde_json::from_slice(
+        &std::fs::read(dir.join("state.json")).map_err(|e| corrupt(format!("state.json: {e}")))?,
+    )
+    .map_err(|e| corrupt(format!("state.json: {e}")))?;
+    Ok((config, state))
+}
+
+/// The greedy policy of a checkpoint (or of a run directory's newest), called `name`, acting on
+/// observations of `obs_len` floats. The scorer reads any number of candidate slots.
+pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, String> {
+    let dir = resolve(path)?;
+    let (config, _) = open(&dir)?;
+    let device = crate::setup::device(&config.device).or_else(|_| crate::setup::device("flex"))?;
+    // the initial weights are overwritten by the checkpoint's
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
+    let scorer = CandidateScorer::new(config.hidden, 1.0, &mut rng, &device);
+    let scorer = load_module(scorer, &dir, POLICY_FILE)?;
+    Ok(LearnedPolicy::new(name, scorer, device, obs_len))
+}

@@ -1,0 +1,252 @@
+//! The hyperparameters of a training run, read from TOML with a default for every value.
+//!
+//! `handoff train --config FILE` reads one; every command-line flag overrides it; the resolved
+//! configuration is saved as `config.toml` in the run directory, and a resumed run must match it.
+
+use serde::{Deserialize, Serialize};
+
+/// Which learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algo {
+    /// Proximal policy optimisation with a masked categorical policy.
+    Ppo,
+    /// Double DQN with a target network and a replay buffer.
+    Dqn,
+}
+
+impl Algo {
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Ppo => "ppo",
+            Algo::Dqn => "dqn",
+        }
+    }
+}
+
+/// A whole training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The learner.
+    pub algo: Algo,
+    /// Scenario name or path.
+    pub scenario: String,
+    /// Decision kinds the agent makes (`route`, `attend`); empty keeps the scenario's.
+    pub control: Vec<String>,
+    /// Simulated days per training episode (0 keeps the scenario's).
+    pub days: u32,
+    /// Scale of workers and arrivals for training (same load per worker).
+    pub scale: f64,
+    /// Seed of everything: networks, environments, sampling.
+    pub seed: u64,
+    /// Environment steps to train for.
+    pub steps: u64,
+    /// Environments stepped together.
+    pub envs: usize,
+    /// Hidden units per layer.
+    pub hidden: usize,
+    /// Compute device: `flex` (CPU, default) or a GPU backend compiled in by a cargo feature.
+    pub device: String,
+    /// Write a checkpoint every this many updates (and always at the end).
+    pub checkpoint_every: u64,
+    /// Evaluate against the best heuristic every this many updates (0: only at the end).
+    pub eval_every: u64,
+    /// Held-out seeds of each periodic evaluation.
+    pub eval_seeds: u64,
+    /// PPO's hyperparameters.
+    pub ppo: PpoConfig,
+    /// DQN's hyperparameters.
+    pub dqn: DqnConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            algo: Algo::Ppo,
+            scenario: "taobao".to_string(),
+            control: Vec::new(),
+            days: 1,
+            scale: 0.05,
+            seed: 1,
+            steps: 2_000_000,
+            envs: 8,
+            hidden: 64,
+            device: "flex".to_string(),
+            checkpoint_every: 20,
+            eval_every: 50,
+            eval_seeds: 4,
+            ppo: PpoConfig::default(),
+            dqn: DqnConfig::default(),
+        }
+    }
+}
+
+/// PPO's hyperparameters, named as in CleanRL's `ppo.py`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PpoConfig {
+    /// Adam's learning rate at the start.
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to zero.
+    pub anneal_lr: bool,
+    /// Steps per environment per rollout.
+    pub num_steps: usize,
+    /// Discount per decision.
+    pub gamma: f64,
+    /// GAE's lambda.
+    pub gae_lambda: f64,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// Epochs over each rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages per minibatch.
+    pub norm_adv: bool,
+    /// The surrogate's clipping coefficient.
+    pub clip_coef: f64,
+    /// Clip the value loss too.
+    pub clip_vloss: bool,
+    /// Entropy bonus coefficient.
+    pub ent_coef: f64,
+    /// Value loss coefficient.
+    pub vf_coef: f64,
+    /// Gradient norm clip.
+    pub max_grad_norm: f64,
+    /// Rewards are multiplied by this before learning (returns are logged unscaled).
+    pub reward_scale: f64,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 3e-4,
+            anneal_lr: true,
+            num_steps: 256,
+            gamma: 0.995,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            reward_scale: 1.0,
+        }
+    }
+}
+
+/// DQN's hyperparameters, named as in CleanRL's `dqn.py`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DqnConfig {
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Transitions kept in the replay buffer.
+    pub buffer_size: usize,
+    /// Discount per decision.
+    pub gamma: f64,
+    /// Environment steps between copies of the online network into the target network.
+    pub target_network_frequency: u64,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// Exploration rate at the start.
+    pub start_e: f64,
+    /// Exploration rate at the end of the schedule.
+    pub end_e: f64,
+    /// Share of the run over which exploration falls linearly.
+    pub exploration_fraction: f64,
+    /// Steps before learning starts.
+    pub learning_starts: u64,
+    /// Environment steps between gradient steps.
+    pub train_frequency: u64,
+    /// Gradient norm clip.
+    pub max_grad_norm: f64,
+    /// Rewards are multiplied by this before learning.
+    pub reward_scale: f64,
+}
+
+impl Default for DqnConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 2.5e-4,
+            buffer_size: 100_000,
+            gamma: 0.99,
+            target_network_frequency: 1_000,
+            batch_size: 128,
+            start_e: 1.0,
+            end_e: 0.05,
+            exploration_fraction: 0.5,
+            learning_starts: 10_000,
+            train_frequency: 10,
+            max_grad_norm: 10.0,
+            reward_scale: 1.0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a configuration from TOML; missing values take their defaults.
+    pub fn from_toml(source: &str, text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| format!("{source}: {e}"))
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a training configuration serialises")
+    }
+
+    /// Checks every value's range; the error names the field and the allowed range.
+    pub fn validate(&self) -> Result<(), String> {
+        fn range(field: &str, x: f64, lo: f64, hi: f64) -> Result<(), String> {
+            if x.is_finite() && (lo..=hi).contains(&x) {
+                Ok(())
+            } else {
+                Err(format!("{field} = {x} is out of range (allowed {lo} to {hi})"))
+            }
+        }
+        range("scale", self.scale, 1e-3, 10.0)?;
+        range("steps", self.steps as f64, 1.0, 1e12)?;
+        range("envs", self.envs as f64, 1.0, 1024.0)?;
+        range("hidden", self.hidden as f64, 1.0, 4096.0)?;
+        range("eval_seeds", self.eval_seeds as f64, 1.0, 10_000.0)?;
+        range("checkpoint_every", self.checkpoint_every as f64, 1.0, 1e9)?;
+        for kind in &self.control {
+            if kind != "route" && kind != "attend" {
+                return Err(format!("control: \"{kind}\" is not a decision kind (route, attend)"));
+            }
+        }
+        let p = &self.ppo;
+        range("ppo.learning_rate", p.learning_rate, 0.0, 1.0)?;
+        range("ppo.num_steps", p.num_steps as f64, 1.0, 1e6)?;
+        range("ppo.gamma", p.gamma, 0.0, 1.0)?;
+        range("ppo.gae_lambda", p.gae_lambda, 0.0, 1.0)?;
+        range(
+            "ppo.num_minibatches",
+            p.num_minibatches as f64,
+            1.0,
+            (p.num_steps * self.envs) as f64,
+        )?;
+        range("ppo.update_epochs", p.update_epochs as f64, 1.0, 1000.0)?;
+        range("ppo.clip_coef", p.clip_coef, 0.0, 10.0)?;
+        range("ppo.ent_coef", p.ent_coef, 0.0, 10.0)?;
+        range("ppo.vf_coef", p.vf_coef, 0.0, 100.0)?;
+        range("ppo.max_grad_norm", p.max_grad_norm, 1e-6, 1e6)?;
+        range("ppo.reward_scale", p.reward_scale, 1e-9, 1e9)?;
+        let d = &self.dqn;
+        range("dqn.learning_rate", d.learning_rate, 0.0, 1.0)?;
+        range("dqn.buffer_size", d.buffer_size as f64, 1.0, 1e8)?;
+        range("dqn.gamma", d.gamma, 0.0, 1.0)?;
+        range("dqn.target_network_frequency", d.target_network_frequency as f64, 1.0, 1e12)?;
+        range("dqn.batch_size", d.batch_size as f64, 1.0, 1e6)?;
+        range("dqn.start_e", d.start_e, 0.0, 1.0)?;
+        range("dqn.end_e", d.end_e, 0.0, 1.0)?;
+        range("dqn.exploration_fraction", d.exploration_fraction, 0.0, 1.0)?;
+        range("dqn.train_frequency", d.train_frequency as f64, 1.0, 1e9)?;
+        range("dqn.max_grad_norm", d.max_grad_norm, 1e-6, 1e6)?;
+        range("dqn.reward_scale", d.reward_scale, 1e-9, 1e9)?;
+        Ok(())
+    }
+}

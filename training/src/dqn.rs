@@ -1,0 +1,305 @@
+//! Double DQN (van Hasselt et al. 2016) in the style of CleanRL's `dqn.py`: a replay buffer, a
+//! linear epsilon schedule, a target network copied from the online one at a fixed interval, and
+//! masked arg-maxes: exploration draws only valid actions, and the online network picks the next
+//! action among valid ones for the target network to evaluate.
+
+use std::path::Path;
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use handoff_agents::learned::masked_argmax;
+use handoff_agents::net::{CandidateScorer, tensor2};
+use handoff_env::rng::uniform;
+use ndarray::ArrayView2;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::POLICY_FILE;
+use crate::config::{DqnConfig, TrainConfig};
+use crate::learner::{
+    Learner, adam, load_module, load_optimizer, read_bytes, save_module, save_optimizer,
+    write_bytes,
+};
+
+/// Vector steps per DQN iteration (between logs, checkpoints and evaluations).
+pub const ITERATION_STEPS: usize = 128;
+
+/// A ring buffer of transitions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Replay {
+    capacity: usize,
+    len: usize,
+    next: usize,
+    obs: Vec<f32>,
+    masks: Vec<bool>,
+    actions: Vec<i64>,
+    rewards: Vec<f32>,
+    next_obs: Vec<f32>,
+    next_masks: Vec<bool>,
+    terminated: Vec<bool>,
+}
+
+impl Replay {
+    fn new(capacity: usize, obs_len: usize, slots: usize) -> Self {
+        Self {
+            capacity,
+            len: 0,
+            next: 0,
+            obs: vec![0.0; capacity * obs_len],
+            masks: vec![false; capacity * slots],
+            actions: vec![0; capacity],
+            rewards: vec![0.0; capacity],
+            next_obs: vec![0.0; capacity * obs_len],
+            next_masks: vec![false; capacity * slots],
+            terminated: vec![false; capacity],
+        }
+    }
+}
+
+/// What `learner.json` holds besides the networks and the optimiser.
+#[derive(Serialize, Deserialize)]
+struct DqnState {
+    rng: Pcg64Mcg,
+    steps: u64,
+    replay: Replay,
+}
+
+/// The DQN learner.
+pub struct Dqn {
+    config: DqnConfig,
+    envs: usize,
+    obs_len: usize,
+    slots: usize,
+    total_steps: u64,
+    device: Device,
+    plain: Device,
+    q: CandidateScorer,
+    q_inference: CandidateScorer,
+    target: CandidateScorer,
+    optim: ModuleOptimizer,
+    rng: Pcg64Mcg,
+    steps: u64,
+    replay: Replay,
+    current_obs: Vec<f32>,
+    current_masks: Vec<bool>,
+    current_actions: Vec<usize>,
+    current_live: Vec<bool>,
+    td_loss_sum: f64,
+    q_sum: f64,
+    gradient_steps: u64,
+}
+
+impl Dqn {
+    /// A fresh learner for `config` on `device`.
+    pub fn new(config: &TrainConfig, device: &Device, obs_len: usize, slots: usize) -> Self {
+        let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
+        let autodiff = device.clone().autodiff();
+        let q = CandidateScorer::new(config.hidden, 1.0, &mut rng, &autodiff);
+        let d = config.dqn.clone();
+        Self {
+            envs: config.envs,
+            obs_len,
+            slots,
+            total_steps: config.steps,
+            plain: device.clone(),
+            device: autodiff,
+            q_inference: q.valid(),
+            target: q.valid(),
+            q,
+            optim: adam(d.max_grad_norm),
+            rng,
+            steps: 0,
+            replay: Replay::new(d.buffer_size, obs_len, slots),
+            current_obs: vec![0.0; config.envs * obs_len],
+            current_masks: vec![false; config.envs * slots],
+            current_actions: vec![0; config.envs],
+            current_live: vec![false; config.envs],
+            td_loss_sum: 0.0,
+            q_sum: 0.0,
+            gradient_steps: 0,
+            config: d,
+        }
+    }
+
+    /// The exploration rate after `steps` environment steps.
+    pub fn epsilon(&self) -> f64 {
+        let c = &self.config;
+        let span = (c.exploration_fraction * self.total_steps as f64).max(1.0);
+        let slope = (c.end_e - c.start_e) / span;
+        (c.start_e + slope * self.steps as f64).max(c.end_e)
+    }
+
+    fn scores(&self, network: &CandidateScorer, obs: &[f32], rows: usize) -> Vec<f32> {
+        let x = tensor2(obs, rows, self.obs_len, &self.plain);
+        network.forward(x).into_data().try_into_vec::<f32>().expect("f32 scores")
+    }
+
+    fn gradient_step(&mut self) {
+        let b = self.config.batch_size.min(self.replay.len);
+        let idx: Vec<usize> = (0..b)
+            .map(|_| {
+                ((uniform(&mut self.rng) * self.replay.len as f64) as usize)
+                    .min(self.replay.len - 1)
+            })
+            .collect();
+        let (ol, sl) = (self.obs_len, self.slots);
+        let r = &self.replay;
+        let rows = |src: &[f32], w: usize| -> Vec<f32> {
+            idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].iter().copied()).collect()
+        };
+        let obs = rows(&r.obs, ol);
+        let next_obs = rows(&r.next_obs, ol);
+        let online_next = self.scores(&self.q_inference, &next_obs, b);
+        let target_next = self.scores(&self.target, &next_obs, b);
+        let gamma = self.config.gamma as f32;
+        let targets: Vec<f32> = idx
+            .iter()
+            .enumerate()
+            .map(|(j, &i)| {
+                let mask = &r.next_masks[i * sl..(i + 1) * sl];
+                let best = masked_argmax(&online_next[j * sl..(j + 1) * sl], mask);
+                let bootstrap = match (r.terminated[i], best) {
+                    (false, Some(a)) => target_next[j * sl + a],
+                    _ => 0.0,
+                };
+                r.rewards[i] + gamma * bootstrap
+            })
+            .collect();
+        let actions: Vec<i64> = idx.iter().map(|&i| r.actions[i]).collect();
+        let x = tensor2(&obs, b, ol, &self.device);
+        let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [b, 1]), &self.device);
+        let y = Tensor::<1>::from_data(TensorData::new(targets, [b]), &self.device);
+        let q: Tensor<1> = self.q.forward(x).gather(1, actions).reshape([b]);
+        let loss = (q.clone() - y).powi_scalar(2).mean();
+        self.td_loss_sum += f64::from(loss.clone().into_scalar::<f32>());
+        self.q_sum += f64::from(q.mean().into_scalar::<f32>());
+        self.gradient_steps += 1;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.q);
+        self.q = self.optim.step(self.config.learning_rate, self.q.clone(), grads);
+        self.q_inference = self.q.valid();
+    }
+}
+
+impl Learner for Dqn {
+    fn steps_per_iteration(&self) -> usize {
+        ITERATION_STEPS
+    }
+
+    fn act(&mut self, obs: ArrayView2<f32>, masks: ArrayView2<bool>, live: &[bool]) -> Vec<usize> {
+        let obs = obs.as_slice().expect("contiguous observations");
+        let masks = masks.as_slice().expect("contiguous masks");
+        let scores = self.scores(&self.q_inference, obs, self.envs);
+        let epsilon = self.epsilon();
+        let sl = self.slots;
+        for i in 0..self.envs {
+            let mask = &masks[i * sl..(i + 1) * sl];
+            let action = if !live[i] {
+                0
+            } else if uniform(&mut self.rng) < epsilon {
+                let valid: Vec<usize> = (0..sl).filter(|&a| mask[a]).collect();
+                valid[((uniform(&mut self.rng) * valid.len() as f64) as usize).min(valid.len() - 1)]
+            } else {
+                masked_argmax(&scores[i * sl..(i + 1) * sl], mask).expect("a valid action")
+            };
+            self.current_actions[i] = action;
+        }
+        self.current_obs.copy_from_slice(obs);
+        self.current_masks.copy_from_slice(masks);
+        self.current_live.copy_from_slice(live);
+        self.current_actions.clone()
+    }
+
+    fn observe(
+        &mut self,
+        rewards: &[f64],
+        terminated: &[bool],
+        _truncated: &[bool],
+        next_obs: ArrayView2<f32>,
+        next_masks: ArrayView2<bool>,
+    ) {
+        let next_obs = next_obs.as_slice().expect("contiguous observations");
+        let next_masks = next_masks.as_slice().expect("contiguous masks");
+        let (ol, sl) = (self.obs_len, self.slots);
+        for i in 0..self.envs {
+            if !self.current_live[i] {
+                continue;
+            }
+            let r = &mut self.replay;
+            let k = r.next;
+            r.obs[k * ol..(k + 1) * ol].copy_from_slice(&self.current_obs[i * ol..(i + 1) * ol]);
+            r.masks[k * sl..(k + 1) * sl]
+                .copy_from_slice(&self.current_masks[i * sl..(i + 1) * sl]);
+            r.actions[k] = self.current_actions[i] as i64;
+            r.rewards[k] = (rewards[i] * self.config.reward_scale) as f32;
+            r.next_obs[k * ol..(k + 1) * ol].copy_from_slice(&next_obs[i * ol..(i + 1) * ol]);
+            r.next_masks[k * sl..(k + 1) * sl].copy_from_slice(&next_masks[i * sl..(i + 1) * sl]);
+            r.terminated[k] = terminated[i];
+            r.next = (k + 1) % r.capacity;
+            r.len = (r.len + 1).min(r.capacity);
+        }
+        let before = self.steps;
+        self.steps += self.envs as u64;
+        let now = self.steps;
+        let crossed = |every: u64| before / every != now / every;
+        if self.steps > self.config.learning_starts && self.replay.len > 0 {
+            if crossed(self.config.train_frequency) {
+                self.gradient_step();
+            }
+            if crossed(self.config.target_network_frequency) {
+                self.target = self.q.valid();
+            }
+        }
+    }
+
+    fn update(
+        &mut self,
+        _next_obs: ArrayView2<f32>,
+        _next_masks: ArrayView2<bool>,
+        _progress: f64,
+    ) -> Vec<(&'static str, f64)> {
+        let n = self.gradient_steps.max(1) as f64;
+        let out = vec![
+            ("losses/td_loss", self.td_loss_sum / n),
+            ("losses/q_values", self.q_sum / n),
+            ("charts/epsilon", self.epsilon()),
+        ];
+        self.td_loss_sum = 0.0;
+        self.q_sum = 0.0;
+        self.gradient_steps = 0;
+        out
+    }
+
+    fn scorer(&self) -> CandidateScorer {
+        self.q_inference.clone()
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), String> {
+        save_module(self.q.clone(), dir, "model.bpk")?;
+        save_module(self.q.clone(), dir, POLICY_FILE)?;
+        save_module(self.target.clone(), dir, "target.bpk")?;
+        save_optimizer(&self.optim, dir, "optimizer.bpk")?;
+        let state =
+            DqnState { rng: self.rng.clone(), steps: self.steps, replay: self.replay.clone() };
+        write_bytes(dir, "learner.json", &serde_json::to_vec(&state).expect("serialises"))
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), String> {
+        let q = load_module(self.q.clone(), dir, "model.bpk")?;
+        let target = load_module(self.target.clone(), dir, "target.bpk")?;
+        let optim = load_optimizer(adam(self.config.max_grad_norm), dir, "optimizer.bpk")?;
+        let state: DqnState = serde_json::from_slice(&read_bytes(dir, "learner.json")?)
+            .map_err(|e| format!("{}: {e}", dir.join("learner.json").display()))?;
+        if state.replay.obs.len() != self.replay.obs.len() {
+            return Err(format!("{}: replay buffer of another shape", dir.display()));
+        }
+        self.q_inference = q.valid();
+        self.q = q;
+        self.target = target;
+        self.optim = optim;
+        self.rng = state.rng;
+        self.steps = state.steps;
+        self.replay = state.replay;
+        Ok(())
+    }
+}

@@ -1,0 +1,305 @@
+//! Proximal policy optimisation (Schulman et al. 2017) in the style of CleanRL's `ppo.py`: a
+//! masked categorical policy (invalid actions get probability zero), generalised advantage
+//! estimation, the clipped surrogate objective, a clipped value loss, an entropy bonus,
+//! per-minibatch advantage normalisation, linear learning-rate annealing and gradient-norm
+//! clipping, collecting from the vector environment.
+//!
+//! The environment's next-step autoreset means the step after an episode ends only resets that
+//! environment: such steps are left out of the loss, and the observation they start from (the
+//! episode's last) bootstraps the value of a truncated episode.
+
+use std::path::Path;
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use handoff_agents::net::{ActorCritic, CandidateScorer, mask_scores, mask2, tensor2};
+use ndarray::ArrayView2;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::POLICY_FILE;
+use crate::config::{PpoConfig, TrainConfig};
+use crate::learner::{
+    Learner, adam, load_module, load_optimizer, read_bytes, sample_masked, save_module,
+    save_optimizer, shuffle, write_bytes,
+};
+
+/// The PPO learner: network, optimiser, sampling generator and the current rollout.
+pub struct Ppo {
+    config: PpoConfig,
+    envs: usize,
+    obs_len: usize,
+    slots: usize,
+    device: Device,
+    plain: Device,
+    model: ActorCritic,
+    inference: ActorCritic,
+    optim: ModuleOptimizer,
+    rng: Pcg64Mcg,
+    rollout: Rollout,
+}
+
+/// One rollout, step-major (`t * envs + i`).
+#[derive(Default)]
+struct Rollout {
+    t: usize,
+    obs: Vec<f32>,
+    masks: Vec<bool>,
+    actions: Vec<i64>,
+    logprobs: Vec<f32>,
+    values: Vec<f32>,
+    rewards: Vec<f32>,
+    terminated: Vec<bool>,
+    dones: Vec<bool>,
+    live: Vec<bool>,
+}
+
+/// What `learner.json` holds besides the tensors.
+#[derive(Serialize, Deserialize)]
+struct PpoState {
+    rng: Pcg64Mcg,
+}
+
+impl Ppo {
+    /// A fresh learner for `config` on `device` (gradients are taken on its autodiff version),
+    /// for observations of `obs_len` floats over `slots` candidate slots.
+    pub fn new(config: &TrainConfig, device: &Device, obs_len: usize, slots: usize) -> Self {
+        let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
+        let autodiff = device.clone().autodiff();
+        let model = ActorCritic::new(slots, config.hidden, &mut rng, &autodiff);
+        let p = config.ppo.clone();
+        let optim = adam(p.max_grad_norm);
+        let n = p.num_steps * config.envs;
+        let rollout = Rollout {
+            t: 0,
+            obs: vec![0.0; n * obs_len],
+            masks: vec![false; n * slots],
+            actions: vec![0; n],
+            logprobs: vec![0.0; n],
+            values: vec![0.0; n],
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            dones: vec![false; n],
+            live: vec![false; n],
+        };
+        Self {
+            envs: config.envs,
+            obs_len,
+            slots,
+            plain: device.clone(),
+            device: autodiff,
+            inference: model.valid(),
+            model,
+            optim,
+            rng,
+            config: p,
+            rollout,
+        }
+    }
+
+    /// Actor logits and critic values of a batch, from the inference copy of the network.
+    fn forward(&self, obs: &[f32], rows: usize) -> (Vec<f32>, Vec<f32>) {
+        let x = tensor2(obs, rows, self.obs_len, &self.plain);
+        let logits = self.inference.actor.forward(x.clone()).into_data();
+        let values = self.inference.critic.forward(x).into_data();
+        (
+            logits.try_into_vec::<f32>().expect("f32 logits"),
+            values.try_into_vec::<f32>().expect("f32 values"),
+        )
+    }
+
+    /// Generalised advantage estimates and returns of the rollout.
+    fn advantages(&self, next_values: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let (n, r) = (self.envs, &self.rollout);
+        let steps = self.config.num_steps;
+        let (gamma, lambda) = (self.config.gamma as f32, self.config.gae_lambda as f32);
+        let mut adv = vec![0.0f32; steps * n];
+        for (i, &bootstrap) in next_values.iter().enumerate().take(n) {
+            let mut last = 0.0f32;
+            for t in (0..steps).rev() {
+                let k = t * n + i;
+                let next_value = if t + 1 == steps { bootstrap } else { r.values[k + n] };
+                let nonterminal = if r.terminated[k] { 0.0 } else { 1.0 };
+                let carry = if r.dones[k] { 0.0 } else { 1.0 };
+                let delta = r.rewards[k] + gamma * next_value * nonterminal - r.values[k];
+                last = delta + gamma * lambda * carry * last;
+                adv[k] = last;
+            }
+        }
+        let returns = adv.iter().zip(&r.values).map(|(a, v)| a + v).collect();
+        (adv, returns)
+    }
+}
+
+/// Gathers rows `idx` of a row-major buffer with rows of `width`.
+fn gather<T: Copy>(src: &[T], idx: &[usize], width: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len() * width);
+    for &i in idx {
+        out.extend_from_slice(&src[i * width..(i + 1) * width]);
+    }
+    out
+}
+
+fn tensor1(values: Vec<f32>, device: &Device) -> Tensor<1> {
+    let n = values.len();
+    Tensor::from_data(TensorData::new(values, [n]), device)
+}
+
+impl Learner for Ppo {
+    fn steps_per_iteration(&self) -> usize {
+        self.config.num_steps
+    }
+
+    fn act(&mut self, obs: ArrayView2<f32>, masks: ArrayView2<bool>, live: &[bool]) -> Vec<usize> {
+        let obs = obs.as_slice().expect("contiguous observations");
+        let masks = masks.as_slice().expect("contiguous masks");
+        let (logits, values) = self.forward(obs, self.envs);
+        let base = self.rollout.t * self.envs;
+        let (obs_len, slots) = (self.obs_len, self.slots);
+        self.rollout.obs[base * obs_len..(base + self.envs) * obs_len].copy_from_slice(obs);
+        self.rollout.masks[base * slots..(base + self.envs) * slots].copy_from_slice(masks);
+        let mut actions = Vec::with_capacity(self.envs);
+        for i in 0..self.envs {
+            let row = i * slots..(i + 1) * slots;
+            let (a, logp) = if live[i] {
+                sample_masked(&logits[row.clone()], &masks[row], &mut self.rng)
+            } else {
+                (0, 0.0)
+            };
+            actions.push(a);
+            self.rollout.actions[base + i] = a as i64;
+            self.rollout.logprobs[base + i] = logp;
+            self.rollout.values[base + i] = values[i];
+            self.rollout.live[base + i] = live[i];
+        }
+        actions
+    }
+
+    fn observe(
+        &mut self,
+        rewards: &[f64],
+        terminated: &[bool],
+        truncated: &[bool],
+        _next_obs: ArrayView2<f32>,
+        _next_masks: ArrayView2<bool>,
+    ) {
+        let base = self.rollout.t * self.envs;
+        for i in 0..self.envs {
+            self.rollout.rewards[base + i] = (rewards[i] * self.config.reward_scale) as f32;
+            self.rollout.terminated[base + i] = terminated[i];
+            self.rollout.dones[base + i] = terminated[i] || truncated[i];
+        }
+        self.rollout.t += 1;
+    }
+
+    fn update(
+        &mut self,
+        next_obs: ArrayView2<f32>,
+        _next_masks: ArrayView2<bool>,
+        progress: f64,
+    ) -> Vec<(&'static str, f64)> {
+        assert_eq!(self.rollout.t, self.config.num_steps, "update after a full rollout");
+        self.rollout.t = 0;
+        let (_, next_values) = self.forward(next_obs.as_slice().expect("contiguous"), self.envs);
+        let (advantages, returns) = self.advantages(&next_values);
+        let c = self.config.clone();
+        let lr = if c.anneal_lr { c.learning_rate * (1.0 - progress) } else { c.learning_rate };
+        let mut indices: Vec<usize> =
+            (0..self.rollout.live.len()).filter(|&k| self.rollout.live[k]).collect();
+        let minibatch = indices.len().div_ceil(c.num_minibatches).max(1);
+        let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum, mut batches) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
+        for _ in 0..c.update_epochs {
+            shuffle(&mut indices, &mut self.rng);
+            for mb in indices.chunks(minibatch) {
+                let m = mb.len();
+                let r = &self.rollout;
+                let obs = tensor2(&gather(&r.obs, mb, self.obs_len), m, self.obs_len, &self.device);
+                let mask = mask2(&gather(&r.masks, mb, self.slots), m, self.slots, &self.device);
+                let actions: Vec<i64> = mb.iter().map(|&k| r.actions[k]).collect();
+                let actions =
+                    Tensor::<2, Int>::from_data(TensorData::new(actions, [m, 1]), &self.device);
+                let old_logp = tensor1(mb.iter().map(|&k| r.logprobs[k]).collect(), &self.device);
+                let old_values = tensor1(mb.iter().map(|&k| r.values[k]).collect(), &self.device);
+                let ret = tensor1(mb.iter().map(|&k| returns[k]).collect(), &self.device);
+                let mut adv: Vec<f32> = mb.iter().map(|&k| advantages[k]).collect();
+                if c.norm_adv && m > 1 {
+                    let mean = adv.iter().sum::<f32>() / m as f32;
+                    let var = adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (m - 1) as f32;
+                    let sd = var.sqrt() + 1e-8;
+                    adv.iter_mut().for_each(|a| *a = (*a - mean) / sd);
+                }
+                let adv = tensor1(adv, &self.device);
+
+                let logp_all =
+                    log_softmax(mask_scores(self.model.actor.forward(obs.clone()), mask), 1);
+                let new_logp: Tensor<1> = logp_all.clone().gather(1, actions).reshape([m]);
+                let entropy = (logp_all.clone().exp() * logp_all).sum_dim(1).neg().mean();
+                let logratio = new_logp - old_logp;
+                let ratio = logratio.clone().exp();
+                let clip = c.clip_coef as f32;
+                let pg1 = adv.clone().neg() * ratio.clone();
+                let pg2 = adv.neg() * ratio.clone().clamp(1.0 - clip, 1.0 + clip);
+                let pg_loss = pg1.max_pair(pg2).mean();
+                let new_values = self.model.critic.forward(obs);
+                let v_loss = if c.clip_vloss {
+                    let unclipped = (new_values.clone() - ret.clone()).powi_scalar(2);
+                    let clipped = old_values.clone() + (new_values - old_values).clamp(-clip, clip);
+                    let clipped = (clipped - ret).powi_scalar(2);
+                    unclipped.max_pair(clipped).mean() * 0.5
+                } else {
+                    (new_values - ret).powi_scalar(2).mean() * 0.5
+                };
+                let loss = pg_loss.clone() - entropy.clone() * c.ent_coef as f32
+                    + v_loss.clone() * c.vf_coef as f32;
+                let approx_kl = ((ratio.clone() - 1.0) - logratio).mean();
+                let clipfrac = (ratio - 1.0).abs().greater_elem(clip).float().mean();
+                pg_sum += f64::from(pg_loss.clone().into_scalar::<f32>());
+                v_sum += f64::from(v_loss.clone().into_scalar::<f32>());
+                ent_sum += f64::from(entropy.clone().into_scalar::<f32>());
+                kl_sum += f64::from(approx_kl.into_scalar::<f32>());
+                clip_sum += f64::from(clipfrac.into_scalar::<f32>());
+                batches += 1;
+                let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+                self.model = self.optim.step(lr, self.model.clone(), grads);
+            }
+        }
+        self.inference = self.model.valid();
+        let b = batches.max(1) as f64;
+        vec![
+            ("charts/learning_rate", lr),
+            ("losses/policy_loss", pg_sum / b),
+            ("losses/value_loss", v_sum / b),
+            ("losses/entropy", ent_sum / b),
+            ("losses/approx_kl", kl_sum / b),
+            ("losses/clipfrac", clip_sum / b),
+        ]
+    }
+
+    fn scorer(&self) -> CandidateScorer {
+        self.inference.actor.clone()
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), String> {
+        save_module(self.model.clone(), dir, "model.bpk")?;
+        save_module(self.model.actor.clone(), dir, POLICY_FILE)?;
+        save_optimizer(&self.optim, dir, "optimizer.bpk")?;
+        let state = serde_json::to_vec(&PpoState { rng: self.rng.clone() }).expect("serialises");
+        write_bytes(dir, "learner.json", &state)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), String> {
+        let model = load_module(self.model.clone(), dir, "model.bpk")?;
+        let optim = load_optimizer(adam(self.config.max_grad_norm), dir, "optimizer.bpk")?;
+        let state: PpoState = serde_json::from_slice(&read_bytes(dir, "learner.json")?)
+            .map_err(|e| format!("{}: {e}", dir.join("learner.json").display()))?;
+        self.model = model;
+        self.inference = self.model.valid();
+        self.optim = optim;
+        self.rng = state.rng;
+        self.rollout.t = 0;
+        Ok(())
+    }
+}

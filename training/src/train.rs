@@ -1,0 +1,299 @@
+//! The training loop shared by the learners: steps the vector environment, logs to
+//! TensorBoard, checkpoints, resumes by replay, and evaluates against the best heuristic on
+//! held-out seeds.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use handoff_agents::{LearnedPolicy, POLICIES, by_name};
+use handoff_env::{Policy, Scenario};
+use rayon::prelude::*;
+
+use crate::checkpoint::{self, LoopState};
+use crate::config::{Algo, TrainConfig};
+use crate::dqn::Dqn;
+use crate::eval::{EpisodeResult, Kpis, run_episode, stats};
+use crate::learner::Learner;
+use crate::logger::Logger;
+use crate::ppo::Ppo;
+use crate::setup;
+
+/// Evaluation seeds start here, far from the hashed seeds of training episodes.
+pub const EVAL_FIRST_SEED: u64 = 1_000_000;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// The run directory (configuration, event file, checkpoints).
+    pub run_dir: PathBuf,
+    /// Continue the run in `run_dir` from its newest checkpoint.
+    pub resume: bool,
+    /// Stop (with a checkpoint) after this many iterations in this process, as an interruption
+    /// would; `None` runs to the end.
+    pub stop_after: Option<u64>,
+}
+
+/// What the progress callback sees after each iteration.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Environment steps so far.
+    pub global_step: u64,
+    /// Environment steps of the whole run.
+    pub total_steps: u64,
+    /// Steps per second in this process, updates included.
+    pub sps: f64,
+    /// Mean return of the recent training episodes, if any ended.
+    pub recent_return: Option<f64>,
+}
+
+/// A greedy evaluation of the learned policy beside the best heuristic.
+#[derive(Debug, Clone)]
+pub struct EvalSnapshot {
+    /// Mean return of the learned policy over the evaluation seeds.
+    pub return_mean: f64,
+    /// The best heuristic on these seeds.
+    pub best_heuristic: String,
+    /// Its mean return.
+    pub best_heuristic_return: f64,
+    /// KPI means of the learned policy.
+    pub kpis: Kpis,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The newest checkpoint.
+    pub checkpoint: PathBuf,
+    /// Environment steps taken.
+    pub global_step: u64,
+    /// Whether the run reached its step budget (false when stopped early).
+    pub finished: bool,
+    /// The last evaluation.
+    pub eval: Option<EvalSnapshot>,
+}
+
+/// The learner for `config`.
+pub fn make_learner(
+    config: &TrainConfig,
+    device: &burn::prelude::Device,
+    obs_len: usize,
+    slots: usize,
+) -> Box<dyn Learner> {
+    match config.algo {
+        Algo::Ppo => Box::new(Ppo::new(config, device, obs_len, slots)),
+        Algo::Dqn => Box::new(Dqn::new(config, device, obs_len, slots)),
+    }
+}
+
+/// Runs every episode of `policy` on the evaluation seeds, in parallel.
+pub fn evaluate_policy(
+    scenario: &Scenario,
+    seeds: u64,
+    make: &(dyn Fn() -> Box<dyn Policy> + Sync),
+) -> Vec<EpisodeResult> {
+    (0..seeds)
+        .into_par_iter()
+        .map(|i| {
+            let mut policy = make();
+            let mut fallback =
+                by_name(&scenario.env.fallback_policy, scenario).expect("validated fallback");
+            run_episode(scenario, EVAL_FIRST_SEED + i, policy.as_mut(), fallback.as_mut())
+        })
+        .collect()
+}
+
+fn mean_return(episodes: &[EpisodeResult]) -> f64 {
+    stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>())
+}
+
+/// The heuristic with the best mean return on the evaluation seeds (random excluded).
+pub fn best_heuristic(scenario: &Scenario, seeds: u64) -> (String, f64) {
+    POLICIES
+        .iter()
+        .filter(|(name, _)| *name != "random")
+        .map(|(name, _)| {
+            let episodes = evaluate_policy(scenario, seeds, &|| {
+                by_name(name, scenario).expect("built-in policy")
+            });
+            ((*name).to_string(), mean_return(&episodes))
+        })
+        .fold((String::new(), f64::NEG_INFINITY), |best, c| if c.1 > best.1 { c } else { best })
+}
+
+/// Prepares a fresh run directory, refusing one that already holds a run.
+fn create_run_dir(run: &Path, config: &TrainConfig) -> Result<(), String> {
+    if run.join("checkpoints").join("latest").exists() {
+        return Err(format!(
+            "{} already holds a run: pass --resume to continue it, or another --out",
+            run.display()
+        ));
+    }
+    std::fs::create_dir_all(run).map_err(|e| format!("{}: {e}", run.display()))?;
+    let path = checkpoint::config_path(run);
+    let tmp = run.join(".config.toml.tmp");
+    std::fs::write(&tmp, config.to_toml())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Trains with `config` into `options.run_dir`, calling `on_progress` after every iteration.
+pub fn train(
+    config: &TrainConfig,
+    options: &TrainOptions,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<TrainOutcome, String> {
+    config.validate()?;
+    let scenario = setup::training_scenario(config)?;
+    let device = setup::device(&config.device)?;
+    let run = options.run_dir.as_path();
+    let mut vector = setup::vector_env(&scenario, config.envs, config.seed);
+    let (obs_len, slots) = (vector.observations().ncols(), vector.masks().ncols());
+    let mut learner = make_learner(config, &device, obs_len, slots);
+    let mut state = LoopState {
+        iteration: 0,
+        global_step: 0,
+        vector_seed: config.seed,
+        episodes: vector.episodes().to_vec(),
+        needs_reset: vector.needs_reset().to_vec(),
+        actions: vec![Vec::new(); config.envs],
+        recent_returns: Vec::new(),
+    };
+    if options.resume {
+        let dir = checkpoint::resolve(run)?;
+        let (saved, saved_state) = checkpoint::open(&dir)?;
+        if saved != *config {
+            return Err(format!(
+                "checkpoint {} was made with a different configuration than {}; resume with the \
+                 run's own configuration",
+                dir.display(),
+                checkpoint::config_path(run).display()
+            ));
+        }
+        learner.load(&dir)?;
+        vector
+            .restore(
+                saved_state.vector_seed,
+                &saved_state.episodes,
+                &saved_state.needs_reset,
+                &saved_state.actions,
+            )
+            .map_err(|e| {
+                format!("checkpoint {} does not replay on this scenario: {e}", dir.display())
+            })?;
+        state = saved_state;
+    } else {
+        create_run_dir(run, config)?;
+    }
+    let mut logger = Logger::new(run);
+    let per_iteration = (config.envs * learner.steps_per_iteration()) as u64;
+    let total_iterations = config.steps.div_ceil(per_iteration);
+    let heuristic = best_heuristic(&scenario, config.eval_seeds);
+    let started = Instant::now();
+    let start_step = state.global_step;
+    let mut last_checkpoint = None;
+    let mut eval = None;
+    let mut done_here = 0u64;
+    while state.iteration < total_iterations {
+        for _ in 0..learner.steps_per_iteration() {
+            let live: Vec<bool> = vector.needs_reset().iter().map(|r| !r).collect();
+            let actions = learner.act(vector.observations().view(), vector.masks().view(), &live);
+            vector.step(&actions).map_err(|e| format!("learner chose an invalid action: {e}"))?;
+            learner.observe(
+                vector.rewards(),
+                vector.terminated(),
+                vector.truncated(),
+                vector.observations().view(),
+                vector.masks().view(),
+            );
+            state.global_step += config.envs as u64;
+            for i in 0..config.envs {
+                if !live[i] {
+                    state.actions[i].clear();
+                    continue;
+                }
+                state.actions[i].push(actions[i] as u8);
+                if let (true, Some(info)) = (vector.needs_reset()[i], vector.infos()[i]) {
+                    logger.scalar("charts/episodic_return", info.episode_return, state.global_step);
+                    logger.scalar("charts/episodic_length", info.steps as f64, state.global_step);
+                    state.recent_returns.push(info.episode_return);
+                    if state.recent_returns.len() > 20 {
+                        state.recent_returns.remove(0);
+                    }
+                }
+            }
+        }
+        state.iteration += 1;
+        done_here += 1;
+        let progress = (state.iteration - 1) as f64 / total_iterations as f64;
+        let scalars = learner.update(vector.observations().view(), vector.masks().view(), progress);
+        for (tag, value) in scalars {
+            logger.scalar(tag, value, state.global_step);
+        }
+        let sps = (state.global_step - start_step) as f64 / started.elapsed().as_secs_f64();
+        logger.scalar("charts/SPS", sps, state.global_step);
+        let last = state.iteration == total_iterations;
+        let stopping = options.stop_after.is_some_and(|n| done_here >= n);
+        if last || (config.eval_every > 0 && state.iteration % config.eval_every == 0) {
+            let snapshot =
+                evaluate_scorer(learner.as_ref(), &scenario, config, &device, &heuristic);
+            logger.scalar("eval/return", snapshot.return_mean, state.global_step);
+            logger.scalar("eval/best_heuristic_return", heuristic.1, state.global_step);
+            logger.scalar("kpi/duration", snapshot.kpis.duration_min, state.global_step);
+            logger.scalar("kpi/rating", snapshot.kpis.rating, state.global_step);
+            logger.scalar("kpi/retrial", snapshot.kpis.retrial, state.global_step);
+            logger.scalar("kpi/abandonment", snapshot.kpis.abandonment, state.global_step);
+            eval = Some(snapshot);
+        }
+        if last || stopping || state.iteration % config.checkpoint_every == 0 {
+            state.episodes = vector.episodes().to_vec();
+            state.needs_reset = vector.needs_reset().to_vec();
+            last_checkpoint =
+                Some(checkpoint::save(run, state.iteration, config, &state, |dir| {
+                    learner.save(dir)
+                })?);
+        }
+        logger.flush();
+        let recent = (!state.recent_returns.is_empty()).then(|| stats::mean(&state.recent_returns));
+        on_progress(&Progress {
+            global_step: state.global_step,
+            total_steps: total_iterations * per_iteration,
+            sps,
+            recent_return: recent,
+        });
+        if stopping && !last {
+            break;
+        }
+    }
+    let checkpoint = match last_checkpoint {
+        Some(c) => c,
+        None => checkpoint::resolve(run)?,
+    };
+    Ok(TrainOutcome {
+        checkpoint,
+        global_step: state.global_step,
+        finished: state.iteration == total_iterations,
+        eval,
+    })
+}
+
+/// Greedy evaluation of the learner's scorer on the evaluation seeds.
+fn evaluate_scorer(
+    learner: &dyn Learner,
+    scenario: &Scenario,
+    config: &TrainConfig,
+    device: &burn::prelude::Device,
+    heuristic: &(String, f64),
+) -> EvalSnapshot {
+    let scorer = learner.scorer();
+    let obs_len = handoff_env::observation::observation_len(scenario.env.candidates as usize);
+    let episodes = evaluate_policy(scenario, config.eval_seeds, &|| {
+        Box::new(LearnedPolicy::new(config.algo.name(), scorer.clone(), device.clone(), obs_len))
+    });
+    let kpis = crate::eval::mean_kpis(&episodes);
+    EvalSnapshot {
+        return_mean: mean_return(&episodes),
+        best_heuristic: heuristic.0.clone(),
+        best_heuristic_return: heuristic.1,
+        kpis,
+    }
+}

@@ -38,6 +38,12 @@ impl LearnedPolicy {
         let input = tensor2(&self.features, 1, self.features.len(), &self.device);
         self.scorer.forward(input).into_data().try_into_vec::<f32>().expect("f32 scores")
     }
+
+    /// The scores of every slot for an already encoded observation.
+    pub fn scores_of(&self, features: &[f32]) -> Vec<f32> {
+        let input = tensor2(features, 1, features.len(), &self.device);
+        self.scorer.forward(input).into_data().try_into_vec::<f32>().expect("f32 scores")
+    }
 }
 
 /// The index of the highest score among valid slots (ties: the lowest index).

@@ -9,12 +9,13 @@
 //! Weights are initialised from our own seeded generator (not the device's), so a seed gives
 //! the same network on every backend and in every thread.
 
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::tanh;
 use handoff_env::observation::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
 use handoff_env::rng::uniform;
+use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
 /// A dense layer with weights drawn uniformly from ±sqrt(`gain` / fan-in), a scaled version of
@@ -27,7 +28,13 @@ pub fn dense(d_in: usize, d_out: usize, gain: f64, rng: &mut Pcg64Mcg, device: &
     };
     let weight = Tensor::<2>::from_data(TensorData::new(draw(d_in * d_out), [d_in, d_out]), device);
     let bias = Tensor::<1>::from_data(TensorData::new(vec![0.0f32; d_out], [d_out]), device);
-    Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) }
+    // parameter ids from the seeded generator too, so that checkpoints of equal runs are
+    // byte-identical (the optimiser's state is keyed by them)
+    let mut weight = Param::from_tensor(weight);
+    weight.id = ParamId::from(rng.next_u64());
+    let mut bias = Param::from_tensor(bias);
+    bias.id = ParamId::from(rng.next_u64());
+    Linear { weight, bias: Some(bias) }
 }
 
 /// Scores every candidate slot with one MLP shared by the slots: `[batch, obs] -> [batch, slots]`.

@@ -26,7 +26,7 @@ use crate::learner::{
 pub const ITERATION_STEPS: usize = 128;
 
 /// A ring buffer of transitions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Replay {
     capacity: usize,
     len: usize,
@@ -55,14 +55,67 @@ impl Replay {
             terminated: vec![false; capacity],
         }
     }
+
+    /// The buffer as little-endian bytes: counters, then each array in turn.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for n in [self.capacity, self.len, self.next] {
+            out.extend_from_slice(&(n as u64).to_le_bytes());
+        }
+        for floats in [&self.obs, &self.rewards, &self.next_obs] {
+            floats.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        }
+        self.actions.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        for flags in [&self.masks, &self.next_masks, &self.terminated] {
+            out.extend(flags.iter().map(|&b| u8::from(b)));
+        }
+        out
+    }
+
+    /// Reads [`Replay::to_bytes`] into a buffer of this one's shape.
+    fn read_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let expected = self.to_bytes().len();
+        if bytes.len() != expected {
+            return Err(format!("{} bytes where {expected} were expected", bytes.len()));
+        }
+        let mut at = 0;
+        let mut take = |n: usize| {
+            let s = &bytes[at..at + n];
+            at += n;
+            s
+        };
+        let mut counters = [0usize; 3];
+        for c in &mut counters {
+            *c = u64::from_le_bytes(take(8).try_into().expect("8 bytes")) as usize;
+        }
+        if counters[0] != self.capacity || counters[1] > self.capacity {
+            return Err("a replay buffer of another capacity".to_string());
+        }
+        self.len = counters[1];
+        self.next = counters[2];
+        for floats in [&mut self.obs, &mut self.rewards, &mut self.next_obs] {
+            for x in floats.iter_mut() {
+                *x = f32::from_le_bytes(take(4).try_into().expect("4 bytes"));
+            }
+        }
+        for x in &mut self.actions {
+            *x = i64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+        }
+        for flags in [&mut self.masks, &mut self.next_masks, &mut self.terminated] {
+            for b in flags.iter_mut() {
+                *b = take(1)[0] != 0;
+            }
+        }
+        Ok(())
+    }
 }
 
-/// What `learner.json` holds besides the networks and the optimiser.
+/// What `learner.json` holds besides the networks, the optimiser and the replay buffer
+/// (`replay.bin`).
 #[derive(Serialize, Deserialize)]
 struct DqnState {
     rng: Pcg64Mcg,
     steps: u64,
-    replay: Replay,
 }
 
 /// The DQN learner.
@@ -279,8 +332,8 @@ impl Learner for Dqn {
         save_module(self.q.clone(), dir, POLICY_FILE)?;
         save_module(self.target.clone(), dir, "target.bpk")?;
         save_optimizer(&self.optim, dir, "optimizer.bpk")?;
-        let state =
-            DqnState { rng: self.rng.clone(), steps: self.steps, replay: self.replay.clone() };
+        let state = DqnState { rng: self.rng.clone(), steps: self.steps };
+        write_bytes(dir, "replay.bin", &self.replay.to_bytes())?;
         write_bytes(dir, "learner.json", &serde_json::to_vec(&state).expect("serialises"))
     }
 
@@ -290,16 +343,17 @@ impl Learner for Dqn {
         let optim = load_optimizer(adam(self.config.max_grad_norm), dir, "optimizer.bpk")?;
         let state: DqnState = serde_json::from_slice(&read_bytes(dir, "learner.json")?)
             .map_err(|e| format!("{}: {e}", dir.join("learner.json").display()))?;
-        if state.replay.obs.len() != self.replay.obs.len() {
-            return Err(format!("{}: replay buffer of another shape", dir.display()));
-        }
+        let mut replay = Replay::new(self.replay.capacity, self.obs_len, self.slots);
+        replay
+            .read_bytes(&read_bytes(dir, "replay.bin")?)
+            .map_err(|e| format!("{}: {e}", dir.join("replay.bin").display()))?;
         self.q_inference = q.valid();
         self.q = q;
         self.target = target;
         self.optim = optim;
         self.rng = state.rng;
         self.steps = state.steps;
-        self.replay = state.replay;
+        self.replay = replay;
         Ok(())
     }
 }

@@ -155,12 +155,24 @@ fn scenarios_lists_every_builtin() {
 
 #[test]
 fn bench_reports_both_throughputs_as_json() {
-    let o = handoff(&["bench", "--sim-scenario", "small", "--steps", "20000", "--json"]);
+    let o = handoff(&[
+        "bench",
+        "--sim-scenario",
+        "small",
+        "--steps",
+        "20000",
+        "--train-steps",
+        "4096",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["simulator"]["chats_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["env"]["steps"].as_u64().unwrap(), 20000);
     assert!(v["env"]["steps_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["learner"]["steps"].as_u64().unwrap(), 4096);
+    assert!(v["learner"]["train_steps_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["learner"]["inference_us"].as_f64().unwrap() > 0.0);
 }
 
 /// Runs `simulate` on a scenario file with `body` and returns (exit code, stderr).

@@ -35,13 +35,13 @@ impl LearnedPolicy {
     /// The scores of every slot for `obs`.
     pub fn scores(&mut self, obs: &Observation) -> Vec<f32> {
         obs.encode(&mut self.features);
-        let input = tensor2(&self.features, 1, self.features.len(), &self.device);
+        let input = tensor2(self.features.clone(), 1, self.features.len(), &self.device);
         self.scorer.forward(input).into_data().try_into_vec::<f32>().expect("f32 scores")
     }
 
     /// The scores of every slot for an already encoded observation.
     pub fn scores_of(&self, features: &[f32]) -> Vec<f32> {
-        let input = tensor2(features, 1, features.len(), &self.device);
+        let input = tensor2(features.to_vec(), 1, features.len(), &self.device);
         self.scorer.forward(input).into_data().try_into_vec::<f32>().expect("f32 scores")
     }
 }

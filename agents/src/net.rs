@@ -12,7 +12,7 @@
 use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::activation::tanh;
+use burn::tensor::activation::relu;
 use handoff_env::observation::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
 use handoff_env::rng::uniform;
 use rand::Rng;
@@ -38,10 +38,15 @@ pub fn dense(d_in: usize, d_out: usize, gain: f64, rng: &mut Pcg64Mcg, device: &
 }
 
 /// Scores every candidate slot with one MLP shared by the slots: `[batch, obs] -> [batch, slots]`.
+///
+/// The first layer reads the decision's global features and the slot's own; it is split in two
+/// (`W [g; c] = W_g g + W_c c`) so that the global part is computed once per decision and added
+/// to every slot by broadcasting, instead of copying the global features into each slot.
 #[derive(Module, Debug)]
 pub struct CandidateScorer {
-    hidden1: Linear,
-    hidden2: Linear,
+    global_in: Linear,
+    candidate_in: Linear,
+    hidden: Linear,
     output: Linear,
 }
 
@@ -49,10 +54,18 @@ impl CandidateScorer {
     /// A scorer with `hidden` units per layer; the output layer starts small (`output_gain`), as
     /// CleanRL starts a policy head near uniform.
     pub fn new(hidden: usize, output_gain: f64, rng: &mut Pcg64Mcg, device: &Device) -> Self {
-        let input = GLOBAL_FEATURES + CANDIDATE_FEATURES;
+        // the two halves of the first layer share its fan-in
+        let gain = 2.0 / (GLOBAL_FEATURES + CANDIDATE_FEATURES) as f64;
         Self {
-            hidden1: dense(input, hidden, 2.0, rng, device),
-            hidden2: dense(hidden, hidden, 2.0, rng, device),
+            global_in: dense(GLOBAL_FEATURES, hidden, gain * GLOBAL_FEATURES as f64, rng, device),
+            candidate_in: dense(
+                CANDIDATE_FEATURES,
+                hidden,
+                gain * CANDIDATE_FEATURES as f64,
+                rng,
+                device,
+            ),
+            hidden: dense(hidden, hidden, 2.0, rng, device),
             output: dense(hidden, 1, output_gain, rng, device),
         }
     }
@@ -61,19 +74,14 @@ impl CandidateScorer {
     pub fn forward(&self, obs: Tensor<2>) -> Tensor<2> {
         let [batch, len] = obs.dims();
         let slots = (len - GLOBAL_FEATURES) / CANDIDATE_FEATURES;
-        let global = obs.clone().narrow(1, 0, GLOBAL_FEATURES).unsqueeze_dim::<3>(1).expand([
-            batch,
-            slots,
-            GLOBAL_FEATURES,
-        ]);
+        let global = self.global_in.forward(obs.clone().narrow(1, 0, GLOBAL_FEATURES));
         let candidates = obs.narrow(1, GLOBAL_FEATURES, slots * CANDIDATE_FEATURES).reshape([
             batch,
             slots,
             CANDIDATE_FEATURES,
         ]);
-        let x = Tensor::cat(vec![global, candidates], 2);
-        let h = tanh(self.hidden1.forward(x));
-        let h = tanh(self.hidden2.forward(h));
+        let h = relu(self.candidate_in.forward(candidates) + global.unsqueeze_dim::<3>(1));
+        let h = relu(self.hidden.forward(h));
         self.output.forward(h).reshape([batch, slots])
     }
 }
@@ -99,8 +107,8 @@ impl ValueNet {
     /// The value of each observation.
     pub fn forward(&self, obs: Tensor<2>) -> Tensor<1> {
         let [batch, _] = obs.dims();
-        let h = tanh(self.hidden1.forward(obs));
-        let h = tanh(self.hidden2.forward(h));
+        let h = relu(self.hidden1.forward(obs));
+        let h = relu(self.hidden2.forward(h));
         self.output.forward(h).reshape([batch])
     }
 }
@@ -130,12 +138,12 @@ pub fn mask_scores(scores: Tensor<2>, valid: Tensor<2, Bool>) -> Tensor<2> {
     scores.mask_fill(valid.bool_not(), -1.0e9)
 }
 
-/// A `[rows, cols]` float tensor from a row-major slice.
-pub fn tensor2(values: &[f32], rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values.to_vec(), [rows, cols]), device)
+/// A `[rows, cols]` float tensor from row-major values.
+pub fn tensor2(values: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }
 
-/// A `[rows, cols]` mask tensor from a row-major slice.
-pub fn mask2(values: &[bool], rows: usize, cols: usize, device: &Device) -> Tensor<2, Bool> {
-    Tensor::from_data(TensorData::new(values.to_vec(), [rows, cols]), device)
+/// A `[rows, cols]` mask tensor from row-major values.
+pub fn mask2(values: Vec<bool>, rows: usize, cols: usize, device: &Device) -> Tensor<2, Bool> {
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
 }

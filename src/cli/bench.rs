@@ -1,4 +1,5 @@
-//! `handoff bench`: simulator and environment throughput on one core.
+//! `handoff bench`: simulator and environment throughput on one core, PPO training throughput
+//! and the inference latency of a trained policy.
 
 use std::time::Instant;
 
@@ -41,6 +42,21 @@ pub struct EnvBench {
     pub steps_per_s: f64,
 }
 
+/// Throughput of PPO training and latency of a trained policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnerBench {
+    /// Scenario trained on.
+    pub scenario: String,
+    /// Environment steps trained.
+    pub steps: u64,
+    /// Environment steps per second, rollouts and updates included (evaluations excluded).
+    pub train_steps_per_s: f64,
+    /// Decisions timed for the inference latency.
+    pub decisions: u64,
+    /// Mean microseconds per decision of the greedy policy at batch size 1, encoding included.
+    pub inference_us: f64,
+}
+
 /// What `handoff bench --json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -48,6 +64,57 @@ pub struct BenchReport {
     pub simulator: SimulatorBench,
     /// The environment.
     pub env: EnvBench,
+    /// PPO training and inference (absent with `--skip-learner`).
+    pub learner: Option<LearnerBench>,
+}
+
+/// Trains PPO on `scenario` for `steps` steps (8 environments, default hyperparameters) in a
+/// scratch directory, then times the trained policy deciding on the same scenario.
+pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String> {
+    use handoff_training::config::TrainConfig;
+    use handoff_training::train::{TrainOptions, train};
+    let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = TrainConfig {
+        scenario: scenario.to_string(),
+        scale: 1.0,
+        steps,
+        eval_every: 0,
+        eval_seeds: 1,
+        checkpoint_every: 1_000_000,
+        ..TrainConfig::default()
+    };
+    let mut sps = 0.0;
+    let outcome = train(
+        &config,
+        &TrainOptions { run_dir: dir.clone(), ..TrainOptions::default() },
+        &mut |p| sps = p.sps,
+    )?;
+    let scenario = handoff_training::setup::training_scenario(&config)?;
+    let obs_len = handoff_env::observation::observation_len(scenario.env.candidates as usize);
+    let mut policy =
+        handoff_training::checkpoint::load_policy(&outcome.checkpoint, "ppo", obs_len)?;
+    let mut env = make_env(scenario);
+    env.reset(1);
+    let decisions = 20_000u64;
+    let mut elapsed = 0.0;
+    for _ in 0..decisions {
+        if env.is_over() {
+            env.reset(2);
+        }
+        let start = Instant::now();
+        let action = policy.act(env.observation());
+        elapsed += start.elapsed().as_secs_f64();
+        env.step(action).map_err(|e| e.to_string())?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(LearnerBench {
+        scenario: config.scenario,
+        steps: outcome.global_step,
+        train_steps_per_s: sps,
+        decisions,
+        inference_us: elapsed / decisions as f64 * 1e6,
+    })
 }
 
 /// Simulates both arms of `scenario` on one core.
@@ -118,6 +185,21 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{:.2} M steps/s", e.steps_per_s / 1e6),
         ],
     ];
+    let mut rows = rows;
+    if let Some(l) = &report.learner {
+        rows.push(vec![
+            format!("train PPO on {} (updates included)", l.scenario),
+            format!("{} steps", l.steps),
+            format!("{:.2}", l.steps as f64 / l.train_steps_per_s),
+            format!("{:.0} steps/s", l.train_steps_per_s),
+        ]);
+        rows.push(vec![
+            "trained policy, batch 1".into(),
+            format!("{} decisions", l.decisions),
+            format!("{:.3}", l.inference_us * l.decisions as f64 / 1e6),
+            format!("{:.1} µs/decision", l.inference_us),
+        ]);
+    }
     let mut out = render(&rows);
     if cfg!(debug_assertions) {
         out.push_str("note: this is a debug build; measure with `cargo run --release -- bench`\n");

@@ -184,7 +184,7 @@ impl Dqn {
     }
 
     fn scores(&self, network: &CandidateScorer, obs: &[f32], rows: usize) -> Vec<f32> {
-        let x = tensor2(obs, rows, self.obs_len, &self.plain);
+        let x = tensor2(obs.to_vec(), rows, self.obs_len, &self.plain);
         network.forward(x).into_data().try_into_vec::<f32>().expect("f32 scores")
     }
 
@@ -220,7 +220,7 @@ impl Dqn {
             })
             .collect();
         let actions: Vec<i64> = idx.iter().map(|&i| r.actions[i]).collect();
-        let x = tensor2(&obs, b, ol, &self.device);
+        let x = tensor2(obs, b, ol, &self.device);
         let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [b, 1]), &self.device);
         let y = Tensor::<1>::from_data(TensorData::new(targets, [b]), &self.device);
         let q: Tensor<1> = self.q.forward(x).gather(1, actions).reshape([b]);

@@ -22,6 +22,7 @@
 //! assert!(c_mu.return_ci[0] <= c_mu.return_mean && c_mu.return_mean <= c_mu.return_ci[1]);
 //! ```
 
+pub mod burn_rl;
 pub mod checkpoint;
 pub mod config;
 pub mod dqn;

@@ -101,7 +101,7 @@ impl Ppo {
 
     /// Actor logits and critic values of a batch, from the inference copy of the network.
     fn forward(&self, obs: &[f32], rows: usize) -> (Vec<f32>, Vec<f32>) {
-        let x = tensor2(obs, rows, self.obs_len, &self.plain);
+        let x = tensor2(obs.to_vec(), rows, self.obs_len, &self.plain);
         let logits = self.inference.actor.forward(x.clone()).into_data();
         let values = self.inference.critic.forward(x).into_data();
         (
@@ -216,8 +216,8 @@ impl Learner for Ppo {
             for mb in indices.chunks(minibatch) {
                 let m = mb.len();
                 let r = &self.rollout;
-                let obs = tensor2(&gather(&r.obs, mb, self.obs_len), m, self.obs_len, &self.device);
-                let mask = mask2(&gather(&r.masks, mb, self.slots), m, self.slots, &self.device);
+                let obs = tensor2(gather(&r.obs, mb, self.obs_len), m, self.obs_len, &self.device);
+                let mask = mask2(gather(&r.masks, mb, self.slots), m, self.slots, &self.device);
                 let actions: Vec<i64> = mb.iter().map(|&k| r.actions[k]).collect();
                 let actions =
                     Tensor::<2, Int>::from_data(TensorData::new(actions, [m, 1]), &self.device);

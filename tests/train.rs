@@ -1,0 +1,94 @@
+//! `handoff train` through the binary: a short run, its closing comparison, resuming, and
+//! evaluating the checkpoint beside the heuristics.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn handoff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("handoff-train-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
+    let dir = temp_dir("short");
+    let config = dir.join("tiny.toml");
+    std::fs::write(
+        &config,
+        "scenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 1024\n\
+         eval_seeds = 1\n[ppo]\nnum_steps = 64\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let (config, run_s) = (config.to_str().unwrap(), run.to_str().unwrap());
+    let o = handoff(&["train", "--config", config, "--out", run_s, "--eval-seeds", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("trained ppo for 1024 steps"), "{out}");
+    assert!(out.contains(&format!("| ckpt:{run_s} |")), "{out}");
+    assert!(out.contains("| c-mu |") && out.contains("| study-treatment |"), "{out}");
+    let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(saved.contains("scale = 0.1") && saved.contains("[dqn]"), "{saved}");
+
+    // resuming a finished run keeps its configuration and has nothing left to do
+    let o = handoff(&["train", "--out", run_s, "--resume", "--eval-seeds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // resuming with other flags is refused
+    let o = handoff(&["train", "--out", run_s, "--resume", "--steps", "5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("saved configuration"), "{}", stderr(&o));
+
+    let policy = format!("ckpt:{run_s}");
+    let o = handoff(&[
+        "eval",
+        "--scenario",
+        "small",
+        "--seeds",
+        "2",
+        "--policy",
+        &policy,
+        "--baseline",
+        "random",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["policies"][1]["name"], policy.as_str());
+}
+
+#[test]
+fn bad_training_input_is_refused_with_a_clear_message() {
+    let dir = temp_dir("bad");
+    let run = dir.join("run");
+    let run = run.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--steps", "0"], "steps = 0 is out of range"),
+        (vec!["--control", "route,think"], "\"think\" is not a decision kind"),
+        (vec!["--device", "tpu"], "device \"tpu\" is not available"),
+        (vec!["--scenario", "nowhere.toml"], "nowhere.toml"),
+    ] {
+        let o = handoff(&[&["train", "--out", run], &args[..]].concat());
+        assert!(!o.status.success(), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[ppo]\nlearning_rat = 0.1\n").unwrap();
+    let o = handoff(&["train", "--out", run, "--config", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("learning_rat"), "{}", stderr(&o));
+    let o = handoff(&["eval", "--scenario", "small", "--policy", "ckpt:/nonexistent/run"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no checkpoint here"), "{}", stderr(&o));
+}

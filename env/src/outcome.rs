@@ -109,14 +109,14 @@ impl ChatRecord {
         } else {
             chat.concurrency_sum / f64::from(chat.human_replies)
         };
-        let satisfaction = (s.base
+        // what the handling earned, before the customer's idiosyncratic noise
+        let earned = s.base
             - if resolved { 0.0 } else { s.unresolved }
             - s.frustration * chat.frustration
             - s.waiting * libm::log1p(wait_min)
             - s.ai_share * ai_share
-            - s.multitasking * concurrency
-            + s.noise_sd * c.satisfaction_noise)
-            .clamp(1.0, 5.0);
+            - s.multitasking * concurrency;
+        let satisfaction = (earned + s.noise_sd * c.satisfaction_noise).clamp(1.0, 5.0);
         let rate_p = sigmoid(
             c.rating_logit + scenario.customers.rating_extremity * (satisfaction - 3.0).abs(),
         );
@@ -132,7 +132,10 @@ impl ChatRecord {
         let duration_s = now - chat.arrival_s;
         let w = &scenario.reward;
         let abandoned = ending == Ending::Abandoned;
-        let reward = w.satisfaction * (satisfaction - 3.0) / 2.0
+        // the reward scores the satisfaction the handling earned, leaving out the customer's
+        // noise (no policy can act on it; it only hides the signal), as it scores the retrial
+        // probability rather than the realised retrial
+        let reward = w.satisfaction * (earned.clamp(1.0, 5.0) - 3.0) / 2.0
             - w.duration_per_min * duration_s / 60.0
             - w.retrial * retrial_prob
             - if abandoned { w.abandonment } else { 0.0 };

@@ -115,6 +115,10 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Rewards are multiplied by this before learning (returns are logged unscaled).
     pub reward_scale: f64,
+    /// A built-in heuristic to imitate at the start ("" for none).
+    pub teacher: String,
+    /// Environment steps spent imitating the teacher.
+    pub teacher_steps: u64,
 }
 
 impl Default for PpoConfig {
@@ -134,6 +138,8 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             reward_scale: 1.0,
+            teacher: String::new(),
+            teacher_steps: 0,
         }
     }
 }
@@ -235,6 +241,14 @@ impl TrainConfig {
         range("ppo.vf_coef", p.vf_coef, 0.0, 100.0)?;
         range("ppo.max_grad_norm", p.max_grad_norm, 1e-6, 1e6)?;
         range("ppo.reward_scale", p.reward_scale, 1e-9, 1e9)?;
+        if !p.teacher.is_empty()
+            && !handoff_agents::POLICIES.iter().any(|(name, _)| *name == p.teacher)
+        {
+            return Err(format!(
+                "ppo.teacher: \"{}\" is not a built-in policy (see `handoff policies`)",
+                p.teacher
+            ));
+        }
         let d = &self.dqn;
         range("dqn.learning_rate", d.learning_rate, 0.0, 1.0)?;
         range("dqn.buffer_size", d.buffer_size as f64, 1.0, 1e8)?;

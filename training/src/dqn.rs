@@ -239,7 +239,13 @@ impl Learner for Dqn {
         ITERATION_STEPS
     }
 
-    fn act(&mut self, obs: ArrayView2<f32>, masks: ArrayView2<bool>, live: &[bool]) -> Vec<usize> {
+    fn act(
+        &mut self,
+        obs: ArrayView2<f32>,
+        masks: ArrayView2<bool>,
+        live: &[bool],
+        teacher: Option<&[usize]>,
+    ) -> Vec<usize> {
         let obs = obs.as_slice().expect("contiguous observations");
         let masks = masks.as_slice().expect("contiguous masks");
         let scores = self.scores(&self.q_inference, obs, self.envs);
@@ -249,6 +255,8 @@ impl Learner for Dqn {
             let mask = &masks[i * sl..(i + 1) * sl];
             let action = if !live[i] {
                 0
+            } else if let Some(t) = teacher {
+                t[i]
             } else if uniform(&mut self.rng) < epsilon {
                 let valid: Vec<usize> = (0..sl).filter(|&a| mask[a]).collect();
                 valid[((uniform(&mut self.rng) * valid.len() as f64) as usize).min(valid.len() - 1)]

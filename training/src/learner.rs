@@ -19,7 +19,15 @@ pub trait Learner {
 
     /// Chooses one action per environment. `live[i]` is false for an environment the vector
     /// will reset instead of stepping (its action is ignored and nothing is learned from it).
-    fn act(&mut self, obs: ArrayView2<f32>, masks: ArrayView2<bool>, live: &[bool]) -> Vec<usize>;
+    /// With `teacher`, the learner takes the teacher's actions instead and learns from them:
+    /// PPO imitates them, DQN learns their values off-policy.
+    fn act(
+        &mut self,
+        obs: ArrayView2<f32>,
+        masks: ArrayView2<bool>,
+        live: &[bool],
+        teacher: Option<&[usize]>,
+    ) -> Vec<usize>;
 
     /// The outcome of the step just taken, with the observations that follow it.
     fn observe(

@@ -4,6 +4,11 @@
 //! per-minibatch advantage normalisation, linear learning-rate annealing and gradient-norm
 //! clipping, collecting from the vector environment.
 //!
+//! Optionally the run starts by imitating a heuristic (`teacher`, for `teacher_steps` steps):
+//! the teacher acts, the actor learns its choices by cross-entropy and the critic its returns,
+//! so that PPO starts from the heuristic's behaviour with a critic that already values it
+//! ("kickstarting", Schmitt et al. 2018).
+//!
 //! The environment's next-step autoreset means the step after an episode ends only resets that
 //! environment: such steps are left out of the loss, and the observation they start from (the
 //! episode's last) bootstraps the value of a truncated episode.
@@ -45,6 +50,8 @@ pub struct Ppo {
 #[derive(Default)]
 struct Rollout {
     t: usize,
+    /// Whether a teacher chose the actions (the update imitates them instead of PPO's loss).
+    imitation: bool,
     obs: Vec<f32>,
     masks: Vec<bool>,
     actions: Vec<i64>,
@@ -74,6 +81,7 @@ impl Ppo {
         let n = p.num_steps * config.envs;
         let rollout = Rollout {
             t: 0,
+            imitation: false,
             obs: vec![0.0; n * obs_len],
             masks: vec![false; n * slots],
             actions: vec![0; n],
@@ -152,21 +160,30 @@ impl Learner for Ppo {
         self.config.num_steps
     }
 
-    fn act(&mut self, obs: ArrayView2<f32>, masks: ArrayView2<bool>, live: &[bool]) -> Vec<usize> {
+    fn act(
+        &mut self,
+        obs: ArrayView2<f32>,
+        masks: ArrayView2<bool>,
+        live: &[bool],
+        teacher: Option<&[usize]>,
+    ) -> Vec<usize> {
         let obs = obs.as_slice().expect("contiguous observations");
         let masks = masks.as_slice().expect("contiguous masks");
         let (logits, values) = self.forward(obs, self.envs);
         let base = self.rollout.t * self.envs;
+        if self.rollout.t == 0 {
+            self.rollout.imitation = teacher.is_some();
+        }
         let (obs_len, slots) = (self.obs_len, self.slots);
         self.rollout.obs[base * obs_len..(base + self.envs) * obs_len].copy_from_slice(obs);
         self.rollout.masks[base * slots..(base + self.envs) * slots].copy_from_slice(masks);
         let mut actions = Vec::with_capacity(self.envs);
         for i in 0..self.envs {
             let row = i * slots..(i + 1) * slots;
-            let (a, logp) = if live[i] {
-                sample_masked(&logits[row.clone()], &masks[row], &mut self.rng)
-            } else {
-                (0, 0.0)
+            let (a, logp) = match (live[i], teacher) {
+                (false, _) => (0, 0.0),
+                (true, Some(t)) => (t[i], 0.0),
+                (true, None) => sample_masked(&logits[row.clone()], &masks[row], &mut self.rng),
             };
             actions.push(a);
             self.rollout.actions[base + i] = a as i64;
@@ -209,8 +226,9 @@ impl Learner for Ppo {
         let mut indices: Vec<usize> =
             (0..self.rollout.live.len()).filter(|&k| self.rollout.live[k]).collect();
         let minibatch = indices.len().div_ceil(c.num_minibatches).max(1);
-        let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum, mut batches) =
-            (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
+        let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum, mut bc_sum) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut batches = 0usize;
         for _ in 0..c.update_epochs {
             shuffle(&mut indices, &mut self.rng);
             for mb in indices.chunks(minibatch) {
@@ -236,6 +254,20 @@ impl Learner for Ppo {
                 let logp_all =
                     log_softmax(mask_scores(self.model.actor.forward(obs.clone()), mask), 1);
                 let new_logp: Tensor<1> = logp_all.clone().gather(1, actions).reshape([m]);
+                if self.rollout.imitation {
+                    // kickstarting: cross-entropy to the teacher's actions, and the critic
+                    // learns the teacher's returns
+                    let bc_loss = new_logp.neg().mean();
+                    let new_values = self.model.critic.forward(obs);
+                    let v_loss = (new_values - ret).powi_scalar(2).mean() * 0.5;
+                    let loss = bc_loss.clone() + v_loss.clone() * c.vf_coef as f32;
+                    bc_sum += f64::from(bc_loss.into_scalar::<f32>());
+                    v_sum += f64::from(v_loss.into_scalar::<f32>());
+                    batches += 1;
+                    let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+                    self.model = self.optim.step(lr, self.model.clone(), grads);
+                    continue;
+                }
                 let entropy = (logp_all.clone().exp() * logp_all).sum_dim(1).neg().mean();
                 let logratio = new_logp - old_logp;
                 let ratio = logratio.clone().exp();
@@ -268,6 +300,13 @@ impl Learner for Ppo {
         }
         self.inference = self.model.valid();
         let b = batches.max(1) as f64;
+        if self.rollout.imitation {
+            return vec![
+                ("charts/learning_rate", lr),
+                ("losses/imitation_loss", bc_sum / b),
+                ("losses/value_loss", v_sum / b),
+            ];
+        }
         vec![
             ("charts/learning_rate", lr),
             ("losses/policy_loss", pg_sum / b),

@@ -193,10 +193,30 @@ pub fn train(
     let mut last_checkpoint = None;
     let mut eval = None;
     let mut done_here = 0u64;
+    let mut teachers: Vec<Box<dyn Policy>> = match config.algo {
+        Algo::Ppo if !config.ppo.teacher.is_empty() => (0..config.envs)
+            .map(|_| by_name(&config.ppo.teacher, &scenario).expect("validated teacher"))
+            .collect(),
+        _ => Vec::new(),
+    };
     while state.iteration < total_iterations {
+        let imitating = !teachers.is_empty() && state.global_step < config.ppo.teacher_steps;
         for _ in 0..learner.steps_per_iteration() {
             let live: Vec<bool> = vector.needs_reset().iter().map(|r| !r).collect();
-            let actions = learner.act(vector.observations().view(), vector.masks().view(), &live);
+            let teacher: Option<Vec<usize>> = imitating.then(|| {
+                teachers
+                    .iter_mut()
+                    .zip(vector.envs())
+                    .zip(&live)
+                    .map(|((t, env), &l)| if l { t.act(env.observation()) } else { 0 })
+                    .collect()
+            });
+            let actions = learner.act(
+                vector.observations().view(),
+                vector.masks().view(),
+                &live,
+                teacher.as_deref(),
+            );
             vector.step(&actions).map_err(|e| format!("learner chose an invalid action: {e}"))?;
             learner.observe(
                 vector.rewards(),

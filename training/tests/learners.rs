@@ -91,7 +91,7 @@ fn solve_bandit(algo: Algo, iterations: usize) -> f64 {
     let live = vec![true; envs];
     for it in 0..iterations {
         for _ in 0..learner.steps_per_iteration() {
-            let actions = learner.act(bandit.obs.view(), bandit.masks.view(), &live);
+            let actions = learner.act(bandit.obs.view(), bandit.masks.view(), &live, None);
             let mut rewards = vec![0.0; envs];
             for (i, &a) in actions.iter().enumerate() {
                 assert!(bandit.masks[[i, a]], "a masked action was chosen");

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use handoff_training::config::{Algo, TrainConfig};
-use handoff_training::train::{EVAL_FIRST_SEED, Progress, TrainOptions, train};
+use handoff_training::train::{Progress, TEST_FIRST_SEED, TrainOptions, train};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
@@ -138,8 +138,13 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     );
     if let Some(e) = &outcome.eval {
         report.push_str(&format!(
-            "last evaluation ({} held-out seeds): return {:.1}, best heuristic {} {:.1}\n\n",
-            config.eval_seeds, e.return_mean, e.best_heuristic, e.best_heuristic_return
+            "last validation ({} seeds): return {:.1}, best heuristic {} {:.1}; the best \
+             validated policy is in {}/best\n\nTest on unseen seeds:\n",
+            config.eval_seeds,
+            e.return_mean,
+            e.best_heuristic,
+            e.best_heuristic_return,
+            out.display()
         ));
     }
     let eval = super::eval::EvalOptions {
@@ -147,7 +152,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         policies: Vec::new(),
         baseline: Some(outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone())),
         seeds: args.eval_seeds,
-        first_seed: EVAL_FIRST_SEED,
+        first_seed: TEST_FIRST_SEED,
         days: None,
         scale: 1.0,
         threads: None,

@@ -4,8 +4,10 @@
 //! ```text
 //! RUN/config.toml                     the resolved configuration
 //! RUN/checkpoints/latest              the name of the newest checkpoint
-//! RUN/checkpoints/ckpt-00000040/      model.bpk, optimizer.bpk, learner.json (generator,
-//!                                     buffers), state.json (counters, environments), manifest.json
+//! RUN/checkpoints/ckpt-00000040/      model.bpk, optimizer.bpk, policy.bpk, learner.json
+//!                                     (generator, buffers), state.json (counters,
+//!                                     environments), manifest.json
+//! RUN/best/                           the same, for the best policy by validation return
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ pub struct LoopState {
     pub actions: Vec<Vec<u8>>,
     /// Returns of the most recent episodes (for the progress bar).
     pub recent_returns: Vec<f64>,
+    /// The best validation return so far (its policy is in `RUN/best`).
+    pub best_return: Option<f64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -57,6 +61,10 @@ fn checkpoints_dir(run: &Path) -> PathBuf {
     run.join("checkpoints")
 }
 
+fn fail(p: &Path, e: std::io::Error) -> String {
+    format!("{}: {e}", p.display())
+}
+
 /// Writes a checkpoint named after `iteration`: `write` fills a fresh directory, the manifest is
 /// added, then the directory is renamed into place and `latest` updated (both atomically).
 pub fn save(
@@ -69,7 +77,51 @@ pub fn save(
     let root = checkpoints_dir(run);
     let name = format!("ckpt-{iteration:08}");
     let tmp = root.join(format!(".tmp-{name}"));
-    let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    fill(&tmp, config, state, write)?;
+    let dest = root.join(&name);
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).map_err(|e| fail(&dest, e))?;
+    }
+    std::fs::rename(&tmp, &dest).map_err(|e| fail(&dest, e))?;
+    let latest_tmp = root.join(".latest.tmp");
+    std::fs::write(&latest_tmp, &name).map_err(|e| fail(&latest_tmp, e))?;
+    std::fs::rename(&latest_tmp, root.join("latest")).map_err(|e| fail(&root, e))?;
+    prune(&root)?;
+    Ok(dest)
+}
+
+/// Writes the run's best policy so far (by validation return) to `RUN/best`, replacing the
+/// previous one only once the new one is complete.
+pub fn save_best(
+    run: &Path,
+    config: &TrainConfig,
+    state: &LoopState,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let tmp = run.join(".tmp-best");
+    fill(&tmp, config, state, write)?;
+    let dest = run.join("best");
+    let old = run.join(".old-best");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| fail(&old, e))?;
+    }
+    if dest.exists() {
+        std::fs::rename(&dest, &old).map_err(|e| fail(&dest, e))?;
+    }
+    std::fs::rename(&tmp, &dest).map_err(|e| fail(&dest, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(dest)
+}
+
+/// Fills a fresh directory `tmp` with a checkpoint: the learner's files, the configuration, the
+/// loop state and a manifest of checksums.
+fn fill(
+    tmp: &Path,
+    config: &TrainConfig,
+    state: &LoopState,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let tmp = tmp.to_path_buf();
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| fail(&tmp, e))?;
     }
@@ -90,17 +142,7 @@ pub fn save(
         files.push((file, crc32fast::hash(&bytes)));
     }
     let manifest = serde_json::to_vec_pretty(&Manifest { files }).expect("manifest serialises");
-    std::fs::write(tmp.join("manifest.json"), manifest).map_err(|e| fail(&tmp, e))?;
-    let dest = root.join(&name);
-    if dest.exists() {
-        std::fs::remove_dir_all(&dest).map_err(|e| fail(&dest, e))?;
-    }
-    std::fs::rename(&tmp, &dest).map_err(|e| fail(&dest, e))?;
-    let latest_tmp = root.join(".latest.tmp");
-    std::fs::write(&latest_tmp, &name).map_err(|e| fail(&latest_tmp, e))?;
-    std::fs::rename(&latest_tmp, root.join("latest")).map_err(|e| fail(&root, e))?;
-    prune(&root)?;
-    Ok(dest)
+    std::fs::write(tmp.join("manifest.json"), manifest).map_err(|e| fail(&tmp, e))
 }
 
 /// Removes all but the newest [`KEEP`] checkpoints.
@@ -116,6 +158,16 @@ fn prune(root: &Path) -> Result<(), String> {
         let _ = std::fs::remove_dir_all(root.join(old));
     }
     Ok(())
+}
+
+/// The policy a path names: the directory itself if it is a checkpoint, else the run's best
+/// validated policy (`RUN/best`), else its newest checkpoint.
+pub fn resolve_policy(path: &Path) -> Result<PathBuf, String> {
+    let best = path.join("best");
+    if !path.join("manifest.json").exists() && best.join("manifest.json").exists() {
+        return Ok(best);
+    }
+    resolve(path)
 }
 
 /// The newest checkpoint of a run directory, or the directory itself if it is a checkpoint.
@@ -158,10 +210,10 @@ pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), String> {
     Ok((config, state))
 }
 
-/// The greedy policy of a checkpoint (or of a run directory's newest), called `name`, acting on
+/// The greedy policy of a checkpoint (or of a run directory's best, else newest), called `name`, acting on
 /// observations of `obs_len` floats. The scorer reads any number of candidate slots.
 pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, String> {
-    let dir = resolve(path)?;
+    let dir = resolve_policy(path)?;
     let (config, _) = open(&dir)?;
     let device = crate::setup::device(&config.device).or_else(|_| crate::setup::device("flex"))?;
     // the initial weights are overwritten by the checkpoint's

@@ -119,6 +119,9 @@ pub struct PpoConfig {
     pub teacher: String,
     /// Environment steps spent imitating the teacher.
     pub teacher_steps: u64,
+    /// Weight of the teacher's cross-entropy in PPO's loss after imitation, fading linearly to
+    /// zero by the end of the run (0: none).
+    pub teacher_coef: f64,
 }
 
 impl Default for PpoConfig {
@@ -140,6 +143,7 @@ impl Default for PpoConfig {
             reward_scale: 1.0,
             teacher: String::new(),
             teacher_steps: 0,
+            teacher_coef: 0.0,
         }
     }
 }
@@ -241,6 +245,7 @@ impl TrainConfig {
         range("ppo.vf_coef", p.vf_coef, 0.0, 100.0)?;
         range("ppo.max_grad_norm", p.max_grad_norm, 1e-6, 1e6)?;
         range("ppo.reward_scale", p.reward_scale, 1e-9, 1e9)?;
+        range("ppo.teacher_coef", p.teacher_coef, 0.0, 1e6)?;
         if !p.teacher.is_empty()
             && !handoff_agents::POLICIES.iter().any(|(name, _)| *name == p.teacher)
         {

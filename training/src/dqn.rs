@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::POLICY_FILE;
 use crate::config::{DqnConfig, TrainConfig};
 use crate::learner::{
-    Learner, adam, load_module, load_optimizer, read_bytes, save_module, save_optimizer,
+    Learner, Teacher, adam, load_module, load_optimizer, read_bytes, save_module, save_optimizer,
     write_bytes,
 };
 
@@ -244,7 +244,7 @@ impl Learner for Dqn {
         obs: ArrayView2<f32>,
         masks: ArrayView2<bool>,
         live: &[bool],
-        teacher: Option<&[usize]>,
+        teacher: Option<Teacher<'_>>,
     ) -> Vec<usize> {
         let obs = obs.as_slice().expect("contiguous observations");
         let masks = masks.as_slice().expect("contiguous masks");
@@ -255,8 +255,8 @@ impl Learner for Dqn {
             let mask = &masks[i * sl..(i + 1) * sl];
             let action = if !live[i] {
                 0
-            } else if let Some(t) = teacher {
-                t[i]
+            } else if let Some(t) = teacher.filter(|t| t.follow) {
+                t.actions[i]
             } else if uniform(&mut self.rng) < epsilon {
                 let valid: Vec<usize> = (0..sl).filter(|&a| mask[a]).collect();
                 valid[((uniform(&mut self.rng) * valid.len() as f64) as usize).min(valid.len() - 1)]

@@ -19,14 +19,15 @@ pub trait Learner {
 
     /// Chooses one action per environment. `live[i]` is false for an environment the vector
     /// will reset instead of stepping (its action is ignored and nothing is learned from it).
-    /// With `teacher`, the learner takes the teacher's actions instead and learns from them:
-    /// PPO imitates them, DQN learns their values off-policy.
+    /// With a teacher, the learner sees the teacher's choices; when `follow` is set it takes
+    /// them instead of its own and learns from them (PPO imitates them, DQN learns their values
+    /// off-policy); otherwise PPO may keep them for its imitation term.
     fn act(
         &mut self,
         obs: ArrayView2<f32>,
         masks: ArrayView2<bool>,
         live: &[bool],
-        teacher: Option<&[usize]>,
+        teacher: Option<Teacher<'_>>,
     ) -> Vec<usize>;
 
     /// The outcome of the step just taken, with the observations that follow it.
@@ -56,6 +57,15 @@ pub trait Learner {
 
     /// Reads the state [`Learner::save`] wrote.
     fn load(&mut self, dir: &Path) -> Result<(), String>;
+}
+
+/// A heuristic's choices for every environment of a step.
+#[derive(Debug, Clone, Copy)]
+pub struct Teacher<'a> {
+    /// One action per environment.
+    pub actions: &'a [usize],
+    /// Whether the learner takes these actions instead of its own.
+    pub follow: bool,
 }
 
 /// Adam as CleanRL configures it (epsilon 1e-5), with the gradient norm clipped to `max_norm`.

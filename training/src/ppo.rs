@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::POLICY_FILE;
 use crate::config::{PpoConfig, TrainConfig};
 use crate::learner::{
-    Learner, adam, load_module, load_optimizer, read_bytes, sample_masked, save_module,
+    Learner, Teacher, adam, load_module, load_optimizer, read_bytes, sample_masked, save_module,
     save_optimizer, shuffle, write_bytes,
 };
 
@@ -52,6 +52,8 @@ struct Rollout {
     t: usize,
     /// Whether a teacher chose the actions (the update imitates them instead of PPO's loss).
     imitation: bool,
+    /// The teacher's choices (for the imitation term of PPO's loss).
+    teacher_actions: Vec<i64>,
     obs: Vec<f32>,
     masks: Vec<bool>,
     actions: Vec<i64>,
@@ -82,6 +84,7 @@ impl Ppo {
         let rollout = Rollout {
             t: 0,
             imitation: false,
+            teacher_actions: vec![0; n],
             obs: vec![0.0; n * obs_len],
             masks: vec![false; n * slots],
             actions: vec![0; n],
@@ -165,14 +168,14 @@ impl Learner for Ppo {
         obs: ArrayView2<f32>,
         masks: ArrayView2<bool>,
         live: &[bool],
-        teacher: Option<&[usize]>,
+        teacher: Option<Teacher<'_>>,
     ) -> Vec<usize> {
         let obs = obs.as_slice().expect("contiguous observations");
         let masks = masks.as_slice().expect("contiguous masks");
         let (logits, values) = self.forward(obs, self.envs);
         let base = self.rollout.t * self.envs;
         if self.rollout.t == 0 {
-            self.rollout.imitation = teacher.is_some();
+            self.rollout.imitation = teacher.is_some_and(|t| t.follow);
         }
         let (obs_len, slots) = (self.obs_len, self.slots);
         self.rollout.obs[base * obs_len..(base + self.envs) * obs_len].copy_from_slice(obs);
@@ -182,9 +185,10 @@ impl Learner for Ppo {
             let row = i * slots..(i + 1) * slots;
             let (a, logp) = match (live[i], teacher) {
                 (false, _) => (0, 0.0),
-                (true, Some(t)) => (t[i], 0.0),
-                (true, None) => sample_masked(&logits[row.clone()], &masks[row], &mut self.rng),
+                (true, Some(t)) if t.follow => (t.actions[i], 0.0),
+                (true, _) => sample_masked(&logits[row.clone()], &masks[row], &mut self.rng),
             };
+            self.rollout.teacher_actions[base + i] = teacher.map_or(a, |t| t.actions[i]) as i64;
             actions.push(a);
             self.rollout.actions[base + i] = a as i64;
             self.rollout.logprobs[base + i] = logp;
@@ -223,6 +227,9 @@ impl Learner for Ppo {
         let (advantages, returns) = self.advantages(&next_values);
         let c = self.config.clone();
         let lr = if c.anneal_lr { c.learning_rate * (1.0 - progress) } else { c.learning_rate };
+        // the imitation term fades out linearly over the run
+        let teacher_coef =
+            if c.teacher.is_empty() { 0.0 } else { c.teacher_coef * (1.0 - progress) };
         let mut indices: Vec<usize> =
             (0..self.rollout.live.len()).filter(|&k| self.rollout.live[k]).collect();
         let minibatch = indices.len().div_ceil(c.num_minibatches).max(1);
@@ -268,7 +275,7 @@ impl Learner for Ppo {
                     self.model = self.optim.step(lr, self.model.clone(), grads);
                     continue;
                 }
-                let entropy = (logp_all.clone().exp() * logp_all).sum_dim(1).neg().mean();
+                let entropy = (logp_all.clone().exp() * logp_all.clone()).sum_dim(1).neg().mean();
                 let logratio = new_logp - old_logp;
                 let ratio = logratio.clone().exp();
                 let clip = c.clip_coef as f32;
@@ -284,8 +291,17 @@ impl Learner for Ppo {
                 } else {
                     (new_values - ret).powi_scalar(2).mean() * 0.5
                 };
-                let loss = pg_loss.clone() - entropy.clone() * c.ent_coef as f32
+                let mut loss = pg_loss.clone() - entropy.clone() * c.ent_coef as f32
                     + v_loss.clone() * c.vf_coef as f32;
+                if teacher_coef > 0.0 {
+                    let taught: Vec<i64> = mb.iter().map(|&k| r.teacher_actions[k]).collect();
+                    let taught =
+                        Tensor::<2, Int>::from_data(TensorData::new(taught, [m, 1]), &self.device);
+                    let imitation: Tensor<1> =
+                        logp_all.clone().gather(1, taught).reshape([m]).neg().mean();
+                    bc_sum += f64::from(imitation.clone().into_scalar::<f32>());
+                    loss = loss + imitation * teacher_coef as f32;
+                }
                 let approx_kl = ((ratio.clone() - 1.0) - logratio).mean();
                 let clipfrac = (ratio - 1.0).abs().greater_elem(clip).float().mean();
                 pg_sum += f64::from(pg_loss.clone().into_scalar::<f32>());
@@ -309,6 +325,8 @@ impl Learner for Ppo {
         }
         vec![
             ("charts/learning_rate", lr),
+            ("charts/teacher_coef", teacher_coef),
+            ("losses/imitation_loss", bc_sum / b),
             ("losses/policy_loss", pg_sum / b),
             ("losses/value_loss", v_sum / b),
             ("losses/entropy", ent_sum / b),

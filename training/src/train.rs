@@ -13,13 +13,18 @@ use crate::checkpoint::{self, LoopState};
 use crate::config::{Algo, TrainConfig};
 use crate::dqn::Dqn;
 use crate::eval::{EpisodeResult, Kpis, run_episode, stats};
-use crate::learner::Learner;
+use crate::learner::{Learner, Teacher};
 use crate::logger::Logger;
 use crate::ppo::Ppo;
 use crate::setup;
 
-/// Evaluation seeds start here, far from the hashed seeds of training episodes.
+/// Validation seeds (periodic evaluations, choice of the best policy) start here, far from the
+/// hashed seeds of training episodes.
 pub const EVAL_FIRST_SEED: u64 = 1_000_000;
+
+/// Test seeds (the closing comparison, the README's results) start here: never seen in
+/// training or validation.
+pub const TEST_FIRST_SEED: u64 = 2_000_000;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -157,6 +162,7 @@ pub fn train(
         needs_reset: vector.needs_reset().to_vec(),
         actions: vec![Vec::new(); config.envs],
         recent_returns: Vec::new(),
+        best_return: None,
     };
     if options.resume {
         let dir = checkpoint::resolve(run)?;
@@ -200,23 +206,18 @@ pub fn train(
         _ => Vec::new(),
     };
     while state.iteration < total_iterations {
-        let imitating = !teachers.is_empty() && state.global_step < config.ppo.teacher_steps;
+        let follow = state.global_step < config.ppo.teacher_steps;
         for _ in 0..learner.steps_per_iteration() {
             let live: Vec<bool> = vector.needs_reset().iter().map(|r| !r).collect();
-            let teacher: Option<Vec<usize>> = imitating.then(|| {
-                teachers
-                    .iter_mut()
-                    .zip(vector.envs())
-                    .zip(&live)
-                    .map(|((t, env), &l)| if l { t.act(env.observation()) } else { 0 })
-                    .collect()
-            });
-            let actions = learner.act(
-                vector.observations().view(),
-                vector.masks().view(),
-                &live,
-                teacher.as_deref(),
-            );
+            let taught: Vec<usize> = teachers
+                .iter_mut()
+                .zip(vector.envs())
+                .zip(&live)
+                .map(|((t, env), &l)| if l { t.act(env.observation()) } else { 0 })
+                .collect();
+            let teacher = (!teachers.is_empty()).then_some(Teacher { actions: &taught, follow });
+            let actions =
+                learner.act(vector.observations().view(), vector.masks().view(), &live, teacher);
             vector.step(&actions).map_err(|e| format!("learner chose an invalid action: {e}"))?;
             learner.observe(
                 vector.rewards(),
@@ -262,6 +263,15 @@ pub fn train(
             logger.scalar("kpi/rating", snapshot.kpis.rating, state.global_step);
             logger.scalar("kpi/retrial", snapshot.kpis.retrial, state.global_step);
             logger.scalar("kpi/abandonment", snapshot.kpis.abandonment, state.global_step);
+            if state.best_return.is_none_or(|best| snapshot.return_mean > best) {
+                state.best_return = Some(snapshot.return_mean);
+                checkpoint::save_best(run, config, &state, |dir| learner.save(dir))?;
+            }
+            logger.scalar(
+                "eval/best_return",
+                snapshot.return_mean.max(state.best_return.unwrap_or(f64::NEG_INFINITY)),
+                state.global_step,
+            );
             eval = Some(snapshot);
         }
         if last || stopping || state.iteration % config.checkpoint_every == 0 {

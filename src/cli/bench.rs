@@ -75,7 +75,7 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
     use handoff_training::train::{TrainOptions, train};
     let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let config = TrainConfig {
+    let mut config = TrainConfig {
         scenario: scenario.to_string(),
         scale: 1.0,
         steps,
@@ -84,6 +84,8 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
         checkpoint_every: 1_000_000,
         ..TrainConfig::default()
     };
+    // plain PPO throughout: no imitation phase
+    config.ppo.teacher = String::new();
     let mut sps = 0.0;
     let outcome = train(
         &config,

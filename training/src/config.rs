@@ -115,7 +115,7 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Rewards are multiplied by this before learning (returns are logged unscaled).
     pub reward_scale: f64,
-    /// A built-in heuristic to imitate at the start ("" for none).
+    /// A built-in heuristic to imitate at the start ("" for none: PPO from scratch).
     pub teacher: String,
     /// Environment steps spent imitating the teacher.
     pub teacher_steps: u64,
@@ -141,9 +141,9 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             reward_scale: 1.0,
-            teacher: String::new(),
-            teacher_steps: 0,
-            teacher_coef: 0.0,
+            teacher: "c-mu".to_string(),
+            teacher_steps: 300_000,
+            teacher_coef: 1.0,
         }
     }
 }

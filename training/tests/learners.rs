@@ -155,6 +155,8 @@ fn tiny_config(algo: Algo) -> TrainConfig {
         ..TrainConfig::default()
     };
     config.ppo.num_steps = 64;
+    // two iterations imitating the teacher, then PPO with the fading imitation term
+    config.ppo.teacher_steps = 256;
     config.dqn.learning_starts = 100;
     config.dqn.buffer_size = 2_000;
     config.dqn.batch_size = 32;

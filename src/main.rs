@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use handoff::cli::{self, CliError, bench, calibrate, eval, policies, scenarios, simulate, train};
-use handoff::training::config::Algo;
 use handoff_env::scenario::DEFAULT_SCENARIO;
 
 /// mimalloc rather than the system allocator: Burn allocates and frees tensor buffers of a few
@@ -118,51 +117,7 @@ enum Command {
         win_rate (against the baseline), return_per_chat, duration, wait (minutes), rating,\n\
         satisfaction, and the shares rating_rate, retrial, abandonment, resolved, ai_share,\n\
         ai_alone, technical, emotional, human (fractions, 0 to 1).")]
-    Eval {
-        /// A built-in scenario or the path of a scenario TOML file.
-        #[arg(long, default_value = DEFAULT_SCENARIO)]
-        scenario: String,
-        /// A policy to evaluate (repeat the flag); all built-in policies when none is given.
-        #[arg(long = "policy", value_name = "NAME")]
-        policies: Vec<String>,
-        /// The policy the others are compared with, seed by seed (default: study-treatment when
-        /// evaluated, else the first --policy). Added to the evaluated policies if missing.
-        #[arg(long)]
-        baseline: Option<String>,
-        /// Seeds (episodes per policy).
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-        seeds: u64,
-        /// The first seed; seeds are consecutive from it.
-        #[arg(long, default_value_t = 1)]
-        first_seed: u64,
-        /// Simulated days, overriding the scenario's.
-        #[arg(long)]
-        days: Option<u32>,
-        /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
-        #[arg(long, default_value_t = 1.0)]
-        scale: f64,
-        /// Threads to run episodes on (default: every core). Results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Bootstrap resamples per interval.
-        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
-        resamples: u64,
-        /// Print JSON instead of Markdown.
-        #[arg(long)]
-        json: bool,
-        /// Write one row per policy and seed to this CSV file.
-        #[arg(long, value_name = "PATH")]
-        csv: Option<PathBuf>,
-        /// Write a plot of returns and paired differences with their intervals (SVG).
-        #[arg(long, value_name = "PATH")]
-        svg: Option<PathBuf>,
-        /// Write a JUnit XML report, one test case per --assert.
-        #[arg(long, value_name = "PATH")]
-        junit: Option<PathBuf>,
-        /// A condition on the results, e.g. 'c-mu.return > study-treatment.return' (repeat).
-        #[arg(long = "assert", value_name = "EXPR")]
-        assertions: Vec<String>,
-    },
+    Eval(eval::EvalOptions),
     /// Train a dispatch policy with PPO or DQN, then compare it with the heuristics.
     ///
     /// Hyperparameters come from --config (TOML; `training/src/config.rs` documents every key
@@ -174,51 +129,11 @@ enum Command {
     /// same load per worker) for `days` days (default 1). The run ends with `handoff eval` of
     /// the trained policy (ckpt:DIR) and every heuristic on held-out seeds.
     #[command(after_help = "Examples:\n  \
-        handoff train                                   # PPO on taobao, a few minutes\n  \
+        handoff train                                   # PPO on taobao, about 2 minutes\n  \
         handoff train --algo dqn --scenario surge --steps 500000 --out runs/dqn-surge\n  \
         handoff train --out runs/dqn-surge --resume\n  \
-        handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 1000000")]
-    Train {
-        /// The learner.
-        #[arg(long, value_enum)]
-        algo: Option<AlgoArg>,
-        /// A built-in scenario or the path of a scenario TOML file.
-        #[arg(long)]
-        scenario: Option<String>,
-        /// Decision kinds the agent makes, comma-separated: route, attend.
-        #[arg(long, value_name = "KINDS")]
-        control: Option<String>,
-        /// Environment steps to train for.
-        #[arg(long)]
-        steps: Option<u64>,
-        /// Seed of networks, environments and sampling.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Environments stepped together.
-        #[arg(long)]
-        envs: Option<usize>,
-        /// Simulated days per training episode.
-        #[arg(long)]
-        days: Option<u32>,
-        /// Scale of workers and arrivals during training (same load per worker).
-        #[arg(long)]
-        scale: Option<f64>,
-        /// Compute device: flex (CPU); wgpu or cuda when built with that cargo feature.
-        #[arg(long)]
-        device: Option<String>,
-        /// A TOML file of hyperparameters.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// The run directory.
-        #[arg(long, value_name = "DIR", default_value = "runs/latest")]
-        out: PathBuf,
-        /// Continue the run in --out from its newest checkpoint.
-        #[arg(long)]
-        resume: bool,
-        /// Held-out seeds of the closing comparison with the heuristics.
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-        eval_seeds: u64,
-    },
+        handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 2000000")]
+    Train(train::TrainArgs),
     /// List the built-in dispatch policies.
     Policies {
         /// Print JSON instead of a list.
@@ -263,15 +178,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// The learners of `handoff train`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum AlgoArg {
-    /// Proximal policy optimisation.
-    Ppo,
-    /// Double DQN.
-    Dqn,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -342,75 +248,8 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 Err(CliError { message: "calibration targets failed".into(), code: 1 })
             }
         }
-        Command::Eval {
-            scenario,
-            policies,
-            baseline,
-            seeds,
-            first_seed,
-            days,
-            scale,
-            threads,
-            resamples,
-            json,
-            csv,
-            svg,
-            junit,
-            assertions,
-        } => {
-            let options = eval::EvalOptions {
-                scenario,
-                policies,
-                baseline,
-                seeds,
-                first_seed,
-                days,
-                scale,
-                threads,
-                resamples,
-                json,
-                csv,
-                svg,
-                junit,
-                assertions,
-            };
-            eval::run(&options)
-        }
-        Command::Train {
-            algo,
-            scenario,
-            control,
-            steps,
-            seed,
-            envs,
-            days,
-            scale,
-            device,
-            config,
-            out,
-            resume,
-            eval_seeds,
-        } => {
-            let args = train::TrainArgs {
-                algo: algo.map(|a| match a {
-                    AlgoArg::Ppo => Algo::Ppo,
-                    AlgoArg::Dqn => Algo::Dqn,
-                }),
-                scenario,
-                control,
-                steps,
-                seed,
-                envs,
-                days,
-                scale,
-                device,
-                config,
-                out: Some(out),
-                resume,
-                eval_seeds,
-            };
-            train::run(&args)
-        }
+        Command::Eval(options) => eval::run(&options),
+        Command::Train(args) => train::run(&args),
         Command::Policies { json } => Ok(policies::run(json)),
         Command::Scenarios { json } => Ok(scenarios::run(json)),
         Command::Bench {

@@ -7,7 +7,7 @@ use crate::chat::Escalation;
 use crate::outcome::{ChatRecord, Ending};
 
 /// Shares of AI-involved chats by how they left the AI.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct EscalationMix {
     /// Escalated for a technical reason.
     pub technical: f64,

@@ -15,6 +15,7 @@ use handoff_training::eval::{
 use serde::Serialize;
 
 use super::CliError;
+use std::path::PathBuf;
 
 /// The baseline when none is named: the study's deployment, if evaluated.
 pub const DEFAULT_BASELINE: &str = "study-treatment";
@@ -408,35 +409,50 @@ pub fn render_svg(report: &EvalReport) -> Result<String, CliError> {
 }
 
 /// The options of `handoff eval`, as parsed from the command line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct EvalOptions {
-    /// Scenario name or path.
+    /// A built-in scenario or the path of a scenario TOML file.
+    #[arg(long, default_value = handoff_env::scenario::DEFAULT_SCENARIO)]
     pub scenario: String,
-    /// Policies named with --policy.
+    /// A policy to evaluate (repeat the flag); all built-in policies when none is given.
+    #[arg(long = "policy", value_name = "NAME")]
     pub policies: Vec<String>,
-    /// --baseline.
+    /// The policy the others are compared with, seed by seed (default: study-treatment when
+    /// evaluated, else the first --policy). Added to the evaluated policies if missing.
+    #[arg(long)]
     pub baseline: Option<String>,
-    /// --seeds.
+    /// Seeds (episodes per policy).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
-    /// --first-seed.
+    /// The first seed; seeds are consecutive from it.
+    #[arg(long, default_value_t = 1)]
     pub first_seed: u64,
-    /// --days.
+    /// Simulated days, overriding the scenario's.
+    #[arg(long)]
     pub days: Option<u32>,
-    /// --scale.
+    /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
+    #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
-    /// --threads.
+    /// Threads to run episodes on (default: every core). Results do not depend on it.
+    #[arg(long)]
     pub threads: Option<usize>,
-    /// --resamples.
+    /// Bootstrap resamples per interval.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
     pub resamples: u64,
-    /// --json.
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
     pub json: bool,
-    /// --csv.
-    pub csv: Option<std::path::PathBuf>,
-    /// --svg.
-    pub svg: Option<std::path::PathBuf>,
-    /// --junit.
-    pub junit: Option<std::path::PathBuf>,
-    /// --assert expressions.
+    /// Write one row per policy and seed to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+    /// Write a plot of returns and paired differences with their intervals (SVG).
+    #[arg(long, value_name = "PATH")]
+    pub svg: Option<PathBuf>,
+    /// Write a JUnit XML report, one test case per --assert.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// A condition on the results, e.g. 'c-mu.return > study-treatment.return' (repeat).
+    #[arg(long = "assert", value_name = "EXPR")]
     pub assertions: Vec<String>,
 }
 

@@ -9,35 +9,57 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
 
-/// The options of `handoff train`, as parsed from the command line; `None` keeps the value of
-/// the configuration file (or the default).
-#[derive(Debug, Clone, Default)]
+/// The learners of `handoff train`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AlgoArg {
+    /// Proximal policy optimisation.
+    Ppo,
+    /// Double DQN.
+    Dqn,
+}
+
+/// The options of `handoff train`; `None` keeps the value of the configuration file (or the
+/// default).
+#[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// --algo.
-    pub algo: Option<Algo>,
-    /// --scenario.
+    /// The learner.
+    #[arg(long, value_enum)]
+    pub algo: Option<AlgoArg>,
+    /// A built-in scenario or the path of a scenario TOML file.
+    #[arg(long)]
     pub scenario: Option<String>,
-    /// --control, comma-separated.
+    /// Decision kinds the agent makes, comma-separated: route, attend.
+    #[arg(long, value_name = "KINDS")]
     pub control: Option<String>,
-    /// --steps.
+    /// Environment steps to train for.
+    #[arg(long)]
     pub steps: Option<u64>,
-    /// --seed.
+    /// Seed of networks, environments and sampling.
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// --envs.
+    /// Environments stepped together.
+    #[arg(long)]
     pub envs: Option<usize>,
-    /// --days.
+    /// Simulated days per training episode.
+    #[arg(long)]
     pub days: Option<u32>,
-    /// --scale.
+    /// Scale of workers and arrivals during training (same load per worker).
+    #[arg(long)]
     pub scale: Option<f64>,
-    /// --device.
+    /// Compute device: flex (CPU); wgpu or cuda when built with that cargo feature.
+    #[arg(long)]
     pub device: Option<String>,
-    /// --config.
+    /// A TOML file of hyperparameters.
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// --out.
-    pub out: Option<PathBuf>,
-    /// --resume.
+    /// The run directory.
+    #[arg(long, value_name = "DIR", default_value = "runs/latest")]
+    pub out: PathBuf,
+    /// Continue the run in --out from its newest checkpoint.
+    #[arg(long)]
     pub resume: bool,
-    /// --eval-seeds: held-out seeds of the closing comparison.
+    /// Held-out seeds of the closing comparison with the heuristics.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub eval_seeds: u64,
 }
 
@@ -52,7 +74,10 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
         None => TrainConfig::default(),
     };
     if let Some(a) = args.algo {
-        config.algo = a;
+        config.algo = match a {
+            AlgoArg::Ppo => Algo::Ppo,
+            AlgoArg::Dqn => Algo::Dqn,
+        };
     }
     if let Some(s) = &args.scenario {
         config.scenario = s.clone();
@@ -84,7 +109,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
 
 /// Runs `handoff train`; returns the closing report.
 pub fn run(args: &TrainArgs) -> Result<String, CliError> {
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/latest"));
+    let out = args.out.clone();
     let config = if args.resume {
         let path = handoff_training::checkpoint::config_path(&out);
         let given = args.config.is_some()

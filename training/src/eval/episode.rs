@@ -5,6 +5,7 @@ use handoff_env::outcome::{ChatRecord, Ending};
 use handoff_env::rng::{Stream, derive_seed};
 use handoff_env::scenario::DecisionKind;
 use handoff_env::sim::Simulator;
+pub use handoff_env::stats::EscalationMix;
 use handoff_env::{Escalation, Observation, Policy, Scenario, runner};
 use serde::Serialize;
 
@@ -35,19 +36,6 @@ pub struct Kpis {
     pub ai_share: f64,
     /// Shares of AI-handled chats by how they left the AI.
     pub escalation: EscalationMix,
-}
-
-/// How the AI's chats ended: shares of the chats the AI handled.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
-pub struct EscalationMix {
-    /// Escalated after unproductive replies.
-    pub technical: f64,
-    /// Escalated because the customer's frustration crossed the AI's threshold.
-    pub emotional: f64,
-    /// Taken over by a human.
-    pub human: f64,
-    /// Finished by the AI alone.
-    pub none: f64,
 }
 
 /// The outcome of one policy on one seed.

@@ -9,6 +9,7 @@
 //! Weights are initialised from our own seeded generator (not the device's), so a seed gives
 //! the same network on every backend and in every thread.
 
+use burn::config::Config;
 use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
@@ -110,6 +111,28 @@ impl ValueNet {
         let h = relu(self.hidden1.forward(obs));
         let h = relu(self.hidden2.forward(h));
         self.output.forward(h).reshape([batch])
+    }
+}
+
+/// The shape of the learned networks, as Burn's examples configure a model.
+#[derive(Config, Debug)]
+pub struct NetConfig {
+    /// Candidate slots of the observations (the critic's input size depends on it).
+    pub candidates: usize,
+    /// Hidden units per layer.
+    #[config(default = 32)]
+    pub hidden: usize,
+}
+
+impl NetConfig {
+    /// PPO's actor-critic, drawn from `rng`.
+    pub fn actor_critic(&self, rng: &mut Pcg64Mcg, device: &Device) -> ActorCritic {
+        ActorCritic::new(self.candidates, self.hidden, rng, device)
+    }
+
+    /// A candidate scorer (DQN's Q-network, or the actor of a checkpoint), drawn from `rng`.
+    pub fn scorer(&self, rng: &mut Pcg64Mcg, device: &Device) -> CandidateScorer {
+        CandidateScorer::new(self.hidden, 1.0, rng, device)
     }
 }
 

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use handoff_agents::LearnedPolicy;
-use handoff_agents::net::CandidateScorer;
+use handoff_agents::net::NetConfig;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
@@ -218,7 +218,7 @@ pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPol
     let device = crate::setup::device(&config.device).or_else(|_| crate::setup::device("flex"))?;
     // the initial weights are overwritten by the checkpoint's
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
-    let scorer = CandidateScorer::new(config.hidden, 1.0, &mut rng, &device);
+    let scorer = NetConfig::new(0).with_hidden(config.hidden).scorer(&mut rng, &device);
     let scorer = load_module(scorer, &dir, POLICY_FILE)?;
     Ok(LearnedPolicy::new(name, scorer, device, obs_len))
 }

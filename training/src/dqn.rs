@@ -8,7 +8,7 @@ use std::path::Path;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use handoff_agents::learned::masked_argmax;
-use handoff_agents::net::{CandidateScorer, tensor2};
+use handoff_agents::net::{CandidateScorer, NetConfig, tensor2};
 use handoff_env::rng::uniform;
 use ndarray::ArrayView2;
 use rand::SeedableRng;
@@ -148,7 +148,7 @@ impl Dqn {
     pub fn new(config: &TrainConfig, device: &Device, obs_len: usize, slots: usize) -> Self {
         let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
         let autodiff = device.clone().autodiff();
-        let q = CandidateScorer::new(config.hidden, 1.0, &mut rng, &autodiff);
+        let q = NetConfig::new(slots).with_hidden(config.hidden).scorer(&mut rng, &autodiff);
         let d = config.dqn.clone();
         Self {
             envs: config.envs,

@@ -18,7 +18,7 @@ use std::path::Path;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use handoff_agents::net::{ActorCritic, CandidateScorer, mask_scores, mask2, tensor2};
+use handoff_agents::net::{ActorCritic, CandidateScorer, NetConfig, mask_scores, mask2, tensor2};
 use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -77,7 +77,8 @@ impl Ppo {
     pub fn new(config: &TrainConfig, device: &Device, obs_len: usize, slots: usize) -> Self {
         let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
         let autodiff = device.clone().autodiff();
-        let model = ActorCritic::new(slots, config.hidden, &mut rng, &autodiff);
+        let model =
+            NetConfig::new(slots).with_hidden(config.hidden).actor_critic(&mut rng, &autodiff);
         let p = config.ppo.clone();
         let optim = adam(p.max_grad_norm);
         let n = p.num_steps * config.envs;

@@ -3,7 +3,7 @@
 use handoff_agents::by_name;
 use handoff_agents::early_takeover::EarlyTakeover;
 use handoff_env::scenario::DecisionKind;
-use handoff_env::{Candidate, CandidateKind, Escalation, Observation, Policy, Scenario};
+use handoff_env::{Candidate, CandidateKind, Escalation, Observation, Scenario};
 
 const SLOTS: usize = 8;
 

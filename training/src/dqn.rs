@@ -74,7 +74,12 @@ impl Replay {
 
     /// Reads [`Replay::to_bytes`] into a buffer of this one's shape.
     fn read_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let expected = self.to_bytes().len();
+        let expected = 3 * 8
+            + 4 * (self.obs.len() + self.rewards.len() + self.next_obs.len())
+            + 8 * self.actions.len()
+            + self.masks.len()
+            + self.next_masks.len()
+            + self.terminated.len();
         if bytes.len() != expected {
             return Err(format!("{} bytes where {expected} were expected", bytes.len()));
         }

@@ -250,6 +250,8 @@ pub fn train(
         for (tag, value) in scalars {
             logger.scalar(tag, value, state.global_step);
         }
+        state.episodes = vector.episodes().to_vec();
+        state.needs_reset = vector.needs_reset().to_vec();
         let sps = (state.global_step - start_step) as f64 / started.elapsed().as_secs_f64();
         logger.scalar("charts/SPS", sps, state.global_step);
         let last = state.iteration == total_iterations;
@@ -267,16 +269,12 @@ pub fn train(
                 state.best_return = Some(snapshot.return_mean);
                 checkpoint::save_best(run, config, &state, |dir| learner.save(dir))?;
             }
-            logger.scalar(
-                "eval/best_return",
-                snapshot.return_mean.max(state.best_return.unwrap_or(f64::NEG_INFINITY)),
-                state.global_step,
-            );
+            if let Some(best) = state.best_return {
+                logger.scalar("eval/best_return", best, state.global_step);
+            }
             eval = Some(snapshot);
         }
         if last || stopping || state.iteration % config.checkpoint_every == 0 {
-            state.episodes = vector.episodes().to_vec();
-            state.needs_reset = vector.needs_reset().to_vec();
             last_checkpoint =
                 Some(checkpoint::save(run, state.iteration, config, &state, |dir| {
                     learner.save(dir)

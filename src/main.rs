@@ -234,7 +234,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
                 );
                 scenario = fitted;
             }
-            let scenario = cli::scaled(&scenario, scale);
+            let scenario = scenario.scaled(scale);
             let report = calibrate::calibrate(&scenario, seeds, widen);
             if let Some(path) = out {
                 cli::write_atomic(&path, &calibrate::curves_svg(&report)?)?;

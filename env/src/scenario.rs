@@ -553,6 +553,15 @@ impl Scenario {
         Self::from_toml(name_or_path, &text)
     }
 
+    /// The scenario with workers and arrivals scaled by `scale` (the same load per worker, at
+    /// least one worker), for quick runs and for training on a smaller centre.
+    pub fn scaled(&self, scale: f64) -> Scenario {
+        let mut s = self.clone();
+        s.workers.count = ((f64::from(s.workers.count) * scale).round() as u32).max(1);
+        s.arrivals.chats_per_day *= scale;
+        s
+    }
+
     /// Whether the agent controls decisions of this kind.
     pub fn controls(&self, kind: DecisionKind) -> bool {
         self.env.control.contains(&kind)

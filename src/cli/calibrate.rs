@@ -269,7 +269,7 @@ pub fn fit(
     max_evaluations: u64,
 ) -> Result<(Scenario, FitResult), CliError> {
     let targets = Targets::builtin();
-    let mut base = super::scaled(full, fit_scale);
+    let mut base = full.scaled(fit_scale);
     base.days = fit_days;
     let x0 = get_parameters(full);
     let u0 = normalise(&x0);

@@ -45,14 +45,6 @@ pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError
     Ok(scenario)
 }
 
-/// Scales a scenario's workers and arrivals by `scale` (same rates per worker).
-pub fn scaled(scenario: &Scenario, scale: f64) -> Scenario {
-    let mut s = scenario.clone();
-    s.workers.count = ((f64::from(s.workers.count) * scale).round() as u32).max(1);
-    s.arrivals.chats_per_day *= scale;
-    s
-}
-
 /// Writes `text` to `path` atomically (a temporary file, then a rename).
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
     let mut tmp = path.as_os_str().to_owned();

@@ -9,12 +9,10 @@ use crate::config::TrainConfig;
 
 /// The training scenario: the named scenario with the run's days, scale and control.
 pub fn training_scenario(config: &TrainConfig) -> Result<Scenario, String> {
-    let mut s = Scenario::load(&config.scenario).map_err(|e| e.to_string())?;
+    let mut s = Scenario::load(&config.scenario).map_err(|e| e.to_string())?.scaled(config.scale);
     if config.days > 0 {
         s.days = config.days;
     }
-    s.workers.count = ((f64::from(s.workers.count) * config.scale).round() as u32).max(1);
-    s.arrivals.chats_per_day *= config.scale;
     if !config.control.is_empty() {
         s.env.control = config
             .control

@@ -35,8 +35,7 @@ impl LearnedPolicy {
     /// The scores of every slot for `obs`.
     pub fn scores(&mut self, obs: &Observation) -> Vec<f32> {
         obs.encode(&mut self.features);
-        let input = tensor2(self.features.clone(), 1, self.features.len(), &self.device);
-        self.scorer.forward(input).into_data().try_into_vec::<f32>().expect("f32 scores")
+        self.scores_of(&self.features)
     }
 
     /// The scores of every slot for an already encoded observation.

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::POLICY_FILE;
 use crate::config::{DqnConfig, TrainConfig};
 use crate::learner::{
-    Learner, Teacher, adam, load_module, load_optimizer, read_bytes, save_module, save_optimizer,
-    write_bytes,
+    Learner, Teacher, adam, gather, load_module, load_optimizer, read_bytes, save_module,
+    save_optimizer, write_bytes,
 };
 
 /// Vector steps per DQN iteration (between logs, checkpoints and evaluations).
@@ -203,11 +203,8 @@ impl Dqn {
             .collect();
         let (ol, sl) = (self.obs_len, self.slots);
         let r = &self.replay;
-        let rows = |src: &[f32], w: usize| -> Vec<f32> {
-            idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].iter().copied()).collect()
-        };
-        let obs = rows(&r.obs, ol);
-        let next_obs = rows(&r.next_obs, ol);
+        let obs = gather(&r.obs, &idx, ol);
+        let next_obs = gather(&r.next_obs, &idx, ol);
         let online_next = self.scores(&self.q_inference, &next_obs, b);
         let target_next = self.scores(&self.target, &next_obs, b);
         let gamma = self.config.gamma as f32;

@@ -108,6 +108,15 @@ pub fn sample_masked(logits: &[f32], mask: &[bool], rng: &mut Pcg64Mcg) -> (usiz
     (a, logp as f32)
 }
 
+/// Gathers rows `idx` of a row-major buffer with rows of `width`.
+pub fn gather<T: Copy>(src: &[T], idx: &[usize], width: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len() * width);
+    for &i in idx {
+        out.extend_from_slice(&src[i * width..(i + 1) * width]);
+    }
+    out
+}
+
 /// Shuffles `items` in place (Fisher-Yates) from `rng`.
 pub fn shuffle<T>(items: &mut [T], rng: &mut Pcg64Mcg) {
     for i in (1..items.len()).rev() {

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::POLICY_FILE;
 use crate::config::{PpoConfig, TrainConfig};
 use crate::learner::{
-    Learner, Teacher, adam, load_module, load_optimizer, read_bytes, sample_masked, save_module,
-    save_optimizer, shuffle, write_bytes,
+    Learner, Teacher, adam, gather, load_module, load_optimizer, read_bytes, sample_masked,
+    save_module, save_optimizer, shuffle, write_bytes,
 };
 
 /// The PPO learner: network, optimiser, sampling generator and the current rollout.
@@ -143,15 +143,6 @@ impl Ppo {
         let returns = adv.iter().zip(&r.values).map(|(a, v)| a + v).collect();
         (adv, returns)
     }
-}
-
-/// Gathers rows `idx` of a row-major buffer with rows of `width`.
-fn gather<T: Copy>(src: &[T], idx: &[usize], width: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(idx.len() * width);
-    for &i in idx {
-        out.extend_from_slice(&src[i * width..(i + 1) * width]);
-    }
-    out
 }
 
 fn tensor1(values: Vec<f32>, device: &Device) -> Tensor<1> {

@@ -463,7 +463,7 @@ pub fn run(options: &EvalOptions) -> Result<String, CliError> {
         return Err(CliError::input("--scale must be in (0, 10]"));
     }
     let scenario = super::load_scenario(&options.scenario, options.days)?;
-    let scenario = super::scaled(&scenario, options.scale);
+    let scenario = scenario.scaled(options.scale);
     evaluate_on(&scenario, &options.policies, options)
 }
 
@@ -480,10 +480,8 @@ pub fn evaluate_on(
     }
     let (policies, baseline) = policy_list(policies, options.baseline.as_deref())?;
     let assertions = parse_assertions(&options.assertions, &policies)?;
+    // `evaluate` resolves every name before running an episode; its errors are bad input
     let maker = PolicyMaker::new(&policies, scenario).map_err(CliError::input)?;
-    for name in &policies {
-        maker.make(name, scenario).map_err(CliError::input)?;
-    }
     let config = EvalConfig {
         seeds: options.seeds,
         first_seed: options.first_seed,

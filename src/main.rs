@@ -126,11 +126,13 @@ enum Command {
     /// charts/SPS, losses/*, plus eval/* and kpi/*) and checkpoints; --resume continues from the
     /// newest checkpoint and ends exactly where an uninterrupted run would. Training episodes
     /// run on the scenario scaled by `scale` (default 0.05 of the workers and arrivals, the
-    /// same load per worker) for `days` days (default 1). The run ends with `handoff eval` of
-    /// the trained policy (ckpt:DIR) and every heuristic on held-out seeds.
+    /// same load per worker) for `days` days (default 1), with workers added until customers
+    /// wait as long as at full size (`match_waits`); pass --scale 1 for a scenario that is
+    /// small already. The run ends with `handoff eval` of the trained policy (ckpt:DIR) and
+    /// every heuristic on held-out seeds of the scenario itself (full size, its own days).
     #[command(after_help = "Examples:\n  \
-        handoff train                                   # PPO on taobao, about 2 minutes\n  \
-        handoff train --algo dqn --scenario surge --steps 500000 --out runs/dqn-surge\n  \
+        handoff train                                   # PPO on taobao, about 6 minutes\n  \
+        handoff train --algo dqn --scenario surge --scale 1 --steps 500000 --out runs/dqn-surge\n  \
         handoff train --out runs/dqn-surge --resume\n  \
         handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 2000000")]
     Train(train::TrainArgs),

@@ -92,7 +92,7 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
         &TrainOptions { run_dir: dir.clone(), ..TrainOptions::default() },
         &mut |p| sps = p.sps,
     )?;
-    let scenario = handoff_training::setup::training_scenario(&config)?;
+    let scenario = handoff_training::setup::training_scenario(&config)?.scenario;
     let obs_len = handoff_env::observation::observation_len(scenario.env.candidates as usize);
     let mut policy =
         handoff_training::checkpoint::load_policy(&outcome.checkpoint, "ppo", obs_len)?;

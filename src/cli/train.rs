@@ -161,10 +161,21 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         outcome.checkpoint.display(),
         out.display()
     );
+    let centre = &outcome.centre;
+    if let (Some(full), Some(trained)) = (centre.full_wait_min, centre.training_wait_min) {
+        report.push_str(&format!(
+            "training centre: {} workers instead of {} at scale {} so that customers wait as \
+             long as at full size ({trained:.2} vs {full:.2} min under {})\n",
+            centre.scenario.workers.count,
+            centre.scaled_workers,
+            config.scale,
+            centre.scenario.env.fallback_policy,
+        ));
+    }
     if let Some(e) = &outcome.eval {
         report.push_str(&format!(
             "last validation ({} seeds): return {:.1}, best heuristic {} {:.1}; the best \
-             validated policy is in {}/best\n\nTest on unseen seeds:\n",
+             validated policy is in {}/best\n\nTest on unseen seeds, at full size:\n",
             config.eval_seeds,
             e.return_mean,
             e.best_heuristic,
@@ -188,8 +199,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         junit: None,
         assertions: Vec::new(),
     };
-    let scenario =
-        handoff_training::setup::training_scenario(&config).map_err(CliError::runtime)?;
+    let scenario = handoff_training::setup::target_scenario(&config).map_err(CliError::runtime)?;
     let mut policies: Vec<String> =
         handoff_agents::POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
     policies.push(format!("ckpt:{}", out.display()));

@@ -39,6 +39,9 @@ pub struct TrainConfig {
     pub days: u32,
     /// Scale of workers and arrivals for training (same load per worker).
     pub scale: f64,
+    /// Add workers to the scaled-down training centre until its customers wait as long as in
+    /// the full-size scenario (see [`crate::setup::training_scenario`]).
+    pub match_waits: bool,
     /// Seed of everything: networks, environments, sampling.
     pub seed: u64,
     /// Environment steps to train for.
@@ -69,6 +72,7 @@ impl Default for TrainConfig {
             control: Vec::new(),
             days: 1,
             scale: 0.05,
+            match_waits: true,
             seed: 1,
             steps: 2_000_000,
             envs: 16,

@@ -75,6 +75,8 @@ pub struct TrainOutcome {
     pub finished: bool,
     /// The last evaluation.
     pub eval: Option<EvalSnapshot>,
+    /// The centre the run trained on.
+    pub centre: setup::TrainingScenario,
 }
 
 /// The learner for `config`.
@@ -148,7 +150,8 @@ pub fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainOutcome, String> {
     config.validate()?;
-    let scenario = setup::training_scenario(config)?;
+    let centre = setup::training_scenario(config)?;
+    let scenario = centre.scenario.clone();
     let device = setup::device(&config.device)?;
     let run = options.run_dir.as_path();
     let mut vector = setup::vector_env(&scenario, config.envs, config.seed);
@@ -301,6 +304,7 @@ pub fn train(
         global_step: state.global_step,
         finished: state.iteration == total_iterations,
         eval,
+        centre,
     })
 }
 

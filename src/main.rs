@@ -131,7 +131,7 @@ enum Command {
     /// small already. The run ends with `handoff eval` of the trained policy (ckpt:DIR) and
     /// every heuristic on held-out seeds of the scenario itself (full size, its own days).
     #[command(after_help = "Examples:\n  \
-        handoff train                                   # PPO on taobao, about 6 minutes\n  \
+        handoff train                                   # PPO on taobao, about 5 minutes\n  \
         handoff train --algo dqn --scenario surge --scale 1 --steps 500000 --out runs/dqn-surge\n  \
         handoff train --out runs/dqn-surge --resume\n  \
         handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 2000000")]

@@ -92,3 +92,21 @@ fn bad_training_input_is_refused_with_a_clear_message() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no checkpoint here"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_shipped_training_configurations_load_and_validate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config =
+            handoff_training::config::TrainConfig::from_toml(&path.display().to_string(), &text)
+                .unwrap_or_else(|e| panic!("{e}"));
+        config.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        handoff_env::Scenario::load(&config.scenario)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seen += 1;
+    }
+    assert!(seen > 0, "no configuration in {}", dir.display());
+}

@@ -4,10 +4,9 @@ use burn::prelude::Device;
 use handoff_agents::{by_name, make_env};
 use handoff_env::scenario::DecisionKind;
 use handoff_env::{Scenario, vector::VectorEnv};
-use rayon::prelude::*;
 
 use crate::config::TrainConfig;
-use crate::eval::{run_episode, stats};
+use crate::eval::{run_episodes, stats};
 
 /// Seeds of the wait measurements that size the training centre: apart from the training,
 /// validation and test seeds.
@@ -110,17 +109,9 @@ pub fn training_scenario(config: &TrainConfig) -> Result<TrainingScenario, Strin
 
 /// Mean customer wait, minutes, under the scenario's fallback policy over the match seeds.
 fn mean_wait(scenario: &Scenario) -> f64 {
-    let waits: Vec<f64> = (0..MATCH_SEEDS)
-        .into_par_iter()
-        .map(|i| {
-            let make = || by_name(&scenario.env.fallback_policy, scenario).expect("validated");
-            let (mut policy, mut fallback) = (make(), make());
-            run_episode(scenario, MATCH_FIRST_SEED + i, policy.as_mut(), fallback.as_mut())
-                .kpis
-                .wait_min
-        })
-        .collect();
-    stats::mean(&waits)
+    let make = || by_name(&scenario.env.fallback_policy, scenario).expect("validated fallback");
+    let episodes = run_episodes(scenario, MATCH_FIRST_SEED, MATCH_SEEDS, &make);
+    stats::mean(&episodes.iter().map(|e| e.kpis.wait_min).collect::<Vec<_>>())
 }
 
 /// The compute device called `name`: `flex` (pure-Rust CPU, always built), or `wgpu` / `cuda`

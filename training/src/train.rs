@@ -7,12 +7,11 @@ use std::time::Instant;
 
 use handoff_agents::{LearnedPolicy, POLICIES, by_name};
 use handoff_env::{Policy, Scenario};
-use rayon::prelude::*;
 
 use crate::checkpoint::{self, LoopState};
 use crate::config::{Algo, TrainConfig};
 use crate::dqn::Dqn;
-use crate::eval::{EpisodeResult, Kpis, run_episode, stats};
+use crate::eval::{EpisodeResult, Kpis, run_episodes, stats};
 use crate::learner::{Learner, Teacher};
 use crate::logger::Logger;
 use crate::ppo::Ppo;
@@ -92,23 +91,6 @@ pub fn make_learner(
     }
 }
 
-/// Runs every episode of `policy` on the evaluation seeds, in parallel.
-pub fn evaluate_policy(
-    scenario: &Scenario,
-    seeds: u64,
-    make: &(dyn Fn() -> Box<dyn Policy> + Sync),
-) -> Vec<EpisodeResult> {
-    (0..seeds)
-        .into_par_iter()
-        .map(|i| {
-            let mut policy = make();
-            let mut fallback =
-                by_name(&scenario.env.fallback_policy, scenario).expect("validated fallback");
-            run_episode(scenario, EVAL_FIRST_SEED + i, policy.as_mut(), fallback.as_mut())
-        })
-        .collect()
-}
-
 fn mean_return(episodes: &[EpisodeResult]) -> f64 {
     stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>())
 }
@@ -119,7 +101,7 @@ pub fn best_heuristic(scenario: &Scenario, seeds: u64) -> (String, f64) {
         .iter()
         .filter(|(name, _)| *name != "random")
         .map(|(name, _)| {
-            let episodes = evaluate_policy(scenario, seeds, &|| {
+            let episodes = run_episodes(scenario, EVAL_FIRST_SEED, seeds, &|| {
                 by_name(name, scenario).expect("built-in policy")
             });
             ((*name).to_string(), mean_return(&episodes))
@@ -318,7 +300,7 @@ fn evaluate_scorer(
 ) -> EvalSnapshot {
     let scorer = learner.scorer();
     let obs_len = handoff_env::observation::observation_len(scenario.env.candidates as usize);
-    let episodes = evaluate_policy(scenario, config.eval_seeds, &|| {
+    let episodes = run_episodes(scenario, EVAL_FIRST_SEED, config.eval_seeds, &|| {
         Box::new(LearnedPolicy::new(config.algo.name(), scorer.clone(), device.clone(), obs_len))
     });
     let kpis = crate::eval::mean_kpis(&episodes);

@@ -7,6 +7,7 @@ use handoff_env::scenario::DecisionKind;
 use handoff_env::sim::Simulator;
 pub use handoff_env::stats::EscalationMix;
 use handoff_env::{Escalation, Observation, Policy, Scenario, runner};
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Key performance indicators of an episode, or their means over episodes. Shares are fractions.
@@ -177,4 +178,23 @@ pub fn run_episode(
     let mut sums = KpiSums::default();
     runner::run(&mut sim, seed, &mut split, |chat| sums.add(chat));
     EpisodeResult { seed, episode_return: sums.reward, kpis: sums.kpis() }
+}
+
+/// Runs the policy `make` builds on `seeds` consecutive seeds from `first_seed`, in parallel, with
+/// the scenario's fallback policy for the decisions it does not give the agent.
+pub fn run_episodes(
+    scenario: &Scenario,
+    first_seed: u64,
+    seeds: u64,
+    make: &(dyn Fn() -> Box<dyn Policy> + Sync),
+) -> Vec<EpisodeResult> {
+    (0..seeds)
+        .into_par_iter()
+        .map(|i| {
+            let mut policy = make();
+            let mut fallback = handoff_agents::by_name(&scenario.env.fallback_policy, scenario)
+                .expect("validated fallback");
+            run_episode(scenario, first_seed + i, policy.as_mut(), fallback.as_mut())
+        })
+        .collect()
 }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
-pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode};
+pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
 
 /// Makes a policy by name for a scenario, or says why it cannot.
 pub type PolicyFactory<'a> = dyn Fn(&str, &Scenario) -> Result<Box<dyn Policy>, String> + Sync + 'a;

@@ -1,19 +1,11 @@
 //! `handoff calibrate`: the shipped scenario reproduces the study at reduced scale, the report's
 //! formats, exit codes, and the fit.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::{handoff, temp_dir};
 
 use handoff::env::Scenario;
-
-fn handoff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("handoff-cal-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The calibration gate of CI: the study scenario at half its workers and arrivals (the same
 /// load per worker) for 3 days and 8 seeds, with tolerances widened by 3 standard errors of the

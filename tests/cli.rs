@@ -1,25 +1,8 @@
 //! The `handoff` binary: output formats, determinism, exit codes and error messages.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn handoff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("handoff-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{handoff, stderr, stdout, temp_dir};
 
 #[test]
 fn simulate_json_has_the_documented_shape() {

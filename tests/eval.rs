@@ -1,28 +1,15 @@
 //! `handoff eval` and the evaluation library: common random numbers, agreement with the
 //! environment, determinism, output formats, assertions and exit codes.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use common::{handoff, stderr, temp_dir};
 
 use handoff::agents::{POLICIES, by_name, make_env};
 use handoff::env::outcome::ChatRecord;
 use handoff::env::sim::Simulator;
 use handoff::env::{Policy, Scenario, runner};
 use handoff::training::eval::{EvalConfig, EvalReport, evaluate, run_episode};
-
-fn handoff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("handoff-eval-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A small, quick scenario: a few hundred chats.
 fn quick() -> Scenario {

@@ -1,23 +1,9 @@
 //! `handoff train` through the binary: a short run, its closing comparison, resuming, and
 //! evaluating the checkpoint beside the heuristics.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn handoff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("handoff-train-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{handoff, stderr, temp_dir};
 
 #[test]
 fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {

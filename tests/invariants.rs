@@ -49,6 +49,9 @@ fn check_records(records: &[ChatRecord]) {
         assert!(r.duration_s >= 0.0 && r.wait_s >= 0.0 && r.wait_s <= r.duration_s + 1e-6);
         assert!((0.0..=1.0).contains(&r.retrial_prob));
         assert!(r.effort > 0.0 && r.effort <= 1.0);
+        // a worker can switch away from a chat only between two of its replies to it
+        assert!(r.switch_aways < r.human_replies.max(1), "{} switch-aways", r.switch_aways);
+        assert!(r.concurrency >= 0.0 && (r.human_replies > 0 || r.concurrency == 0.0));
         if !r.ai_involved {
             assert!(r.escalation.is_none() && r.ai_replies == 0);
         }

@@ -97,17 +97,26 @@ fn effort_is_lower_after_emotional_than_technical_escalations_and_falls_with_del
 }
 
 #[test]
-fn ineligible_chats_wait_less_when_the_ai_takes_eligible_ones() {
-    // the spillover runs through attention: fewer chats per worker, less waiting
+fn ineligible_chats_get_more_attention_when_the_ai_takes_eligible_ones() {
+    // mechanism 4: treated workers switch away from ineligible chats less often, juggle fewer
+    // chats while answering them, and their customers wait less
     let mut s = Scenario::builtin("small").unwrap();
     s.arrivals.eligible_share = 0.3;
-    let diffs: Vec<f64> = per_seed(|seed| {
-        let wait = |policy: &str| {
-            mean(records(&s, seed, policy).iter().filter(|r| !r.ai_eligible).map(|r| r.wait_s))
+    let per = per_seed(|seed| {
+        let ineligible = |policy: &str| {
+            records(&s, seed, policy).into_iter().filter(|r| !r.ai_eligible).collect::<Vec<_>>()
         };
-        wait("study-treatment") - wait("study-control")
+        (ineligible("study-control"), ineligible("study-treatment"))
     });
-    assert_negative("wait of ineligible chats, treatment - control", &diffs);
+    let diff = |f: fn(&ChatRecord) -> f64| -> Vec<f64> {
+        per.iter().map(|(c, t)| mean(t.iter().map(f)) - mean(c.iter().map(f))).collect()
+    };
+    assert_negative(
+        "switch-aways of ineligible chats, treatment - control",
+        &diff(|r| f64::from(r.switch_aways)),
+    );
+    assert_negative("chats juggled per reply, treatment - control", &diff(|r| r.concurrency));
+    assert_negative("wait of ineligible chats, treatment - control", &diff(|r| r.wait_s));
 }
 
 #[test]

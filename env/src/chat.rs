@@ -155,6 +155,8 @@ pub struct Chat {
     pub worker_messages: u32,
     /// Sum over worker replies of the other chats the worker was juggling when it wrote them.
     pub concurrency_sum: f64,
+    /// Times the worker turned to other chats between two of its replies to this one.
+    pub switch_aways: u32,
     /// The worker who last served it.
     pub last_worker: Option<u32>,
     /// When the customer abandons if the current wait goes on (infinite when not waiting).
@@ -204,6 +206,7 @@ impl Chat {
             human_replies: 0,
             worker_messages: 0,
             concurrency_sum: 0.0,
+            switch_aways: 0,
             last_worker: None,
             abandon_at: f64::INFINITY,
             abandon_check_scheduled: false,

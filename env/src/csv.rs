@@ -9,7 +9,7 @@ use crate::outcome::ChatRecord;
 /// The CSV header.
 pub const HEADER: &str = "chat_id,arm,ai_eligible,escalation,ending,duration_s,wait_s,\
 intervention_delay_s,worker_messages,ai_replies,human_replies,effort,frustration,satisfaction,\
-rating,retrial_prob,retrial,reward";
+rating,retrial_prob,retrial,reward,concurrency,switch_aways";
 
 /// Writes one row per chat to a temporary file, renamed into place by [`ChatCsv::finish`].
 #[derive(Debug)]
@@ -36,7 +36,7 @@ impl ChatCsv {
         let rating = r.rating.map(|s| s.to_string()).unwrap_or_default();
         writeln!(
             self.out,
-            "{},{arm},{},{},{},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5}",
+            "{},{arm},{},{},{},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{}",
             r.chat_id,
             u8::from(r.ai_eligible),
             r.escalation_label(),
@@ -52,6 +52,8 @@ impl ChatCsv {
             r.retrial_prob,
             u8::from(r.retrial),
             r.reward,
+            r.concurrency,
+            r.switch_aways,
         )
     }
 

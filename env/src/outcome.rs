@@ -61,6 +61,11 @@ pub struct ChatRecord {
     pub human_replies: u32,
     /// Worker effort on the chat.
     pub effort: f64,
+    /// Other chats the worker juggled per human reply, on average (supervised AI chats weighted
+    /// by `workers.supervision_load`): the divided attention the customer felt.
+    pub concurrency: f64,
+    /// Times the worker turned to other chats between two of its replies to this one.
+    pub switch_aways: u32,
     /// Final frustration.
     pub frustration: f64,
     /// Latent satisfaction, 1 to 5.
@@ -153,6 +158,8 @@ impl ChatRecord {
             ai_replies: chat.ai_replies,
             human_replies: chat.human_replies,
             effort: chat.effort,
+            concurrency,
+            switch_aways: chat.switch_aways,
             frustration: chat.frustration,
             satisfaction,
             rating,

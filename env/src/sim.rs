@@ -819,6 +819,9 @@ impl Simulator {
             / effort_power(chat.effort, wp.effort_speed_elasticity);
         if w.last_chat != chat.id {
             duration += wp.switch_cost_s;
+            // after its first human reply, a chat answered by a worker who came from another
+            // chat is one the worker had switched away from
+            chat.switch_aways += u32::from(chat.human_replies > 0);
         }
         w.last_chat = chat.id;
         w.writing = true;

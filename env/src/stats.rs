@@ -44,6 +44,10 @@ pub struct SegmentSummary {
     pub resolution_rate: f64,
     /// Mean messages written by workers.
     pub worker_messages_mean: f64,
+    /// Other chats the worker juggled per reply, averaged over the chats a worker answered.
+    pub concurrency_mean: f64,
+    /// Times the worker switched away and came back, per chat a worker answered.
+    pub switch_aways_mean: f64,
     /// Mean reward per chat.
     pub reward_mean: f64,
     /// How AI-involved chats left the AI (absent when the AI handled none).
@@ -68,6 +72,9 @@ pub struct SegmentStats {
     abandoned: u64,
     resolved: u64,
     worker_messages: u64,
+    human_served: u64,
+    concurrency_sum: f64,
+    switch_aways: u64,
     reward_sum: f64,
     ai_involved: u64,
     escalations: [u64; 3],
@@ -88,6 +95,9 @@ impl Default for SegmentStats {
             abandoned: 0,
             resolved: 0,
             worker_messages: 0,
+            human_served: 0,
+            concurrency_sum: 0.0,
+            switch_aways: 0,
             reward_sum: 0.0,
             ai_involved: 0,
             escalations: [0; 3],
@@ -115,6 +125,11 @@ impl SegmentStats {
         self.abandoned += u64::from(r.ending == Ending::Abandoned);
         self.resolved += u64::from(r.resolved());
         self.worker_messages += u64::from(r.worker_messages);
+        if r.human_replies > 0 {
+            self.human_served += 1;
+            self.concurrency_sum += r.concurrency;
+            self.switch_aways += u64::from(r.switch_aways);
+        }
         self.reward_sum += r.reward;
         if r.ai_involved {
             self.ai_involved += 1;
@@ -159,6 +174,8 @@ impl SegmentStats {
             abandonment_rate: ratio(self.abandoned as f64, n),
             resolution_rate: ratio(self.resolved as f64, n),
             worker_messages_mean: ratio(self.worker_messages as f64, n),
+            concurrency_mean: ratio(self.concurrency_sum, self.human_served),
+            switch_aways_mean: ratio(self.switch_aways as f64, self.human_served),
             reward_mean: ratio(self.reward_sum, n),
             escalation_mix,
         }

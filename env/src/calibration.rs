@@ -65,6 +65,8 @@ pub const REPORTED: &[(&str, &str)] = &[
     ("retrial_twin_emotional_pp", "retrial vs human twin: emotional (points)"),
     ("retrial_twin_human_pp", "retrial vs human twin: human-initiated (points)"),
     ("retrial_twin_none_pp", "retrial vs human twin: AI alone (points)"),
+    ("concurrency_ineligible_pct", "chats juggled per reply, AI-ineligible (%)"),
+    ("switch_aways_ineligible_pct", "switch-aways per chat, AI-ineligible (%)"),
 ];
 
 /// Intervention-delay buckets of the mechanism curves, in minutes: `[lo, hi)`.
@@ -295,6 +297,16 @@ pub fn measure_seed(
         m.insert(duration, 100.0 * (mean(sums.log_duration, sums.n).exp() - 1.0));
         m.insert(retrial, 100.0 * mean(sums.retrial, sums.n));
     }
+    // the study's mechanism 4: treated workers switched away from AI-ineligible chats less often
+    let (ci, ti) = (&c.ineligible, &t.ineligible);
+    m.insert(
+        "concurrency_ineligible_pct",
+        100.0 * (ti.concurrency_mean / ci.concurrency_mean - 1.0),
+    );
+    m.insert(
+        "switch_aways_ineligible_pct",
+        100.0 * (ti.switch_aways_mean / ci.switch_aways_mean - 1.0),
+    );
     m.insert("control_rating_mean", c.all.rating_mean);
     m.insert("control_rating_rate_pct", 100.0 * c.all.rating_rate);
     m.insert("control_retrial_pct", 100.0 * c.all.retrial_rate);

@@ -98,6 +98,7 @@ fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {
             "retrial",
             "abandoned",
             "resolved",
+            "switch-aways",
         ]
         .map(String::from)
         .to_vec(),
@@ -120,6 +121,7 @@ fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {
                 pct(s.retrial_rate),
                 pct(s.abandonment_rate),
                 pct(s.resolution_rate),
+                format!("{:.2}", s.switch_aways_mean),
             ]);
         }
     }

@@ -6,13 +6,15 @@
 //!
 //! - [`env`]: the simulator and the Gymnasium-style environment (`handoff-env`);
 //! - [`agents`]: dispatch policies (`handoff-agents`);
-//! - [`training`]: evaluation with common random numbers (`handoff-training`).
+//! - [`eval`]: evaluation with common random numbers, statistics and the calibration
+//!   (`handoff-eval`);
+//! - [`training`]: the learners, PPO and DQN (`handoff-training`).
 //!
 //! ```
 //! use handoff::agents::{RandomPolicy, make_env};
 //! use handoff::env::{Policy, Scenario};
 //!
-//! let mut env = make_env(Scenario::builtin("small").unwrap());
+//! let mut env = make_env(Scenario::builtin("small").unwrap()).unwrap();
 //! let mut policy = RandomPolicy::default();
 //! env.reset(42);
 //! for _ in 0..100 {
@@ -24,6 +26,7 @@
 
 pub use handoff_agents as agents;
 pub use handoff_env as env;
+pub use handoff_eval as eval;
 pub use handoff_training as training;
 
 pub mod cli;

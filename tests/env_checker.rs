@@ -30,8 +30,8 @@ fn play(env: &mut HandoffEnv, seed: u64, policy_seed: u64, steps: usize) -> Vec<
 
 #[test]
 fn reset_with_a_seed_is_deterministic() {
-    let mut a = make_env(tiny());
-    let mut b = make_env(tiny());
+    let mut a = make_env(tiny()).unwrap();
+    let mut b = make_env(tiny()).unwrap();
     assert_eq!(play(&mut a, 9, 1, usize::MAX), play(&mut b, 9, 1, usize::MAX));
     assert_eq!(encoded(&a), encoded(&b));
     // resetting the same environment again replays the episode
@@ -42,10 +42,10 @@ fn reset_with_a_seed_is_deterministic() {
 
 #[test]
 fn observations_stay_inside_the_space_and_masks_match_step() {
-    let mut env = make_env(tiny());
+    let mut env = make_env(tiny()).unwrap();
     let space = env.observation_space();
     let n = env.action_space().n;
-    let mut twin = make_env(tiny());
+    let mut twin = make_env(tiny()).unwrap();
     let mut policy = RandomPolicy::default();
     policy.reset(3);
     env.reset(21);
@@ -80,13 +80,13 @@ fn observations_stay_inside_the_space_and_masks_match_step() {
 
 #[test]
 fn step_before_reset_is_an_error() {
-    let mut env = make_env(tiny());
+    let mut env = make_env(tiny()).unwrap();
     assert_eq!(env.step(0), Err(StepError::NotReset));
 }
 
 #[test]
 fn episode_ends_terminated_with_every_chat_done() {
-    let mut env = make_env(tiny());
+    let mut env = make_env(tiny()).unwrap();
     let rewards = play(&mut env, 2, 2, usize::MAX);
     assert!(env.is_over());
     let sim = env.simulator();
@@ -99,7 +99,7 @@ fn episode_ends_terminated_with_every_chat_done() {
 fn max_steps_truncates() {
     let mut scenario = tiny();
     scenario.env.max_steps = 25;
-    let mut env = make_env(scenario);
+    let mut env = make_env(scenario).unwrap();
     let mut policy = RandomPolicy::default();
     env.reset(1);
     let mut last = None;
@@ -117,7 +117,7 @@ fn the_agent_sees_only_the_decision_kinds_it_controls() {
     for kind in [DecisionKind::Route, DecisionKind::Attend] {
         let mut scenario = tiny();
         scenario.env.control = vec![kind];
-        let mut env = make_env(scenario);
+        let mut env = make_env(scenario).unwrap();
         let mut policy = RandomPolicy::default();
         env.reset(6);
         let mut steps = 0;
@@ -131,7 +131,7 @@ fn the_agent_sees_only_the_decision_kinds_it_controls() {
 }
 
 fn vector(n: usize, threads: usize) -> VectorEnv {
-    VectorEnv::new((0..n).map(|_| make_env(tiny())).collect()).with_threads(threads)
+    VectorEnv::new((0..n).map(|_| make_env(tiny()).unwrap()).collect()).with_threads(threads)
 }
 
 /// Steps a vector with per-environment random policies; returns all rewards and flags.
@@ -170,7 +170,7 @@ fn vector_autoresets_on_the_next_step() {
     let mut policies = [RandomPolicy::default(), RandomPolicy::default()];
     vec.reset(5);
     let first_obs = vec.observations().row(0).to_vec();
-    let mut single = make_env(tiny());
+    let mut single = make_env(tiny()).unwrap();
     single.reset(VectorEnv::episode_seed(5, 0, 0));
     assert_eq!(first_obs, encoded(&single), "environment 0 starts on its derived seed");
     loop {
@@ -193,7 +193,7 @@ fn vector_autoresets_on_the_next_step() {
     assert_eq!(vec.rewards()[0], 0.0);
     assert!(!vec.terminated()[0] && !vec.truncated()[0]);
     assert!(vec.infos()[0].is_none());
-    let mut fresh = make_env(tiny());
+    let mut fresh = make_env(tiny()).unwrap();
     fresh.reset(VectorEnv::episode_seed(5, 0, 1));
     assert_eq!(vec.observations().row(0).to_vec(), encoded(&fresh));
 }
@@ -214,11 +214,11 @@ fn vector_refuses_an_invalid_action_before_stepping_anything() {
 fn an_episode_without_agent_decisions_ends_at_reset() {
     let mut scenario = tiny();
     scenario.arrivals.chats_per_day = 0.0;
-    let mut env = make_env(scenario.clone());
+    let mut env = make_env(scenario.clone()).unwrap();
     env.reset(1);
     assert!(env.is_over());
     assert_eq!(env.step(0), Err(StepError::EpisodeOver));
-    let mut vec = VectorEnv::new(vec![make_env(scenario)]);
+    let mut vec = VectorEnv::new(vec![make_env(scenario).unwrap()]);
     vec.reset(1);
     assert!(vec.terminated()[0], "the vector reports the empty episode as terminated");
     vec.step(&[0]).unwrap(); // the action is ignored: the environment resets

@@ -6,10 +6,10 @@ mod common;
 use common::{handoff, stderr, temp_dir};
 
 use handoff::agents::{POLICIES, by_name, make_env};
-use handoff::env::outcome::ChatRecord;
-use handoff::env::sim::Simulator;
-use handoff::env::{Policy, Scenario, runner};
-use handoff::training::eval::{EvalConfig, EvalReport, evaluate, run_episode};
+use handoff::env::ChatRecord;
+use handoff::env::Simulator;
+use handoff::env::{Policy, Scenario};
+use handoff::eval::{EvalConfig, EvalReport, evaluate, run_episode};
 
 /// A small, quick scenario: a few hundred chats.
 fn quick() -> Scenario {
@@ -30,7 +30,7 @@ fn factory(name: &str, s: &Scenario) -> Result<Box<dyn Policy>, String> {
 fn records(scenario: &Scenario, name: &str, seed: u64) -> Vec<ChatRecord> {
     let mut sim = Simulator::new(scenario.clone());
     let mut out = Vec::new();
-    runner::run(&mut sim, seed, policy(name, scenario).as_mut(), |r| out.push(*r));
+    handoff::env::run(&mut sim, seed, policy(name, scenario).as_mut(), |r| out.push(*r));
     out.sort_by_key(|r| r.chat_id);
     out
 }
@@ -74,7 +74,7 @@ fn every_policy_sees_the_same_customers_on_a_seed() {
 fn episode_return_matches_the_environment_s() {
     let s = quick();
     for name in ["study-treatment", "c-mu", "emotion-first"] {
-        let mut env = make_env(s.clone());
+        let mut env = make_env(s.clone()).unwrap();
         let mut agent = policy(name, &s);
         env.reset(9);
         let mut total = 0.0;

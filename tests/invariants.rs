@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use handoff::agents::by_name;
+use handoff::env::Simulator;
 use handoff::env::scenario::BUILTIN;
-use handoff::env::sim::Simulator;
 use handoff::env::{ChatRecord, Scenario};
 
 /// Runs `policy` on `scenario` from `seed`, checking invariants after every step, and returns the

@@ -4,8 +4,7 @@
 //! three standard errors from zero, so a broken mechanism fails while sampling noise does not.
 
 use handoff::agents::by_name;
-use handoff::env::runner;
-use handoff::env::sim::Simulator;
+use handoff::env::Simulator;
 use handoff::env::{ChatRecord, Escalation, Scenario};
 
 const SEEDS: u64 = 10;
@@ -14,7 +13,7 @@ fn records(scenario: &Scenario, seed: u64, policy: &str) -> Vec<ChatRecord> {
     let mut sim = Simulator::new(scenario.clone());
     let mut policy = by_name(policy, scenario).unwrap();
     let mut out = Vec::new();
-    runner::run(&mut sim, seed, policy.as_mut(), |r| out.push(*r));
+    handoff::env::run(&mut sim, seed, policy.as_mut(), |r| out.push(*r));
     out
 }
 

@@ -7,19 +7,20 @@
 //!
 //! ```
 //! use handoff_agents::by_name;
-//! use handoff_env::{Scenario, runner, sim::Simulator};
+//! use handoff_env::{Scenario, Simulator};
 //!
 //! let scenario = Scenario::builtin("small").unwrap();
 //! let mut policy = by_name("study-treatment", &scenario).unwrap();
 //! let mut sim = Simulator::new(scenario);
 //! let mut escalated = 0;
-//! let counters = runner::run(&mut sim, 1, policy.as_mut(), |chat| {
+//! let counters = handoff_env::run(&mut sim, 1, policy.as_mut(), |chat| {
 //!     escalated += usize::from(chat.escalation.is_some());
 //! });
 //! assert_eq!(counters.arrived, counters.completed);
 //! assert!(escalated > 0);
 //! ```
 
+pub mod burn_rl;
 pub mod c_mu;
 pub mod early_takeover;
 pub mod emotion_first;
@@ -32,7 +33,8 @@ pub mod random;
 pub mod round_robin;
 pub mod study;
 
-use handoff_env::{Policy, Scenario};
+use handoff_env::{ChatRecord, HandoffEnv, Policy, Scenario, ScenarioError};
+use handoff_env::{SimCounters, Simulator};
 
 pub use c_mu::CMu;
 pub use early_takeover::EarlyTakeover;
@@ -42,7 +44,7 @@ pub use least_loaded::LeastLoaded;
 pub use longest_wait::LongestWaitFirst;
 pub use random::RandomPolicy;
 pub use round_robin::RoundRobin;
-pub use study::{StudyControl, StudyTreatment};
+pub use study::{STUDY_ARMS, StudyControl, StudyTreatment};
 
 /// The built-in policies: (name, one-line description). Each module documents its source.
 pub const POLICIES: &[(&str, &str)] = &[
@@ -87,31 +89,58 @@ pub fn by_name(name: &str, scenario: &Scenario) -> Option<Box<dyn Policy>> {
     Some(policy)
 }
 
+/// Checks that the policy `scenario` names in `env.fallback_policy` is built in; the error names
+/// `source` (the scenario's file) and the field, as a scenario's own validation does.
+pub fn check_fallback(scenario: &Scenario, source: &str) -> Result<(), ScenarioError> {
+    let name = &scenario.env.fallback_policy;
+    if POLICIES.iter().any(|(n, _)| n == name) {
+        return Ok(());
+    }
+    let known: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
+    Err(ScenarioError::Invalid {
+        source_name: source.to_string(),
+        field: "env.fallback_policy".to_string(),
+        message: format!("\"{name}\" is not a built-in policy (allowed: {})", known.join(", ")),
+    })
+}
+
 /// An environment on `scenario` whose uncontrolled decisions are made by the policy the
-/// scenario names in `env.fallback_policy` (validated when the scenario was loaded).
-pub fn make_env(scenario: Scenario) -> handoff_env::HandoffEnv {
-    let fallback = by_name(&scenario.env.fallback_policy, &scenario)
-        .expect("scenario validation admits only built-in fallback policies");
-    handoff_env::HandoffEnv::new(scenario, fallback)
+/// scenario names in `env.fallback_policy`; an error when that is not a built-in policy.
+pub fn make_env(scenario: Scenario) -> Result<HandoffEnv, ScenarioError> {
+    check_fallback(&scenario, &scenario.name)?;
+    let fallback = by_name(&scenario.env.fallback_policy, &scenario).expect("checked above");
+    Ok(HandoffEnv::new(scenario, fallback))
+}
+
+/// Runs the built-in policy `policy` for every decision of a whole simulation of `scenario` from
+/// `seed`, handing each completed chat to `on_chat`; `None` when no policy has that name.
+pub fn run_builtin(
+    scenario: &Scenario,
+    seed: u64,
+    policy: &str,
+    on_chat: impl FnMut(&ChatRecord),
+) -> Option<SimCounters> {
+    let mut policy = by_name(policy, scenario)?;
+    let mut sim = Simulator::new(scenario.clone());
+    Some(handoff_env::run(&mut sim, seed, policy.as_mut(), on_chat))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use handoff_env::scenario::FALLBACK_POLICY_NAMES;
 
     #[test]
-    fn every_fallback_name_a_scenario_may_use_is_built_in() {
-        let scenario = Scenario::default();
-        for name in FALLBACK_POLICY_NAMES {
-            let policy = by_name(name, &scenario).unwrap_or_else(|| panic!("{name} is missing"));
-            assert_eq!(policy.name(), *name);
-        }
+    fn every_listed_policy_is_built_in_and_may_be_a_fallback() {
+        let mut scenario = Scenario::default();
         for (name, _) in POLICIES {
             let policy = by_name(name, &scenario).unwrap_or_else(|| panic!("{name} is missing"));
             assert_eq!(policy.name(), *name);
-            assert!(FALLBACK_POLICY_NAMES.contains(name), "{name} cannot be a fallback");
+            scenario.env.fallback_policy = (*name).to_string();
+            assert!(make_env(scenario.clone()).is_ok(), "{name} cannot be a fallback");
         }
         assert!(by_name("oracle", &scenario).is_none());
+        scenario.env.fallback_policy = "oracle".into();
+        let error = make_env(scenario).unwrap_err().to_string();
+        assert!(error.contains("env.fallback_policy") && error.contains("oracle"), "{error}");
     }
 }

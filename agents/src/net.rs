@@ -14,8 +14,8 @@ use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use handoff_env::observation::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
 use handoff_env::rng::uniform;
+use handoff_env::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 

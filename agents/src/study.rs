@@ -12,6 +12,10 @@ use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
 use crate::pick::{least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, takeover_at};
 
+/// The study's two arms: (arm name, policy name).
+pub const STUDY_ARMS: [(&str, &str); 2] =
+    [("control", "study-control"), ("treatment", "study-treatment")];
+
 /// The control arm: humans handle everything.
 #[derive(Debug, Clone, Default)]
 pub struct StudyControl;

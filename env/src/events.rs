@@ -110,16 +110,6 @@ impl EventQueue {
             tag: e.tag,
         })
     }
-
-    /// Events scheduled and not yet fired.
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// Whether no event is scheduled.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! environment on top of it.
 //!
 //! - [`Scenario`]: every parameter, from TOML, validated.
-//! - [`Simulator`]: the event loop; [`runner::run`] runs it with one policy.
+//! - [`Simulator`]: the event loop; [`run`] runs it with one policy.
 //! - [`HandoffEnv`] and [`VectorEnv`]: `reset(seed)`, `step(action)`, spaces and action masks.
 //! - [`Policy`]: what every dispatch policy implements.
 //!
@@ -36,30 +36,36 @@
 //! assert!(episode_return.is_finite());
 //! ```
 
-pub mod calibration;
-pub mod chat;
-pub mod csv;
-pub mod env;
-pub mod error;
-pub mod events;
-pub mod observation;
-pub mod outcome;
-pub mod policy;
-pub mod pool;
+mod chat;
+mod csv;
+mod env;
+mod error;
+mod events;
+mod observation;
+mod outcome;
+mod policy;
+mod pool;
 pub mod rng;
-pub mod runner;
+mod runner;
 pub mod scenario;
-pub mod sim;
-pub mod spaces;
-pub mod stats;
-pub mod vector;
+mod sim;
+mod spaces;
+mod stats;
+mod vector;
 
 pub use chat::Escalation;
+pub use csv::ChatCsv;
 pub use env::{HandoffEnv, Info, Step};
 pub use error::{ScenarioError, StepError};
-pub use observation::{Candidate, CandidateKind, Observation};
+pub use observation::{
+    CANDIDATE_FEATURES, Candidate, CandidateKind, GLOBAL_FEATURES, Observation, observation_len,
+    observation_space,
+};
 pub use outcome::{ChatRecord, Ending};
 pub use policy::Policy;
+pub use runner::run;
 pub use scenario::{DecisionKind, Scenario};
-pub use sim::Simulator;
-pub use vector::VectorEnv;
+pub use sim::{SimCounters, Simulator, Worker};
+pub use spaces::BoxSpace;
+pub use stats::{ArmStats, ArmSummary, EscalationMix, SegmentStats, SegmentSummary};
+pub use vector::{VectorEnv, VectorStepError};

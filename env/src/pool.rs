@@ -54,11 +54,6 @@ impl FreePool {
     pub fn len(&self) -> usize {
         self.buckets.iter().map(Vec::len).sum()
     }
-
-    /// Whether no worker has a free slot.
-    pub fn is_empty(&self) -> bool {
-        self.buckets.iter().all(Vec::is_empty)
-    }
 }
 
 #[cfg(test)]

@@ -3,12 +3,60 @@
 
 use std::time::Instant;
 
-use handoff_agents::{RandomPolicy, make_env};
+use handoff_agents::{RandomPolicy, STUDY_ARMS, make_env, run_builtin};
+use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_env::{Policy, Scenario};
 use serde::Serialize;
 
-use super::simulate::{ARMS, run_arm};
-use super::table::render;
+use super::format::table;
+use super::{CliError, load_scenario, to_json};
+
+/// The options of `handoff bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Scenario of the simulator benchmark.
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    pub sim_scenario: String,
+    /// Scenario of the environment benchmark.
+    #[arg(long, default_value = "small")]
+    pub env_scenario: String,
+    /// Environment steps to take.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub steps: u64,
+    /// Simulated days of the simulator benchmark, overriding the scenario's.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Scenario of the PPO training benchmark.
+    #[arg(long, default_value = "small")]
+    pub train_scenario: String,
+    /// Environment steps of the PPO training benchmark.
+    #[arg(long, default_value_t = 204_800)]
+    pub train_steps: u64,
+    /// Leave out the training benchmark.
+    #[arg(long)]
+    pub skip_learner: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `handoff bench`.
+pub fn run(args: &BenchArgs) -> Result<String, CliError> {
+    let sim_scenario = load_scenario(&args.sim_scenario, args.days)?;
+    let env_scenario = load_scenario(&args.env_scenario, None)?;
+    load_scenario(&args.train_scenario, None)?;
+    let learner = if args.skip_learner {
+        None
+    } else {
+        Some(bench_learner(&args.train_scenario, args.train_steps).map_err(CliError::runtime)?)
+    };
+    let report = BenchReport {
+        simulator: bench_simulator(&sim_scenario, 1),
+        env: bench_env(&env_scenario, args.steps, 1),
+        learner,
+    };
+    Ok(if args.json { to_json(&report) } else { render_text(&report) })
+}
 
 /// Throughput of the whole-study simulation.
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +119,7 @@ pub struct BenchReport {
 /// Trains PPO on `scenario` for `steps` steps (8 environments, default hyperparameters) in a
 /// scratch directory, then times the trained policy deciding on the same scenario.
 pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String> {
-    use handoff_training::config::TrainConfig;
+    use handoff_training::config::{TeacherPolicy, TrainConfig};
     use handoff_training::train::{TrainOptions, train};
     let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -85,7 +133,7 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
         ..TrainConfig::default()
     };
     // plain PPO throughout: no imitation phase
-    config.ppo.teacher = String::new();
+    config.ppo.teacher = TeacherPolicy::None;
     let mut sps = 0.0;
     let outcome = train(
         &config,
@@ -93,10 +141,10 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
         &mut |p| sps = p.sps,
     )?;
     let scenario = handoff_training::setup::training_scenario(&config)?.scenario;
-    let obs_len = handoff_env::observation::observation_len(scenario.env.candidates as usize);
+    let obs_len = handoff_env::observation_len(scenario.env.candidates as usize);
     let mut policy =
         handoff_training::checkpoint::load_policy(&outcome.checkpoint, "ppo", obs_len)?;
-    let mut env = make_env(scenario);
+    let mut env = make_env(scenario).map_err(|e| e.to_string())?;
     env.reset(1);
     let decisions = 20_000u64;
     let mut elapsed = 0.0;
@@ -123,8 +171,8 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
 pub fn bench_simulator(scenario: &Scenario, seed: u64) -> SimulatorBench {
     let start = Instant::now();
     let (mut chats, mut events) = (0, 0);
-    for (_, policy) in ARMS {
-        let counters = run_arm(scenario, seed, policy, |_| {});
+    for (_, policy) in STUDY_ARMS {
+        let counters = run_builtin(scenario, seed, policy, |_| {}).expect("built in");
         chats += counters.completed;
         events += counters.events;
     }
@@ -141,7 +189,7 @@ pub fn bench_simulator(scenario: &Scenario, seed: u64) -> SimulatorBench {
 
 /// Steps the environment `steps` times with a random masked policy, encoding every observation.
 pub fn bench_env(scenario: &Scenario, steps: u64, seed: u64) -> EnvBench {
-    let mut env = make_env(scenario.clone());
+    let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
     let mut policy = RandomPolicy::default();
     policy.reset(seed);
     let mut buffer = vec![0.0f32; env.observation_len()];
@@ -202,7 +250,7 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{:.1} µs/decision", l.inference_us),
         ]);
     }
-    let mut out = render(&rows);
+    let mut out = table(&rows);
     if cfg!(debug_assertions) {
         out.push_str("note: this is a debug build; measure with `cargo run --release -- bench`\n");
     }

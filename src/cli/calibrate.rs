@@ -1,142 +1,124 @@
 //! `handoff calibrate`: the simulator against the field experiment, and the fit of its free
-//! parameters by simulated method of moments.
+//! parameters by simulated method of moments (the work itself is `handoff_eval::calibration` and
+//! `handoff_eval::fit`; this module reads the options, reports progress and renders).
 
-use handoff_agents::by_name;
-use handoff_env::Scenario;
-use handoff_env::calibration::{
-    DELAY_BUCKETS, DelayCurves, Row, SeedMeasurement, Targets, distance, measure_seed, summarise,
-};
-use indicatif::ProgressBar;
-use serde::Serialize;
+use std::path::PathBuf;
 
-use super::table::render;
-use super::{CliError, progress_bar};
+use handoff_env::scenario::DEFAULT_SCENARIO;
+use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
+use handoff_eval::fit::fit;
 
-/// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
-/// `workers.staffing_scale` multiplies the hourly staffing profile (capped at 1): how many
-/// workers are on duty, hence how close the centre runs to its capacity.
-pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
-    ("workers.staffing_scale", 0.5, 1.5),
-    ("ai.emotional_threshold", 0.3, 3.0),
-    ("customers.frustration_ai_reply", 0.0, 0.4),
-    ("satisfaction.ai_share", 0.0, 3.0),
-    ("study_policy.takeover_frustration", 0.1, 3.0),
-    ("issues.ai_solvable_share", 0.2, 0.95),
-    ("effort.emotional", 0.2, 1.0),
-    ("effort.human_initiated", 0.2, 1.0),
-    ("customers.rating_propensity", 0.03, 0.4),
-    ("satisfaction.base", 3.0, 5.0),
-    ("retrial.base", 0.2, 0.6),
-    ("satisfaction.waiting", 0.0, 2.0),
-    ("workers.multitask_cost", 0.0, 1.0),
-    ("customers.frustration_per_wait_min", 0.0, 1.0),
-    ("customers.frustration_relief", 0.0, 0.8),
-    ("satisfaction.frustration", 0.0, 3.0),
-    ("ai.productive_prob", 0.3, 1.0),
-    ("satisfaction.multitasking", 0.0, 2.0),
-];
+use super::format::{fixed, progress_bar, table};
+use super::{CliError, load_scenario, to_json, write_atomic};
 
-/// What `handoff calibrate --json` prints.
-#[derive(Debug, Clone, Serialize)]
-pub struct CalibrationReport {
-    /// Whether every target passed.
-    pub pass: bool,
-    /// The scenario measured.
+/// The options of `handoff calibrate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CalibrateArgs {
+    /// A built-in scenario or the path of a scenario TOML file.
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
     pub scenario: String,
-    /// Seeds measured.
+    /// Seeds to simulate (1, 2, ..., N).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub seeds: u64,
-    /// Standard errors added to each tolerance (0 at full scale).
+    /// Simulated days, overriding the scenario's.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Scale workers and arrivals by this factor (same load per worker), for quick checks.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Widen every tolerance by this many standard errors of the estimate (for reduced
+    /// scales, whose sampling error exceeds the study's).
+    #[arg(long, default_value_t = 0.0)]
     pub widen: f64,
-    /// The targets, then the metrics reported but not targeted (`study` null).
-    pub targets: Vec<Row>,
-    /// Mechanism curves: by intervention-delay bucket, for technical and emotional escalations.
-    pub curves: Vec<CurvePoint>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the mechanism curves (effort, messages, rating by intervention delay) as SVG.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Fit the free parameters by simulated method of moments, then write the fitted
+    /// scenario to --fit-out and report on it.
+    #[arg(long)]
+    pub fit: bool,
+    /// Where --fit writes the fitted scenario.
+    #[arg(long, value_name = "PATH", default_value = "fitted.toml")]
+    pub fit_out: PathBuf,
+    /// Scale of the simulations inside the fit.
+    #[arg(long, default_value_t = 0.25)]
+    pub fit_scale: f64,
+    /// Simulated days of the simulations inside the fit.
+    #[arg(long, default_value_t = 6)]
+    pub fit_days: u32,
+    /// Seeds of the simulations inside the fit (the same at every evaluation).
+    #[arg(long, default_value_t = 2)]
+    pub fit_seeds: u64,
+    /// Most objective evaluations of the fit.
+    #[arg(long, default_value_t = 300)]
+    pub fit_evaluations: u64,
 }
 
-/// One point of a mechanism curve, over all seeds.
-#[derive(Debug, Clone, Serialize)]
-pub struct CurvePoint {
-    /// `technical` or `emotional`.
-    pub escalation: String,
-    /// The delay bucket, such as `2-5 min`.
-    pub delay: String,
-    /// Escalated chats in the bucket.
-    pub chats: u64,
-    /// Mean worker effort.
-    pub effort: f64,
-    /// Mean worker messages per reply.
-    pub messages: f64,
-    /// Mean rating of the rated chats.
-    pub rating: f64,
-}
-
-/// The delay bucket labels.
-pub fn bucket_labels() -> Vec<String> {
-    DELAY_BUCKETS
-        .iter()
-        .map(
-            |(lo, hi)| {
-                if hi.is_finite() { format!("{lo}-{hi} min") } else { format!("{lo}+ min") }
+/// Runs `handoff calibrate`: fits first with `--fit`, then measures; exit 1 when a target fails
+/// (the report is printed first).
+pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
+    let scales_ok = |x: f64| x > 0.0 && x <= 10.0;
+    if !(scales_ok(args.scale) && scales_ok(args.fit_scale)) {
+        return Err(CliError::input("--scale and --fit-scale must be in (0, 10]"));
+    }
+    if !(0.0..=100.0).contains(&args.widen) {
+        return Err(CliError::input("--widen must be in 0..100"));
+    }
+    let mut scenario = load_scenario(&args.scenario, args.days)?;
+    let mut prefix = String::new();
+    if args.fit {
+        let bar = progress_bar(args.fit_evaluations, "fitting");
+        let (fitted, result) = fit(
+            &scenario,
+            args.fit_scale,
+            args.fit_days,
+            args.fit_seeds,
+            args.fit_evaluations,
+            &|evaluations, distance| {
+                bar.set_position(evaluations);
+                bar.set_message(format!("fitting (distance {distance:.2})"));
             },
         )
-        .collect()
-}
-
-fn curve_points(curves: &DelayCurves) -> Vec<CurvePoint> {
-    let labels = bucket_labels();
-    let mut out = Vec::new();
-    for (name, sums) in [("technical", &curves.technical), ("emotional", &curves.emotional)] {
-        for (s, label) in sums.iter().zip(&labels) {
-            let per = |x: f64, n: u64| if n == 0 { f64::NAN } else { x / n as f64 };
-            out.push(CurvePoint {
-                escalation: name.into(),
-                delay: label.clone(),
-                chats: s.chats,
-                effort: per(s.effort, s.chats),
-                messages: per(s.messages, s.chats),
-                rating: per(s.rating, s.rated),
-            });
-        }
+        .map_err(CliError::runtime)?;
+        bar.finish_and_clear();
+        let text = toml::to_string_pretty(&fitted).map_err(CliError::runtime)?;
+        write_atomic(&args.fit_out, &text)?;
+        prefix = format!(
+            "fit: distance {:.2} -> {:.2} in {} evaluations; wrote {}\n{}\n",
+            result.distance_before,
+            result.distance_after,
+            result.evaluations,
+            args.fit_out.display(),
+            result
+                .parameters
+                .iter()
+                .map(|(p, a, b)| format!("  {p}: {a:.4} -> {b:.4}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        scenario = fitted;
     }
-    out
-}
-
-/// Measures `seeds` seeds (1, 2, ...) of both study arms.
-pub fn measure(scenario: &Scenario, seeds: u64, progress: &ProgressBar) -> Vec<SeedMeasurement> {
-    (1..=seeds)
-        .map(|seed| {
-            let mut control = by_name("study-control", scenario).expect("built in");
-            let mut treatment = by_name("study-treatment", scenario).expect("built in");
-            let m = measure_seed(scenario, seed, control.as_mut(), treatment.as_mut());
-            progress.inc(1);
-            m
-        })
-        .collect()
-}
-
-/// Measures and summarises.
-pub fn calibrate(scenario: &Scenario, seeds: u64, widen: f64) -> CalibrationReport {
-    let targets = Targets::builtin();
-    let bar = progress_bar(seeds, "simulating seeds");
-    let measured = measure(scenario, seeds, &bar);
+    let scenario = scenario.scaled(args.scale);
+    let bar = progress_bar(args.seeds, "simulating seeds");
+    let report = calibrate(&scenario, args.seeds, args.widen, &|| bar.inc(1));
     bar.finish_and_clear();
-    let rows = summarise(&measured, &targets, widen);
-    let mut curves = DelayCurves::default();
-    for m in &measured {
-        curves.merge(&m.curves);
+    if let Some(path) = &args.out {
+        write_atomic(path, &curves_svg(&report)?)?;
     }
-    CalibrationReport {
-        pass: rows.iter().all(|r| r.pass != Some(false)),
-        scenario: scenario.name.clone(),
-        seeds,
-        widen,
-        targets: rows,
-        curves: curve_points(&curves),
+    let text = if args.json { to_json(&report) } else { prefix + &render_text(&report) };
+    if report.pass {
+        Ok(text)
+    } else {
+        print!("{text}");
+        Err(CliError { message: "calibration targets failed".into(), code: 1 })
     }
 }
 
-fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x:.3}") } else { "n/a".into() }
+fn fixed3(x: f64) -> String {
+    fixed(x, 3)
 }
 
 /// Renders the report as tables.
@@ -149,10 +131,10 @@ pub fn render_text(report: &CalibrationReport) -> String {
     for r in &report.targets {
         rows.push(vec![
             r.label.clone(),
-            r.study.map(num).unwrap_or_else(|| "-".into()),
-            num(r.simulated),
-            format!("[{}, {}]", num(r.ci_low), num(r.ci_high)),
-            r.tolerance.map(num).unwrap_or_else(|| "-".into()),
+            r.study.map(fixed3).unwrap_or_else(|| "-".into()),
+            fixed3(r.simulated),
+            format!("[{}, {}]", fixed3(r.ci_low), fixed3(r.ci_high)),
+            r.tolerance.map(fixed3).unwrap_or_else(|| "-".into()),
             match r.pass {
                 Some(true) => "pass".into(),
                 Some(false) => "FAIL".into(),
@@ -172,7 +154,7 @@ pub fn render_text(report: &CalibrationReport) -> String {
             String::new()
         }
     );
-    out.push_str(&render(&rows));
+    out.push_str(&table(&rows));
     out.push_str(&format!(
         "\n{passed} of {total} targets pass\n\nmechanisms: escalated chats by intervention delay\n"
     ));
@@ -186,143 +168,13 @@ pub fn render_text(report: &CalibrationReport) -> String {
             p.escalation.clone(),
             p.delay.clone(),
             p.chats.to_string(),
-            num(p.effort),
-            num(p.messages),
-            num(p.rating),
+            fixed3(p.effort),
+            fixed3(p.messages),
+            fixed3(p.rating),
         ]);
     }
-    out.push_str(&render(&curve_rows));
+    out.push_str(&table(&curve_rows));
     out
-}
-
-/// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]).
-fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, String> {
-    let mut v = serde_json::to_value(scenario).map_err(|e| e.to_string())?;
-    let mut staffing_scale = 1.0;
-    for ((path, _, _), &x) in FREE_PARAMETERS.iter().zip(values) {
-        if *path == "workers.staffing_scale" {
-            staffing_scale = x;
-            continue;
-        }
-        let pointer = format!("/{}", path.replace('.', "/"));
-        let slot = v.pointer_mut(&pointer).ok_or_else(|| format!("no parameter {path}"))?;
-        *slot = serde_json::json!(x);
-    }
-    let mut s: Scenario = serde_json::from_value(v).map_err(|e| e.to_string())?;
-    for x in &mut s.workers.staffing {
-        *x = (*x * staffing_scale).min(1.0);
-    }
-    Ok(s)
-}
-
-/// The free parameters of `scenario` (the staffing scale of a scenario is 1 by definition).
-fn get_parameters(scenario: &Scenario) -> Vec<f64> {
-    let v = serde_json::to_value(scenario).expect("scenarios serialise");
-    FREE_PARAMETERS
-        .iter()
-        .map(|(path, lo, hi)| {
-            if *path == "workers.staffing_scale" {
-                return 1.0;
-            }
-            let pointer = format!("/{}", path.replace('.', "/"));
-            v.pointer(&pointer).and_then(|x| x.as_f64()).unwrap_or(*lo).clamp(*lo, *hi)
-        })
-        .collect()
-}
-
-/// Maps parameters to the unit cube the optimiser works in, and back.
-fn normalise(x: &[f64]) -> Vec<f64> {
-    FREE_PARAMETERS.iter().zip(x).map(|((_, lo, hi), v)| (v - lo) / (hi - lo)).collect()
-}
-
-fn denormalise(u: &[f64]) -> Vec<f64> {
-    FREE_PARAMETERS
-        .iter()
-        .zip(u)
-        .map(|((_, lo, hi), v)| lo + v.clamp(0.0, 1.0) * (hi - lo))
-        .collect()
-}
-
-/// The result of a fit.
-#[derive(Debug, Clone, Serialize)]
-pub struct FitResult {
-    /// The objective before the fit.
-    pub distance_before: f64,
-    /// The objective after the fit.
-    pub distance_after: f64,
-    /// Evaluations used.
-    pub evaluations: u64,
-    /// Fitted values: (parameter, before, after).
-    pub parameters: Vec<(String, f64, f64)>,
-}
-
-/// Fits the free parameters of `full` by simulated method of moments: COBYLA (a bounded,
-/// derivative-free trust-region method) minimises the tolerance-scaled squared distance between
-/// simulated and study effects, measured on `fit_scenario` (typically a reduced scale of `full`)
-/// over the same seeds at every evaluation (common random numbers). Returns the fitted full-scale
-/// scenario.
-pub fn fit(
-    full: &Scenario,
-    fit_scale: f64,
-    fit_days: u32,
-    seeds: u64,
-    max_evaluations: u64,
-) -> Result<(Scenario, FitResult), CliError> {
-    let targets = Targets::builtin();
-    let mut base = full.scaled(fit_scale);
-    base.days = fit_days;
-    let x0 = get_parameters(full);
-    let u0 = normalise(&x0);
-    let bounds = vec![(0.0, 1.0); FREE_PARAMETERS.len()];
-    let bar = progress_bar(max_evaluations, "fitting");
-    let objective = |u: &[f64], _: &mut ()| -> f64 {
-        let d = match set_parameters(&base, &denormalise(u)) {
-            Ok(s) if s.validate("fit").is_ok() => {
-                let quiet = ProgressBar::hidden();
-                distance(&measure(&s, seeds, &quiet), &targets)
-            }
-            _ => 1e12,
-        };
-        bar.inc(1);
-        bar.set_message(format!("fitting (distance {d:.2})"));
-        d
-    };
-    let start_distance = {
-        let s = set_parameters(&base, &x0).map_err(CliError::runtime)?;
-        distance(&measure(&s, seeds, &ProgressBar::hidden()), &targets)
-    };
-    let result = cobyla::minimize(
-        objective,
-        &u0,
-        &bounds,
-        &[] as &[&dyn cobyla::Func<()>],
-        (),
-        max_evaluations as usize,
-        cobyla::RhoBeg::All(0.1),
-        Some(cobyla::StopTols { ftol_rel: 1e-4, ..cobyla::StopTols::default() }),
-    );
-    bar.finish_and_clear();
-    let (u, y) = match result {
-        Ok((_, u, y)) => (u, y),
-        Err((_, u, y)) => (u, y),
-    };
-    let x = denormalise(&u);
-    let fitted = set_parameters(full, &x).map_err(CliError::runtime)?;
-    fitted.validate("fitted scenario").map_err(CliError::runtime)?;
-    let parameters = FREE_PARAMETERS
-        .iter()
-        .zip(x0.iter().zip(&x))
-        .map(|((p, _, _), (a, b))| ((*p).to_string(), *a, *b))
-        .collect();
-    Ok((
-        fitted,
-        FitResult {
-            distance_before: start_distance,
-            distance_after: y,
-            evaluations: bar.position(),
-            parameters,
-        },
-    ))
 }
 
 /// Buckets with fewer escalated chats are left out of the plot (too noisy to read).

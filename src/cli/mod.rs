@@ -1,18 +1,18 @@
-//! The subcommands of the `handoff` command line, one module each.
+//! The subcommands of the `handoff` command line: each module has the subcommand's arguments
+//! (`XArgs`, clap derive) and its `run`, which returns the text for standard output.
 
 pub mod bench;
 pub mod calibrate;
 pub mod eval;
+pub mod format;
 pub mod policies;
 pub mod scenarios;
 pub mod simulate;
-pub mod table;
 pub mod train;
 
 use std::path::Path;
 
 use handoff_env::Scenario;
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// A failure to report as a one-line message with exit code 2 (bad input) or 1 (other).
 #[derive(Debug)]
@@ -35,14 +35,21 @@ impl CliError {
     }
 }
 
-/// Loads a scenario by built-in name or path, applying a `--days` override and revalidating.
+/// Loads a scenario by built-in name or path, applying a `--days` override and revalidating,
+/// and checks that its fallback policy is built in.
 pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError> {
     let mut scenario = Scenario::load(name).map_err(CliError::input)?;
+    handoff_agents::check_fallback(&scenario, name).map_err(CliError::input)?;
     if let Some(d) = days {
         scenario.days = d;
         scenario.validate("--days").map_err(CliError::input)?;
     }
     Ok(scenario)
+}
+
+/// Serialises a report as pretty JSON with a final newline.
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("reports serialise") + "\n"
 }
 
 /// Writes `text` to `path` atomically (a temporary file, then a rename).
@@ -53,16 +60,4 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
-}
-
-/// A progress bar on standard error, hidden when it is not a terminal.
-pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }

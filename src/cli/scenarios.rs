@@ -4,6 +4,8 @@ use handoff_env::Scenario;
 use handoff_env::scenario::{BUILTIN, DEFAULT_SCENARIO};
 use serde::Serialize;
 
+use super::CliError;
+
 #[derive(Serialize)]
 struct Entry {
     name: String,
@@ -14,8 +16,20 @@ struct Entry {
     chats_per_day: f64,
 }
 
-/// Prints the built-in scenarios as a table or JSON.
-pub fn run(json: bool) -> String {
+/// The options of `handoff scenarios`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScenariosArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The built-in scenarios as a table or JSON.
+pub fn run(args: &ScenariosArgs) -> Result<String, CliError> {
+    Ok(render(args.json))
+}
+
+fn render(json: bool) -> String {
     let entries: Vec<Entry> = BUILTIN
         .iter()
         .filter_map(|(name, _)| Scenario::builtin(name).map(|s| (name, s)))
@@ -48,5 +62,5 @@ pub fn run(json: bool) -> String {
             e.description.clone(),
         ]);
     }
-    super::table::render(&rows)
+    super::format::table(&rows)
 }

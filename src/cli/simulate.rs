@@ -1,22 +1,42 @@
 //! `handoff simulate`: both arms of the study on the same random numbers.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use handoff_agents::by_name;
-use handoff_env::csv::ChatCsv;
-use handoff_env::runner;
-use handoff_env::sim::{SimCounters, Simulator};
-use handoff_env::stats::{ArmStats, ArmSummary, SegmentSummary};
-use handoff_env::{ChatRecord, Scenario};
+use handoff_agents::{STUDY_ARMS, run_builtin};
+use handoff_env::scenario::DEFAULT_SCENARIO;
+use handoff_env::{ArmStats, ArmSummary, ChatCsv, Scenario, SegmentSummary};
 use serde::Serialize;
 
-use super::CliError;
-use super::table::render;
+use super::format::{percent, table};
+use super::{CliError, load_scenario, to_json};
 
-/// The study's two arms: (arm name, policy name).
-pub const ARMS: [(&str, &str); 2] =
-    [("control", "study-control"), ("treatment", "study-treatment")];
+/// The options of `handoff simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// A built-in scenario (see `handoff scenarios`) or the path of a scenario TOML file.
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    pub scenario: String,
+    /// Seed of all random streams; the same seed gives byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated days, overriding the scenario's.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Write one row per chat and arm to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    pub chats_csv: Option<PathBuf>,
+}
+
+/// Runs `handoff simulate`.
+pub fn run(args: &SimulateArgs) -> Result<String, CliError> {
+    let scenario = load_scenario(&args.scenario, args.days)?;
+    let report = simulate(&scenario, args.seed, args.chats_csv.as_deref())?;
+    Ok(if args.json { to_json(&report) } else { render_text(&report) })
+}
 
 /// What `handoff simulate --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,16 +51,14 @@ pub struct SimulateReport {
     pub arms: BTreeMap<String, ArmSummary>,
 }
 
-/// Runs one arm, handing every chat to `on_chat`; returns the run's counters.
-pub fn run_arm(
+/// Runs one arm of the study (a built-in policy), handing every chat to `on_chat`.
+fn run_arm(
     scenario: &Scenario,
     seed: u64,
     policy: &str,
-    on_chat: impl FnMut(&ChatRecord),
-) -> SimCounters {
-    let mut sim = Simulator::new(scenario.clone());
-    let mut policy = by_name(policy, scenario).expect("the study's policies are built in");
-    runner::run(&mut sim, seed, policy.as_mut(), on_chat)
+    on_chat: impl FnMut(&handoff_env::ChatRecord),
+) {
+    run_builtin(scenario, seed, policy, on_chat).expect("the study's policies are built in");
 }
 
 /// Runs both arms (in parallel unless a CSV is written) and summarises them.
@@ -54,7 +72,7 @@ pub fn simulate(
         let fail = |e: std::io::Error| CliError::runtime(format!("{}: {e}", path.display()));
         let mut out = ChatCsv::create(path).map_err(fail)?;
         let mut error = None;
-        for ((arm, policy), st) in ARMS.iter().zip(stats.iter_mut()) {
+        for ((arm, policy), st) in STUDY_ARMS.iter().zip(stats.iter_mut()) {
             run_arm(scenario, seed, policy, |r| {
                 st.add(r);
                 if error.is_none() {
@@ -68,20 +86,19 @@ pub fn simulate(
         out.finish().map_err(fail)?;
     } else {
         std::thread::scope(|s| {
-            for ((_, policy), st) in ARMS.iter().zip(stats.iter_mut()) {
+            for ((_, policy), st) in STUDY_ARMS.iter().zip(stats.iter_mut()) {
                 s.spawn(move || {
                     run_arm(scenario, seed, policy, |r| st.add(r));
                 });
             }
         });
     }
-    let arms =
-        ARMS.iter().zip(&stats).map(|((arm, _), st)| (arm.to_string(), st.summary())).collect();
+    let arms = STUDY_ARMS
+        .iter()
+        .zip(&stats)
+        .map(|((arm, _), st)| (arm.to_string(), st.summary()))
+        .collect();
     Ok(SimulateReport { scenario: scenario.name.clone(), seed, days: scenario.days, arms })
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1} %", 100.0 * x)
 }
 
 fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {
@@ -116,11 +133,11 @@ fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {
                 format!("{:.2}", s.duration_mean_s / 60.0),
                 format!("{:.2}", s.duration_median_s / 60.0),
                 format!("{:.3}", s.rating_mean),
-                pct(s.rating_rate),
+                percent(s.rating_rate),
                 format!("{:.3}", s.satisfaction_mean),
-                pct(s.retrial_rate),
-                pct(s.abandonment_rate),
-                pct(s.resolution_rate),
+                percent(s.retrial_rate),
+                percent(s.abandonment_rate),
+                percent(s.resolution_rate),
                 format!("{:.2}", s.switch_aways_mean),
             ]);
         }
@@ -155,19 +172,19 @@ pub fn render_text(report: &SimulateReport) -> String {
         "scenario {}, seed {}, {} day(s): both arms on the same customers\n\n",
         report.scenario, report.seed, report.days
     );
-    out.push_str(&render(&segment_rows(report)));
+    out.push_str(&table(&segment_rows(report)));
     if let (Some(c), Some(t)) = (report.arms.get("control"), report.arms.get("treatment")) {
         if let Some(mix) = &t.eligible.escalation_mix {
             out.push_str(&format!(
                 "\nescalation mix (treatment, eligible): technical {}, emotional {}, human {}, none {}\n",
-                pct(mix.technical),
-                pct(mix.emotional),
-                pct(mix.human),
-                pct(mix.none)
+                percent(mix.technical),
+                percent(mix.emotional),
+                percent(mix.human),
+                percent(mix.none)
             ));
         }
         out.push_str("\neffects, treatment minus control:\n");
-        out.push_str(&render(&effect_rows(c, t)));
+        out.push_str(&table(&effect_rows(c, t)));
     }
     out
 }

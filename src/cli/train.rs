@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use handoff_training::config::{Algo, TrainConfig};
-use handoff_training::train::{Progress, TEST_FIRST_SEED, TrainOptions, train};
-use indicatif::{ProgressBar, ProgressStyle};
+use handoff_training::train::{Progress, TrainOptions, closing_comparison, train};
 
-use super::CliError;
+use super::format::{progress_bar, steps_bar};
+use super::{CliError, eval};
 
 /// The learners of `handoff train`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -83,7 +83,11 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
         config.scenario = s.clone();
     }
     if let Some(c) = &args.control {
-        config.control = c.split(',').map(|k| k.trim().to_string()).collect();
+        config.control = c
+            .split(',')
+            .map(|k| k.trim().parse())
+            .collect::<Result<_, String>>()
+            .map_err(|e| CliError::input(format!("training configuration: control: {e}")))?;
     }
     if let Some(s) = args.steps {
         config.steps = s;
@@ -101,7 +105,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
         config.scale = s;
     }
     if let Some(d) = &args.device {
-        config.device = d.clone();
+        config.device = d.parse().map_err(CliError::input)?;
     }
     config.validate().map_err(|e| CliError::input(format!("training configuration: {e}")))?;
     Ok(config)
@@ -136,15 +140,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     } else {
         resolve_config(args)?
     };
-    let bar = ProgressBar::new(config.steps);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {human_pos}/{human_len} steps ({elapsed}, eta {eta}) {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{} on {}", config.algo.name(), config.scenario));
+    let bar = steps_bar(config.steps, format!("{} on {}", config.algo.name(), config.scenario));
     let options = TrainOptions { run_dir: out.clone(), resume: args.resume, stop_after: None };
     let outcome = train(&config, &options, &mut |p: &Progress| {
         bar.set_length(p.total_steps);
@@ -183,26 +179,12 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
             out.display()
         ));
     }
-    let eval = super::eval::EvalOptions {
-        scenario: String::new(),
-        policies: Vec::new(),
-        baseline: Some(outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone())),
-        seeds: args.eval_seeds,
-        first_seed: TEST_FIRST_SEED,
-        days: None,
-        scale: 1.0,
-        threads: None,
-        resamples: 10_000,
-        json: false,
-        csv: None,
-        svg: None,
-        junit: None,
-        assertions: Vec::new(),
-    };
-    let scenario = handoff_training::setup::target_scenario(&config).map_err(CliError::runtime)?;
-    let mut policies: Vec<String> =
-        handoff_agents::POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
-    policies.push(format!("ckpt:{}", out.display()));
-    report.push_str(&super::eval::evaluate_on(&scenario, &policies, &eval)?);
+    let baseline = outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone());
+    let bar =
+        progress_bar(args.eval_seeds * (handoff_agents::POLICIES.len() as u64 + 1), "episodes");
+    let comparison = closing_comparison(&config, &out, &baseline, args.eval_seeds, &|| bar.inc(1))
+        .map_err(CliError::input)?;
+    bar.finish_and_clear();
+    report.push_str(&eval::render::markdown(&comparison, &[]));
     Ok(report)
 }

@@ -10,14 +10,16 @@
 //! RUN/best/                           the same, for the best policy by validation return
 //! ```
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use handoff_agents::LearnedPolicy;
 use handoff_agents::net::NetConfig;
+use handoff_agents::{LearnedPolicy, POLICIES, by_name};
+use handoff_env::{Policy, Scenario, observation_len};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::TrainConfig;
+use crate::config::{DeviceKind, TrainConfig};
 use crate::learner::load_module;
 
 /// The file of a checkpoint holding the acting network (a [`CandidateScorer`]).
@@ -215,10 +217,49 @@ pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), String> {
 pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, String> {
     let dir = resolve_policy(path)?;
     let (config, _) = open(&dir)?;
-    let device = crate::setup::device(&config.device).or_else(|_| crate::setup::device("flex"))?;
+    let device =
+        crate::setup::device(config.device).or_else(|_| crate::setup::device(DeviceKind::Flex))?;
     // the initial weights are overwritten by the checkpoint's
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
     let scorer = NetConfig::new(0).with_hidden(config.hidden).scorer(&mut rng, &device);
     let scorer = load_module(scorer, &dir, POLICY_FILE)?;
     Ok(LearnedPolicy::new(name, scorer, device, obs_len))
+}
+
+/// The prefix of a policy name that evaluates a checkpoint: `ckpt:DIR`.
+pub const CHECKPOINT_PREFIX: &str = "ckpt:";
+
+/// Makes policies by name: built-in ones (`handoff policies`) and trained ones (`ckpt:DIR`, a
+/// run directory or one checkpoint), each checkpoint loaded and verified once.
+pub struct PolicyMaker {
+    trained: HashMap<String, LearnedPolicy>,
+}
+
+impl PolicyMaker {
+    /// Loads every `ckpt:` policy among `names` for `scenario`.
+    pub fn new(names: &[String], scenario: &Scenario) -> Result<Self, String> {
+        let obs_len = observation_len(scenario.env.candidates as usize);
+        let mut trained = HashMap::new();
+        for name in names {
+            if let Some(path) = name.strip_prefix(CHECKPOINT_PREFIX) {
+                let policy = load_policy(Path::new(path), name, obs_len)?;
+                trained.insert(name.clone(), policy);
+            }
+        }
+        Ok(Self { trained })
+    }
+
+    /// The policy called `name`.
+    pub fn make(&self, name: &str, scenario: &Scenario) -> Result<Box<dyn Policy>, String> {
+        if let Some(p) = self.trained.get(name) {
+            return Ok(Box::new(p.clone()));
+        }
+        by_name(name, scenario).ok_or_else(|| {
+            let known: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
+            format!(
+                "unknown policy \"{name}\" (built in: {}; or ckpt:DIR for a trained one)",
+                known.join(", ")
+            )
+        })
+    }
 }

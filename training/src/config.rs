@@ -3,6 +3,7 @@
 //! `handoff train --config FILE` reads one; every command-line flag overrides it; the resolved
 //! configuration is saved as `config.toml` in the run directory, and a resumed run must match it.
 
+use handoff_env::DecisionKind;
 use serde::{Deserialize, Serialize};
 
 /// Which learner.
@@ -25,6 +26,96 @@ impl Algo {
     }
 }
 
+/// Where the networks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// Burn's pure-Rust CPU backend, always built (`cpu` is accepted too).
+    #[serde(alias = "cpu")]
+    Flex,
+    /// A GPU through wgpu, with the cargo feature `wgpu`.
+    Wgpu,
+    /// An NVIDIA GPU through CUDA, with the cargo feature `cuda`.
+    Cuda,
+}
+
+impl DeviceKind {
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Flex => "flex",
+            DeviceKind::Wgpu => "wgpu",
+            DeviceKind::Cuda => "cuda",
+        }
+    }
+
+    /// Whether this build has the device's backend.
+    pub fn is_built(self) -> bool {
+        match self {
+            DeviceKind::Flex => true,
+            DeviceKind::Wgpu => cfg!(feature = "wgpu"),
+            DeviceKind::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "flex" | "cpu" => Ok(DeviceKind::Flex),
+            "wgpu" => Ok(DeviceKind::Wgpu),
+            "cuda" => Ok(DeviceKind::Cuda),
+            other => Err(format!(
+                "device \"{other}\" is not available (devices: flex; wgpu or cuda when built with \
+                 --features wgpu or --features cuda)"
+            )),
+        }
+    }
+}
+
+/// The heuristic PPO imitates at the start of a run, or none; written as its name (`""` for
+/// none) in configuration files, and only a built-in policy is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum TeacherPolicy {
+    /// PPO from scratch.
+    None,
+    /// A built-in policy (see `handoff policies`).
+    Builtin(String),
+}
+
+impl TeacherPolicy {
+    /// The teacher's policy name, if there is a teacher.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            TeacherPolicy::None => None,
+            TeacherPolicy::Builtin(name) => Some(name),
+        }
+    }
+}
+
+impl TryFrom<String> for TeacherPolicy {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        if name.is_empty() {
+            Ok(TeacherPolicy::None)
+        } else if handoff_agents::POLICIES.iter().any(|(n, _)| *n == name) {
+            Ok(TeacherPolicy::Builtin(name))
+        } else {
+            Err(format!("\"{name}\" is not a built-in policy (see `handoff policies`)"))
+        }
+    }
+}
+
+impl From<TeacherPolicy> for String {
+    fn from(teacher: TeacherPolicy) -> String {
+        teacher.name().unwrap_or_default().to_string()
+    }
+}
+
 /// A whole training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -34,7 +125,7 @@ pub struct TrainConfig {
     /// Scenario name or path.
     pub scenario: String,
     /// Decision kinds the agent makes (`route`, `attend`); empty keeps the scenario's.
-    pub control: Vec<String>,
+    pub control: Vec<DecisionKind>,
     /// Simulated days per training episode (0 keeps the scenario's).
     pub days: u32,
     /// Scale of workers and arrivals for training (same load per worker).
@@ -51,7 +142,7 @@ pub struct TrainConfig {
     /// Hidden units per layer.
     pub hidden: usize,
     /// Compute device: `flex` (CPU, default) or a GPU backend compiled in by a cargo feature.
-    pub device: String,
+    pub device: DeviceKind,
     /// Write a checkpoint every this many updates (and always at the end).
     pub checkpoint_every: u64,
     /// Evaluate against the best heuristic every this many updates (0: only at the end).
@@ -77,7 +168,7 @@ impl Default for TrainConfig {
             steps: 4_000_000,
             envs: 16,
             hidden: 32,
-            device: "flex".to_string(),
+            device: DeviceKind::Flex,
             checkpoint_every: 20,
             eval_every: 50,
             eval_seeds: 4,
@@ -120,7 +211,7 @@ pub struct PpoConfig {
     /// Rewards are multiplied by this before learning (returns are logged unscaled).
     pub reward_scale: f64,
     /// A built-in heuristic to imitate at the start ("" for none: PPO from scratch).
-    pub teacher: String,
+    pub teacher: TeacherPolicy,
     /// Environment steps spent imitating the teacher.
     pub teacher_steps: u64,
     /// Weight of the teacher's cross-entropy in PPO's loss after imitation, fading linearly to
@@ -147,7 +238,7 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             reward_scale: 1.0,
-            teacher: "c-mu".to_string(),
+            teacher: TeacherPolicy::Builtin("c-mu".to_string()),
             teacher_steps: 300_000,
             teacher_coef: 0.3,
         }
@@ -229,10 +320,12 @@ impl TrainConfig {
         range("hidden", self.hidden as f64, 1.0, 4096.0)?;
         range("eval_seeds", self.eval_seeds as f64, 1.0, 10_000.0)?;
         range("checkpoint_every", self.checkpoint_every as f64, 1.0, 1e9)?;
-        for kind in &self.control {
-            if kind != "route" && kind != "attend" {
-                return Err(format!("control: \"{kind}\" is not a decision kind (route, attend)"));
-            }
+        if !self.device.is_built() {
+            return Err(format!(
+                "device \"{}\" is not available in this build (rebuild with --features {})",
+                self.device.name(),
+                self.device.name()
+            ));
         }
         let p = &self.ppo;
         range("ppo.learning_rate", p.learning_rate, 0.0, 1.0)?;
@@ -252,14 +345,6 @@ impl TrainConfig {
         range("ppo.max_grad_norm", p.max_grad_norm, 1e-6, 1e6)?;
         range("ppo.reward_scale", p.reward_scale, 1e-9, 1e9)?;
         range("ppo.teacher_coef", p.teacher_coef, 0.0, 1e6)?;
-        if !p.teacher.is_empty()
-            && !handoff_agents::POLICIES.iter().any(|(name, _)| *name == p.teacher)
-        {
-            return Err(format!(
-                "ppo.teacher: \"{}\" is not a built-in policy (see `handoff policies`)",
-                p.teacher
-            ));
-        }
         let d = &self.dqn;
         range("dqn.learning_rate", d.learning_rate, 0.0, 1.0)?;
         range("dqn.buffer_size", d.buffer_size as f64, 1.0, 1e8)?;

@@ -10,7 +10,6 @@ use burn::prelude::*;
 use handoff_agents::learned::masked_argmax;
 use handoff_agents::net::{CandidateScorer, NetConfig, tensor2};
 use handoff_env::rng::uniform;
-use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -243,13 +242,11 @@ impl Learner for Dqn {
 
     fn act(
         &mut self,
-        obs: ArrayView2<f32>,
-        masks: ArrayView2<bool>,
+        obs: &[f32],
+        masks: &[bool],
         live: &[bool],
         teacher: Option<Teacher<'_>>,
     ) -> Vec<usize> {
-        let obs = obs.as_slice().expect("contiguous observations");
-        let masks = masks.as_slice().expect("contiguous masks");
         let scores = self.scores(&self.q_inference, obs, self.envs);
         let epsilon = self.epsilon();
         let sl = self.slots;
@@ -278,11 +275,9 @@ impl Learner for Dqn {
         rewards: &[f64],
         terminated: &[bool],
         _truncated: &[bool],
-        next_obs: ArrayView2<f32>,
-        next_masks: ArrayView2<bool>,
+        next_obs: &[f32],
+        next_masks: &[bool],
     ) {
-        let next_obs = next_obs.as_slice().expect("contiguous observations");
-        let next_masks = next_masks.as_slice().expect("contiguous masks");
         let (ol, sl) = (self.obs_len, self.slots);
         for i in 0..self.envs {
             if !self.current_live[i] {
@@ -317,8 +312,8 @@ impl Learner for Dqn {
 
     fn update(
         &mut self,
-        _next_obs: ArrayView2<f32>,
-        _next_masks: ArrayView2<bool>,
+        _next_obs: &[f32],
+        _next_masks: &[bool],
         _progress: f64,
     ) -> Vec<(&'static str, f64)> {
         let n = self.gradient_steps.max(1) as f64;

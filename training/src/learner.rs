@@ -8,7 +8,6 @@ use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::Bytes;
 use handoff_agents::net::CandidateScorer;
 use handoff_env::rng::uniform;
-use ndarray::ArrayView2;
 use rand_pcg::Pcg64Mcg;
 
 /// A learning algorithm driven by [`crate::train`]: it acts on a batch of environments, sees the
@@ -17,15 +16,16 @@ pub trait Learner {
     /// Vector steps per iteration (between updates, checkpoints and evaluations).
     fn steps_per_iteration(&self) -> usize;
 
-    /// Chooses one action per environment. `live[i]` is false for an environment the vector
+    /// Chooses one action per environment, from the observations and masks of every environment
+    /// (row-major, one row per environment). `live[i]` is false for an environment the vector
     /// will reset instead of stepping (its action is ignored and nothing is learned from it).
     /// With a teacher, the learner sees the teacher's choices; when `follow` is set it takes
     /// them instead of its own and learns from them (PPO imitates them, DQN learns their values
     /// off-policy); otherwise PPO may keep them for its imitation term.
     fn act(
         &mut self,
-        obs: ArrayView2<f32>,
-        masks: ArrayView2<bool>,
+        obs: &[f32],
+        masks: &[bool],
         live: &[bool],
         teacher: Option<Teacher<'_>>,
     ) -> Vec<usize>;
@@ -36,16 +36,16 @@ pub trait Learner {
         rewards: &[f64],
         terminated: &[bool],
         truncated: &[bool],
-        next_obs: ArrayView2<f32>,
-        next_masks: ArrayView2<bool>,
+        next_obs: &[f32],
+        next_masks: &[bool],
     );
 
     /// Learns at the end of an iteration; `progress` is the share of the run done (for
     /// schedules). Returns named scalars to log (`losses/...`, `charts/...`).
     fn update(
         &mut self,
-        next_obs: ArrayView2<f32>,
-        next_masks: ArrayView2<bool>,
+        next_obs: &[f32],
+        next_masks: &[bool],
         progress: f64,
     ) -> Vec<(&'static str, f64)>;
 

@@ -19,7 +19,6 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use handoff_agents::net::{ActorCritic, CandidateScorer, NetConfig, mask_scores, mask2, tensor2};
-use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -157,13 +156,11 @@ impl Learner for Ppo {
 
     fn act(
         &mut self,
-        obs: ArrayView2<f32>,
-        masks: ArrayView2<bool>,
+        obs: &[f32],
+        masks: &[bool],
         live: &[bool],
         teacher: Option<Teacher<'_>>,
     ) -> Vec<usize> {
-        let obs = obs.as_slice().expect("contiguous observations");
-        let masks = masks.as_slice().expect("contiguous masks");
         let (logits, values) = self.forward(obs, self.envs);
         let base = self.rollout.t * self.envs;
         if self.rollout.t == 0 {
@@ -195,8 +192,8 @@ impl Learner for Ppo {
         rewards: &[f64],
         terminated: &[bool],
         truncated: &[bool],
-        _next_obs: ArrayView2<f32>,
-        _next_masks: ArrayView2<bool>,
+        _next_obs: &[f32],
+        _next_masks: &[bool],
     ) {
         let base = self.rollout.t * self.envs;
         for i in 0..self.envs {
@@ -209,19 +206,19 @@ impl Learner for Ppo {
 
     fn update(
         &mut self,
-        next_obs: ArrayView2<f32>,
-        _next_masks: ArrayView2<bool>,
+        next_obs: &[f32],
+        _next_masks: &[bool],
         progress: f64,
     ) -> Vec<(&'static str, f64)> {
         assert_eq!(self.rollout.t, self.config.num_steps, "update after a full rollout");
         self.rollout.t = 0;
-        let (_, next_values) = self.forward(next_obs.as_slice().expect("contiguous"), self.envs);
+        let (_, next_values) = self.forward(next_obs, self.envs);
         let (advantages, returns) = self.advantages(&next_values);
         let c = self.config.clone();
         let lr = if c.anneal_lr { c.learning_rate * (1.0 - progress) } else { c.learning_rate };
         // the imitation term fades out linearly over the run
         let teacher_coef =
-            if c.teacher.is_empty() { 0.0 } else { c.teacher_coef * (1.0 - progress) };
+            if c.teacher.name().is_none() { 0.0 } else { c.teacher_coef * (1.0 - progress) };
         let mut indices: Vec<usize> =
             (0..self.rollout.live.len()).filter(|&k| self.rollout.live[k]).collect();
         let minibatch = indices.len().div_ceil(c.num_minibatches).max(1);

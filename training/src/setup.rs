@@ -1,12 +1,11 @@
 //! From a configuration to the objects a run needs: the scenario, the device, the environments.
 
 use burn::prelude::Device;
-use handoff_agents::{by_name, make_env};
-use handoff_env::scenario::DecisionKind;
-use handoff_env::{Scenario, vector::VectorEnv};
+use handoff_agents::{by_name, check_fallback, make_env};
+use handoff_env::{Scenario, VectorEnv};
 
-use crate::config::TrainConfig;
-use crate::eval::{run_episodes, stats};
+use crate::config::{DeviceKind, TrainConfig};
+use handoff_eval::{run_episodes, stats};
 
 /// Seeds of the wait measurements that size the training centre: apart from the training,
 /// validation and test seeds.
@@ -34,19 +33,10 @@ pub struct TrainingScenario {
 pub fn target_scenario(config: &TrainConfig) -> Result<Scenario, String> {
     let mut s = Scenario::load(&config.scenario).map_err(|e| e.to_string())?;
     if !config.control.is_empty() {
-        s.env.control = config
-            .control
-            .iter()
-            .map(|k| match k.as_str() {
-                "route" => Ok(DecisionKind::Route),
-                "attend" => Ok(DecisionKind::Attend),
-                other => {
-                    Err(format!("control: \"{other}\" is not a decision kind (route, attend)"))
-                }
-            })
-            .collect::<Result<_, _>>()?;
+        s.env.control = config.control.clone();
     }
     s.validate("the training configuration").map_err(|e| e.to_string())?;
+    check_fallback(&s, &config.scenario).map_err(|e| e.to_string())?;
     Ok(s)
 }
 
@@ -114,27 +104,30 @@ fn mean_wait(scenario: &Scenario) -> f64 {
     stats::mean(&episodes.iter().map(|e| e.kpis.wait_min).collect::<Vec<_>>())
 }
 
-/// The compute device called `name`: `flex` (pure-Rust CPU, always built), or `wgpu` / `cuda`
-/// when the binary was built with the cargo feature of the same name.
-pub fn device(name: &str) -> Result<Device, String> {
-    match name {
-        "flex" | "cpu" => Ok(Device::flex()),
+/// The compute device of `kind`: `flex` (pure-Rust CPU, always built), or `wgpu` / `cuda` when
+/// the binary was built with the cargo feature of the same name.
+pub fn device(kind: DeviceKind) -> Result<Device, String> {
+    match kind {
+        DeviceKind::Flex => Ok(Device::flex()),
         #[cfg(feature = "wgpu")]
-        "wgpu" => Ok(Device::wgpu(Default::default())),
+        DeviceKind::Wgpu => Ok(Device::wgpu(Default::default())),
         #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::cuda(0)),
+        DeviceKind::Cuda => Ok(Device::cuda(0)),
+        #[allow(unreachable_patterns)]
         other => Err(format!(
-            "device \"{other}\" is not available in this build (built in: flex; rebuild with \
-             --features wgpu or --features cuda for a GPU)"
+            "device \"{}\" is not available in this build (rebuild with --features {})",
+            other.name(),
+            other.name()
         )),
     }
 }
 
 /// `envs` environments on `scenario`, reset from `seed`.
-pub fn vector_env(scenario: &Scenario, envs: usize, seed: u64) -> VectorEnv {
-    let mut vector = VectorEnv::new((0..envs).map(|_| make_env(scenario.clone())).collect());
+pub fn vector_env(scenario: &Scenario, envs: usize, seed: u64) -> Result<VectorEnv, String> {
+    let envs = (0..envs).map(|_| make_env(scenario.clone())).collect::<Result<_, _>>();
+    let mut vector = VectorEnv::new(envs.map_err(|e| e.to_string())?);
     vector.reset(seed);
-    vector
+    Ok(vector)
 }
 
 #[cfg(test)]

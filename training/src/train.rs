@@ -7,15 +7,16 @@ use std::time::Instant;
 
 use handoff_agents::{LearnedPolicy, POLICIES, by_name};
 use handoff_env::{Policy, Scenario};
+use handoff_eval::{EvalConfig, EvalReport, evaluate};
 
-use crate::checkpoint::{self, LoopState};
+use crate::checkpoint::{self, CHECKPOINT_PREFIX, LoopState, PolicyMaker};
 use crate::config::{Algo, TrainConfig};
 use crate::dqn::Dqn;
-use crate::eval::{EpisodeResult, Kpis, run_episodes, stats};
 use crate::learner::{Learner, Teacher};
 use crate::logger::Logger;
 use crate::ppo::Ppo;
 use crate::setup;
+use handoff_eval::{EpisodeResult, Kpis, run_episodes, stats};
 
 /// Validation seeds (periodic evaluations, choice of the best policy) start here, far from the
 /// hashed seeds of training episodes.
@@ -91,6 +92,11 @@ pub fn make_learner(
     }
 }
 
+/// The rows of a vector environment's buffer, one environment after the other.
+fn rows<T>(buffer: &ndarray::Array2<T>) -> &[T] {
+    buffer.as_slice().expect("the vector environment's buffers are contiguous")
+}
+
 fn mean_return(episodes: &[EpisodeResult]) -> f64 {
     stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>())
 }
@@ -134,9 +140,9 @@ pub fn train(
     config.validate()?;
     let centre = setup::training_scenario(config)?;
     let scenario = centre.scenario.clone();
-    let device = setup::device(&config.device)?;
+    let device = setup::device(config.device)?;
     let run = options.run_dir.as_path();
-    let mut vector = setup::vector_env(&scenario, config.envs, config.seed);
+    let mut vector = setup::vector_env(&scenario, config.envs, config.seed)?;
     let (obs_len, slots) = (vector.observations().ncols(), vector.masks().ncols());
     let mut learner = make_learner(config, &device, obs_len, slots);
     let mut state = LoopState {
@@ -184,9 +190,9 @@ pub fn train(
     let mut last_checkpoint = None;
     let mut eval = None;
     let mut done_here = 0u64;
-    let mut teachers: Vec<Box<dyn Policy>> = match config.algo {
-        Algo::Ppo if !config.ppo.teacher.is_empty() => (0..config.envs)
-            .map(|_| by_name(&config.ppo.teacher, &scenario).expect("validated teacher"))
+    let mut teachers: Vec<Box<dyn Policy>> = match (config.algo, config.ppo.teacher.name()) {
+        (Algo::Ppo, Some(teacher)) => (0..config.envs)
+            .map(|_| by_name(teacher, &scenario).expect("a teacher is a built-in policy"))
             .collect(),
         _ => Vec::new(),
     };
@@ -202,14 +208,14 @@ pub fn train(
                 .collect();
             let teacher = (!teachers.is_empty()).then_some(Teacher { actions: &taught, follow });
             let actions =
-                learner.act(vector.observations().view(), vector.masks().view(), &live, teacher);
+                learner.act(rows(vector.observations()), rows(vector.masks()), &live, teacher);
             vector.step(&actions).map_err(|e| format!("learner chose an invalid action: {e}"))?;
             learner.observe(
                 vector.rewards(),
                 vector.terminated(),
                 vector.truncated(),
-                vector.observations().view(),
-                vector.masks().view(),
+                rows(vector.observations()),
+                rows(vector.masks()),
             );
             state.global_step += config.envs as u64;
             for i in 0..config.envs {
@@ -231,7 +237,7 @@ pub fn train(
         state.iteration += 1;
         done_here += 1;
         let progress = (state.iteration - 1) as f64 / total_iterations as f64;
-        let scalars = learner.update(vector.observations().view(), vector.masks().view(), progress);
+        let scalars = learner.update(rows(vector.observations()), rows(vector.masks()), progress);
         for (tag, value) in scalars {
             logger.scalar(tag, value, state.global_step);
         }
@@ -299,15 +305,34 @@ fn evaluate_scorer(
     heuristic: &(String, f64),
 ) -> EvalSnapshot {
     let scorer = learner.scorer();
-    let obs_len = handoff_env::observation::observation_len(scenario.env.candidates as usize);
+    let obs_len = handoff_env::observation_len(scenario.env.candidates as usize);
     let episodes = run_episodes(scenario, EVAL_FIRST_SEED, config.eval_seeds, &|| {
         Box::new(LearnedPolicy::new(config.algo.name(), scorer.clone(), device.clone(), obs_len))
     });
-    let kpis = crate::eval::mean_kpis(&episodes);
+    let kpis = handoff_eval::mean_kpis(&episodes);
     EvalSnapshot {
         return_mean: mean_return(&episodes),
         best_heuristic: heuristic.0.clone(),
         best_heuristic_return: heuristic.1,
         kpis,
     }
+}
+
+/// The closing comparison of a run: the trained policy of `run_dir` (`ckpt:DIR`) beside every
+/// built-in heuristic on `seeds` test seeds from [`TEST_FIRST_SEED`] of the run's target scenario
+/// (full size, its own days), paired with `baseline`. `on_episode` is called after each episode.
+pub fn closing_comparison(
+    config: &TrainConfig,
+    run_dir: &Path,
+    baseline: &str,
+    seeds: u64,
+    on_episode: &(dyn Fn() + Sync),
+) -> Result<EvalReport, String> {
+    let scenario = setup::target_scenario(config)?;
+    let mut policies: Vec<String> = POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
+    policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
+    let maker = PolicyMaker::new(&policies, &scenario)?;
+    let eval = EvalConfig { seeds, first_seed: TEST_FIRST_SEED, ..EvalConfig::default() };
+    let factory = |name: &str, s: &Scenario| maker.make(name, s);
+    evaluate(&scenario, &policies, baseline, &eval, &factory, on_episode)
 }

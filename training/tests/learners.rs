@@ -3,13 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-use handoff_env::observation::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
 use handoff_env::rng::uniform;
-use handoff_training::config::{Algo, TrainConfig};
+use handoff_env::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
+use handoff_training::config::{Algo, DeviceKind, TrainConfig};
 use handoff_training::train::{TrainOptions, make_learner, train};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
+
+/// The rows of a batch buffer, one environment after the other.
+fn rows<T>(a: &Array2<T>) -> &[T] {
+    a.as_slice().unwrap()
+}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("handoff-learn-{}-{name}", std::process::id()));
@@ -85,13 +90,13 @@ fn solve_bandit(algo: Algo, iterations: usize) -> f64 {
     };
     config.steps = (iterations * steps_per_iteration * envs) as u64;
     config.dqn.exploration_fraction = 0.5;
-    let device = handoff_training::setup::device("flex").unwrap();
+    let device = handoff_training::setup::device(DeviceKind::Flex).unwrap();
     let mut learner = make_learner(&config, &device, observation_len(SLOTS), SLOTS);
     let mut bandit = Bandit::new(envs);
     let live = vec![true; envs];
     for it in 0..iterations {
         for _ in 0..learner.steps_per_iteration() {
-            let actions = learner.act(bandit.obs.view(), bandit.masks.view(), &live, None);
+            let actions = learner.act(rows(&bandit.obs), rows(&bandit.masks), &live, None);
             let mut rewards = vec![0.0; envs];
             for (i, &a) in actions.iter().enumerate() {
                 assert!(bandit.masks[[i, a]], "a masked action was chosen");
@@ -99,9 +104,9 @@ fn solve_bandit(algo: Algo, iterations: usize) -> f64 {
             }
             bandit.draw();
             let done = vec![true; envs];
-            learner.observe(&rewards, &done, &[false; 8], bandit.obs.view(), bandit.masks.view());
+            learner.observe(&rewards, &done, &[false; 8], rows(&bandit.obs), rows(&bandit.masks));
         }
-        learner.update(bandit.obs.view(), bandit.masks.view(), it as f64 / iterations as f64);
+        learner.update(rows(&bandit.obs), rows(&bandit.masks), it as f64 / iterations as f64);
     }
     let policy = handoff_agents::LearnedPolicy::new(
         "learned",

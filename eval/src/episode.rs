@@ -1,12 +1,12 @@
 //! One evaluation episode: a policy on a scenario from a seed, to the end, with its return and
 //! its KPIs accumulated chat by chat (constant memory, whatever the horizon).
 
-use handoff_env::outcome::{ChatRecord, Ending};
+pub use handoff_env::EscalationMix;
+use handoff_env::Simulator;
 use handoff_env::rng::{Stream, derive_seed};
 use handoff_env::scenario::DecisionKind;
-use handoff_env::sim::Simulator;
-pub use handoff_env::stats::EscalationMix;
-use handoff_env::{Escalation, Observation, Policy, Scenario, runner};
+use handoff_env::{ChatRecord, Ending};
+use handoff_env::{Escalation, Observation, Policy, Scenario};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -176,7 +176,7 @@ pub fn run_episode(
     let mut sim = Simulator::new(scenario.clone());
     let mut split = DecisionSplit::new(scenario, policy, fallback);
     let mut sums = KpiSums::default();
-    runner::run(&mut sim, seed, &mut split, |chat| sums.add(chat));
+    handoff_env::run(&mut sim, seed, &mut split, |chat| sums.add(chat));
     EpisodeResult { seed, episode_return: sums.reward, kpis: sums.kpis() }
 }
 

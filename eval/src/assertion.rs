@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::{EvalReport, PolicySummary};
+use crate::compare::{EvalReport, PolicySummary};
 
 /// A value an assertion can read from a policy's results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

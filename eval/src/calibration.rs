@@ -2,20 +2,17 @@
 //!
 //! [`measure_seed`] runs the control and treatment policies on one seed (the same customers) and
 //! estimates every effect the way the study reports it; [`summarise`] turns several seeds into
-//! estimates with 95 % confidence intervals and checks them against [`Targets`].
+//! estimates with 95 % confidence intervals and checks them against [`Targets`];
+//! [`calibrate`] does both for the study's two arms and adds the mechanism curves.
 
 use std::collections::{BTreeMap, HashMap};
 
+use handoff_agents::{STUDY_ARMS, by_name};
+use handoff_env::{ArmStats, EscalationMix};
+use handoff_env::{ChatRecord, Escalation, Policy, Scenario, Simulator};
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::chat::Escalation;
-use crate::outcome::ChatRecord;
-use crate::policy::Policy;
-use crate::runner;
-use crate::scenario::Scenario;
-use crate::sim::Simulator;
-use crate::stats::ArmStats;
+use crate::stats::{mean_ci, standard_error};
 
 /// The targets shipped with handoff, with a citation for every number.
 pub const TARGETS_TOML: &str = include_str!("../../calibration/targets.toml");
@@ -205,7 +202,7 @@ pub fn measure_seed(
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut sim = Simulator::new(scenario.clone());
-            runner::run(&mut sim, seed, control, |r| {
+            handoff_env::run(&mut sim, seed, control, |r| {
                 control_stats.add(r);
                 if r.ai_eligible {
                     let twin = Twin {
@@ -218,7 +215,7 @@ pub fn measure_seed(
             });
         });
         let mut sim = Simulator::new(scenario.clone());
-        runner::run(&mut sim, seed, treatment, |r| {
+        handoff_env::run(&mut sim, seed, treatment, |r| {
             treatment_stats.add(r);
             curves.add(r);
             if r.ai_eligible && r.ai_involved {
@@ -276,7 +273,7 @@ pub fn measure_seed(
         m.insert(retrial, 100.0 * (ts.retrial_rate - cs.retrial_rate));
         m.insert(satisfaction, ts.satisfaction_mean - cs.satisfaction_mean);
     }
-    let mix = t.eligible.escalation_mix.unwrap_or(crate::stats::EscalationMix {
+    let mix = t.eligible.escalation_mix.unwrap_or(EscalationMix {
         technical: f64::NAN,
         emotional: f64::NAN,
         human: f64::NAN,
@@ -334,36 +331,6 @@ pub struct Row {
     pub pass: Option<bool>,
 }
 
-/// Mean and 95 % Student-t interval of `xs` (NaN values ignored; a single value has no width).
-pub fn mean_ci(xs: &[f64]) -> (f64, f64, f64) {
-    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-    let n = v.len();
-    if n == 0 {
-        return (f64::NAN, f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / n as f64;
-    if n == 1 {
-        return (m, m, m);
-    }
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-        .expect("positive degrees of freedom")
-        .inverse_cdf(0.975);
-    let half = t * standard_error(&v);
-    (m, m - half, m + half)
-}
-
-/// The standard error of the mean of `xs` (NaN values ignored; 0 for fewer than two values).
-pub fn standard_error(xs: &[f64]) -> f64 {
-    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-    let n = v.len();
-    if n < 2 {
-        return 0.0;
-    }
-    let m = v.iter().sum::<f64>() / n as f64;
-    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
-    (var / n as f64).sqrt()
-}
-
 /// Summarises seeds against the targets. `widen` adds that many standard errors to every
 /// tolerance (for runs at reduced scale, whose sampling error is larger than the study's).
 pub fn summarise(seeds: &[SeedMeasurement], targets: &Targets, widen: f64) -> Vec<Row> {
@@ -419,6 +386,108 @@ pub fn distance(seeds: &[SeedMeasurement], targets: &Targets) -> f64 {
         .sum()
 }
 
+/// Measures `seeds` seeds (1, 2, ...) of both study arms, calling `on_seed` after each.
+pub fn measure(scenario: &Scenario, seeds: u64, on_seed: &dyn Fn()) -> Vec<SeedMeasurement> {
+    (1..=seeds)
+        .map(|seed| {
+            let [mut control, mut treatment] =
+                STUDY_ARMS.map(|(_, policy)| by_name(policy, scenario).expect("built in"));
+            let m = measure_seed(scenario, seed, control.as_mut(), treatment.as_mut());
+            on_seed();
+            m
+        })
+        .collect()
+}
+
+/// What `handoff calibrate --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationReport {
+    /// Whether every target passed.
+    pub pass: bool,
+    /// The scenario measured.
+    pub scenario: String,
+    /// Seeds measured.
+    pub seeds: u64,
+    /// Standard errors added to each tolerance (0 at full scale).
+    pub widen: f64,
+    /// The targets, then the metrics reported but not targeted (`study` null).
+    pub targets: Vec<Row>,
+    /// Mechanism curves: by intervention-delay bucket, for technical and emotional escalations.
+    pub curves: Vec<CurvePoint>,
+}
+
+/// One point of a mechanism curve, over all seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurvePoint {
+    /// `technical` or `emotional`.
+    pub escalation: String,
+    /// The delay bucket, such as `2-5 min`.
+    pub delay: String,
+    /// Escalated chats in the bucket.
+    pub chats: u64,
+    /// Mean worker effort.
+    pub effort: f64,
+    /// Mean worker messages per reply.
+    pub messages: f64,
+    /// Mean rating of the rated chats.
+    pub rating: f64,
+}
+
+/// The delay bucket labels, such as `2-5 min`.
+pub fn bucket_labels() -> Vec<String> {
+    DELAY_BUCKETS
+        .iter()
+        .map(
+            |(lo, hi)| {
+                if hi.is_finite() { format!("{lo}-{hi} min") } else { format!("{lo}+ min") }
+            },
+        )
+        .collect()
+}
+
+fn curve_points(curves: &DelayCurves) -> Vec<CurvePoint> {
+    let labels = bucket_labels();
+    let mut out = Vec::new();
+    for (name, sums) in [("technical", &curves.technical), ("emotional", &curves.emotional)] {
+        for (s, label) in sums.iter().zip(&labels) {
+            let per = |x: f64, n: u64| if n == 0 { f64::NAN } else { x / n as f64 };
+            out.push(CurvePoint {
+                escalation: name.into(),
+                delay: label.clone(),
+                chats: s.chats,
+                effort: per(s.effort, s.chats),
+                messages: per(s.messages, s.chats),
+                rating: per(s.rating, s.rated),
+            });
+        }
+    }
+    out
+}
+
+/// Measures both study arms on `seeds` seeds and checks them against the built-in targets, each
+/// tolerance widened by `widen` standard errors; `on_seed` is called after each seed.
+pub fn calibrate(
+    scenario: &Scenario,
+    seeds: u64,
+    widen: f64,
+    on_seed: &dyn Fn(),
+) -> CalibrationReport {
+    let measured = measure(scenario, seeds, on_seed);
+    let rows = summarise(&measured, &Targets::builtin(), widen);
+    let mut curves = DelayCurves::default();
+    for m in &measured {
+        curves.merge(&m.curves);
+    }
+    CalibrationReport {
+        pass: rows.iter().all(|r| r.pass != Some(false)),
+        scenario: scenario.name.clone(),
+        seeds,
+        widen,
+        targets: rows,
+        curves: curve_points(&curves),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,7 +502,7 @@ mod tests {
             fn name(&self) -> &str {
                 "first"
             }
-            fn act(&mut self, obs: &crate::Observation) -> usize {
+            fn act(&mut self, obs: &handoff_env::Observation) -> usize {
                 obs.valid_actions().next().unwrap()
             }
         }
@@ -446,22 +515,5 @@ mod tests {
         for (key, _) in REPORTED {
             assert!(m.metrics.contains_key(key), "{key} is not measured");
         }
-    }
-
-    #[test]
-    fn interval_covers_a_known_mean_at_the_nominal_rate() {
-        // 2000 samples of 5 normal draws: the 95 % t-interval must cover 0 about 95 % of the time
-        let mut rng = crate::rng::stream_rng(3, crate::rng::Stream::Policy);
-        let trials = 2000;
-        let covered = (0..trials)
-            .filter(|_| {
-                let xs: Vec<f64> = (0..5).map(|_| crate::rng::std_normal(&mut rng)).collect();
-                let (_, lo, hi) = mean_ci(&xs);
-                lo <= 0.0 && 0.0 <= hi
-            })
-            .count();
-        let rate = covered as f64 / trials as f64;
-        // binomial standard error at 0.95 with 2000 trials is 0.0049; allow four of them
-        assert!((rate - 0.95).abs() < 4.0 * 0.0049, "coverage {rate}");
     }
 }

@@ -1,4 +1,5 @@
-//! Summary statistics over seeds: mean, interquartile mean, seeded percentile bootstrap.
+//! Summary statistics over seeds: mean, interquartile mean, seeded percentile bootstrap, and the
+//! Student-t interval of the calibration (statrs for the t quantile).
 //!
 //! Written here rather than taken from a crate: the statistics crates on crates.io (statrs among
 //! them) have no bootstrap, and the ones that do are unmaintained or pull in a dataframe library.
@@ -8,6 +9,7 @@
 use handoff_env::rng::uniform;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The arithmetic mean (NaN for no values).
 pub fn mean(xs: &[f64]) -> f64 {
@@ -76,6 +78,36 @@ pub fn win_rate(a: &[f64], b: &[f64]) -> f64 {
     wins / a.len() as f64
 }
 
+/// Mean and 95 % Student-t interval of `xs` (NaN values ignored; a single value has no width).
+pub fn mean_ci(xs: &[f64]) -> (f64, f64, f64) {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return (m, m, m);
+    }
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .expect("positive degrees of freedom")
+        .inverse_cdf(0.975);
+    let half = t * standard_error(&v);
+    (m, m - half, m + half)
+}
+
+/// The standard error of the mean of `xs` (NaN values ignored; 0 for fewer than two values).
+pub fn standard_error(xs: &[f64]) -> f64 {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let m = v.iter().sum::<f64>() / n as f64;
+    let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
+    (var / n as f64).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +166,22 @@ mod tests {
         }
         let rate_half = covered_half as f64 / f64::from(replicates);
         assert!((rate_half - 0.5).abs() <= 3.0 * (0.25 / f64::from(replicates)).sqrt() + 0.03);
+    }
+
+    #[test]
+    fn interval_covers_a_known_mean_at_the_nominal_rate() {
+        // 2000 samples of 5 normal draws: the 95 % t-interval must cover 0 about 95 % of the time
+        let mut rng = handoff_env::rng::stream_rng(3, handoff_env::rng::Stream::Policy);
+        let trials = 2000;
+        let covered = (0..trials)
+            .filter(|_| {
+                let xs: Vec<f64> = (0..5).map(|_| std_normal(&mut rng)).collect();
+                let (_, lo, hi) = mean_ci(&xs);
+                lo <= 0.0 && 0.0 <= hi
+            })
+            .count();
+        let rate = covered as f64 / trials as f64;
+        // binomial standard error at 0.95 with 2000 trials is 0.0049; allow four of them
+        assert!((rate - 0.95).abs() < 4.0 * 0.0049, "coverage {rate}");
     }
 }

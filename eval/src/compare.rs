@@ -1,4 +1,4 @@
-//! `handoff eval`: policies compared on common random numbers.
+//! Policies compared on common random numbers (what `handoff eval` runs).
 //!
 //! Every policy runs on the same seeds; a seed fixes the arrivals, the customers, their issues
 //! and the AI's behaviour on each chat, so differences between policies are differences of
@@ -6,17 +6,13 @@
 //! interval, the interquartile mean, KPI means, and the paired difference to a baseline (per seed,
 //! with its own interval) and the win rate.
 
-pub mod assertion;
-pub mod episode;
-pub mod stats;
-
 use handoff_env::rng::{Stream, derive_seed};
 use handoff_env::{Policy, Scenario};
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
-pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
+use crate::episode::{EpisodeResult, EscalationMix, Kpis, run_episode};
+use crate::stats;
 
 /// Makes a policy by name for a scenario, or says why it cannot.
 pub type PolicyFactory<'a> = dyn Fn(&str, &Scenario) -> Result<Box<dyn Policy>, String> + Sync + 'a;

@@ -1,19 +1,43 @@
 //! The handoff environment behind Burn's own reinforcement-learning interface
 //! ([`burn::rl::Environment`]), so that users of Burn's RL tools can drive it too.
 //!
+//! ```
+//! use burn::rl::Environment;
+//! use handoff_agents::burn_rl::BurnEnv;
+//! use handoff_env::Scenario;
+//!
+//! let mut scenario = Scenario::builtin("small").unwrap();
+//! scenario.arrivals.chats_per_day = 200.0;
+//! let mut env = BurnEnv::new(scenario, 7).unwrap();
+//! let mut steps = 0;
+//! loop {
+//!     let state = env.state();
+//!     // the last valid action: a stand-in for a Burn agent's choice
+//!     let action = state.mask.iter().rposition(|&valid| valid).unwrap();
+//!     let result = env.step(action);
+//!     steps += 1;
+//!     if result.done || result.truncated {
+//!         break;
+//!     }
+//! }
+//! assert!(steps > 0);
+//! ```
+//!
 //! Burn's `step` cannot return an error, so an invalid action (masked or out of range) leaves
 //! the environment unchanged and returns the same state with reward 0; check
 //! [`BurnState::mask`] first. Burn's `reset` takes no seed: episode `k` of an adapter built
 //! with seed `s` uses the seed the vector environment would give its first environment.
 
 use burn::rl::{Environment, StepResult};
-use handoff_env::vector::VectorEnv;
-use handoff_env::{HandoffEnv, Scenario};
+use handoff_env::VectorEnv;
+use handoff_env::{HandoffEnv, Scenario, ScenarioError};
+
+use crate::make_env;
 
 /// What the adapter shows: the encoded observation and the action mask.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BurnState {
-    /// The flat observation (see `handoff_env::observation::observation_space`).
+    /// The flat observation (see `handoff_env::observation_space`).
     pub observation: Vec<f32>,
     /// Which actions are valid.
     pub mask: Vec<bool>,
@@ -27,11 +51,12 @@ pub struct BurnEnv {
 }
 
 impl BurnEnv {
-    /// An adapter on `scenario` whose episodes are seeded from `seed`; it starts reset.
-    pub fn new(scenario: Scenario, seed: u64) -> Self {
-        let mut adapter = Self { env: handoff_agents::make_env(scenario), seed, episodes: 0 };
+    /// An adapter on `scenario` whose episodes are seeded from `seed`; it starts reset. An error
+    /// when the scenario's fallback policy is not built in.
+    pub fn new(scenario: Scenario, seed: u64) -> Result<Self, ScenarioError> {
+        let mut adapter = Self { env: make_env(scenario)?, seed, episodes: 0 };
         adapter.reset();
-        adapter
+        Ok(adapter)
     }
 
     /// The wrapped environment.
@@ -89,8 +114,8 @@ mod tests {
 
     #[test]
     fn an_episode_through_burn_matches_the_environment() {
-        let mut adapter = BurnEnv::new(quick(), 4);
-        let mut env = handoff_agents::make_env(quick());
+        let mut adapter = BurnEnv::new(quick(), 4).unwrap();
+        let mut env = make_env(quick()).unwrap();
         env.reset(VectorEnv::episode_seed(4, 0, 0));
         let mut total = (0.0, 0.0);
         loop {
@@ -110,7 +135,7 @@ mod tests {
 
     #[test]
     fn an_invalid_action_changes_nothing() {
-        let mut adapter = BurnEnv::new(quick(), 5);
+        let mut adapter = BurnEnv::new(quick(), 5).unwrap();
         let before = adapter.state();
         let invalid = before.mask.iter().position(|&m| !m).unwrap();
         let result = adapter.step(invalid);

@@ -1,0 +1,198 @@
+//! Decisions: building the observation of a route or attend decision, forcing the ones with a
+//! single valid action, and carrying out the chosen action.
+
+use super::{Pending, Simulator};
+use crate::chat::Phase;
+use crate::observation::{Candidate, CandidateKind};
+use crate::scenario::DecisionKind;
+
+impl Simulator {
+    pub(super) fn ai_available(&self) -> bool {
+        !self.scenario.ai.outages.iter().any(|w| w.contains(self.now))
+    }
+
+    pub(super) fn fill_common(&mut self, kind: DecisionKind) {
+        self.obs.kind = kind;
+        self.obs.time_s = self.now;
+        self.obs.queue_len = self.queue.len() as u32;
+        self.obs.on_duty = self.on_duty;
+        self.obs.in_flight = (self.counters.arrived - self.counters.completed) as u32;
+        self.obs.free_workers = self.pool.len() as u32;
+        self.obs.ai_available = self.ai_available();
+        self.obs.chat = Candidate::default();
+        self.obs.worker = Candidate::default();
+        self.obs.clear_candidates();
+    }
+
+    pub(super) fn worker_candidate(&self, w: u32, kind: CandidateKind) -> Candidate {
+        let worker = &self.workers[w as usize];
+        Candidate {
+            kind,
+            worker: w,
+            load: worker.held.len() as f32 / self.scenario.workers.cap as f32,
+            supervised: worker.supervised.len() as f32,
+            ..Candidate::default()
+        }
+    }
+
+    pub(super) fn chat_candidate(&self, slot: u32, kind: CandidateKind, worker: u32) -> Candidate {
+        let chat = &self.chats[slot as usize];
+        let waiting = chat.is_waiting();
+        Candidate {
+            kind,
+            worker,
+            chat_slot: slot,
+            wait_s: if waiting { (self.now - chat.awaiting_since) as f32 } else { 0.0 },
+            frustration: chat
+                .frustration_now(self.now, self.scenario.customers.frustration_per_wait_min)
+                as f32,
+            escalation: chat.escalation,
+            rounds_done: chat.rounds_done as f32,
+            eligible: chat.eligible,
+            last_answered: self.workers[worker as usize].last_chat == chat.id,
+            age_s: (self.now - chat.arrival_s) as f32,
+            ..Candidate::default()
+        }
+    }
+
+    /// Builds the route decision for `slot`; applies it at once when only one action is valid.
+    pub(super) fn offer_route(&mut self, slot: u32) -> bool {
+        self.fill_common(DecisionKind::Route);
+        let chat = &self.chats[slot as usize];
+        let supervisor = if chat.escalation.is_some() { chat.last_worker } else { None };
+        let ai_ok = chat.eligible && chat.escalation.is_none() && self.obs.ai_available;
+        self.obs.chat = self.chat_candidate(slot, CandidateKind::Chat, supervisor.unwrap_or(0));
+        self.obs.chat.last_answered = false;
+        let n = self.obs.candidates.len();
+        self.obs.candidates[0] = Candidate { kind: CandidateKind::Ai, ..Candidate::default() };
+        self.obs.mask[0] = ai_ok;
+        self.obs.candidates[1] = Candidate { kind: CandidateKind::Queue, ..Candidate::default() };
+        self.obs.mask[1] = true;
+        let mut next = 2;
+        if let Some(s) = supervisor.filter(|&s| self.pool.contains(s)) {
+            let mut c = self.worker_candidate(s, CandidateKind::Worker);
+            c.is_supervisor = true;
+            self.obs.candidates[next] = c;
+            self.obs.mask[next] = true;
+            next += 1;
+        }
+        for w in self.pool.least_loaded() {
+            if next >= n {
+                break;
+            }
+            if Some(w) == supervisor {
+                continue;
+            }
+            self.obs.candidates[next] = self.worker_candidate(w, CandidateKind::Worker);
+            self.obs.mask[next] = true;
+            next += 1;
+        }
+        self.pending = Some(Pending::Route { slot });
+        self.offer_or_force()
+    }
+
+    /// Builds the attend decision for `worker`; false when there is nothing to decide.
+    pub(super) fn offer_attend(&mut self, worker: u32) -> bool {
+        let w = &self.workers[worker as usize];
+        if w.writing {
+            return false;
+        }
+        let cap = self.scenario.workers.cap as usize;
+        let can_take_over = w.held.len() < cap && !w.supervised.is_empty();
+        if w.awaiting == 0 && !can_take_over {
+            return false;
+        }
+        if w.awaiting == 1 && !can_take_over {
+            // a forced decision: answer the one waiting customer without building an observation
+            let slot = *w
+                .held
+                .iter()
+                .find(|&&s| self.chats[s as usize].phase == Phase::Awaiting)
+                .expect("the awaiting count matches the held chats");
+            self.start_reply(worker, slot);
+            return false;
+        }
+        self.fill_common(DecisionKind::Attend);
+        self.obs.worker = self.worker_candidate(worker, CandidateKind::Worker);
+        let w = &self.workers[worker as usize];
+        self.obs.candidates[0] =
+            Candidate { kind: CandidateKind::Wait, worker, ..Candidate::default() };
+        self.obs.mask[0] = w.awaiting == 0;
+        for i in 0..w.held.len() {
+            let slot = self.workers[worker as usize].held[i];
+            self.obs.candidates[1 + i] = self.chat_candidate(slot, CandidateKind::Chat, worker);
+            self.obs.mask[1 + i] = self.chats[slot as usize].phase == Phase::Awaiting;
+        }
+        if can_take_over {
+            self.fill_takeovers(worker, 1 + cap);
+        }
+        self.pending = Some(Pending::Attend { worker });
+        self.offer_or_force()
+    }
+
+    /// Fills slots from `first` on with the supervised AI chats of `worker`, most frustrated first.
+    pub(super) fn fill_takeovers(&mut self, worker: u32, first: usize) {
+        let n = self.obs.candidates.len();
+        let per_min = self.scenario.customers.frustration_per_wait_min;
+        let supervised_len = self.workers[worker as usize].supervised.len();
+        for i in 0..supervised_len {
+            let slot = self.workers[worker as usize].supervised[i];
+            let f = self.chats[slot as usize].frustration_now(self.now, per_min) as f32;
+            // insertion into the slots kept sorted by frustration, descending
+            let mut pos = first;
+            while pos < n && self.obs.mask[pos] && self.obs.candidates[pos].frustration >= f {
+                pos += 1;
+            }
+            if pos >= n {
+                continue;
+            }
+            let last = n - 1;
+            for k in (pos..last).rev() {
+                self.obs.candidates[k + 1] = self.obs.candidates[k];
+                self.obs.mask[k + 1] = self.obs.mask[k];
+            }
+            self.obs.candidates[pos] = self.chat_candidate(slot, CandidateKind::Takeover, worker);
+            self.obs.mask[pos] = true;
+        }
+    }
+
+    /// Keeps a decision with several valid actions for the policy; applies a forced one.
+    pub(super) fn offer_or_force(&mut self) -> bool {
+        let (first, second) = {
+            let mut valid = self.obs.valid_actions();
+            (valid.next(), valid.next())
+        };
+        match (first, second) {
+            (Some(only), None) => {
+                self.apply(only).expect("the only valid action applies");
+                false
+            }
+            (Some(_), Some(_)) => true,
+            (None, _) => {
+                self.pending = None;
+                false
+            }
+        }
+    }
+
+    pub(super) fn apply_route(&mut self, slot: u32, candidate: Candidate) {
+        match candidate.kind {
+            CandidateKind::Ai => self.start_ai(slot),
+            CandidateKind::Queue => {
+                self.chats[slot as usize].phase = Phase::Queued;
+                self.queue.push_back(slot);
+            }
+            CandidateKind::Worker => self.assign(slot, candidate.worker),
+            _ => unreachable!("route candidates are AI, queue or worker"),
+        }
+    }
+
+    pub(super) fn apply_attend(&mut self, worker: u32, candidate: Candidate) {
+        match candidate.kind {
+            CandidateKind::Wait => {}
+            CandidateKind::Chat => self.start_reply(worker, candidate.chat_slot),
+            CandidateKind::Takeover => self.take_over(worker, candidate.chat_slot),
+            _ => unreachable!("attend candidates are wait, chat or takeover"),
+        }
+    }
+}

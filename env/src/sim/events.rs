@@ -1,0 +1,222 @@
+//! Events: arrivals (thinned Poisson), the hourly staffing change, and the messages, replies
+//! and patience checks of each chat.
+
+use super::Simulator;
+use super::state::effort_power;
+use crate::chat::{Chat, Escalation, Handler, Phase};
+use crate::events::EventKind;
+use crate::outcome::Ending;
+use crate::rng;
+use crate::scenario::{DAY_S, HOUR_S};
+
+impl Simulator {
+    pub(super) fn handle(&mut self, kind: EventKind, slot: u32, tag: u32) {
+        match kind {
+            EventKind::Arrival => self.on_arrival(),
+            EventKind::Hour => self.on_hour(),
+            EventKind::CustomerMessage => {
+                if self.is_live(slot, tag) {
+                    self.on_customer_message(slot);
+                }
+            }
+            EventKind::WorkerReply => {
+                if self.is_live(slot, tag) {
+                    self.on_worker_reply(slot);
+                }
+            }
+            EventKind::AiReply => {
+                if self.alive[slot as usize] && self.chats[slot as usize].ai_token == tag {
+                    self.on_ai_reply(slot);
+                }
+            }
+            EventKind::Abandon => {
+                if self.is_live(slot, tag) {
+                    self.on_abandon_check(slot);
+                }
+            }
+        }
+    }
+
+    pub(super) fn is_live(&self, slot: u32, life_token: u32) -> bool {
+        self.alive[slot as usize] && self.chats[slot as usize].life_token == life_token
+    }
+
+    pub(super) fn token(&mut self) -> u32 {
+        let t = self.next_token;
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        t
+    }
+
+    pub(super) fn arrival_rate(&self, t: f64) -> f64 {
+        let hour = ((t % DAY_S) / HOUR_S) as usize % 24;
+        let surge: f64 = self
+            .scenario
+            .arrivals
+            .surges
+            .iter()
+            .filter(|s| s.contains(t))
+            .map(|s| s.multiplier)
+            .product();
+        self.hourly_rate[hour] * surge
+    }
+
+    /// Thinning of a Poisson process at the maximal rate (Lewis and Shedler, 1979).
+    pub(super) fn schedule_next_arrival(&mut self, from: f64) {
+        if self.max_rate <= 0.0 {
+            return;
+        }
+        let mut t = from;
+        loop {
+            t += rng::exponential(&mut self.arrivals_rng, 1.0 / self.max_rate);
+            if t >= self.horizon {
+                return;
+            }
+            if rng::uniform(&mut self.arrivals_rng) * self.max_rate < self.arrival_rate(t) {
+                self.events.push(t, EventKind::Arrival, 0, 0);
+                return;
+            }
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self) {
+        let eligible =
+            rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share);
+        let id = self.next_chat_id;
+        self.next_chat_id += 1;
+        self.counters.arrived += 1;
+        let life = self.token();
+        let chat = Chat::new(id, self.now, eligible, life, self.seed, &self.scenario);
+        let slot = match self.free_slots.pop() {
+            Some(s) => {
+                self.chats[s as usize] = chat;
+                self.alive[s as usize] = true;
+                s
+            }
+            None => {
+                self.chats.push(chat);
+                self.alive.push(true);
+                (self.chats.len() - 1) as u32
+            }
+        };
+        self.start_wait(slot);
+        self.pending_routes.push_back(slot);
+        self.schedule_next_arrival(self.now);
+    }
+
+    pub(super) fn on_hour(&mut self) {
+        let hour = ((self.now % DAY_S) / HOUR_S).round() as usize % 24;
+        let count = self.workers.len();
+        let target = (self.scenario.workers.staffing[hour] * count as f64).round() as usize;
+        for w in 0..count {
+            let on = w < target;
+            if self.workers[w].on_duty == on {
+                continue;
+            }
+            self.workers[w].on_duty = on;
+            if on {
+                self.on_duty += 1;
+                self.pool.set(w as u32, self.workers[w].held.len());
+                self.fill_from_queue(w as u32);
+            } else {
+                self.on_duty -= 1;
+                self.pool.remove(w as u32);
+            }
+        }
+        let next = self.now + HOUR_S;
+        if next < self.horizon || self.counters.arrived > self.counters.completed {
+            self.events.push(next, EventKind::Hour, 0, 0);
+        }
+    }
+
+    pub(super) fn on_customer_message(&mut self, slot: u32) {
+        match self.chats[slot as usize].handler {
+            Handler::Ai { .. } => self.schedule_ai_reply(slot),
+            Handler::Worker(w) => {
+                self.start_wait(slot);
+                self.chats[slot as usize].phase = Phase::Awaiting;
+                self.workers[w as usize].awaiting += 1;
+                self.mark_ready(w);
+            }
+            Handler::Unassigned => unreachable!("a customer writes only in an assigned chat"),
+        }
+    }
+
+    pub(super) fn on_worker_reply(&mut self, slot: u32) {
+        let sc = &self.scenario;
+        let (wp, cp) = (&sc.workers, &sc.customers);
+        let chat = &mut self.chats[slot as usize];
+        let Handler::Worker(w) = chat.handler else {
+            unreachable!("a worker reply belongs to a worker's chat");
+        };
+        let effort = chat.effort;
+        let msg_mean = 1.0 + (wp.messages_per_reply - 1.0) * effort;
+        chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng.rng, msg_mean);
+        chat.human_replies += 1;
+        let p_productive =
+            wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity);
+        let productive = rng::bernoulli(&mut chat.service_rng.rng, p_productive);
+        let closes =
+            rng::bernoulli(&mut chat.service_rng.rng, wp.perfunctory_close_rate * (1.0 - effort));
+        let resolved = Self::after_reply(chat, productive, cp);
+        let ending = resolved.or(if chat.unproductive_streak >= cp.give_up_after_unproductive {
+            Some(Ending::GaveUp)
+        } else if closes {
+            Some(Ending::ClosedUnresolved)
+        } else {
+            None
+        });
+        self.workers[w as usize].writing = false;
+        self.mark_ready(w);
+        match ending {
+            Some(e) => self.end_chat(slot, e),
+            None => self.customer_writes(slot),
+        }
+    }
+
+    /// Updates frustration and progress after a reply; `Some(Resolved)` when the work is done.
+    pub(super) fn after_reply(
+        chat: &mut Chat,
+        productive: bool,
+        cp: &crate::scenario::Customers,
+    ) -> Option<Ending> {
+        if productive {
+            chat.rounds_done += 1;
+            chat.unproductive_streak = 0;
+            chat.frustration *= 1.0 - cp.frustration_relief;
+        } else {
+            chat.unproductive_streak += 1;
+            chat.frustration += cp.frustration_unproductive;
+        }
+        (chat.rounds_done >= chat.customer.rounds_needed).then_some(Ending::Resolved)
+    }
+
+    pub(super) fn on_ai_reply(&mut self, slot: u32) {
+        let sc = &self.scenario;
+        let chat = &mut self.chats[slot as usize];
+        chat.ai_token = 0;
+        chat.ai_replies += 1;
+        chat.frustration += sc.customers.frustration_ai_reply;
+        let productive =
+            rng::bernoulli(&mut chat.ai_rng, sc.ai.productive_prob) && chat.customer.ai_solvable;
+        chat.ai_productive_rounds += u32::from(productive);
+        let resolved = Self::after_reply(chat, productive, &sc.customers);
+        let Handler::Ai { supervisor } = chat.handler else {
+            unreachable!("an AI reply belongs to an AI chat");
+        };
+        if resolved.is_some() {
+            self.end_chat(slot, Ending::Resolved);
+        } else if chat.frustration >= sc.ai.emotional_threshold {
+            self.escalate(slot, Escalation::Emotional);
+        } else if chat.unproductive_streak >= sc.ai.technical_after_unproductive {
+            self.escalate(slot, Escalation::Technical);
+        } else {
+            self.customer_writes(slot);
+            // the supervisor sees the chat's sentiment change
+            let cap = self.scenario.workers.cap as usize;
+            let sup = &self.workers[supervisor as usize];
+            if !sup.writing && sup.held.len() < cap {
+                self.mark_ready(supervisor);
+            }
+        }
+    }
+}

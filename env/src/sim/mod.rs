@@ -1,0 +1,431 @@
+//! The discrete-event simulator.
+//!
+//! [`Simulator::advance`] runs events until a decision is needed (route a chat, or choose what a
+//! ready worker does) and fills the [`Observation`]; [`Simulator::apply`] carries out the chosen
+//! action. Completed chats collect in a buffer that the caller drains. Chats live in a slab whose
+//! slots are reused, so memory grows with the chats in flight, not with the horizon.
+//!
+//! The simulator is one struct whose methods are split by job: [`decide`] builds and carries out
+//! decisions, [`events`] handles each kind of event, [`state`] changes the state of chats and
+//! workers. Every submodule is private; this module is the simulator's whole interface.
+
+mod decide;
+mod events;
+mod state;
+
+use std::collections::VecDeque;
+
+use rand_pcg::Pcg64Mcg;
+
+use crate::chat::{Chat, Phase};
+use crate::error::StepError;
+use crate::events::{EventKind, EventQueue};
+use crate::observation::Observation;
+use crate::outcome::ChatRecord;
+use crate::pool::FreePool;
+use crate::rng::{self, Stream};
+use crate::scenario::{HOUR_S, Scenario};
+
+/// A human worker.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// Multiplier on this worker's reply times (heterogeneity).
+    pub speed: f64,
+    /// Slots of the chats the worker holds (at most the cap).
+    pub held: Vec<u32>,
+    /// Slots of the AI chats the worker supervises.
+    pub supervised: Vec<u32>,
+    /// Whether the worker is writing a reply now.
+    pub writing: bool,
+    /// Held chats whose customer awaits a reply.
+    pub awaiting: u32,
+    /// Id of the chat answered last (for the switching cost).
+    pub last_chat: u64,
+    /// Whether the worker is on duty (takes new chats).
+    pub on_duty: bool,
+    /// Whether the worker is queued for an attend decision.
+    pub in_ready: bool,
+}
+
+/// The decision the simulator waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// Where the chat in `slot` goes.
+    Route { slot: u32 },
+    /// What `worker`, free to write, does next.
+    Attend { worker: u32 },
+}
+
+/// Counters for reports and invariant checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimCounters {
+    /// Chats that arrived.
+    pub arrived: u64,
+    /// Chats that ended.
+    pub completed: u64,
+    /// Events processed.
+    pub events: u64,
+}
+
+/// The simulator of one run.
+#[derive(Debug)]
+pub struct Simulator {
+    /// Every parameter of the run.
+    scenario: Scenario,
+    /// The run's seed: arrivals, workers and each chat's streams derive from it.
+    seed: u64,
+    /// Simulated time, seconds.
+    now: f64,
+    /// End of arrivals, seconds (the chats in flight then still finish).
+    horizon: f64,
+    /// Future events in time order.
+    events: EventQueue,
+    /// The chat slab: slots of ended chats are reused (see `alive` and `free_slots`).
+    chats: Vec<Chat>,
+    /// Whether each slot holds a chat in flight.
+    alive: Vec<bool>,
+    /// Slots free for the next arrival.
+    free_slots: Vec<u32>,
+    /// Every worker, on duty or not.
+    workers: Vec<Worker>,
+    /// On-duty workers with a free slot, by load (for routing to the least loaded).
+    pool: FreePool,
+    /// Slots of chats waiting for a worker, oldest first.
+    queue: VecDeque<u32>,
+    /// Slots of chats that arrived or were escalated and await a route decision.
+    pending_routes: VecDeque<u32>,
+    /// Workers free to write who may face an attend decision.
+    ready: VecDeque<u32>,
+    /// The arrival process's stream (times and AI-eligibility).
+    arrivals_rng: Pcg64Mcg,
+    /// Arrival rate per second in each hour of the day, before surges.
+    hourly_rate: [f64; 24],
+    /// The largest rate the process can reach (surges included): the thinning bound.
+    max_rate: f64,
+    /// Id of the next chat to arrive (twins share ids across policies).
+    next_chat_id: u64,
+    /// The next token that tells a current event from a stale one.
+    next_token: u32,
+    /// Where the round-robin choice of an AI chat's supervisor goes on from.
+    supervisor_cursor: usize,
+    /// Workers on duty now.
+    on_duty: u32,
+    /// The decision waiting for an action, if any.
+    pending: Option<Pending>,
+    /// The observation of the pending decision.
+    obs: Observation,
+    /// Chats that ended since the caller last drained them.
+    completed: Vec<ChatRecord>,
+    /// Counters of this run.
+    counters: SimCounters,
+}
+
+impl Simulator {
+    /// A simulator for `scenario`; call [`Simulator::reset`] before use.
+    pub fn new(scenario: Scenario) -> Self {
+        let n_workers = scenario.workers.count as usize;
+        let cap = scenario.workers.cap as usize;
+        let candidates = scenario.env.candidates as usize;
+        let profile_sum: f64 = scenario.arrivals.hourly_profile.iter().sum();
+        let mut hourly_rate = [0.0; 24];
+        for (h, r) in hourly_rate.iter_mut().enumerate() {
+            *r = scenario.arrivals.chats_per_day * scenario.arrivals.hourly_profile[h]
+                / profile_sum
+                / HOUR_S;
+        }
+        let surge_max =
+            scenario.arrivals.surges.iter().map(|s| s.multiplier.max(1.0)).product::<f64>();
+        let max_rate = hourly_rate.iter().copied().fold(0.0, f64::max) * surge_max;
+        let mut sim = Self {
+            horizon: scenario.horizon_s(),
+            seed: 0,
+            now: 0.0,
+            events: EventQueue::default(),
+            chats: Vec::new(),
+            alive: Vec::new(),
+            free_slots: Vec::new(),
+            workers: Vec::with_capacity(n_workers),
+            pool: FreePool::new(n_workers, cap),
+            queue: VecDeque::new(),
+            pending_routes: VecDeque::new(),
+            ready: VecDeque::new(),
+            arrivals_rng: rng::stream_rng(0, Stream::Arrivals),
+            hourly_rate,
+            max_rate,
+            next_chat_id: 0,
+            next_token: 1,
+            supervisor_cursor: 0,
+            on_duty: 0,
+            pending: None,
+            obs: Observation::new(candidates),
+            completed: Vec::new(),
+            counters: SimCounters::default(),
+            scenario,
+        };
+        sim.reset(0);
+        sim
+    }
+
+    /// The scenario being simulated.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Starts a new run with `seed`, keeping allocated memory.
+    pub fn reset(&mut self, seed: u64) {
+        self.seed = seed;
+        self.now = 0.0;
+        self.events.clear();
+        self.chats.clear();
+        self.alive.clear();
+        self.free_slots.clear();
+        self.pool.clear();
+        self.queue.clear();
+        self.pending_routes.clear();
+        self.ready.clear();
+        self.completed.clear();
+        self.arrivals_rng = rng::stream_rng(seed, Stream::Arrivals);
+        self.next_chat_id = 0;
+        self.next_token = 1;
+        self.supervisor_cursor = 0;
+        self.on_duty = 0;
+        self.pending = None;
+        self.counters = SimCounters::default();
+        let w = &self.scenario.workers;
+        let mut worker_rng = rng::stream_rng(seed, Stream::Workers);
+        self.workers.clear();
+        for _ in 0..w.count {
+            self.workers.push(Worker {
+                speed: rng::lognormal(&mut worker_rng, 1.0, w.speed_sigma),
+                held: Vec::with_capacity(w.cap as usize),
+                supervised: Vec::new(),
+                writing: false,
+                awaiting: 0,
+                last_chat: u64::MAX,
+                on_duty: false,
+                in_ready: false,
+            });
+        }
+        self.events.push(0.0, EventKind::Hour, 0, 0);
+        self.schedule_next_arrival(0.0);
+    }
+
+    /// Simulated time, seconds.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    /// The observation of the pending decision.
+    pub fn observation(&self) -> &Observation {
+        &self.obs
+    }
+
+    /// Counters of this run.
+    pub fn counters(&self) -> SimCounters {
+        self.counters
+    }
+
+    /// The workers (for inspection and invariant checks).
+    pub fn workers(&self) -> &[Worker] {
+        &self.workers
+    }
+
+    /// Chats in flight.
+    pub fn chats_in_flight(&self) -> usize {
+        (self.counters.arrived - self.counters.completed) as usize
+    }
+
+    /// Chat slots allocated: the high-water mark of chats in flight, which bounds the memory.
+    pub fn allocated_slots(&self) -> usize {
+        self.chats.len()
+    }
+
+    /// Chats completed since the last drain.
+    pub fn completed(&self) -> &[ChatRecord] {
+        &self.completed
+    }
+
+    /// Forgets the completed chats (after the caller has read them).
+    pub fn clear_completed(&mut self) {
+        self.completed.clear();
+    }
+
+    /// Runs until the next decision (returns true, with [`Simulator::observation`] filled) or the
+    /// end of the run (returns false: no arrivals left and every chat has ended).
+    pub fn advance(&mut self) -> bool {
+        if self.pending.is_some() {
+            return true;
+        }
+        loop {
+            if let Some(slot) = self.pending_routes.pop_front() {
+                if self.offer_route(slot) {
+                    return true;
+                }
+                continue;
+            }
+            if let Some(worker) = self.ready.pop_front() {
+                self.workers[worker as usize].in_ready = false;
+                if self.offer_attend(worker) {
+                    return true;
+                }
+                continue;
+            }
+            let Some(event) = self.events.pop() else {
+                return false;
+            };
+            debug_assert!(event.time >= self.now, "event time went back");
+            self.now = event.time;
+            self.counters.events += 1;
+            self.handle(event.kind, event.slot, event.tag);
+        }
+    }
+
+    /// Carries out `action` at the pending decision. An invalid action is an error and changes
+    /// nothing.
+    pub fn apply(&mut self, action: usize) -> Result<(), StepError> {
+        let Some(pending) = self.pending else {
+            return Err(StepError::EpisodeOver);
+        };
+        let n = self.obs.mask.len();
+        if action >= n {
+            return Err(StepError::OutOfRange { action, n });
+        }
+        if !self.obs.mask[action] {
+            return Err(StepError::Masked { action, valid: self.obs.valid_actions().collect() });
+        }
+        self.pending = None;
+        let candidate = self.obs.candidates[action];
+        match pending {
+            Pending::Route { slot } => self.apply_route(slot, candidate),
+            Pending::Attend { worker } => self.apply_attend(worker, candidate),
+        }
+        Ok(())
+    }
+
+    /// Checks the simulator's invariants; returns a description of the first violation.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let cap = self.scenario.workers.cap as usize;
+        for (i, w) in self.workers.iter().enumerate() {
+            if w.held.len() > cap {
+                return Err(format!("worker {i} holds {} chats over cap {cap}", w.held.len()));
+            }
+            let writing = w
+                .held
+                .iter()
+                .filter(|&&s| self.chats[s as usize].phase == Phase::WorkerWriting)
+                .count();
+            if writing > 1 || (writing == 1) != w.writing {
+                return Err(format!("worker {i} writes {writing} replies (flag {})", w.writing));
+            }
+            let awaiting =
+                w.held.iter().filter(|&&s| self.chats[s as usize].phase == Phase::Awaiting).count();
+            if awaiting != w.awaiting as usize {
+                return Err(format!("worker {i} counts {} awaiting, has {awaiting}", w.awaiting));
+            }
+        }
+        let in_flight = self.alive.iter().filter(|&&a| a).count() as u64;
+        if self.counters.arrived != self.counters.completed + in_flight {
+            return Err(format!(
+                "{} arrived but {} completed and {in_flight} in flight",
+                self.counters.arrived, self.counters.completed
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::state::effort_after_escalation;
+    use super::*;
+    use crate::chat::Escalation;
+    use crate::scenario::Effort;
+
+    fn quick() -> Scenario {
+        let mut s = Scenario::builtin("small").unwrap();
+        s.arrivals.chats_per_day = 400.0;
+        s.workers.count = 4;
+        s
+    }
+
+    /// Runs to the end taking the first valid action; checks the invariants after every
+    /// decision. Returns the completed chats and the most chats in flight at once.
+    fn run_first_valid(sim: &mut Simulator, seed: u64) -> (Vec<ChatRecord>, usize) {
+        sim.reset(seed);
+        let (mut records, mut most_in_flight) = (Vec::new(), 0);
+        loop {
+            let more = sim.advance();
+            records.extend_from_slice(sim.completed());
+            sim.clear_completed();
+            sim.check_invariants().unwrap();
+            most_in_flight = most_in_flight.max(sim.chats_in_flight());
+            if !more {
+                return (records, most_in_flight);
+            }
+            let action = sim.observation().valid_actions().next().unwrap();
+            sim.apply(action).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_run_ends_with_every_chat_ended_and_repeats_from_its_seed() {
+        let mut sim = Simulator::new(quick());
+        let (first, _) = run_first_valid(&mut sim, 3);
+        assert!(first.len() > 300, "{} chats", first.len());
+        assert_eq!(sim.counters().arrived, first.len() as u64);
+        assert_eq!(sim.chats_in_flight(), 0);
+        let (again, _) = run_first_valid(&mut sim, 3);
+        assert_eq!(first, again, "a reset simulator repeats the run of its seed");
+        let (other, _) = run_first_valid(&mut sim, 4);
+        assert_ne!(first, other);
+    }
+
+    #[test]
+    fn memory_follows_the_chats_in_flight() {
+        let mut sim = Simulator::new(quick());
+        let (records, most_in_flight) = run_first_valid(&mut sim, 5);
+        assert!(sim.allocated_slots() >= most_in_flight);
+        assert!(sim.allocated_slots() < records.len() / 5, "slots of ended chats are reused");
+    }
+
+    #[test]
+    fn an_invalid_action_is_refused_and_changes_nothing() {
+        let mut sim = Simulator::new(quick());
+        sim.reset(6);
+        assert!(sim.advance());
+        let before = sim.observation().clone();
+        let masked = before.mask.iter().position(|&m| !m).unwrap();
+        assert!(matches!(sim.apply(masked), Err(StepError::Masked { .. })));
+        assert!(matches!(sim.apply(before.mask.len()), Err(StepError::OutOfRange { .. })));
+        assert_eq!(sim.observation(), &before);
+        assert!(sim.advance(), "the decision is still pending");
+        let valid = before.valid_actions().next().unwrap();
+        sim.apply(valid).unwrap();
+        assert!(matches!(sim.apply(valid), Err(StepError::EpisodeOver)), "nothing is pending");
+    }
+
+    #[test]
+    fn only_real_choices_are_offered() {
+        let mut sim = Simulator::new(quick());
+        sim.reset(7);
+        for _ in 0..500 {
+            if !sim.advance() {
+                break;
+            }
+            let valid = sim.observation().valid_actions().count();
+            assert!(valid >= 2, "a decision with {valid} valid actions was offered");
+            sim.apply(sim.observation().valid_actions().last().unwrap()).unwrap();
+        }
+    }
+
+    #[test]
+    fn effort_falls_with_delay_and_is_lower_after_emotional_escalations() {
+        let e = Effort::default();
+        let at = |reason, delay| effort_after_escalation(&e, reason, delay);
+        let t0 = at(Escalation::Technical, 0.0);
+        assert_eq!(t0, at(Escalation::Technical, e.grace_s));
+        let t_late = at(Escalation::Technical, e.grace_s + e.decay_s);
+        assert!(t_late < t0 && t_late > e.floor * e.technical);
+        assert!(at(Escalation::Emotional, 0.0) < t0);
+    }
+}

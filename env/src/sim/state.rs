@@ -1,0 +1,260 @@
+//! State changes: waits and patience, writing and replying, the AI's turn, escalation and
+//! takeover, assigning chats to workers, and the end of a chat.
+
+use super::Simulator;
+use crate::chat::{Escalation, Handler, Phase};
+use crate::events::EventKind;
+use crate::outcome::{ChatRecord, Ending};
+use crate::rng;
+use crate::scenario::Effort;
+
+impl Simulator {
+    /// Starts a wait: the customer abandons unless someone acts within their patience. At most
+    /// one abandonment check per chat is scheduled; an earlier one still pending re-arms itself
+    /// when it fires, so the event queue holds no pile of cancelled timers.
+    pub(super) fn start_wait(&mut self, slot: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.awaiting_since = self.now;
+        chat.abandon_at = self.now + chat.customer.patience_s;
+        if !chat.abandon_check_scheduled {
+            chat.abandon_check_scheduled = true;
+            let (at, life) = (chat.abandon_at, chat.life_token);
+            self.events.push(at, EventKind::Abandon, slot, life);
+        }
+    }
+
+    pub(super) fn on_abandon_check(&mut self, slot: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.abandon_check_scheduled = false;
+        if !chat.is_waiting() {
+            return;
+        }
+        if self.now >= chat.abandon_at {
+            self.end_chat(slot, Ending::Abandoned);
+        } else {
+            chat.abandon_check_scheduled = true;
+            let (at, life) = (chat.abandon_at, chat.life_token);
+            self.events.push(at, EventKind::Abandon, slot, life);
+        }
+    }
+
+    pub(super) fn customer_writes(&mut self, slot: u32) {
+        let cp = &self.scenario.customers;
+        let chat = &mut self.chats[slot as usize];
+        chat.phase = Phase::CustomerWriting;
+        let at = self.now + chat.customer_rng.lognormal(cp.write_median_s, cp.write_sigma);
+        let life = chat.life_token;
+        self.events.push(at, EventKind::CustomerMessage, slot, life);
+    }
+
+    pub(super) fn schedule_ai_reply(&mut self, slot: u32) {
+        let token = self.token();
+        let ai = &self.scenario.ai;
+        let chat = &mut self.chats[slot as usize];
+        chat.phase = Phase::AiWriting;
+        chat.ai_token = token;
+        let at = self.now + rng::lognormal(&mut chat.ai_rng, ai.reply_median_s, ai.reply_sigma);
+        self.events.push(at, EventKind::AiReply, slot, token);
+    }
+
+    pub(super) fn pick_supervisor(&mut self) -> u32 {
+        let n = self.workers.len();
+        for k in 0..n {
+            let w = (self.supervisor_cursor + k) % n;
+            if self.workers[w].on_duty {
+                self.supervisor_cursor = w + 1;
+                return w as u32;
+            }
+        }
+        let w = self.supervisor_cursor % n;
+        self.supervisor_cursor = w + 1;
+        w as u32
+    }
+
+    pub(super) fn start_ai(&mut self, slot: u32) {
+        let supervisor = self.pick_supervisor();
+        let per_min = self.scenario.customers.frustration_per_wait_min;
+        let chat = &mut self.chats[slot as usize];
+        chat.end_wait(self.now, per_min);
+        chat.handler = Handler::Ai { supervisor };
+        chat.ai_involved = true;
+        chat.last_worker = Some(supervisor);
+        self.workers[supervisor as usize].supervised.push(slot);
+        self.schedule_ai_reply(slot);
+    }
+
+    pub(super) fn escalate(&mut self, slot: u32, reason: Escalation) {
+        let chat = &mut self.chats[slot as usize];
+        let Handler::Ai { supervisor } = chat.handler else {
+            unreachable!("only AI chats escalate");
+        };
+        chat.escalation = Some(reason);
+        chat.escalated_at = self.now;
+        chat.handler = Handler::Unassigned;
+        chat.phase = Phase::Routing;
+        remove_item(&mut self.workers[supervisor as usize].supervised, slot);
+        self.start_wait(slot);
+        self.pending_routes.push_back(slot);
+    }
+
+    pub(super) fn take_over(&mut self, worker: u32, slot: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.escalation = Some(Escalation::Human);
+        chat.escalated_at = self.now;
+        chat.ai_token = 0;
+        let was_ai_writing = chat.phase == Phase::AiWriting;
+        remove_item(&mut self.workers[worker as usize].supervised, slot);
+        self.attach(slot, worker);
+        if was_ai_writing {
+            // the AI's reply is withdrawn: the customer now waits for the worker
+            self.start_wait(slot);
+            self.chats[slot as usize].phase = Phase::Awaiting;
+            self.workers[worker as usize].awaiting += 1;
+        }
+        self.mark_ready(worker);
+    }
+
+    /// Gives a routed or queued chat to `worker`; the customer keeps waiting for a reply.
+    pub(super) fn assign(&mut self, slot: u32, worker: u32) {
+        self.attach(slot, worker);
+        self.chats[slot as usize].phase = Phase::Awaiting;
+        self.workers[worker as usize].awaiting += 1;
+        self.mark_ready(worker);
+    }
+
+    pub(super) fn attach(&mut self, slot: u32, worker: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.handler = Handler::Worker(worker);
+        chat.last_worker = Some(worker);
+        let w = &mut self.workers[worker as usize];
+        w.held.push(slot);
+        debug_assert!(w.held.len() <= self.scenario.workers.cap as usize, "cap exceeded");
+        if w.on_duty {
+            self.pool.set(worker, w.held.len());
+        }
+    }
+
+    pub(super) fn start_reply(&mut self, worker: u32, slot: u32) {
+        let sc = &self.scenario;
+        let wp = &sc.workers;
+        let w = &mut self.workers[worker as usize];
+        let chat = &mut self.chats[slot as usize];
+        chat.end_wait(self.now, sc.customers.frustration_per_wait_min);
+        w.awaiting -= 1;
+        if let (Some(reason), None) = (chat.escalation, chat.intervention_delay_s) {
+            let delay = self.now - chat.escalated_at;
+            chat.intervention_delay_s = Some(delay);
+            chat.effort = effort_after_escalation(&sc.effort, reason, delay);
+        }
+        let concurrency =
+            (w.held.len() as f64 - 1.0) + wp.supervision_load * w.supervised.len() as f64;
+        chat.concurrency_sum += concurrency;
+        let mut duration = chat.service_rng.lognormal(wp.reply_median_s, wp.reply_sigma)
+            * w.speed
+            * (1.0 + wp.multitask_cost * concurrency)
+            / effort_power(chat.effort, wp.effort_speed_elasticity);
+        if w.last_chat != chat.id {
+            duration += wp.switch_cost_s;
+            // after its first human reply, a chat answered by a worker who came from another
+            // chat is one the worker had switched away from
+            chat.switch_aways += u32::from(chat.human_replies > 0);
+        }
+        w.last_chat = chat.id;
+        w.writing = true;
+        chat.phase = Phase::WorkerWriting;
+        let life = chat.life_token;
+        self.events.push(self.now + duration, EventKind::WorkerReply, slot, life);
+    }
+
+    pub(super) fn mark_ready(&mut self, worker: u32) {
+        let w = &mut self.workers[worker as usize];
+        if !w.in_ready && !w.writing {
+            w.in_ready = true;
+            self.ready.push_back(worker);
+        }
+    }
+
+    /// Fills free slots of `worker` from the queue: its own escalations first, then the oldest.
+    pub(super) fn fill_from_queue(&mut self, worker: u32) {
+        let cap = self.scenario.workers.cap as usize;
+        while self.workers[worker as usize].on_duty
+            && self.workers[worker as usize].held.len() < cap
+            && !self.queue.is_empty()
+        {
+            let own = self.queue.iter().position(|&s| {
+                let c = &self.chats[s as usize];
+                c.escalation.is_some() && c.last_worker == Some(worker)
+            });
+            let slot = match own {
+                Some(i) => self.queue.remove(i).expect("position is in the queue"),
+                None => self.queue.pop_front().expect("queue is not empty"),
+            };
+            self.assign(slot, worker);
+        }
+    }
+
+    pub(super) fn end_chat(&mut self, slot: u32, ending: Ending) {
+        let per_min = self.scenario.customers.frustration_per_wait_min;
+        let s = slot as usize;
+        if self.chats[s].is_waiting() {
+            self.chats[s].end_wait(self.now, per_min);
+        }
+        let record = ChatRecord::complete(&self.chats[s], self.now, ending, &self.scenario);
+        self.completed.push(record);
+        self.counters.completed += 1;
+        let chat = &self.chats[s];
+        match (chat.handler, chat.phase) {
+            (Handler::Worker(w), phase) => {
+                let worker = &mut self.workers[w as usize];
+                if phase == Phase::Awaiting {
+                    worker.awaiting -= 1;
+                }
+                remove_item(&mut worker.held, slot);
+                if worker.on_duty {
+                    self.pool.set(w, worker.held.len());
+                }
+                self.fill_from_queue(w);
+            }
+            (Handler::Ai { supervisor }, _) => {
+                remove_item(&mut self.workers[supervisor as usize].supervised, slot);
+            }
+            (Handler::Unassigned, Phase::Queued) => {
+                let i = self
+                    .queue
+                    .iter()
+                    .position(|&q| q == slot)
+                    .expect("queued chat is in the queue");
+                self.queue.remove(i);
+            }
+            (Handler::Unassigned, _) => {}
+        }
+        self.alive[s] = false;
+        self.free_slots.push(slot);
+    }
+}
+
+/// Effort of a worker stepping into a chat that left the AI for `reason`, `delay_s` seconds
+/// after it left (the study's mechanisms 2 and 3): the reason's base effort, undiminished within
+/// the grace period, then decaying towards `floor` of it.
+pub(super) fn effort_after_escalation(effort: &Effort, reason: Escalation, delay_s: f64) -> f64 {
+    let base = match reason {
+        Escalation::Technical => effort.technical,
+        Escalation::Emotional => effort.emotional,
+        Escalation::Human => effort.human_initiated,
+    };
+    let late = (delay_s - effort.grace_s).max(0.0) / effort.decay_s;
+    base * (effort.floor + (1.0 - effort.floor) * libm::exp(-late))
+}
+
+/// `effort^elasticity`, skipping the power for full effort (most replies).
+#[inline]
+pub(super) fn effort_power(effort: f64, elasticity: f64) -> f64 {
+    if effort == 1.0 { 1.0 } else { libm::pow(effort, elasticity) }
+}
+
+/// Removes `item` from an unordered list.
+pub(super) fn remove_item(list: &mut Vec<u32>, item: u32) {
+    if let Some(i) = list.iter().position(|&x| x == item) {
+        list.swap_remove(i);
+    }
+}

@@ -1,0 +1,46 @@
+//! # handoff-eval
+//!
+//! Evaluation for the handoff environment, in three parts:
+//!
+//! - [`compare`]: dispatch policies compared on common random numbers (every policy meets the
+//!   same customers, issues and AI behaviour), with bootstrap confidence intervals, interquartile
+//!   means, paired comparisons against a baseline, and [`assertion`]s a CI suite can gate on;
+//!   one episode at a time in [`episode`], the statistics in [`stats`].
+//! - [`calibration`]: the simulator against the field experiment (arXiv:2605.14830), every
+//!   effect estimated the way the study estimates it, with confidence intervals over seeds.
+//! - [`fit`]: the free parameters fitted to the study's effects by simulated method of moments.
+//!
+//! Long work reports progress through callbacks, so that a command line can draw a bar and a
+//! library user can log or ignore it.
+//!
+//! ```
+//! use handoff_agents::by_name;
+//! use handoff_env::Scenario;
+//! use handoff_eval::{EvalConfig, evaluate};
+//!
+//! let mut scenario = Scenario::builtin("small").unwrap();
+//! scenario.arrivals.chats_per_day = 300.0;
+//! let policies = ["study-treatment".to_string(), "c-mu".to_string()];
+//! let factory = |name: &str, s: &Scenario| by_name(name, s).ok_or(format!("no {name}"));
+//! let config = EvalConfig { seeds: 4, ..EvalConfig::default() };
+//! let report = evaluate(&scenario, &policies, "study-treatment", &config, &factory, &|| {})
+//!     .unwrap();
+//! assert_eq!(report.policies.len(), 2);
+//! let c_mu = &report.policies[1];
+//! assert!(c_mu.return_ci[0] <= c_mu.return_mean && c_mu.return_mean <= c_mu.return_ci[1]);
+//! ```
+
+pub mod assertion;
+pub mod calibration;
+pub mod compare;
+pub mod episode;
+pub mod fit;
+pub mod stats;
+
+pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
+pub use calibration::{CalibrationReport, calibrate};
+pub use compare::{
+    Comparison, EvalConfig, EvalReport, PolicyFactory, PolicySummary, evaluate, mean_kpis,
+};
+pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
+pub use fit::{FitResult, fit};

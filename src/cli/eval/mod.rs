@@ -1,0 +1,176 @@
+//! `handoff eval`: policies compared on common random numbers, as Markdown, JSON, CSV, SVG and
+//! JUnit (the comparison itself is `handoff_eval::evaluate`).
+
+pub mod render;
+
+use std::path::PathBuf;
+
+use handoff_agents::POLICIES;
+use handoff_env::Scenario;
+use handoff_env::scenario::DEFAULT_SCENARIO;
+use handoff_eval::{Assertion, AssertionOutcome, EvalConfig, evaluate};
+use handoff_training::checkpoint::PolicyMaker;
+
+use super::format::progress_bar;
+use super::{CliError, load_scenario, to_json, write_atomic};
+use render::EvalJson;
+
+/// The baseline when none is named: the study's deployment, if evaluated.
+pub const DEFAULT_BASELINE: &str = "study-treatment";
+
+/// The policies to evaluate and the baseline, from the command line: every built-in policy
+/// when none is named; the baseline defaults to `study-treatment` when it is evaluated, else the
+/// first policy, and is added to the list when missing.
+pub fn policy_list(
+    policies: &[String],
+    baseline: Option<&str>,
+) -> Result<(Vec<String>, String), CliError> {
+    let mut list: Vec<String> = if policies.is_empty() {
+        POLICIES.iter().map(|(n, _)| (*n).to_string()).collect()
+    } else {
+        policies.to_vec()
+    };
+    for (i, name) in list.iter().enumerate() {
+        if list[..i].contains(name) {
+            return Err(CliError::input(format!("--policy {name} is given twice")));
+        }
+    }
+    let baseline = match baseline {
+        Some(b) => b.to_string(),
+        None if list.iter().any(|p| p == DEFAULT_BASELINE) => DEFAULT_BASELINE.to_string(),
+        None => list[0].clone(),
+    };
+    if !list.contains(&baseline) {
+        list.insert(0, baseline.clone());
+    }
+    Ok((list, baseline))
+}
+
+/// Parses the `--assert` expressions and checks they name evaluated policies (exit 2 if not).
+pub fn parse_assertions(texts: &[String], policies: &[String]) -> Result<Vec<Assertion>, CliError> {
+    texts
+        .iter()
+        .map(|text| {
+            let assertion = Assertion::parse(text).map_err(CliError::input)?;
+            if let Some(p) = assertion.policies().find(|p| !policies.iter().any(|q| q == p)) {
+                return Err(CliError::input(format!(
+                    "--assert \"{text}\" names policy \"{p}\", which is not evaluated \
+                     (evaluated: {})",
+                    policies.join(", ")
+                )));
+            }
+            Ok(assertion)
+        })
+        .collect()
+}
+
+/// The options of `handoff eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// A built-in scenario or the path of a scenario TOML file.
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    pub scenario: String,
+    /// A policy to evaluate (repeat the flag); all built-in policies when none is given.
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policies: Vec<String>,
+    /// The policy the others are compared with, seed by seed (default: study-treatment when
+    /// evaluated, else the first --policy). Added to the evaluated policies if missing.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// Seeds (episodes per policy).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub seeds: u64,
+    /// The first seed; seeds are consecutive from it.
+    #[arg(long, default_value_t = 1)]
+    pub first_seed: u64,
+    /// Simulated days, overriding the scenario's.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Threads to run episodes on (default: every core). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Bootstrap resamples per interval.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub resamples: u64,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Write one row per policy and seed to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+    /// Write a plot of returns and paired differences with their intervals (SVG).
+    #[arg(long, value_name = "PATH")]
+    pub svg: Option<PathBuf>,
+    /// Write a JUnit XML report, one test case per --assert.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// A condition on the results, e.g. 'c-mu.return > study-treatment.return' (repeat).
+    #[arg(long = "assert", value_name = "EXPR")]
+    pub assertions: Vec<String>,
+}
+
+/// Runs `handoff eval`: returns the text for stdout, or an error whose code is 1 when an
+/// assertion failed (the text is printed first) and 2 for bad input.
+pub fn run(args: &EvalArgs) -> Result<String, CliError> {
+    if !(args.scale > 0.0 && args.scale <= 10.0) {
+        return Err(CliError::input("--scale must be in (0, 10]"));
+    }
+    let scenario = load_scenario(&args.scenario, args.days)?.scaled(args.scale);
+    if args.threads == Some(0) {
+        return Err(CliError::input("--threads must be at least 1"));
+    }
+    let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref())?;
+    let assertions = parse_assertions(&args.assertions, &policies)?;
+    // `evaluate` resolves every name before running an episode; its errors are bad input
+    let maker = PolicyMaker::new(&policies, &scenario).map_err(CliError::input)?;
+    let config = EvalConfig {
+        seeds: args.seeds,
+        first_seed: args.first_seed,
+        resamples: args.resamples as usize,
+        ..EvalConfig::default()
+    };
+    let bar = progress_bar(args.seeds * policies.len() as u64, "episodes");
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().map_err(CliError::runtime)?;
+    let factory = |name: &str, s: &Scenario| maker.make(name, s);
+    let report = pool
+        .install(|| evaluate(&scenario, &policies, &baseline, &config, &factory, &|| bar.inc(1)))
+        .map_err(CliError::input)?;
+    bar.finish_and_clear();
+    let outcomes: Vec<AssertionOutcome> = assertions
+        .iter()
+        .map(|a| a.check(&report).map_err(CliError::input))
+        .collect::<Result<_, _>>()?;
+    if let Some(path) = &args.csv {
+        write_atomic(path, &render::csv(&report))?;
+    }
+    if let Some(path) = &args.svg {
+        write_atomic(path, &render::svg(&report)?)?;
+    }
+    if let Some(path) = &args.junit {
+        write_atomic(path, &render::junit(&report, &outcomes))?;
+    }
+    let text = if args.json {
+        to_json(&EvalJson::new(&report, &outcomes))
+    } else {
+        render::markdown(&report, &outcomes)
+    };
+    let failed: Vec<&AssertionOutcome> = outcomes.iter().filter(|o| !o.passed).collect();
+    if failed.is_empty() {
+        return Ok(text);
+    }
+    print!("{text}");
+    let list: Vec<String> = failed.iter().map(|o| o.to_string()).collect();
+    Err(CliError::runtime(format!(
+        "{} of {} assertions failed:\n  {}",
+        failed.len(),
+        outcomes.len(),
+        list.join("\n  ")
+    )))
+}

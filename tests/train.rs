@@ -33,6 +33,11 @@ fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
     let o = handoff(&["train", "--out", run_s, "--resume", "--steps", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("saved configuration"), "{}", stderr(&o));
+    // a fresh run into a directory that holds one is refused as bad input, the run kept
+    let o = handoff(&["train", "--config", config, "--out", run_s]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already holds a run"), "{}", stderr(&o));
+    assert!(run.join("checkpoints").join("latest").exists());
 
     let policy = format!("ckpt:{run_s}");
     let o = handoff(&[
@@ -64,7 +69,7 @@ fn bad_training_input_is_refused_with_a_clear_message() {
         (vec!["--scenario", "nowhere.toml"], "nowhere.toml"),
     ] {
         let o = handoff(&[&["train", "--out", run], &args[..]].concat());
-        assert!(!o.status.success(), "{args:?}");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = stderr(&o);
         assert!(err.contains(needle), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");

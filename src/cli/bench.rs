@@ -6,6 +6,7 @@ use std::time::Instant;
 use handoff_agents::{RandomPolicy, STUDY_ARMS, make_env, run_builtin};
 use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_env::{Policy, Scenario};
+use handoff_training::TrainError;
 use serde::Serialize;
 
 use super::format::table;
@@ -48,7 +49,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
     let learner = if args.skip_learner {
         None
     } else {
-        Some(bench_learner(&args.train_scenario, args.train_steps).map_err(CliError::runtime)?)
+        Some(bench_learner(&args.train_scenario, args.train_steps)?)
     };
     let report = BenchReport {
         simulator: bench_simulator(&sim_scenario, 1),
@@ -118,7 +119,7 @@ pub struct BenchReport {
 
 /// Trains PPO on `scenario` for `steps` steps (8 environments, default hyperparameters) in a
 /// scratch directory, then times the trained policy deciding on the same scenario.
-pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String> {
+pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, TrainError> {
     use handoff_training::config::{TeacherPolicy, TrainConfig};
     use handoff_training::train::{TrainOptions, train};
     let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
@@ -144,7 +145,7 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
     let obs_len = handoff_env::observation_len(scenario.env.candidates as usize);
     let mut policy =
         handoff_training::checkpoint::load_policy(&outcome.checkpoint, "ppo", obs_len)?;
-    let mut env = make_env(scenario).map_err(|e| e.to_string())?;
+    let mut env = make_env(scenario)?;
     env.reset(1);
     let decisions = 20_000u64;
     let mut elapsed = 0.0;
@@ -155,7 +156,7 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, String>
         let start = Instant::now();
         let action = policy.act(env.observation());
         elapsed += start.elapsed().as_secs_f64();
-        env.step(action).map_err(|e| e.to_string())?;
+        env.step(action).map_err(|e| TrainError::InvalidAction(e.to_string()))?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(LearnerBench {

@@ -35,6 +35,13 @@ impl CliError {
     }
 }
 
+impl From<handoff_training::TrainError> for CliError {
+    /// Exit 2 when the user's input caused the error, else 1.
+    fn from(e: handoff_training::TrainError) -> Self {
+        if e.is_input() { CliError::input(e) } else { CliError::runtime(e) }
+    }
+}
+
 /// Loads a scenario by built-in name or path, applying a `--days` override and revalidating,
 /// and checks that its fallback policy is built in.
 pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError> {

@@ -147,8 +147,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         bar.set_position(p.global_step);
         let recent = p.recent_return.map_or(String::from("-"), |r| format!("{r:.1}"));
         bar.set_message(format!("{:.0} SPS, recent return {recent}", p.sps));
-    })
-    .map_err(CliError::runtime)?;
+    })?;
     bar.finish_and_clear();
     let mut report = format!(
         "trained {} for {} steps; checkpoint {}\nTensorBoard: tensorboard --logdir {}\n",
@@ -182,8 +181,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let baseline = outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone());
     let bar =
         progress_bar(args.eval_seeds * (handoff_agents::POLICIES.len() as u64 + 1), "episodes");
-    let comparison = closing_comparison(&config, &out, &baseline, args.eval_seeds, &|| bar.inc(1))
-        .map_err(CliError::input)?;
+    let comparison = closing_comparison(&config, &out, &baseline, args.eval_seeds, &|| bar.inc(1))?;
     bar.finish_and_clear();
     report.push_str(&eval::render::markdown(&comparison, &[]));
     Ok(report)

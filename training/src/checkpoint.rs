@@ -20,6 +20,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{DeviceKind, TrainConfig};
+use crate::error::TrainError;
 use crate::learner::load_module;
 
 /// The file of a checkpoint holding the acting network (a [`CandidateScorer`]).
@@ -63,8 +64,8 @@ fn checkpoints_dir(run: &Path) -> PathBuf {
     run.join("checkpoints")
 }
 
-fn fail(p: &Path, e: std::io::Error) -> String {
-    format!("{}: {e}", p.display())
+fn fail(p: &Path, e: std::io::Error) -> TrainError {
+    TrainError::write(p, e)
 }
 
 /// Writes a checkpoint named after `iteration`: `write` fills a fresh directory, the manifest is
@@ -74,8 +75,8 @@ pub fn save(
     iteration: u64,
     config: &TrainConfig,
     state: &LoopState,
-    write: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<PathBuf, String> {
+    write: impl FnOnce(&Path) -> Result<(), TrainError>,
+) -> Result<PathBuf, TrainError> {
     let root = checkpoints_dir(run);
     let name = format!("ckpt-{iteration:08}");
     let tmp = root.join(format!(".tmp-{name}"));
@@ -98,8 +99,8 @@ pub fn save_best(
     run: &Path,
     config: &TrainConfig,
     state: &LoopState,
-    write: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<PathBuf, String> {
+    write: impl FnOnce(&Path) -> Result<(), TrainError>,
+) -> Result<PathBuf, TrainError> {
     let tmp = run.join(".tmp-best");
     fill(&tmp, config, state, write)?;
     let dest = run.join("best");
@@ -121,8 +122,8 @@ fn fill(
     tmp: &Path,
     config: &TrainConfig,
     state: &LoopState,
-    write: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), String> {
+    write: impl FnOnce(&Path) -> Result<(), TrainError>,
+) -> Result<(), TrainError> {
     let tmp = tmp.to_path_buf();
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| fail(&tmp, e))?;
@@ -148,9 +149,9 @@ fn fill(
 }
 
 /// Removes all but the newest [`KEEP`] checkpoints.
-fn prune(root: &Path) -> Result<(), String> {
+fn prune(root: &Path) -> Result<(), TrainError> {
     let mut names: Vec<String> = std::fs::read_dir(root)
-        .map_err(|e| format!("{}: {e}", root.display()))?
+        .map_err(|e| fail(root, e))?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("ckpt-"))
@@ -164,7 +165,7 @@ fn prune(root: &Path) -> Result<(), String> {
 
 /// The policy a path names: the directory itself if it is a checkpoint, else the run's best
 /// validated policy (`RUN/best`), else its newest checkpoint.
-pub fn resolve_policy(path: &Path) -> Result<PathBuf, String> {
+pub fn resolve_policy(path: &Path) -> Result<PathBuf, TrainError> {
     let best = path.join("best");
     if !path.join("manifest.json").exists() && best.join("manifest.json").exists() {
         return Ok(best);
@@ -173,25 +174,34 @@ pub fn resolve_policy(path: &Path) -> Result<PathBuf, String> {
 }
 
 /// The newest checkpoint of a run directory, or the directory itself if it is a checkpoint.
-pub fn resolve(path: &Path) -> Result<PathBuf, String> {
+pub fn resolve(path: &Path) -> Result<PathBuf, TrainError> {
     if path.join("manifest.json").exists() {
         return Ok(path.to_path_buf());
     }
     let latest = checkpoints_dir(path).join("latest");
     let name = std::fs::read_to_string(&latest).map_err(|_| {
-        format!("{}: no checkpoint here (neither a run directory nor a checkpoint)", path.display())
+        TrainError::Checkpoint(format!(
+            "{}: no checkpoint here (neither a run directory nor a checkpoint)",
+            path.display()
+        ))
     })?;
     let dir = checkpoints_dir(path).join(name.trim());
     if !dir.is_dir() {
-        return Err(format!("{}: names a missing checkpoint {}", latest.display(), dir.display()));
+        return Err(TrainError::Checkpoint(format!(
+            "{}: names a missing checkpoint {}",
+            latest.display(),
+            dir.display()
+        )));
     }
     Ok(dir)
 }
 
 /// Checks every file of a checkpoint against its manifest and reads its configuration and loop
 /// state.
-pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), String> {
-    let corrupt = |what: String| format!("checkpoint {} is corrupt: {what}", dir.display());
+pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), TrainError> {
+    let corrupt = |what: String| {
+        TrainError::Checkpoint(format!("checkpoint {} is corrupt: {what}", dir.display()))
+    };
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(dir.join("manifest.json")).map_err(|e| corrupt(format!("manifest: {e}")))?,
     )
@@ -214,7 +224,7 @@ pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), String> {
 
 /// The greedy policy of a checkpoint (or of a run directory's best, else newest), called `name`, acting on
 /// observations of `obs_len` floats. The scorer reads any number of candidate slots.
-pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, String> {
+pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, TrainError> {
     let dir = resolve_policy(path)?;
     let (config, _) = open(&dir)?;
     let device =
@@ -237,7 +247,7 @@ pub struct PolicyMaker {
 
 impl PolicyMaker {
     /// Loads every `ckpt:` policy among `names` for `scenario`.
-    pub fn new(names: &[String], scenario: &Scenario) -> Result<Self, String> {
+    pub fn new(names: &[String], scenario: &Scenario) -> Result<Self, TrainError> {
         let obs_len = observation_len(scenario.env.candidates as usize);
         let mut trained = HashMap::new();
         for name in names {

@@ -6,6 +6,8 @@
 use handoff_env::DecisionKind;
 use serde::{Deserialize, Serialize};
 
+use crate::error::TrainError;
+
 /// Which learner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -296,8 +298,8 @@ impl Default for DqnConfig {
 
 impl TrainConfig {
     /// Reads a configuration from TOML; missing values take their defaults.
-    pub fn from_toml(source: &str, text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| format!("{source}: {e}"))
+    pub fn from_toml(source: &str, text: &str) -> Result<Self, TrainError> {
+        toml::from_str(text).map_err(|e| TrainError::Config(format!("{source}: {e}")))
     }
 
     /// The configuration as TOML.
@@ -306,7 +308,11 @@ impl TrainConfig {
     }
 
     /// Checks every value's range; the error names the field and the allowed range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), TrainError> {
+        self.check_ranges().map_err(TrainError::Config)
+    }
+
+    fn check_ranges(&self) -> Result<(), String> {
         fn range(field: &str, x: f64, lo: f64, hi: f64) -> Result<(), String> {
             if x.is_finite() && (lo..=hi).contains(&x) {
                 Ok(())

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::POLICY_FILE;
 use crate::config::{DqnConfig, TrainConfig};
+use crate::error::TrainError;
 use crate::learner::{
     Learner, Teacher, adam, gather, load_module, load_optimizer, read_bytes, save_module,
     save_optimizer, write_bytes,
@@ -332,7 +333,7 @@ impl Learner for Dqn {
         self.q_inference.clone()
     }
 
-    fn save(&self, dir: &Path) -> Result<(), String> {
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
         save_module(self.q.clone(), dir, "model.bpk")?;
         save_module(self.q.clone(), dir, POLICY_FILE)?;
         save_module(self.target.clone(), dir, "target.bpk")?;
@@ -342,16 +343,16 @@ impl Learner for Dqn {
         write_bytes(dir, "learner.json", &serde_json::to_vec(&state).expect("serialises"))
     }
 
-    fn load(&mut self, dir: &Path) -> Result<(), String> {
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
         let q = load_module(self.q.clone(), dir, "model.bpk")?;
         let target = load_module(self.target.clone(), dir, "target.bpk")?;
         let optim = load_optimizer(adam(self.config.max_grad_norm), dir, "optimizer.bpk")?;
         let state: DqnState = serde_json::from_slice(&read_bytes(dir, "learner.json")?)
-            .map_err(|e| format!("{}: {e}", dir.join("learner.json").display()))?;
+            .map_err(|e| TrainError::unreadable(&dir.join("learner.json"), e))?;
         let mut replay = Replay::new(self.replay.capacity, self.obs_len, self.slots);
         replay
             .read_bytes(&read_bytes(dir, "replay.bin")?)
-            .map_err(|e| format!("{}: {e}", dir.join("replay.bin").display()))?;
+            .map_err(|e| TrainError::unreadable(&dir.join("replay.bin"), e))?;
         self.q_inference = q.valid();
         self.q = q;
         self.target = target;

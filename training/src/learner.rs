@@ -10,6 +10,8 @@ use handoff_agents::net::CandidateScorer;
 use handoff_env::rng::uniform;
 use rand_pcg::Pcg64Mcg;
 
+use crate::error::TrainError;
+
 /// A learning algorithm driven by [`crate::train`]: it acts on a batch of environments, sees the
 /// outcomes, and learns once per iteration of [`Learner::steps_per_iteration`] vector steps.
 pub trait Learner {
@@ -53,10 +55,10 @@ pub trait Learner {
     fn scorer(&self) -> CandidateScorer;
 
     /// Writes the learner's state (networks, optimiser, generator, buffers) into `dir`.
-    fn save(&self, dir: &Path) -> Result<(), String>;
+    fn save(&self, dir: &Path) -> Result<(), TrainError>;
 
     /// Reads the state [`Learner::save`] wrote.
-    fn load(&mut self, dir: &Path) -> Result<(), String>;
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError>;
 }
 
 /// A heuristic's choices for every environment of a step.
@@ -126,34 +128,36 @@ pub fn shuffle<T>(items: &mut [T], rng: &mut Pcg64Mcg) {
 }
 
 /// Writes `bytes` to `dir/name`.
-pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(dir.join(name), bytes).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), TrainError> {
+    std::fs::write(dir.join(name), bytes).map_err(|e| TrainError::write(&dir.join(name), e))
 }
 
 /// Reads `dir/name`.
-pub fn read_bytes(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+pub fn read_bytes(dir: &Path, name: &str) -> Result<Vec<u8>, TrainError> {
+    std::fs::read(dir.join(name)).map_err(|e| TrainError::unreadable(&dir.join(name), e))
 }
 
 /// Saves a module's parameters as burnpack bytes in `dir/name`.
-pub fn save_module<M: Module>(module: M, dir: &Path, name: &str) -> Result<(), String> {
-    let bytes = module.into_record().into_bytes().map_err(|e| format!("{name}: {e}"))?;
+pub fn save_module<M: Module>(module: M, dir: &Path, name: &str) -> Result<(), TrainError> {
+    let bytes =
+        module.into_record().into_bytes().map_err(|e| TrainError::write(&dir.join(name), e))?;
     write_bytes(dir, name, &bytes)
 }
 
 /// Loads parameters saved by [`save_module`] into `module`, refusing a record that does not fit.
-pub fn load_module<M: Module>(module: M, dir: &Path, name: &str) -> Result<M, String> {
+pub fn load_module<M: Module>(module: M, dir: &Path, name: &str) -> Result<M, TrainError> {
     let bytes = read_bytes(dir, name)?;
+    let path = dir.join(name);
     let record = burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| format!("{}: not a model record: {e}", dir.join(name).display()))?;
+        .map_err(|e| TrainError::unreadable(&path, format!("not a model record: {e}")))?;
     module
         .try_load_record(record)
-        .map_err(|e| format!("{}: does not fit this network: {e}", dir.join(name).display()))
+        .map_err(|e| TrainError::unreadable(&path, format!("does not fit this network: {e}")))
 }
 
 /// Saves an optimiser's state as burnpack bytes in `dir/name`.
-pub fn save_optimizer(optim: &ModuleOptimizer, dir: &Path, name: &str) -> Result<(), String> {
-    let bytes = optim.into_bytes().map_err(|e| format!("{name}: {e}"))?;
+pub fn save_optimizer(optim: &ModuleOptimizer, dir: &Path, name: &str) -> Result<(), TrainError> {
+    let bytes = optim.into_bytes().map_err(|e| TrainError::write(&dir.join(name), e))?;
     write_bytes(dir, name, &bytes)
 }
 
@@ -162,11 +166,11 @@ pub fn load_optimizer(
     optim: ModuleOptimizer,
     dir: &Path,
     name: &str,
-) -> Result<ModuleOptimizer, String> {
+) -> Result<ModuleOptimizer, TrainError> {
     let bytes = read_bytes(dir, name)?;
-    optim
-        .from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| format!("{}: not an optimiser state: {e}", dir.join(name).display()))
+    optim.from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
+        TrainError::unreadable(&dir.join(name), format!("not an optimiser state: {e}"))
+    })
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@
 pub mod checkpoint;
 pub mod config;
 pub mod dqn;
+pub mod error;
 pub mod learner;
 pub mod logger;
 pub mod ppo;
 pub mod setup;
 pub mod train;
+
+pub use error::TrainError;

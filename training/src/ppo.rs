@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::POLICY_FILE;
 use crate::config::{PpoConfig, TrainConfig};
+use crate::error::TrainError;
 use crate::learner::{
     Learner, Teacher, adam, gather, load_module, load_optimizer, read_bytes, sample_masked,
     save_module, save_optimizer, shuffle, write_bytes,
@@ -328,7 +329,7 @@ impl Learner for Ppo {
         self.inference.actor.clone()
     }
 
-    fn save(&self, dir: &Path) -> Result<(), String> {
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
         save_module(self.model.clone(), dir, "model.bpk")?;
         save_module(self.model.actor.clone(), dir, POLICY_FILE)?;
         save_optimizer(&self.optim, dir, "optimizer.bpk")?;
@@ -336,11 +337,11 @@ impl Learner for Ppo {
         write_bytes(dir, "learner.json", &state)
     }
 
-    fn load(&mut self, dir: &Path) -> Result<(), String> {
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
         let model = load_module(self.model.clone(), dir, "model.bpk")?;
         let optim = load_optimizer(adam(self.config.max_grad_norm), dir, "optimizer.bpk")?;
         let state: PpoState = serde_json::from_slice(&read_bytes(dir, "learner.json")?)
-            .map_err(|e| format!("{}: {e}", dir.join("learner.json").display()))?;
+            .map_err(|e| TrainError::unreadable(&dir.join("learner.json"), e))?;
         self.model = model;
         self.inference = self.model.valid();
         self.optim = optim;

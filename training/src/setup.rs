@@ -5,6 +5,7 @@ use handoff_agents::{by_name, check_fallback, make_env};
 use handoff_env::{Scenario, VectorEnv};
 
 use crate::config::{DeviceKind, TrainConfig};
+use crate::error::TrainError;
 use handoff_eval::{run_episodes, stats};
 
 /// Seeds of the wait measurements that size the training centre: apart from the training,
@@ -30,13 +31,13 @@ pub struct TrainingScenario {
 
 /// The scenario the run is about: the named scenario at full size and over its own days, with
 /// the run's control. Closing comparisons run on it.
-pub fn target_scenario(config: &TrainConfig) -> Result<Scenario, String> {
-    let mut s = Scenario::load(&config.scenario).map_err(|e| e.to_string())?;
+pub fn target_scenario(config: &TrainConfig) -> Result<Scenario, TrainError> {
+    let mut s = Scenario::load(&config.scenario)?;
     if !config.control.is_empty() {
         s.env.control = config.control.clone();
     }
-    s.validate("the training configuration").map_err(|e| e.to_string())?;
-    check_fallback(&s, &config.scenario).map_err(|e| e.to_string())?;
+    s.validate("the training configuration")?;
+    check_fallback(&s, &config.scenario)?;
     Ok(s)
 }
 
@@ -51,7 +52,7 @@ pub fn target_scenario(config: &TrainConfig) -> Result<Scenario, String> {
 /// average, than at full size, both measured under the scenario's fallback policy on common
 /// seeds (the idea of square-root staffing, Halfin and Whitt 1981: a small centre needs
 /// relatively more spare capacity for the same service level).
-pub fn training_scenario(config: &TrainConfig) -> Result<TrainingScenario, String> {
+pub fn training_scenario(config: &TrainConfig) -> Result<TrainingScenario, TrainError> {
     let mut full = target_scenario(config)?;
     if config.days > 0 {
         full.days = config.days;
@@ -88,7 +89,7 @@ pub fn training_scenario(config: &TrainConfig) -> Result<TrainingScenario, Strin
         }
     }
     let scenario = with_workers(best.0);
-    scenario.validate("the training centre").map_err(|e| e.to_string())?;
+    scenario.validate("the training centre")?;
     Ok(TrainingScenario {
         scenario,
         scaled_workers,
@@ -106,7 +107,7 @@ fn mean_wait(scenario: &Scenario) -> f64 {
 
 /// The compute device of `kind`: `flex` (pure-Rust CPU, always built), or `wgpu` / `cuda` when
 /// the binary was built with the cargo feature of the same name.
-pub fn device(kind: DeviceKind) -> Result<Device, String> {
+pub fn device(kind: DeviceKind) -> Result<Device, TrainError> {
     match kind {
         DeviceKind::Flex => Ok(Device::flex()),
         #[cfg(feature = "wgpu")]
@@ -114,18 +115,18 @@ pub fn device(kind: DeviceKind) -> Result<Device, String> {
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda => Ok(Device::cuda(0)),
         #[allow(unreachable_patterns)]
-        other => Err(format!(
+        other => Err(TrainError::Config(format!(
             "device \"{}\" is not available in this build (rebuild with --features {})",
             other.name(),
             other.name()
-        )),
+        ))),
     }
 }
 
 /// `envs` environments on `scenario`, reset from `seed`.
-pub fn vector_env(scenario: &Scenario, envs: usize, seed: u64) -> Result<VectorEnv, String> {
-    let envs = (0..envs).map(|_| make_env(scenario.clone())).collect::<Result<_, _>>();
-    let mut vector = VectorEnv::new(envs.map_err(|e| e.to_string())?);
+pub fn vector_env(scenario: &Scenario, envs: usize, seed: u64) -> Result<VectorEnv, TrainError> {
+    let envs = (0..envs).map(|_| make_env(scenario.clone())).collect::<Result<_, _>>()?;
+    let mut vector = VectorEnv::new(envs);
     vector.reset(seed);
     Ok(vector)
 }

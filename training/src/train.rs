@@ -12,6 +12,7 @@ use handoff_eval::{EvalConfig, EvalReport, evaluate};
 use crate::checkpoint::{self, CHECKPOINT_PREFIX, LoopState, PolicyMaker};
 use crate::config::{Algo, TrainConfig};
 use crate::dqn::Dqn;
+use crate::error::TrainError;
 use crate::learner::{Learner, Teacher};
 use crate::logger::Logger;
 use crate::ppo::Ppo;
@@ -116,19 +117,19 @@ pub fn best_heuristic(scenario: &Scenario, seeds: u64) -> (String, f64) {
 }
 
 /// Prepares a fresh run directory, refusing one that already holds a run.
-fn create_run_dir(run: &Path, config: &TrainConfig) -> Result<(), String> {
+fn create_run_dir(run: &Path, config: &TrainConfig) -> Result<(), TrainError> {
     if run.join("checkpoints").join("latest").exists() {
-        return Err(format!(
+        return Err(TrainError::Checkpoint(format!(
             "{} already holds a run: pass --resume to continue it, or another --out",
             run.display()
-        ));
+        )));
     }
-    std::fs::create_dir_all(run).map_err(|e| format!("{}: {e}", run.display()))?;
+    std::fs::create_dir_all(run).map_err(|e| TrainError::write(run, e))?;
     let path = checkpoint::config_path(run);
     let tmp = run.join(".config.toml.tmp");
     std::fs::write(&tmp, config.to_toml())
         .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| TrainError::write(&path, e))
 }
 
 /// Trains with `config` into `options.run_dir`, calling `on_progress` after every iteration.
@@ -136,7 +137,7 @@ pub fn train(
     config: &TrainConfig,
     options: &TrainOptions,
     on_progress: &mut dyn FnMut(&Progress),
-) -> Result<TrainOutcome, String> {
+) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
     let centre = setup::training_scenario(config)?;
     let scenario = centre.scenario.clone();
@@ -159,12 +160,12 @@ pub fn train(
         let dir = checkpoint::resolve(run)?;
         let (saved, saved_state) = checkpoint::open(&dir)?;
         if saved != *config {
-            return Err(format!(
+            return Err(TrainError::Checkpoint(format!(
                 "checkpoint {} was made with a different configuration than {}; resume with the \
                  run's own configuration",
                 dir.display(),
                 checkpoint::config_path(run).display()
-            ));
+            )));
         }
         learner.load(&dir)?;
         vector
@@ -175,7 +176,10 @@ pub fn train(
                 &saved_state.actions,
             )
             .map_err(|e| {
-                format!("checkpoint {} does not replay on this scenario: {e}", dir.display())
+                TrainError::Checkpoint(format!(
+                    "checkpoint {} does not replay on this scenario: {e}",
+                    dir.display()
+                ))
             })?;
         state = saved_state;
     } else {
@@ -209,7 +213,7 @@ pub fn train(
             let teacher = (!teachers.is_empty()).then_some(Teacher { actions: &taught, follow });
             let actions =
                 learner.act(rows(vector.observations()), rows(vector.masks()), &live, teacher);
-            vector.step(&actions).map_err(|e| format!("learner chose an invalid action: {e}"))?;
+            vector.step(&actions).map_err(|e| TrainError::InvalidAction(e.to_string()))?;
             learner.observe(
                 vector.rewards(),
                 vector.terminated(),
@@ -327,7 +331,7 @@ pub fn closing_comparison(
     baseline: &str,
     seeds: u64,
     on_episode: &(dyn Fn() + Sync),
-) -> Result<EvalReport, String> {
+) -> Result<EvalReport, TrainError> {
     let scenario = setup::target_scenario(config)?;
     let mut policies: Vec<String> = POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
     policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
@@ -335,4 +339,5 @@ pub fn closing_comparison(
     let eval = EvalConfig { seeds, first_seed: TEST_FIRST_SEED, ..EvalConfig::default() };
     let factory = |name: &str, s: &Scenario| maker.make(name, s);
     evaluate(&scenario, &policies, baseline, &eval, &factory, on_episode)
+        .map_err(TrainError::Config)
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use handoff_env::rng::uniform;
 use handoff_env::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
+use handoff_training::TrainError;
 use handoff_training::config::{Algo, DeviceKind, TrainConfig};
 use handoff_training::train::{TrainOptions, make_learner, train};
 use ndarray::Array2;
@@ -227,10 +228,10 @@ fn resume_gives_the_same_parameters(algo: Algo) {
     let mut other = config.clone();
     other.seed += 1;
     let err = train(&other, &again, &mut |_| {}).unwrap_err();
-    assert!(err.contains("different configuration"), "{err}");
+    assert!(err.is_input() && err.to_string().contains("different configuration"), "{err}");
     // so is a fresh run into a directory that holds one
     let err = train(&config, &first, &mut |_| {}).unwrap_err();
-    assert!(err.contains("already holds a run"), "{err}");
+    assert!(err.is_input() && err.to_string().contains("already holds a run"), "{err}");
 }
 
 #[test]
@@ -263,11 +264,13 @@ fn a_damaged_checkpoint_is_reported_not_loaded() {
         handoff_training::checkpoint::load_policy(&outcome.checkpoint, "ckpt", observation_len(8))
             .map(|_| ())
             .unwrap_err();
+    assert!(matches!(err, TrainError::Checkpoint(_)), "{err:?}");
+    let err = err.to_string();
     assert!(err.contains("corrupt") && err.contains("policy.bpk"), "{err}");
     let err = handoff_training::checkpoint::load_policy(&temp_dir("nothing"), "x", 10)
         .map(|_| ())
         .unwrap_err();
-    assert!(err.contains("no checkpoint here"), "{err}");
+    assert!(err.is_input() && err.to_string().contains("no checkpoint here"), "{err}");
 }
 
 /// Reads the scalar tags of a TensorBoard event file: TFRecord framing (length, masked CRC32C of

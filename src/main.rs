@@ -89,6 +89,24 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// Help and version go out as clap prints them; a usage error becomes one line, like every other
+/// error of the command line, with exit code 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("error: invalid arguments");
+    eprintln!("{first} (see --help)");
+    ExitCode::from(2)
+}
+
 fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Simulate(args) => simulate::run(&args),
@@ -102,7 +120,12 @@ fn run(cli: Cli) -> Result<String, CliError> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    handoff::cli::interrupt::install();
+    match run(cli) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS

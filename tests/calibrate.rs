@@ -54,7 +54,7 @@ fn a_failing_calibration_exits_1_with_the_documented_json_and_an_svg() {
         "--seeds",
         "2",
         "--json",
-        "--out",
+        "--svg",
         svg.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));

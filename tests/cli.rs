@@ -47,7 +47,7 @@ fn same_seed_gives_byte_identical_json_and_csv() {
             "--seed",
             seed,
             "--json",
-            "--chats-csv",
+            "--csv",
             path.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -69,7 +69,7 @@ fn same_seed_gives_byte_identical_json_and_csv() {
 fn chats_csv_has_one_row_per_chat_and_arm_with_twins() {
     let dir = temp_dir("csv");
     let path = dir.join("chats.csv");
-    let o = handoff(&["simulate", "--scenario", "small", "--chats-csv", path.to_str().unwrap()]);
+    let o = handoff(&["simulate", "--scenario", "small", "--csv", path.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
@@ -219,7 +219,7 @@ fn unknown_scenario_missing_file_and_bad_days_exit_2() {
 
 #[test]
 fn unwritable_csv_is_an_error_not_a_panic() {
-    let o = handoff(&["simulate", "--scenario", "small", "--chats-csv", "/no/such/dir/chats.csv"]);
+    let o = handoff(&["simulate", "--scenario", "small", "--csv", "/no/such/dir/chats.csv"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/no/such/dir/chats.csv"));
     assert!(!stderr(&o).contains("panicked"));

@@ -3,7 +3,63 @@
 
 mod common;
 
-use common::{handoff, stderr, temp_dir};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{handoff, handoff_in, stderr, stdout, temp_dir};
+
+/// A configuration that trains in seconds.
+const TINY: &str = "scenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 512\n\
+                    eval_seeds = 1\n[ppo]\nnum_steps = 64\n";
+
+#[test]
+fn each_run_gets_a_new_directory_and_runs_latest_follows_the_newest() {
+    let dir = temp_dir("numbered");
+    std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
+    for expected in ["runs/run-001", "runs/run-002"] {
+        let o = handoff_in(&dir, &["train", "--config", "tiny.toml", "--test-seeds", "1"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!("checkpoint {expected}/checkpoints/")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let latest = std::fs::read_link(dir.join("runs/latest")).unwrap();
+    assert_eq!(latest, std::path::Path::new("run-002"));
+    // --resume without a directory continues the newest run (complete here)
+    let o = handoff_in(&dir, &["train", "--resume", "--test-seeds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("the run in runs/run-002 is already complete"), "{}", stdout(&o));
+}
+
+#[test]
+fn ctrl_c_stops_training_with_a_checkpoint_and_says_how_to_resume() {
+    let dir = temp_dir("interrupt");
+    let config = dir.join("long.toml");
+    std::fs::write(&config, TINY.replace("steps = 512", "steps = 100000000")).unwrap();
+    let run = dir.join("run");
+    let child = Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(["train", "--config", config.to_str().unwrap(), "--run-dir", run.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // wait until training has started (its configuration is saved), then press Ctrl-C
+    let started = Instant::now();
+    while !run.join("config.toml").exists() {
+        assert!(started.elapsed() < Duration::from_secs(120), "training did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("continue with: handoff train --run-dir"), "{err}");
+    assert!(run.join("checkpoints/latest").exists(), "the stop wrote a checkpoint");
+}
 
 #[test]
 fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
@@ -17,7 +73,7 @@ fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
     .unwrap();
     let run = dir.join("run");
     let (config, run_s) = (config.to_str().unwrap(), run.to_str().unwrap());
-    let o = handoff(&["train", "--config", config, "--out", run_s, "--eval-seeds", "2"]);
+    let o = handoff(&["train", "--config", config, "--run-dir", run_s, "--test-seeds", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("trained ppo for 1024 steps"), "{out}");
@@ -26,15 +82,20 @@ fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
     let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(saved.contains("scale = 0.1") && saved.contains("[dqn]"), "{saved}");
 
-    // resuming a finished run keeps its configuration and has nothing left to do
-    let o = handoff(&["train", "--out", run_s, "--resume", "--eval-seeds", "1"]);
+    assert!(out.contains("Test on 2 unseen seeds"), "{out}");
+    // resuming a finished run keeps its configuration, says the run is complete and shows the
+    // comparison it saved, without running it again
+    let o = handoff(&["train", "--run-dir", run_s, "--resume", "--test-seeds", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let again = String::from_utf8(o.stdout).unwrap();
+    assert!(again.contains("is already complete (1024 steps)"), "{again}");
+    assert!(again.contains("Test on 2 unseen seeds") && again.contains("| c-mu |"), "{again}");
     // resuming with other flags is refused
-    let o = handoff(&["train", "--out", run_s, "--resume", "--steps", "5"]);
+    let o = handoff(&["train", "--run-dir", run_s, "--resume", "--steps", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("saved configuration"), "{}", stderr(&o));
     // a fresh run into a directory that holds one is refused as bad input, the run kept
-    let o = handoff(&["train", "--config", config, "--out", run_s]);
+    let o = handoff(&["train", "--config", config, "--run-dir", run_s]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("already holds a run"), "{}", stderr(&o));
     assert!(run.join("checkpoints").join("latest").exists());
@@ -68,7 +129,7 @@ fn bad_training_input_is_refused_with_a_clear_message() {
         (vec!["--device", "tpu"], "device \"tpu\" is not available"),
         (vec!["--scenario", "nowhere.toml"], "nowhere.toml"),
     ] {
-        let o = handoff(&[&["train", "--out", run], &args[..]].concat());
+        let o = handoff(&[&["train", "--run-dir", run], &args[..]].concat());
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = stderr(&o);
         assert!(err.contains(needle), "{args:?}: {err}");
@@ -76,9 +137,10 @@ fn bad_training_input_is_refused_with_a_clear_message() {
     }
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "[ppo]\nlearning_rat = 0.1\n").unwrap();
-    let o = handoff(&["train", "--out", run, "--config", bad.to_str().unwrap()]);
+    let o = handoff(&["train", "--run-dir", run, "--config", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("learning_rat"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     let o = handoff(&["eval", "--scenario", "small", "--policy", "ckpt:/nonexistent/run"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no checkpoint here"), "{}", stderr(&o));

@@ -75,19 +75,9 @@ impl Default for Scenario {
 impl Scenario {
     /// Parses and validates scenario TOML; `source` names the file in error messages.
     pub fn from_toml(source: &str, text: &str) -> Result<Self, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| text[..span.start].matches('\n').count() + 1);
-            ScenarioError::Parse {
-                source_name: source.to_string(),
-                message: match line {
-                    Some(line) => format!(
-                        "line {line} (`{}`): {}",
-                        text.lines().nth(line - 1).unwrap_or("").trim(),
-                        e.message().trim_end()
-                    ),
-                    None => e.message().trim_end().to_string(),
-                },
-            }
+        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            source_name: source.to_string(),
+            message: toml_error_line(text, &e),
         })?;
         scenario.validate(source)?;
         Ok(scenario)
@@ -155,6 +145,20 @@ impl Scenario {
         self.reward.validate(&mut v)?;
         self.env.validate(&mut v, self.workers.cap)?;
         self.study_policy.validate(&mut v)
+    }
+}
+
+/// A TOML parse error of `text` on one line: the line number, the line itself and the parser's
+/// message (toml's own rendering spans several lines).
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
+    let line = e.span().map(|span| text[..span.start].matches('\n').count() + 1);
+    match line {
+        Some(line) => format!(
+            "line {line} (`{}`): {}",
+            text.lines().nth(line - 1).unwrap_or("").trim(),
+            e.message().trim_end()
+        ),
+        None => e.message().trim_end().to_string(),
     }
 }
 

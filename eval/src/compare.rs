@@ -143,6 +143,14 @@ pub fn evaluate(
     if config.seeds == 0 {
         return Err("at least one seed is needed".to_string());
     }
+    if config.first_seed.checked_add(config.seeds - 1).is_none() {
+        return Err(format!(
+            "{} seeds from {} run past the largest seed, {}",
+            config.seeds,
+            config.first_seed,
+            u64::MAX
+        ));
+    }
     let Some(baseline_index) = policies.iter().position(|p| p == baseline) else {
         return Err(format!("the baseline {baseline} is not among the evaluated policies"));
     };

@@ -22,16 +22,16 @@ pub struct BenchArgs {
     #[arg(long, default_value = "small")]
     pub env_scenario: String,
     /// Environment steps to take.
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
-    /// Simulated days of the simulator benchmark, overriding the scenario's.
-    #[arg(long)]
+    /// Simulated days of the simulator benchmark, overriding the scenario's (1 to 3650).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
     pub days: Option<u32>,
     /// Scenario of the PPO training benchmark.
     #[arg(long, default_value = "small")]
     pub train_scenario: String,
     /// Environment steps of the PPO training benchmark.
-    #[arg(long, default_value_t = 204_800)]
+    #[arg(long, default_value_t = 204_800, value_parser = clap::value_parser!(u64).range(1..))]
     pub train_steps: u64,
     /// Leave out the training benchmark.
     #[arg(long)]

@@ -20,8 +20,8 @@ pub struct CalibrateArgs {
     /// Seeds to simulate (1, 2, ..., N).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub seeds: u64,
-    /// Simulated days, overriding the scenario's.
-    #[arg(long)]
+    /// Simulated days, overriding the scenario's (1 to 3650).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
     pub days: Option<u32>,
     /// Scale workers and arrivals by this factor (same load per worker), for quick checks.
     #[arg(long, default_value_t = 1.0)]
@@ -34,8 +34,8 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub json: bool,
     /// Write the mechanism curves (effort, messages, rating by intervention delay) as SVG.
-    #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", alias = "out")]
+    pub svg: Option<PathBuf>,
     /// Fit the free parameters by simulated method of moments, then write the fitted
     /// scenario to --fit-out and report on it.
     #[arg(long)]
@@ -46,14 +46,14 @@ pub struct CalibrateArgs {
     /// Scale of the simulations inside the fit.
     #[arg(long, default_value_t = 0.25)]
     pub fit_scale: f64,
-    /// Simulated days of the simulations inside the fit.
-    #[arg(long, default_value_t = 6)]
+    /// Simulated days of the simulations inside the fit (1 to 3650).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
     pub fit_days: u32,
     /// Seeds of the simulations inside the fit (the same at every evaluation).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub fit_seeds: u64,
     /// Most objective evaluations of the fit.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub fit_evaluations: u64,
 }
 
@@ -105,7 +105,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     let bar = progress_bar(args.seeds, "simulating seeds");
     let report = calibrate(&scenario, args.seeds, args.widen, &|| bar.inc(1));
     bar.finish_and_clear();
-    if let Some(path) = &args.out {
+    if let Some(path) = &args.svg {
         write_atomic(path, &curves_svg(&report)?)?;
     }
     let text = if args.json { to_json(&report) } else { prefix + &render_text(&report) };

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod eval;
 pub mod format;
+pub mod interrupt;
 pub mod policies;
 pub mod scenarios;
 pub mod simulate;
@@ -53,6 +54,16 @@ pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError
     }
     Ok(scenario)
 }
+
+/// Reads a seed: a whole number from 0 to 2^64 - 1 (negative numbers get this message too, not
+/// clap's "unexpected argument").
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .map_err(|_| format!("\"{text}\" is not a seed (whole numbers from 0 to {})", u64::MAX))
+}
+
+/// The `--days` values a command accepts: 1 to 3650 (ten years), as scenarios allow.
+pub const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=3650;
 
 /// Serialises a report as pretty JSON with a final newline.
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -18,23 +18,23 @@ pub struct SimulateArgs {
     #[arg(long, default_value = DEFAULT_SCENARIO)]
     pub scenario: String,
     /// Seed of all random streams; the same seed gives byte-identical output.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub seed: u64,
-    /// Simulated days, overriding the scenario's.
-    #[arg(long)]
+    /// Simulated days, overriding the scenario's (1 to 3650).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
     pub days: Option<u32>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
     /// Write one row per chat and arm to this CSV file.
-    #[arg(long, value_name = "PATH")]
-    pub chats_csv: Option<PathBuf>,
+    #[arg(long, value_name = "PATH", alias = "chats-csv")]
+    pub csv: Option<PathBuf>,
 }
 
 /// Runs `handoff simulate`.
 pub fn run(args: &SimulateArgs) -> Result<String, CliError> {
     let scenario = load_scenario(&args.scenario, args.days)?;
-    let report = simulate(&scenario, args.seed, args.chats_csv.as_deref())?;
+    let report = simulate(&scenario, args.seed, args.csv.as_deref())?;
     Ok(if args.json { to_json(&report) } else { render_text(&report) })
 }
 

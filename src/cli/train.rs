@@ -1,13 +1,14 @@
 //! `handoff train`: PPO or DQN on a scenario, with TensorBoard logs, checkpoints and a closing
 //! comparison against the heuristics.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use handoff_training::config::{Algo, TrainConfig};
-use handoff_training::train::{Progress, TrainOptions, closing_comparison, train};
+use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
+use handoff_training::train::{Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, train};
 
 use super::format::{progress_bar, steps_bar};
-use super::{CliError, eval};
+use super::{CliError, eval, interrupt, write_atomic};
 
 /// The learners of `handoff train`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -19,48 +20,72 @@ pub enum AlgoArg {
 }
 
 /// The options of `handoff train`; `None` keeps the value of the configuration file (or the
-/// default).
+/// default, given in each flag's help and checked by a test against `TrainConfig::default()`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// The learner.
+    /// The learner [default: ppo].
     #[arg(long, value_enum)]
     pub algo: Option<AlgoArg>,
-    /// A built-in scenario or the path of a scenario TOML file.
+    /// A built-in scenario or the path of a scenario TOML file [default: taobao].
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Decision kinds the agent makes, comma-separated: route, attend.
+    /// Decision kinds the agent makes, comma-separated: route, attend [default: the
+    /// scenario's `env.control`].
     #[arg(long, value_name = "KINDS")]
     pub control: Option<String>,
-    /// Environment steps to train for.
+    /// Environment steps to train for [default: 4000000].
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Seed of networks, environments and sampling.
-    #[arg(long)]
+    /// Seed of networks, environments and sampling [default: 1].
+    #[arg(long, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub seed: Option<u64>,
-    /// Environments stepped together.
+    /// Environments stepped together [default: 16].
     #[arg(long)]
     pub envs: Option<usize>,
-    /// Simulated days per training episode.
+    /// Simulated days per training episode [default: 1].
     #[arg(long)]
     pub days: Option<u32>,
-    /// Scale of workers and arrivals during training (same load per worker).
+    /// Scale of workers and arrivals during training, the same load per worker [default:
+    /// 0.05]; pass 1 for a scenario that is small already.
     #[arg(long)]
     pub scale: Option<f64>,
-    /// Compute device: flex (CPU); wgpu or cuda when built with that cargo feature.
+    /// Compute device: flex (CPU); wgpu or cuda when built with that cargo feature [default:
+    /// flex].
     #[arg(long)]
     pub device: Option<String>,
     /// A TOML file of hyperparameters.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The run directory.
-    #[arg(long, value_name = "DIR", default_value = "runs/latest")]
-    pub out: PathBuf,
-    /// Continue the run in --out from its newest checkpoint.
+    /// The run directory [default: a new runs/run-NNN, with runs/latest pointing at it; with
+    /// --resume, runs/latest].
+    #[arg(long, value_name = "DIR", alias = "out")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the run in --run-dir from its newest checkpoint.
     #[arg(long)]
     pub resume: bool,
-    /// Held-out seeds of the closing comparison with the heuristics.
+    /// Start over in a --run-dir that holds a run (its files are removed first).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Unseen test seeds of the closing comparison with the heuristics (the configuration's
+    /// `eval_seeds` are the validation seeds during training).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    pub eval_seeds: u64,
+    pub test_seeds: u64,
+}
+
+impl TrainArgs {
+    /// Whether any flag that sets the configuration was given.
+    fn sets_configuration(&self) -> bool {
+        self.config.is_some()
+            || self.algo.is_some()
+            || self.scenario.is_some()
+            || self.control.is_some()
+            || self.steps.is_some()
+            || self.seed.is_some()
+            || self.envs.is_some()
+            || self.days.is_some()
+            || self.scale.is_some()
+            || self.device.is_some()
+    }
 }
 
 /// The configuration: the file (or defaults), then every flag given.
@@ -69,7 +94,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-            TrainConfig::from_toml(&path.display().to_string(), &text).map_err(CliError::input)?
+            TrainConfig::from_toml(&path.display().to_string(), &text)?
         }
         None => TrainConfig::default(),
     };
@@ -111,22 +136,26 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
     Ok(config)
 }
 
+/// The run directory: `--run-dir`, else (resuming) where `runs/latest` points, else a new
+/// numbered directory under `runs/`.
+fn run_directory(args: &TrainArgs) -> PathBuf {
+    let root = Path::new(RUNS_ROOT);
+    match (&args.run_dir, args.resume) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => {
+            let latest = root.join(LATEST);
+            std::fs::read_link(&latest).map_or(latest, |target| root.join(target))
+        }
+        (None, false) => next_run_dir(root),
+    }
+}
+
 /// Runs `handoff train`; returns the closing report.
 pub fn run(args: &TrainArgs) -> Result<String, CliError> {
-    let out = args.out.clone();
+    let out = run_directory(args);
     let config = if args.resume {
         let path = handoff_training::checkpoint::config_path(&out);
-        let given = args.config.is_some()
-            || args.algo.is_some()
-            || args.scenario.is_some()
-            || args.control.is_some()
-            || args.steps.is_some()
-            || args.seed.is_some()
-            || args.envs.is_some()
-            || args.days.is_some()
-            || args.scale.is_some()
-            || args.device.is_some();
-        if given {
+        if args.sets_configuration() {
             return Err(CliError::input(format!(
                 "--resume continues the run in {} with its saved configuration ({}); \
                  give no other training flags",
@@ -134,21 +163,64 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
                 path.display()
             )));
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-        TrainConfig::from_toml(&path.display().to_string(), &text).map_err(CliError::input)?
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            CliError::input(format!(
+                "{}: {e} ({} holds no run to resume)",
+                path.display(),
+                out.display()
+            ))
+        })?;
+        TrainConfig::from_toml(&path.display().to_string(), &text)?
     } else {
         resolve_config(args)?
     };
     let bar = steps_bar(config.steps, format!("{} on {}", config.algo.name(), config.scenario));
-    let options = TrainOptions { run_dir: out.clone(), resume: args.resume, stop_after: None };
-    let outcome = train(&config, &options, &mut |p: &Progress| {
+    let options = TrainOptions {
+        run_dir: out.clone(),
+        resume: args.resume,
+        overwrite: args.force,
+        stop: Some(interrupt::cooperative()),
+        ..TrainOptions::default()
+    };
+    let trained = train(&config, &options, &mut |p: &Progress| {
         bar.set_length(p.total_steps);
         bar.set_position(p.global_step);
         let recent = p.recent_return.map_or(String::from("-"), |r| format!("{r:.1}"));
         bar.set_message(format!("{:.0} SPS, recent return {recent}", p.sps));
-    })?;
+    });
+    interrupt::end_cooperative();
     bar.finish_and_clear();
+    let outcome = trained?;
+    if out.parent() == Some(Path::new(RUNS_ROOT)) {
+        link_latest(Path::new(RUNS_ROOT), &out)?;
+    }
+    if !outcome.finished {
+        return Err(CliError {
+            message: format!(
+                "interrupted at step {} of {}; the last checkpoint is {}; continue with: \
+                 handoff train --run-dir {} --resume",
+                outcome.global_step,
+                config.steps,
+                outcome.checkpoint.display(),
+                out.display()
+            ),
+            code: interrupt::EXIT_INTERRUPTED,
+        });
+    }
+    let saved = out.join("comparison.md");
+    if args.resume && outcome.iterations_here == 0 {
+        let mut report = format!(
+            "the run in {} is already complete ({} steps); checkpoint {}\n",
+            out.display(),
+            outcome.global_step,
+            outcome.checkpoint.display()
+        );
+        if let Ok(comparison) = std::fs::read_to_string(&saved) {
+            report.push_str("\nIts closing comparison:\n");
+            report.push_str(&comparison);
+            return Ok(report);
+        }
+    }
     let mut report = format!(
         "trained {} for {} steps; checkpoint {}\nTensorBoard: tensorboard --logdir {}\n",
         config.algo.name(),
@@ -170,7 +242,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     if let Some(e) = &outcome.eval {
         report.push_str(&format!(
             "last validation ({} seeds): return {:.1}, best heuristic {} {:.1}; the best \
-             validated policy is in {}/best\n\nTest on unseen seeds, at full size:\n",
+             validated policy is in {}/best\n",
             config.eval_seeds,
             e.return_mean,
             e.best_heuristic,
@@ -179,10 +251,25 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         ));
     }
     let baseline = outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone());
+    interrupt::on_interrupt(format!(
+        "the closing comparison was not finished; the trained policy is in {}; compare it with: \
+         handoff eval --scenario {} --policy ckpt:{} --first-seed {TEST_FIRST_SEED} --seeds {}",
+        out.display(),
+        config.scenario,
+        out.display(),
+        args.test_seeds
+    ));
     let bar =
-        progress_bar(args.eval_seeds * (handoff_agents::POLICIES.len() as u64 + 1), "episodes");
-    let comparison = closing_comparison(&config, &out, &baseline, args.eval_seeds, &|| bar.inc(1))?;
+        progress_bar(args.test_seeds * (handoff_agents::POLICIES.len() as u64 + 1), "episodes");
+    let comparison = closing_comparison(&config, &out, &baseline, args.test_seeds, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    report.push_str(&eval::render::markdown(&comparison, &[]));
+    let table = format!(
+        "Test on {} unseen seeds, at full size:\n{}",
+        args.test_seeds,
+        eval::render::markdown(&comparison, &[])
+    );
+    write_atomic(&saved, &table)?;
+    report.push('\n');
+    report.push_str(&table);
     Ok(report)
 }

@@ -10,6 +10,15 @@ pub fn handoff(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_handoff")).args(args).output().expect("the binary runs")
 }
 
+/// Runs the `handoff` binary with `args` in the working directory `dir`.
+pub fn handoff_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
 /// What the run printed on standard output.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()

@@ -299,7 +299,12 @@ impl Default for DqnConfig {
 impl TrainConfig {
     /// Reads a configuration from TOML; missing values take their defaults.
     pub fn from_toml(source: &str, text: &str) -> Result<Self, TrainError> {
-        toml::from_str(text).map_err(|e| TrainError::Config(format!("{source}: {e}")))
+        toml::from_str(text).map_err(|e| {
+            TrainError::Config(format!(
+                "{source}: {}",
+                handoff_env::scenario::toml_error_line(text, &e)
+            ))
+        })
     }
 
     /// The configuration as TOML.

@@ -3,6 +3,8 @@
 //! held-out seeds.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use handoff_agents::{LearnedPolicy, POLICIES, by_name};
@@ -37,6 +39,12 @@ pub struct TrainOptions {
     /// Stop (with a checkpoint) after this many iterations in this process, as an interruption
     /// would; `None` runs to the end.
     pub stop_after: Option<u64>,
+    /// Stop (with a checkpoint) at the end of the iteration during which this turns true: how an
+    /// interruption (Ctrl-C) ends a run so that it can be resumed.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Start over in a run directory that holds a run, removing the run's files (its
+    /// configuration, checkpoints, logs and results; nothing else).
+    pub overwrite: bool,
 }
 
 /// What the progress callback sees after each iteration.
@@ -74,6 +82,8 @@ pub struct TrainOutcome {
     pub global_step: u64,
     /// Whether the run reached its step budget (false when stopped early).
     pub finished: bool,
+    /// Iterations run by this call (0 when resuming a run that was already complete).
+    pub iterations_here: u64,
     /// The last evaluation.
     pub eval: Option<EvalSnapshot>,
     /// The centre the run trained on.
@@ -116,14 +126,47 @@ pub fn best_heuristic(scenario: &Scenario, seeds: u64) -> (String, f64) {
         .fold((String::new(), f64::NEG_INFINITY), |best, c| if c.1 > best.1 { c } else { best })
 }
 
-/// Prepares a fresh run directory, refusing one that already holds a run.
-fn create_run_dir(run: &Path, config: &TrainConfig) -> Result<(), TrainError> {
-    if run.join("checkpoints").join("latest").exists() {
+/// The files and folders a run writes into its directory (besides TensorBoard's event files).
+pub const RUN_FILES: &[&str] = &[
+    "config.toml",
+    "checkpoints",
+    "best",
+    ".tmp-best",
+    ".old-best",
+    crate::logger::SCALARS_FILE,
+    "comparison.md",
+    "curve.svg",
+];
+
+/// Removes a run's files from `run` (and nothing else in it).
+fn remove_run_files(run: &Path) -> Result<(), TrainError> {
+    let Ok(entries) = std::fs::read_dir(run) else { return Ok(()) };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if RUN_FILES.contains(&name.as_str()) || name.starts_with("events.out.tfevents.") {
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| TrainError::write(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Prepares a fresh run directory, refusing one that already holds a run unless `overwrite`.
+/// A run interrupted before its first checkpoint has nothing to resume: its files are replaced.
+fn create_run_dir(run: &Path, config: &TrainConfig, overwrite: bool) -> Result<(), TrainError> {
+    if run.join("checkpoints").join("latest").exists() && !overwrite {
         return Err(TrainError::Checkpoint(format!(
-            "{} already holds a run: pass --resume to continue it, or another --out",
+            "{} already holds a run: pass --resume to continue it, --force to start it over, or \
+             another --run-dir",
             run.display()
         )));
     }
+    remove_run_files(run)?;
     std::fs::create_dir_all(run).map_err(|e| TrainError::write(run, e))?;
     let path = checkpoint::config_path(run);
     let tmp = run.join(".config.toml.tmp");
@@ -157,6 +200,14 @@ pub fn train(
         best_return: None,
     };
     if options.resume {
+        if checkpoint::config_path(run).exists() && !run.join("checkpoints").join("latest").exists()
+        {
+            return Err(TrainError::Checkpoint(format!(
+                "{} holds a run interrupted before its first checkpoint: there is nothing to \
+                 resume; start it again without --resume",
+                run.display()
+            )));
+        }
         let dir = checkpoint::resolve(run)?;
         let (saved, saved_state) = checkpoint::open(&dir)?;
         if saved != *config {
@@ -183,9 +234,10 @@ pub fn train(
             })?;
         state = saved_state;
     } else {
-        create_run_dir(run, config)?;
+        create_run_dir(run, config, options.overwrite)?;
     }
-    let mut logger = Logger::new(run);
+    let mut logger =
+        if options.resume { Logger::resume(run, state.global_step)? } else { Logger::new(run)? };
     let per_iteration = (config.envs * learner.steps_per_iteration()) as u64;
     let total_iterations = config.steps.div_ceil(per_iteration);
     let heuristic = best_heuristic(&scenario, config.eval_seeds);
@@ -250,7 +302,8 @@ pub fn train(
         let sps = (state.global_step - start_step) as f64 / started.elapsed().as_secs_f64();
         logger.scalar("charts/SPS", sps, state.global_step);
         let last = state.iteration == total_iterations;
-        let stopping = options.stop_after.is_some_and(|n| done_here >= n);
+        let stopping = options.stop_after.is_some_and(|n| done_here >= n)
+            || options.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
         if last || (config.eval_every > 0 && state.iteration % config.eval_every == 0) {
             let snapshot =
                 evaluate_scorer(learner.as_ref(), &scenario, config, &device, &heuristic);
@@ -275,7 +328,7 @@ pub fn train(
                     learner.save(dir)
                 })?);
         }
-        logger.flush();
+        logger.flush()?;
         let recent = (!state.recent_returns.is_empty()).then(|| stats::mean(&state.recent_returns));
         on_progress(&Progress {
             global_step: state.global_step,
@@ -295,6 +348,7 @@ pub fn train(
         checkpoint,
         global_step: state.global_step,
         finished: state.iteration == total_iterations,
+        iterations_here: done_here,
         eval,
         centre,
     })

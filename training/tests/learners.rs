@@ -7,10 +7,13 @@ use handoff_env::rng::uniform;
 use handoff_env::{CANDIDATE_FEATURES, GLOBAL_FEATURES, observation_len};
 use handoff_training::TrainError;
 use handoff_training::config::{Algo, DeviceKind, TrainConfig};
+use handoff_training::logger::SCALARS_FILE;
 use handoff_training::train::{TrainOptions, make_learner, train};
 use ndarray::Array2;
+use protobuf::Message;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
+use tensorboard_proto::event::{Event, SessionLog_SessionStatus};
 
 /// The rows of a batch buffer, one environment after the other.
 fn rows<T>(a: &Array2<T>) -> &[T] {
@@ -192,13 +195,41 @@ fn resume_gives_the_same_parameters(algo: Algo) {
     assert!(outcome.finished);
 
     let interrupted = temp_dir(&format!("interrupted-{}", algo.name()));
-    let first = TrainOptions { run_dir: interrupted.clone(), resume: false, stop_after: Some(3) };
+    let first = TrainOptions {
+        run_dir: interrupted.clone(),
+        stop_after: Some(3),
+        ..TrainOptions::default()
+    };
     let stopped = train(&config, &first, &mut |_| {}).unwrap();
     assert!(!stopped.finished && stopped.global_step < outcome.global_step);
-    let again = TrainOptions { run_dir: interrupted.clone(), resume: true, stop_after: None };
+    let again =
+        TrainOptions { run_dir: interrupted.clone(), resume: true, ..TrainOptions::default() };
     let resumed = train(&config, &again, &mut |_| {}).unwrap();
     assert!(resumed.finished);
     assert_eq!(resumed.global_step, outcome.global_step);
+    // the logs of the resumed run hold each step once, as the uninterrupted run's do, and
+    // TensorBoard is told to drop what the interruption logged after its checkpoint
+    let logged = |run: &Path| -> Vec<(String, String)> {
+        std::fs::read_to_string(run.join(SCALARS_FILE))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), f[1].to_string())
+            })
+            .collect()
+    };
+    assert_eq!(logged(&interrupted), logged(&straight));
+    let starts: Vec<i64> = event_files(&interrupted)
+        .iter()
+        .flat_map(|f| events(f))
+        .filter(|e| {
+            e.has_session_log()
+                && e.get_session_log().get_status() == SessionLog_SessionStatus::START
+        })
+        .map(|e| e.get_step())
+        .collect();
+    assert_eq!(starts, vec![stopped.global_step as i64 + 1]);
     // The optimiser's file is not compared byte for byte: Burn writes its per-parameter state in
     // hash-map order. Its content is checked all the same: the parameters after three more
     // iterations of Adam steps match only if the moments were restored.
@@ -273,27 +304,41 @@ fn a_damaged_checkpoint_is_reported_not_loaded() {
     assert!(err.is_input() && err.to_string().contains("no checkpoint here"), "{err}");
 }
 
-/// Reads the scalar tags of a TensorBoard event file: TFRecord framing (length, masked CRC32C of
-/// the length, data, masked CRC32C of the data) around `Event` protocol buffers.
+/// Reads the scalar tags of a TensorBoard event file.
 fn event_tags(path: &Path) -> Vec<String> {
-    use protobuf::Message;
+    let events = events(path);
+    assert!(events.len() > 1);
+    events
+        .iter()
+        .flat_map(|e| e.get_summary().get_value().iter().map(|v| v.get_tag().to_string()))
+        .collect()
+}
+
+/// Every record of a TensorBoard event file (TFRecord framing: length, masked CRC32C of the
+/// length, data, masked CRC32C of the data, around `Event` protocol buffers), checking that the
+/// file ends on a record boundary.
+fn events(path: &Path) -> Vec<Event> {
     let bytes = read(path);
     let mut at = 0;
-    let mut tags = Vec::new();
-    let mut records = 0;
+    let mut out = Vec::new();
     while at < bytes.len() {
         let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
         let data = &bytes[at + 12..at + 12 + len];
-        let event = tensorboard_proto::event::Event::parse_from_bytes(data).expect("an Event");
-        for value in event.get_summary().get_value() {
-            tags.push(value.get_tag().to_string());
-        }
-        records += 1;
+        out.push(Event::parse_from_bytes(data).expect("an Event"));
         at += 12 + len + 4;
     }
     assert_eq!(at, bytes.len(), "the file ends on a record boundary");
-    assert!(records > 1);
-    tags
+    out
+}
+
+/// The TensorBoard event files of a run directory.
+fn event_files(run: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(run)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("events.out.tfevents."))
+        .map(|e| e.path())
+        .collect()
 }
 
 #[test]
@@ -302,12 +347,7 @@ fn tensorboard_files_hold_cleanrl_tags() {
     let run = temp_dir("tensorboard");
     train(&config, &TrainOptions { run_dir: run.clone(), ..TrainOptions::default() }, &mut |_| {})
         .unwrap();
-    let file = std::fs::read_dir(&run)
-        .unwrap()
-        .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy().starts_with("events.out.tfevents."))
-        .expect("an event file")
-        .path();
+    let file = event_files(&run).pop().expect("an event file");
     let tags = event_tags(&file);
     for tag in [
         "charts/episodic_return",

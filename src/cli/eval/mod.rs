@@ -81,10 +81,10 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
     /// The first seed; seeds are consecutive from it.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub first_seed: u64,
-    /// Simulated days, overriding the scenario's.
-    #[arg(long)]
+    /// Simulated days, overriding the scenario's (1 to 3650).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
     pub days: Option<u32>,
     /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
     #[arg(long, default_value_t = 1.0)]

@@ -218,6 +218,68 @@ fn unknown_scenario_missing_file_and_bad_days_exit_2() {
 }
 
 #[test]
+fn bad_numbers_on_the_command_line_exit_2_in_one_line_naming_the_flag() {
+    for (args, needle) in [
+        (vec!["simulate", "--days", "0"], "--days"),
+        (vec!["simulate", "--seed", "-1"], "\"-1\" is not a seed"),
+        (vec!["eval", "--first-seed", "-3"], "\"-3\" is not a seed"),
+        (vec!["bench", "--steps", "0"], "--steps"),
+        (vec!["bench", "--train-steps", "0"], "--train-steps"),
+        (vec!["calibrate", "--fit-evaluations", "0"], "--fit-evaluations"),
+        (vec!["train", "--device", "gpu"], "device \"gpu\" is not available"),
+        (
+            vec![
+                "eval",
+                "--scenario",
+                "small",
+                "--first-seed",
+                "18446744073709551615",
+                "--seeds",
+                "2",
+            ],
+            "run past the largest seed",
+        ),
+    ] {
+        let o = handoff(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn train_help_gives_the_defaults_of_the_configuration() {
+    let help = stdout(&handoff(&["train", "--help"]));
+    let defaults = handoff::training::config::TrainConfig::default();
+    for default in [
+        format!("[default: {}]", defaults.steps),
+        format!("[default: {}]", defaults.scenario),
+        format!("[default: {}]", defaults.algo.name()),
+        format!("[default: {}]", defaults.seed),
+        format!("[default: {}]", defaults.envs),
+        format!("[default: {}]", defaults.days),
+        format!("[default: {}]", defaults.device.name()),
+    ] {
+        assert!(help.contains(&default), "{default} missing from train --help:\n{help}");
+    }
+    // the scale's default is given in words that wrap: check the number
+    assert!(help.contains(&format!("{}]", defaults.scale)), "{help}");
+}
+
+#[test]
+fn scenarios_lists_descriptions_left_aligned_and_policies_whole() {
+    let text = stdout(&handoff(&["scenarios"]));
+    let small = text.lines().find(|l| l.starts_with("small")).unwrap();
+    assert!(small.ends_with("Small and fast: 12 workers, one day, about 1,500 chats"), "{small}");
+    let header = text.lines().next().unwrap();
+    let at = header.find("description").unwrap();
+    assert_eq!(&small[at..at + 5], "Small", "{text}");
+    let policies = stdout(&handoff(&["policies"]));
+    assert!(policies.contains("falls below study_policy.takeover_frustration"), "{policies}");
+}
+
+#[test]
 fn unwritable_csv_is_an_error_not_a_panic() {
     let o = handoff(&["simulate", "--scenario", "small", "--csv", "/no/such/dir/chats.csv"]);
     assert_eq!(o.status.code(), Some(1));

@@ -246,6 +246,31 @@ fn passing_assertions_exit_zero() {
 }
 
 #[test]
+fn a_failing_output_replaces_no_earlier_file() {
+    let dir = temp_dir("outputs");
+    let csv = dir.join("prev.csv");
+    std::fs::write(&csv, "old results\n").unwrap();
+    let csv_s = csv.to_str().unwrap();
+    let o = handoff(&[
+        "eval",
+        "--scenario",
+        "small",
+        "--seeds",
+        "1",
+        "--policy",
+        "c-mu",
+        "--csv",
+        csv_s,
+        "--svg",
+        "/no/such/dir/x.svg",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/no/such/dir/x.svg"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "old results\n");
+    assert!(!dir.join("prev.csv.tmp").exists(), "no temporary file is left behind");
+}
+
+#[test]
 fn bad_input_exits_two_with_a_clear_message() {
     for (args, needle) in [
         (vec!["--policy", "oracle"], "unknown policy \"oracle\""),

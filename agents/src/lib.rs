@@ -52,7 +52,7 @@ pub const POLICIES: &[(&str, &str)] = &[
     (
         "study-treatment",
         "the study's deployment: eligible chats to the AI, escalations back to the supervisor, \
-         takeover when sentiment falls",
+         takeover when an AI chat's sentiment falls below study_policy.takeover_frustration",
     ),
     ("random", "a uniformly random valid action"),
     ("round-robin", "workers in turn for human chats; each worker answers their chats in turn"),

@@ -9,7 +9,7 @@ use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, ca
 use handoff_eval::fit::fit;
 
 use super::format::{fixed, progress_bar, table};
-use super::{CliError, load_scenario, to_json, write_atomic};
+use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
 
 /// The options of `handoff calibrate`.
 #[derive(Debug, Clone, clap::Args)]
@@ -68,6 +68,12 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         return Err(CliError::input("--widen must be in 0..100"));
     }
     let mut scenario = load_scenario(&args.scenario, args.days)?;
+    let mut outputs: Vec<&std::path::Path> = args.svg.iter().map(PathBuf::as_path).collect();
+    if args.fit {
+        outputs.push(&args.fit_out);
+    }
+    check_writable(&outputs)?;
+    let mut files = Vec::new();
     let mut prefix = String::new();
     if args.fit {
         let bar = progress_bar(args.fit_evaluations, "fitting");
@@ -85,7 +91,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         .map_err(CliError::runtime)?;
         bar.finish_and_clear();
         let text = toml::to_string_pretty(&fitted).map_err(CliError::runtime)?;
-        write_atomic(&args.fit_out, &text)?;
+        files.push((args.fit_out.as_path(), text));
         prefix = format!(
             "fit: distance {:.2} -> {:.2} in {} evaluations; wrote {}\n{}\n",
             result.distance_before,
@@ -106,8 +112,9 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     let report = calibrate(&scenario, args.seeds, args.widen, &|| bar.inc(1));
     bar.finish_and_clear();
     if let Some(path) = &args.svg {
-        write_atomic(path, &curves_svg(&report)?)?;
+        files.push((path.as_path(), curves_svg(&report)?));
     }
+    write_all_atomic(&files)?;
     let text = if args.json { to_json(&report) } else { prefix + &render_text(&report) };
     if report.pass {
         Ok(text)

@@ -10,6 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Renders rows (the first is the header) with columns padded to their widest cell: the first
 /// column left-aligned, the others right-aligned.
 pub fn table(rows: &[Vec<String>]) -> String {
+    table_with_text(rows, &[])
+}
+
+/// [`table`] with the columns `text` (indices) left-aligned too, for words rather than numbers.
+pub fn table_with_text(rows: &[Vec<String>], text: &[usize]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
@@ -20,7 +25,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
             .iter()
             .enumerate()
             .map(|(c, s)| {
-                if c == 0 {
+                if c == 0 || text.contains(&c) {
                     format!("{s:<w$}", w = widths[c])
                 } else {
                     format!("{s:>w$}", w = widths[c])
@@ -43,10 +48,17 @@ pub fn fixed(x: f64, decimals: usize) -> String {
     if x.is_finite() { format!("{x:.decimals$}") } else { "n/a".into() }
 }
 
-/// `x` with `decimals` decimals, or none from 1,000 on (returns of long episodes), `n/a` when
-/// it is not finite.
-pub fn compact(x: f64, decimals: usize) -> String {
-    if x.is_finite() && x.abs() >= 1000.0 { format!("{x:.0}") } else { fixed(x, decimals) }
+/// Decimals for a column of numbers, from its largest magnitude: 2 below 100, 1 below 1,000,
+/// none from there on (returns of long episodes), so a column reads in one format.
+pub fn decimals_for(values: &[f64]) -> usize {
+    let largest = values.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs()));
+    if largest >= 1000.0 {
+        0
+    } else if largest >= 100.0 {
+        1
+    } else {
+        2
+    }
 }
 
 /// A share as a percentage with one decimal and no sign, `n/a` when it is not finite.

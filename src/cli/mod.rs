@@ -11,7 +11,7 @@ pub mod scenarios;
 pub mod simulate;
 pub mod train;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use handoff_env::Scenario;
 
@@ -70,12 +70,46 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("reports serialise") + "\n"
 }
 
-/// Writes `text` to `path` atomically (a temporary file, then a rename).
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
+/// The temporary file beside `path` that an atomic write goes through.
+fn temporary(path: &Path) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
+    PathBuf::from(tmp)
+}
+
+/// Writes `text` to `path` atomically (a temporary file, then a rename).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
+    write_all_atomic(&[(path, text.to_string())])
+}
+
+/// Writes every output, all or nothing: each goes to a temporary file beside its target, and
+/// only once all of them are written are they renamed into place, so a failure replaces no
+/// earlier file.
+pub fn write_all_atomic(outputs: &[(&Path, String)]) -> Result<(), CliError> {
+    let fail =
+        |path: &Path, e: std::io::Error| CliError::runtime(format!("{}: {e}", path.display()));
+    for (i, (path, text)) in outputs.iter().enumerate() {
+        if let Err(e) = std::fs::write(temporary(path), text) {
+            for (written, _) in &outputs[..i] {
+                let _ = std::fs::remove_file(temporary(written));
+            }
+            return Err(fail(path, e));
+        }
+    }
+    for (path, _) in outputs {
+        std::fs::rename(temporary(path), path).map_err(|e| fail(path, e))?;
+    }
+    Ok(())
+}
+
+/// Checks, before any work, that every output can be written (its temporary file can be
+/// created), so that a long run does not end on an unwritable path.
+pub fn check_writable(paths: &[&Path]) -> Result<(), CliError> {
+    for path in paths {
+        let tmp = temporary(path);
+        std::fs::write(&tmp, "")
+            .and_then(|()| std::fs::remove_file(&tmp))
+            .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
 }

@@ -62,5 +62,5 @@ fn render(json: bool) -> String {
             e.description.clone(),
         ]);
     }
-    super::format::table(&rows)
+    super::format::table_with_text(&rows, &[4])
 }

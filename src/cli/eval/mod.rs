@@ -12,7 +12,7 @@ use handoff_eval::{Assertion, AssertionOutcome, EvalConfig, evaluate};
 use handoff_training::checkpoint::PolicyMaker;
 
 use super::format::progress_bar;
-use super::{CliError, load_scenario, to_json, write_atomic};
+use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
 use render::EvalJson;
 
 /// The baseline when none is named: the study's deployment, if evaluated.
@@ -122,6 +122,9 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     if args.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1"));
     }
+    let outputs: Vec<&std::path::Path> =
+        [&args.csv, &args.svg, &args.junit].into_iter().flatten().map(PathBuf::as_path).collect();
+    check_writable(&outputs)?;
     let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref())?;
     let assertions = parse_assertions(&args.assertions, &policies)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input
@@ -147,15 +150,17 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
         .iter()
         .map(|a| a.check(&report).map_err(CliError::input))
         .collect::<Result<_, _>>()?;
+    let mut files = Vec::new();
     if let Some(path) = &args.csv {
-        write_atomic(path, &render::csv(&report))?;
+        files.push((path.as_path(), render::csv(&report)));
     }
     if let Some(path) = &args.svg {
-        write_atomic(path, &render::svg(&report)?)?;
+        files.push((path.as_path(), render::svg(&report)?));
     }
     if let Some(path) = &args.junit {
-        write_atomic(path, &render::junit(&report, &outcomes))?;
+        files.push((path.as_path(), render::junit(&report, &outcomes)));
     }
+    write_all_atomic(&files)?;
     let text = if args.json {
         to_json(&EvalJson::new(&report, &outcomes))
     } else {

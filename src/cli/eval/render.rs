@@ -6,7 +6,7 @@ use handoff_eval::{AssertionOutcome, EpisodeResult, EvalReport, Kpis, PolicySumm
 use serde::Serialize;
 
 use crate::cli::CliError;
-use crate::cli::format::{compact, percent_number};
+use crate::cli::format::{decimals_for, fixed, percent_number};
 
 /// One checked assertion, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -47,10 +47,6 @@ impl<'a> EvalJson<'a> {
     }
 }
 
-fn interval(ci: [f64; 2], decimals: usize) -> String {
-    format!("[{}, {}]", compact(ci[0], decimals), compact(ci[1], decimals))
-}
-
 /// The report as a Markdown table (plus the assertions' verdicts).
 pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
     let seeds = &report.seeds;
@@ -63,34 +59,42 @@ pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
         report.baseline,
         100.0 * report.confidence
     );
-    out.push_str(
-        "| policy | return | 95 % CI | IQM | vs baseline | 95 % CI | win rate | duration min \
-         | wait min | rating | retrial % | abandoned % | AI share % | AI alone / tech / emo / human % |\n",
+    let _ = writeln!(
+        out,
+        "| policy | return (95 % CI) | minus {} (95 % CI) | win rate | duration min | wait min \
+         | rating | abandoned % |",
+        report.baseline
     );
-    out.push_str("|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("|---|---|---|---:|---:|---:|---:|---:|\n");
+    // one number format per column: as many decimals as the column's largest magnitude allows
+    let returns: Vec<f64> = report
+        .policies
+        .iter()
+        .flat_map(|p| [p.return_mean, p.return_ci[0], p.return_ci[1]])
+        .collect();
+    let diffs: Vec<f64> = report
+        .policies
+        .iter()
+        .flat_map(|p| [p.vs_baseline.diff, p.vs_baseline.ci[0], p.vs_baseline.ci[1]])
+        .collect();
+    let (rd, dd) = (decimals_for(&returns), decimals_for(&diffs));
     for p in &report.policies {
         let k = &p.kpis;
-        let e = &k.escalation;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} / {} |",
+            "| {} | {} [{}, {}] | {} [{}, {}] | {:.2} | {:.2} | {:.2} | {} | {} |",
             p.name,
-            compact(p.return_mean, 2),
-            interval(p.return_ci, 2),
-            compact(p.return_iqm, 2),
-            compact(p.vs_baseline.diff, 2),
-            interval(p.vs_baseline.ci, 2),
+            fixed(p.return_mean, rd),
+            fixed(p.return_ci[0], rd),
+            fixed(p.return_ci[1], rd),
+            fixed(p.vs_baseline.diff, dd),
+            fixed(p.vs_baseline.ci[0], dd),
+            fixed(p.vs_baseline.ci[1], dd),
             p.vs_baseline.win_rate,
             k.duration_min,
             k.wait_min,
-            compact(k.rating, 3),
-            percent_number(k.retrial),
+            fixed(k.rating, 3),
             percent_number(k.abandonment),
-            percent_number(k.ai_share),
-            percent_number(e.none),
-            percent_number(e.technical),
-            percent_number(e.emotional),
-            percent_number(e.human),
         );
     }
     if !outcomes.is_empty() {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use handoff::cli::{CliError, bench, calibrate, eval, policies, scenarios, simulate, train};
+use handoff::cli::{CliError, bench, calibrate, eval, policies, runs, scenarios, simulate, train};
 
 /// mimalloc rather than the system allocator: Burn allocates and frees tensor buffers of a few
 /// hundred kilobytes at every step, which glibc maps and unmaps each time (page faults took 40 %
@@ -76,6 +76,10 @@ enum Command {
         handoff train --out runs/dqn-surge --resume\n  \
         handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 2000000")]
     Train(train::TrainArgs),
+    /// List the training runs in a folder: step, best validation return, whether complete.
+    ///
+    /// Each run also draws its training curve beside its TensorBoard files (RUN/curve.svg).
+    Runs(runs::RunsArgs),
     /// List the built-in dispatch policies.
     Policies(policies::PoliciesArgs),
     /// List the built-in scenarios.
@@ -114,6 +118,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Eval(args) => eval::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Policies(args) => policies::run(&args),
+        Command::Runs(args) => runs::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),
         Command::Bench(args) => bench::run(&args),
     }

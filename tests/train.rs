@@ -79,6 +79,12 @@ fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
     assert!(out.contains("trained ppo for 1024 steps"), "{out}");
     assert!(out.contains(&format!("| ckpt:{run_s} |")), "{out}");
     assert!(out.contains("| c-mu |") && out.contains("| study-treatment |"), "{out}");
+    let curve = std::fs::read_to_string(run.join("curve.svg")).unwrap();
+    assert!(curve.starts_with("<svg") && curve.contains("validation"), "a curve is drawn");
+    let listed = stdout(&handoff(&["runs", "--root", dir.to_str().unwrap()]));
+    assert!(
+        listed.contains(run_s) && listed.contains("1024 / 1024") && listed.contains("complete")
+    );
     let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(saved.contains("scale = 0.1") && saved.contains("[dqn]"), "{saved}");
 

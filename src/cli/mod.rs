@@ -7,6 +7,7 @@ pub mod eval;
 pub mod format;
 pub mod interrupt;
 pub mod policies;
+pub mod runs;
 pub mod scenarios;
 pub mod simulate;
 pub mod train;

@@ -194,6 +194,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     if out.parent() == Some(Path::new(RUNS_ROOT)) {
         link_latest(Path::new(RUNS_ROOT), &out)?;
     }
+    write_atomic(&out.join("curve.svg"), &super::runs::curve_svg(&out)?)?;
     if !outcome.finished {
         return Err(CliError {
             message: format!(
@@ -222,10 +223,12 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         }
     }
     let mut report = format!(
-        "trained {} for {} steps; checkpoint {}\nTensorBoard: tensorboard --logdir {}\n",
+        "trained {} for {} steps; checkpoint {}\ntraining curve: {}/curve.svg; TensorBoard: \
+         tensorboard --logdir {}\n",
         config.algo.name(),
         outcome.global_step,
         outcome.checkpoint.display(),
+        out.display(),
         out.display()
     );
     let centre = &outcome.centre;

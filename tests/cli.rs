@@ -150,6 +150,7 @@ fn bench_reports_both_throughputs_as_json() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["reference"]["ops_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["simulator"]["chats_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["env"]["steps"].as_u64().unwrap(), 20000);
     assert!(v["env"]["steps_per_s"].as_f64().unwrap() > 0.0);

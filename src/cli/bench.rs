@@ -51,7 +51,9 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
     } else {
         Some(bench_learner(&args.train_scenario, args.train_steps)?)
     };
+    let reference = bench_reference();
     let report = BenchReport {
+        reference,
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
         learner,
@@ -106,9 +108,53 @@ pub struct LearnerBench {
     pub inference_us: f64,
 }
 
+/// A fixed reference workload timed in the same run (one core: a binary heap of random keys
+/// and an exponential per operation, the kind of work a discrete-event simulation does), so
+/// that results read as ratios that hold across machines better than seconds do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceBench {
+    /// Operations timed.
+    pub ops: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Operations per second.
+    pub ops_per_s: f64,
+}
+
+/// Operations of one repetition of the reference workload.
+const REFERENCE_OPS: u64 = 2_000_000;
+
+/// Repetitions of the reference workload; the fastest counts (the usual way to time a short
+/// workload on a machine with other load: slower repetitions measure the interference).
+const REFERENCE_REPEATS: usize = 7;
+
+/// Times the reference workload.
+pub fn bench_reference() -> ReferenceBench {
+    use rand::SeedableRng;
+    let seconds = (0..REFERENCE_REPEATS)
+        .map(|_| {
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+            let mut heap = std::collections::BinaryHeap::with_capacity(1025);
+            let start = Instant::now();
+            for _ in 0..REFERENCE_OPS {
+                let key = libm::exp(-handoff_env::rng::uniform(&mut rng)).to_bits();
+                heap.push(std::cmp::Reverse(key));
+                if heap.len() > 1024 {
+                    heap.pop();
+                }
+            }
+            std::hint::black_box(&heap);
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    ReferenceBench { ops: REFERENCE_OPS, seconds, ops_per_s: REFERENCE_OPS as f64 / seconds }
+}
+
 /// What `handoff bench --json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The reference workload, timed first.
+    pub reference: ReferenceBench,
     /// The whole-study simulation.
     pub simulator: SimulatorBench,
     /// The environment.
@@ -221,34 +267,50 @@ pub fn bench_env(scenario: &Scenario, steps: u64, seed: u64) -> EnvBench {
 pub fn render_text(report: &BenchReport) -> String {
     let s = &report.simulator;
     let e = &report.env;
-    let rows = vec![
-        vec!["benchmark".into(), "work".into(), "seconds".into(), "throughput".into()],
+    let r = &report.reference;
+    // each throughput per thousand reference operations: a ratio that carries over to another
+    // machine better than the seconds do
+    let relative = |per_s: f64| format!("{:.1}", 1000.0 * per_s / r.ops_per_s);
+    let mut rows = vec![
+        ["benchmark", "work", "seconds", "throughput", "per 1,000 reference ops"]
+            .map(String::from)
+            .to_vec(),
+        vec![
+            "reference (heap + exp, one core, fastest of 7)".into(),
+            format!("{} ops", r.ops),
+            format!("{:.2}", r.seconds),
+            format!("{:.1} M ops/s", r.ops_per_s / 1e6),
+            "1,000 ops".into(),
+        ],
         vec![
             format!("simulate {} (both arms, one core)", s.scenario),
             format!("{} chats, {} events", s.chats, s.events),
             format!("{:.2}", s.seconds),
             format!("{:.0} chats/s, {:.2} M events/s", s.chats_per_s, s.events_per_s / 1e6),
+            format!("{} events", relative(s.events_per_s)),
         ],
         vec![
             format!("env {} (random masked policy)", e.scenario),
             format!("{} steps, {} episodes", e.steps, e.episodes),
             format!("{:.2}", e.seconds),
             format!("{:.2} M steps/s", e.steps_per_s / 1e6),
+            format!("{} steps", relative(e.steps_per_s)),
         ],
     ];
-    let mut rows = rows;
     if let Some(l) = &report.learner {
         rows.push(vec![
             format!("train PPO on {} (updates included)", l.scenario),
             format!("{} steps", l.steps),
             format!("{:.2}", l.steps as f64 / l.train_steps_per_s),
             format!("{:.0} steps/s", l.train_steps_per_s),
+            format!("{} steps", relative(l.train_steps_per_s)),
         ]);
         rows.push(vec![
             "trained policy, batch 1".into(),
             format!("{} decisions", l.decisions),
             format!("{:.3}", l.inference_us * l.decisions as f64 / 1e6),
             format!("{:.1} µs/decision", l.inference_us),
+            format!("{} decisions", relative(1e6 / l.inference_us)),
         ]);
     }
     let mut out = table(&rows);

@@ -150,30 +150,32 @@ fn run_directory(args: &TrainArgs) -> PathBuf {
     }
 }
 
+/// The configuration saved in the run directory `out`, for `--resume` (which takes no other
+/// training flags).
+fn saved_config(args: &TrainArgs, out: &Path) -> Result<TrainConfig, CliError> {
+    let path = handoff_training::checkpoint::config_path(out);
+    if args.sets_configuration() {
+        return Err(CliError::input(format!(
+            "--resume continues the run in {} with its saved configuration ({}); give no other \
+             training flags",
+            out.display(),
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        CliError::input(format!(
+            "{}: {e} ({} holds no run to resume)",
+            path.display(),
+            out.display()
+        ))
+    })?;
+    Ok(TrainConfig::from_toml(&path.display().to_string(), &text)?)
+}
+
 /// Runs `handoff train`; returns the closing report.
 pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let out = run_directory(args);
-    let config = if args.resume {
-        let path = handoff_training::checkpoint::config_path(&out);
-        if args.sets_configuration() {
-            return Err(CliError::input(format!(
-                "--resume continues the run in {} with its saved configuration ({}); \
-                 give no other training flags",
-                out.display(),
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            CliError::input(format!(
-                "{}: {e} ({} holds no run to resume)",
-                path.display(),
-                out.display()
-            ))
-        })?;
-        TrainConfig::from_toml(&path.display().to_string(), &text)?
-    } else {
-        resolve_config(args)?
-    };
+    let config = if args.resume { saved_config(args, &out)? } else { resolve_config(args)? };
     let bar = steps_bar(config.steps, format!("{} on {}", config.algo.name(), config.scenario));
     let options = TrainOptions {
         run_dir: out.clone(),

@@ -10,6 +10,11 @@
 //! the round distribution) times the time a reply takes (plus the switching cost unless
 //! the worker answered this chat last). Takeovers and AI routing are as deployed; human chats go
 //! to the least-loaded worker, whose replies are fastest.
+//!
+//! A model-based heuristic: it reads the scenario's true parameters (the customers' patience
+//! distribution, frustration dynamics, the issues' round distribution, reply times and reward
+//! weights) rather than learning or estimating them, which no real dispatcher knows exactly.
+//! Comparisons with learned policies, which see only observations, should say so.
 
 use handoff_env::rng::{logit, sigmoid};
 use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy, Scenario};

@@ -38,6 +38,10 @@ pub struct VectorEnv {
     truncated: Vec<bool>,
     infos: Vec<Option<Info>>,
     threads: usize,
+    /// The threads that step all chunks but the first, which the caller's thread steps, kept for
+    /// the vector's life (spawning threads at every step cost more than the stepping saved on
+    /// two cores); `None` steps everything on the caller's thread.
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl VectorEnv {
@@ -63,12 +67,18 @@ impl VectorEnv {
             truncated: vec![false; n],
             infos: vec![None; n],
             threads: 1,
+            pool: None,
         }
     }
 
-    /// Steps the environments on up to `threads` threads (results are the same for any number).
+    /// Steps the environments on up to `threads` threads of a pool the vector keeps (results are
+    /// the same for any number). Where a pool cannot be had, it steps on one thread.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        let threads = threads.clamp(1, self.envs.len());
+        self.pool = (threads > 1)
+            .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads - 1).build().ok())
+            .flatten();
+        self.threads = if self.pool.is_some() { threads } else { 1 };
         self
     }
 
@@ -255,14 +265,18 @@ impl VectorEnv {
                     }
                 },
             );
-        if self.threads == 1 {
-            work.for_each(|c| c.run(seed, actions));
-        } else {
-            std::thread::scope(|s| {
+        match &self.pool {
+            None => work.for_each(|c| c.run(seed, actions)),
+            Some(pool) => pool.in_place_scope(|s| {
+                let mut work = work;
+                let first = work.next();
                 for c in work {
-                    s.spawn(move || c.run(seed, actions));
+                    s.spawn(move |_| c.run(seed, actions));
                 }
-            });
+                if let Some(c) = first {
+                    c.run(seed, actions);
+                }
+            }),
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         reference,
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
+        vector: bench_vector(&env_scenario, args.steps / 4),
         learner,
     };
     Ok(if args.json { to_json(&report) } else { render_text(&report) })
@@ -91,6 +92,62 @@ pub struct EnvBench {
     pub seconds: f64,
     /// Steps per second.
     pub steps_per_s: f64,
+}
+
+/// Throughput of the vector environment on one and on two threads.
+#[derive(Debug, Clone, Serialize)]
+pub struct VectorBench {
+    /// Scenario stepped.
+    pub scenario: String,
+    /// Environments in the vector.
+    pub envs: usize,
+    /// Environment steps taken on each thread count (all environments together).
+    pub steps: u64,
+    /// Environment steps per second on one thread.
+    pub threads_1: f64,
+    /// Environment steps per second on two threads.
+    pub threads_2: f64,
+}
+
+/// Environments of the vector benchmark.
+const VECTOR_ENVS: usize = 16;
+
+/// Steps the vector of [`VECTOR_ENVS`] environments on `scenario` for `steps` environment steps
+/// on one thread and then on two, choosing random valid actions.
+pub fn bench_vector(scenario: &Scenario, steps: u64) -> VectorBench {
+    let per_second = |threads: usize| {
+        let envs = (0..VECTOR_ENVS)
+            .map(|_| make_env(scenario.clone()).expect("loaded with its fallback checked"))
+            .collect();
+        let mut vector = handoff_env::VectorEnv::new(envs).with_threads(threads);
+        let mut policies: Vec<RandomPolicy> = (0..VECTOR_ENVS as u64)
+            .map(|i| {
+                let mut p = RandomPolicy::default();
+                p.reset(i);
+                p
+            })
+            .collect();
+        vector.reset(1);
+        let vector_steps = steps.div_ceil(VECTOR_ENVS as u64);
+        let start = Instant::now();
+        for _ in 0..vector_steps {
+            let actions: Vec<usize> = policies
+                .iter_mut()
+                .zip(vector.envs())
+                .zip(vector.needs_reset())
+                .map(|((p, env), &reset)| if reset { 0 } else { p.act(env.observation()) })
+                .collect();
+            vector.step(&actions).expect("random valid actions");
+        }
+        (vector_steps * VECTOR_ENVS as u64) as f64 / start.elapsed().as_secs_f64()
+    };
+    VectorBench {
+        scenario: scenario.name.clone(),
+        envs: VECTOR_ENVS,
+        steps: steps.div_ceil(VECTOR_ENVS as u64) * VECTOR_ENVS as u64,
+        threads_1: per_second(1),
+        threads_2: per_second(2),
+    }
 }
 
 /// Throughput of PPO training and latency of a trained policy.
@@ -159,6 +216,8 @@ pub struct BenchReport {
     pub simulator: SimulatorBench,
     /// The environment.
     pub env: EnvBench,
+    /// The vector environment on one and two threads.
+    pub vector: VectorBench,
     /// PPO training and inference (absent with `--skip-learner`).
     pub learner: Option<LearnerBench>,
 }
@@ -297,6 +356,16 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{} steps", relative(e.steps_per_s)),
         ],
     ];
+    let v = &report.vector;
+    for (threads, per_s) in [(1, v.threads_1), (2, v.threads_2)] {
+        rows.push(vec![
+            format!("vector env {} x {}, {threads} thread(s)", v.envs, v.scenario),
+            format!("{} steps", v.steps),
+            format!("{:.2}", v.steps as f64 / per_s),
+            format!("{:.2} M steps/s", per_s / 1e6),
+            format!("{} steps", relative(per_s)),
+        ]);
+    }
     if let Some(l) = &report.learner {
         rows.push(vec![
             format!("train PPO on {} (updates included)", l.scenario),

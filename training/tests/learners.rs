@@ -364,3 +364,60 @@ fn tensorboard_files_hold_cleanrl_tags() {
         assert!(tags.iter().any(|t| t == tag), "{tag} missing from {tags:?}");
     }
 }
+
+/// Offsets at which to damage a file of `len` bytes: every offset of a small file, else 256
+/// spread evenly over it plus its last bytes.
+fn damage_offsets(len: usize) -> Vec<usize> {
+    if len <= 4096 {
+        return (0..len).collect();
+    }
+    let mut offsets: Vec<usize> = (0..256).map(|k| k * len / 256).collect();
+    offsets.extend(len - 8..len);
+    offsets
+}
+
+#[test]
+fn every_damaged_checkpoint_file_is_reported_never_loaded() {
+    for algo in [Algo::Ppo, Algo::Dqn] {
+        let run = temp_dir(&format!("damage-{}", algo.name()));
+        let options = TrainOptions { run_dir: run.clone(), ..TrainOptions::default() };
+        let checkpoint = train(&tiny_config(algo), &options, &mut |_| {}).unwrap().checkpoint;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&checkpoint)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        let mut cases = 0;
+        for file in &files {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let original = read(file);
+            let mut damaged_copies: Vec<Vec<u8>> = Vec::new();
+            for at in damage_offsets(original.len()) {
+                damaged_copies.push(original[..at].to_vec()); // truncated
+                if at % 16 == 0 || original.len() <= 256 {
+                    let mut flipped = original.clone();
+                    flipped[at] ^= 0x01;
+                    damaged_copies.push(flipped);
+                }
+            }
+            for damaged in damaged_copies {
+                std::fs::write(file, &damaged).unwrap();
+                let opened = handoff_training::checkpoint::open(&checkpoint);
+                let loaded = handoff_training::checkpoint::load_policy(&checkpoint, "x", 10);
+                let error = loaded.map(|_| ()).unwrap_err();
+                assert!(opened.is_err() && error.is_input(), "{name}: {error}");
+                // the manifest lists the checksums: damage to it can point at another file,
+                // damage to any other file names that file
+                if name != "manifest.json" {
+                    assert!(error.to_string().contains(&name), "{name}: {error}");
+                }
+                cases += 1;
+            }
+            std::fs::write(file, &original).unwrap();
+        }
+        assert!(handoff_training::checkpoint::load_policy(&checkpoint, "x", 10).is_ok());
+        assert!(cases > 1000, "{cases} cases");
+        eprintln!("{}: {cases} damaged checkpoints, each reported", algo.name());
+    }
+}

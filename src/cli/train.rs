@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use handoff_training::config::{Algo, TrainConfig};
 use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
-use handoff_training::train::{Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, train};
+use handoff_training::train::{
+    Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, closing_policies, train,
+};
 
 use super::format::{progress_bar, steps_bar};
 use super::{CliError, eval, interrupt, write_atomic};
@@ -264,8 +266,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         out.display(),
         args.test_seeds
     ));
-    let bar =
-        progress_bar(args.test_seeds * (handoff_agents::POLICIES.len() as u64 + 1), "episodes");
+    let bar = progress_bar(args.test_seeds * closing_policies(&out).len() as u64, "episodes");
     let comparison = closing_comparison(&config, &out, &baseline, args.test_seeds, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let table = format!(

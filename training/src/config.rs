@@ -59,6 +59,18 @@ impl DeviceKind {
             DeviceKind::Cuda => cfg!(feature = "cuda"),
         }
     }
+
+    /// An error unless this build has the device's backend, saying how to get it.
+    pub fn check_built(self) -> Result<(), String> {
+        if self.is_built() {
+            return Ok(());
+        }
+        Err(format!(
+            "device \"{}\" is not available in this build (rebuild with --features {})",
+            self.name(),
+            self.name()
+        ))
+    }
 }
 
 impl std::str::FromStr for DeviceKind {
@@ -331,13 +343,7 @@ impl TrainConfig {
         range("hidden", self.hidden as f64, 1.0, 4096.0)?;
         range("eval_seeds", self.eval_seeds as f64, 1.0, 10_000.0)?;
         range("checkpoint_every", self.checkpoint_every as f64, 1.0, 1e9)?;
-        if !self.device.is_built() {
-            return Err(format!(
-                "device \"{}\" is not available in this build (rebuild with --features {})",
-                self.device.name(),
-                self.device.name()
-            ));
-        }
+        self.device.check_built()?;
         let p = &self.ppo;
         range("ppo.learning_rate", p.learning_rate, 0.0, 1.0)?;
         range("ppo.num_steps", p.num_steps as f64, 1.0, 1e6)?;

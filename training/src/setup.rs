@@ -108,19 +108,15 @@ fn mean_wait(scenario: &Scenario) -> f64 {
 /// The compute device of `kind`: `flex` (pure-Rust CPU, always built), or `wgpu` / `cuda` when
 /// the binary was built with the cargo feature of the same name.
 pub fn device(kind: DeviceKind) -> Result<Device, TrainError> {
-    match kind {
-        DeviceKind::Flex => Ok(Device::flex()),
+    kind.check_built().map_err(TrainError::Config)?;
+    Ok(match kind {
         #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => Ok(Device::wgpu(Default::default())),
+        DeviceKind::Wgpu => Device::wgpu(Default::default()),
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => Ok(Device::cuda(0)),
-        #[allow(unreachable_patterns)]
-        other => Err(TrainError::Config(format!(
-            "device \"{}\" is not available in this build (rebuild with --features {})",
-            other.name(),
-            other.name()
-        ))),
-    }
+        DeviceKind::Cuda => Device::cuda(0),
+        // flex, and a backend this build lacks, which `check_built` refused above
+        _ => Device::flex(),
+    })
 }
 
 /// `envs` environments on `scenario`, reset from `seed`.

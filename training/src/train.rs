@@ -376,7 +376,15 @@ fn evaluate_scorer(
     }
 }
 
-/// The closing comparison of a run: the trained policy of `run_dir` (`ckpt:DIR`) beside every
+/// The policies of a run's closing comparison: every built-in one, then the run's trained policy
+/// (`ckpt:DIR`).
+pub fn closing_policies(run_dir: &Path) -> Vec<String> {
+    let mut policies: Vec<String> = POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
+    policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
+    policies
+}
+
+/// The closing comparison of a run: [`closing_policies`], the trained policy beside every
 /// built-in heuristic on `seeds` test seeds from [`TEST_FIRST_SEED`] of the run's target scenario
 /// (full size, its own days), paired with `baseline`. `on_episode` is called after each episode.
 pub fn closing_comparison(
@@ -387,8 +395,7 @@ pub fn closing_comparison(
     on_episode: &(dyn Fn() + Sync),
 ) -> Result<EvalReport, TrainError> {
     let scenario = setup::target_scenario(config)?;
-    let mut policies: Vec<String> = POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
-    policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
+    let policies = closing_policies(run_dir);
     let maker = PolicyMaker::new(&policies, &scenario)?;
     let eval = EvalConfig { seeds, first_seed: TEST_FIRST_SEED, ..EvalConfig::default() };
     let factory = |name: &str, s: &Scenario| maker.make(name, s);

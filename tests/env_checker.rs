@@ -9,6 +9,17 @@ fn tiny() -> Scenario {
     s
 }
 
+/// `tiny()` with every lever the agent can have: all decision kinds, holding, and retrials that
+/// come back.
+fn levers() -> Scenario {
+    let mut s = tiny();
+    s.env.control = DecisionKind::ALL.to_vec();
+    s.env.hold_s = 30.0;
+    s.retrial.returns = true;
+    s.retrial.delay_mean_h = 2.0;
+    s
+}
+
 fn encoded(env: &HandoffEnv) -> Vec<f32> {
     let mut buf = vec![0.0; env.observation_len()];
     env.observation().encode(&mut buf);
@@ -42,23 +53,23 @@ fn reset_with_a_seed_is_deterministic() {
 
 #[test]
 fn observations_stay_inside_the_space_and_masks_match_step() {
-    let mut env = make_env(tiny()).unwrap();
+    let mut env = make_env(levers()).unwrap();
     let space = env.observation_space();
     let n = env.action_space().n;
-    let mut twin = make_env(tiny()).unwrap();
+    let mut twin = make_env(levers()).unwrap();
     let mut policy = RandomPolicy::default();
     policy.reset(3);
     env.reset(21);
     twin.reset(21);
     let mut steps = 0;
-    let mut kinds = [0usize; 2];
+    let mut kinds = [0usize; 3];
     while !env.is_over() {
         let obs = encoded(&env);
         assert!(space.contains(&obs), "observation outside the space at step {steps}: {obs:?}");
         let mask = env.action_mask().to_vec();
         assert_eq!(mask.len(), n);
         assert!(mask.iter().filter(|&&m| m).count() >= 2, "forced decisions are not offered");
-        kinds[usize::from(env.observation().kind == DecisionKind::Attend)] += 1;
+        kinds[env.observation().kind as usize] += 1;
         for (a, &valid) in mask.iter().enumerate() {
             if !valid {
                 let before = env.observation().clone();
@@ -74,7 +85,7 @@ fn observations_stay_inside_the_space_and_masks_match_step() {
         assert_eq!(s, t, "refused actions left no trace");
         steps += 1;
     }
-    assert!(kinds[0] > 0 && kinds[1] > 0, "both decision kinds occur: {kinds:?}");
+    assert!(kinds.iter().all(|&k| k > 0), "every decision kind occurs: {kinds:?}");
     assert!(matches!(env.step(0), Err(StepError::EpisodeOver)));
 }
 
@@ -114,8 +125,10 @@ fn max_steps_truncates() {
 
 #[test]
 fn the_agent_sees_only_the_decision_kinds_it_controls() {
-    for kind in [DecisionKind::Route, DecisionKind::Attend] {
-        let mut scenario = tiny();
+    for kind in DecisionKind::ALL {
+        let mut scenario = levers();
+        // busy enough that chats queue while workers have free slots
+        scenario.arrivals.chats_per_day = 1500.0;
         scenario.env.control = vec![kind];
         let mut env = make_env(scenario).unwrap();
         let mut policy = RandomPolicy::default();

@@ -8,8 +8,9 @@
 //! log-normal patience at the current wait times what an abandonment costs. μ is the rate at which
 //! answering finishes the chat: one over the expected remaining rounds (given the rounds done and
 //! the round distribution) times the time a reply takes (plus the switching cost unless
-//! the worker answered this chat last). Takeovers and AI routing are as deployed; human chats go
-//! to the least-loaded worker, whose replies are fastest.
+//! the worker answered this chat last). A worker with a free slot takes the queued chat with the
+//! highest index. Takeovers and AI routing are as deployed; human chats go to the least-loaded
+//! worker, whose replies are fastest.
 //!
 //! A model-based heuristic: it reads the scenario's true parameters (the customers' patience
 //! distribution, frustration dynamics, the issues' round distribution, reply times and reward
@@ -159,6 +160,8 @@ impl Policy for CMu {
             DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
                 .or_else(|| best_of_kind(obs, CandidateKind::Chat, |c| self.index(c)))
                 .or_else(|| first_valid(obs, CandidateKind::Wait))
+                .unwrap_or_else(|| any_valid(obs)),
+            DecisionKind::Assign => best_of_kind(obs, CandidateKind::Queued, |c| self.index(c))
                 .unwrap_or_else(|| any_valid(obs)),
         }
     }

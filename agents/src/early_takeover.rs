@@ -9,7 +9,7 @@
 
 use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
-use crate::pick::{longest_wait_or_wait, route_as_deployed, takeover_at};
+use crate::pick::{longest_wait_or_wait, route_as_deployed, take_in_order, takeover_at};
 
 /// The deployment with an earlier takeover trigger.
 #[derive(Debug, Clone)]
@@ -42,6 +42,7 @@ impl Policy for EarlyTakeover {
             DecisionKind::Route => route_as_deployed(obs),
             DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
                 .unwrap_or_else(|| longest_wait_or_wait(obs)),
+            DecisionKind::Assign => take_in_order(obs),
         }
     }
 }

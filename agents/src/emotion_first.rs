@@ -47,6 +47,18 @@ impl EmotionFirst {
     }
 }
 
+impl EmotionFirst {
+    /// A free slot takes the longest-waiting emotional escalation, else the most frustrated
+    /// queued customer.
+    fn assign(obs: &Observation) -> usize {
+        best_of_kind(obs, CandidateKind::Queued, |c| {
+            let emotional = c.escalation == Some(Escalation::Emotional);
+            f64::from(c.frustration) + if emotional { 1e6 + f64::from(c.wait_s) } else { 0.0 }
+        })
+        .unwrap_or_else(|| any_valid(obs))
+    }
+}
+
 impl Policy for EmotionFirst {
     fn name(&self) -> &str {
         "emotion-first"
@@ -56,6 +68,7 @@ impl Policy for EmotionFirst {
         match obs.kind {
             DecisionKind::Route => Self::route(obs),
             DecisionKind::Attend => self.attend(obs),
+            DecisionKind::Assign => Self::assign(obs),
         }
     }
 }

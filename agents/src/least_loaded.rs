@@ -8,7 +8,7 @@
 
 use handoff_env::{CandidateKind, DecisionKind, Observation, Policy};
 
-use crate::pick::{any_valid, best_of_kind, first_valid, longest_wait_or_wait};
+use crate::pick::{any_valid, best_of_kind, first_valid, longest_wait_or_wait, take_in_order};
 
 /// The offered worker holding the fewest chats (ties: the supervisor, who is offered first).
 pub fn least_loaded_worker(obs: &Observation) -> Option<usize> {
@@ -36,6 +36,7 @@ impl Policy for LeastLoaded {
         match obs.kind {
             DecisionKind::Route => route_least_loaded(obs),
             DecisionKind::Attend => longest_wait_or_wait(obs),
+            DecisionKind::Assign => take_in_order(obs),
         }
     }
 }

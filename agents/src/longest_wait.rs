@@ -7,7 +7,7 @@
 
 use handoff_env::{DecisionKind, Observation, Policy};
 
-use crate::pick::{longest_wait_or_wait, route_as_deployed};
+use crate::pick::{longest_wait_or_wait, route_as_deployed, take_in_order};
 
 /// The deployment without human-initiated takeovers.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,7 @@ impl Policy for LongestWaitFirst {
         match obs.kind {
             DecisionKind::Route => route_as_deployed(obs),
             DecisionKind::Attend => longest_wait_or_wait(obs),
+            DecisionKind::Assign => take_in_order(obs),
         }
     }
 }

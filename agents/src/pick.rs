@@ -87,3 +87,11 @@ pub fn takeover_at(obs: &Observation, threshold: f32) -> Option<usize> {
     first_valid(obs, CandidateKind::Takeover)
         .filter(|&i| obs.candidates[i].frustration >= threshold)
 }
+
+/// The deployment's assignment of queued chats: a worker with a free slot takes the longest
+/// waiting of their own escalations, else the chat at the head of the queue (the order in which
+/// queued chats are offered), and never keeps a slot free.
+pub fn take_in_order(obs: &Observation) -> usize {
+    debug_assert_eq!(obs.kind, DecisionKind::Assign);
+    first_valid(obs, CandidateKind::Queued).unwrap_or_else(|| any_valid(obs))
+}

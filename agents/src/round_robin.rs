@@ -9,7 +9,7 @@
 
 use handoff_env::{CandidateKind, DecisionKind, Observation, Policy};
 
-use crate::pick::{any_valid, first_valid, valid_of_kind};
+use crate::pick::{any_valid, first_valid, take_in_order, valid_of_kind};
 
 /// Cyclic routing and cyclic attention.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +62,7 @@ impl Policy for RoundRobin {
         match obs.kind {
             DecisionKind::Route => self.route(obs),
             DecisionKind::Attend => Self::attend(obs),
+            DecisionKind::Assign => take_in_order(obs),
         }
     }
 }

@@ -10,7 +10,9 @@
 
 use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
-use crate::pick::{least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, takeover_at};
+use crate::pick::{
+    least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, take_in_order, takeover_at,
+};
 
 /// The study's two arms: (arm name, policy name).
 pub const STUDY_ARMS: [(&str, &str); 2] =
@@ -29,6 +31,7 @@ impl Policy for StudyControl {
         match obs.kind {
             DecisionKind::Route => least_loaded_or_queue(obs),
             DecisionKind::Attend => longest_wait_or_wait(obs),
+            DecisionKind::Assign => take_in_order(obs),
         }
     }
 }
@@ -56,6 +59,7 @@ impl Policy for StudyTreatment {
             DecisionKind::Route => route_as_deployed(obs),
             DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
                 .unwrap_or_else(|| longest_wait_or_wait(obs)),
+            DecisionKind::Assign => take_in_order(obs),
         }
     }
 }

@@ -167,6 +167,8 @@ pub struct Chat {
     pub ai_token: u32,
     /// Token of this chat's life in its slot: events of an earlier chat in the slot never match.
     pub life_token: u32,
+    /// The chat this one is a retrial of (`retrial.returns`), if it is one.
+    pub retrial_of: Option<u64>,
 }
 
 impl Chat {
@@ -212,6 +214,7 @@ impl Chat {
             abandon_check_scheduled: false,
             ai_token: 0,
             life_token,
+            retrial_of: None,
         }
     }
 

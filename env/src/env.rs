@@ -56,8 +56,8 @@ enum State {
 pub struct HandoffEnv {
     sim: Simulator,
     fallback: Box<dyn Policy>,
-    control_route: bool,
-    control_attend: bool,
+    /// Whether the agent makes each kind of decision, indexed by `DecisionKind as usize`.
+    controlled: [bool; 3],
     max_steps: u64,
     state: State,
     steps: u64,
@@ -80,8 +80,7 @@ impl HandoffEnv {
     /// control (normally the policy the scenario names in `env.fallback_policy`).
     pub fn new(scenario: Scenario, fallback: Box<dyn Policy>) -> Self {
         Self {
-            control_route: scenario.controls(DecisionKind::Route),
-            control_attend: scenario.controls(DecisionKind::Attend),
+            controlled: DecisionKind::ALL.map(|k| scenario.controls(k)),
             max_steps: scenario.env.max_steps,
             sim: Simulator::new(scenario),
             fallback,
@@ -191,11 +190,7 @@ impl HandoffEnv {
                 self.completed += u64::from(completed);
                 return (reward, completed, false);
             }
-            let agent = match self.sim.observation().kind {
-                DecisionKind::Route => self.control_route,
-                DecisionKind::Attend => self.control_attend,
-            };
-            if agent {
+            if self.controlled[self.sim.observation().kind as usize] {
                 self.completed += u64::from(completed);
                 return (reward, completed, true);
             }

@@ -18,17 +18,23 @@ pub enum EventKind {
     Abandon,
     /// A new hour starts: staffing changes.
     Hour,
+    /// A worker's hold ends (`slot` is the worker, valid while the hold's token is `tag`).
+    HoldOver,
+    /// A customer comes back with a retrial (`slot` indexes the simulator's pending returns).
+    Return,
 }
 
 impl EventKind {
     /// Every kind, indexed by its discriminant.
-    const ALL: [EventKind; 6] = [
+    const ALL: [EventKind; 8] = [
         EventKind::Arrival,
         EventKind::CustomerMessage,
         EventKind::WorkerReply,
         EventKind::AiReply,
         EventKind::Abandon,
         EventKind::Hour,
+        EventKind::HoldOver,
+        EventKind::Return,
     ];
 }
 

@@ -20,12 +20,18 @@ pub enum CandidateKind {
     Queue,
     /// Route: hand the chat to this worker.
     Worker,
-    /// Attend: write nothing now (only when no held chat awaits a reply).
+    /// Attend: write nothing now; when held chats await a reply (only with `env.hold_s`), hold
+    /// for `env.hold_s` seconds or until something changes.
     Wait,
     /// Attend: answer this held chat.
     Chat,
     /// Attend: take over this AI chat (a human-initiated intervention).
     Takeover,
+    /// Assign: take no queued chat, keeping the slot free until one of the worker's chats ends
+    /// (never offered to a worker who holds no chat).
+    Pass,
+    /// Assign: take this queued chat.
+    Queued,
 }
 
 /// One slot of the candidate set.
@@ -41,9 +47,10 @@ pub struct Candidate {
     pub load: f32,
     /// AI chats the worker supervises (Worker).
     pub supervised: f32,
-    /// Whether the worker supervised the chat being routed (escalations).
+    /// Route: whether the worker supervised the chat being routed (escalations); Assign:
+    /// whether the worker supervised this queued escalation.
     pub is_supervisor: bool,
-    /// How long the customer has been waiting now, seconds (Chat, Takeover).
+    /// How long the customer has been waiting now, seconds (Chat, Takeover, Queued).
     pub wait_s: f32,
     /// The customer's frustration now, i.e. the sentiment the worker sees (Chat, Takeover).
     pub frustration: f32,
@@ -66,12 +73,15 @@ pub struct Observation {
     pub kind: DecisionKind,
     /// Simulated time, seconds.
     pub time_s: f64,
-    /// Route: the chat being routed; Attend: unused (default).
+    /// Route: the chat being routed; Attend and Assign: unused (default).
     pub chat: Candidate,
-    /// Attend: the worker who is ready to write; Route: unused (default).
+    /// Attend: the worker who is ready to write; Assign: the worker with a free slot; Route:
+    /// unused (default).
     pub worker: Candidate,
     /// Chats waiting in the queue.
     pub queue_len: u32,
+    /// How long the oldest queued chat has waited, seconds (0 when the queue is empty).
+    pub queue_oldest_wait_s: f32,
     /// Workers on duty.
     pub on_duty: u32,
     /// On-duty workers with a free slot.
@@ -87,9 +97,9 @@ pub struct Observation {
 }
 
 /// Features before the candidate slots.
-pub const GLOBAL_FEATURES: usize = 15;
+pub const GLOBAL_FEATURES: usize = 17;
 /// Features per candidate slot.
-pub const CANDIDATE_FEATURES: usize = 19;
+pub const CANDIDATE_FEATURES: usize = 21;
 
 /// Length of the encoded observation for `candidates` slots.
 pub fn observation_len(candidates: usize) -> usize {
@@ -105,13 +115,13 @@ pub fn observation_space(candidates: usize) -> BoxSpace {
     // time of day as sine and cosine
     low[2] = -1.0;
     low[3] = -1.0;
-    // queue per worker, chats per worker, frustration, wait minutes
-    for i in [4, 11, 12, 13] {
+    // queue per worker, chats per worker, frustration, wait minutes, oldest queued wait
+    for i in [4, 11, 12, 13, 16] {
         high[i] = f32::INFINITY;
     }
     for c in 0..candidates {
         let base = GLOBAL_FEATURES + c * CANDIDATE_FEATURES;
-        for off in [7, 9, 10, 14, 18] {
+        for off in [9, 11, 12, 16, 20] {
             high[base + off] = f32::INFINITY;
         }
     }
@@ -140,6 +150,7 @@ impl Observation {
             chat: Candidate::default(),
             worker: Candidate::default(),
             queue_len: 0,
+            queue_oldest_wait_s: 0.0,
             on_duty: 0,
             free_workers: 0,
             in_flight: 0,
@@ -188,6 +199,8 @@ impl Observation {
             self.chat.frustration,
             self.chat.wait_s / 60.0,
             self.worker.load.min(1.0),
+            flag(self.kind == DecisionKind::Assign),
+            self.queue_oldest_wait_s / 60.0,
         ];
         out[..GLOBAL_FEATURES].copy_from_slice(&global);
         for (c, slot) in
@@ -202,6 +215,8 @@ impl Observation {
                 flag(k == CandidateKind::Wait),
                 flag(k == CandidateKind::Chat),
                 flag(k == CandidateKind::Takeover),
+                flag(k == CandidateKind::Pass),
+                flag(k == CandidateKind::Queued),
                 c.load.min(1.0),
                 c.supervised / 4.0,
                 flag(c.is_supervisor),

@@ -78,6 +78,8 @@ pub struct ChatRecord {
     pub retrial: bool,
     /// The chat's contribution to the environment's reward.
     pub reward: f64,
+    /// The chat this one is a retrial of (`retrial.returns`), if it is one.
+    pub retrial_of: Option<u64>,
 }
 
 impl ChatRecord {
@@ -166,6 +168,7 @@ impl ChatRecord {
             retrial_prob,
             retrial: c.retrial_u < retrial_prob,
             reward,
+            retrial_of: chat.retrial_of,
         }
     }
 }

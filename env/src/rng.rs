@@ -27,6 +27,8 @@ pub enum Stream {
     Service = 5,
     /// The policy's own randomness.
     Policy = 6,
+    /// When a retrial comes back (per chat, `retrial.returns`).
+    Retrial = 7,
 }
 
 /// SplitMix64: a bijective mixer used to derive seeds.
@@ -58,6 +60,14 @@ pub fn chat_rng(seed: u64, stream: Stream, chat_id: u64) -> Pcg32 {
 #[inline]
 pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Exponential with the given mean, conditioned on falling below `limit` (inverse transform of
+/// the truncated distribution: one draw, no rejection).
+#[inline]
+pub fn truncated_exponential<R: Rng + ?Sized>(rng: &mut R, mean: f64, limit: f64) -> f64 {
+    let inside = -libm::expm1(-limit / mean);
+    -mean * libm::log1p(-uniform(rng) * inside)
 }
 
 /// Uniform in (0, 1]: safe to take the logarithm of.

@@ -605,13 +605,32 @@ pub struct Retrial {
     pub unresolved: f64,
     /// Logit added per unit of final frustration.
     pub frustration: f64,
+    /// Whether a retrial comes back as a new chat of the same customer and issue. Off, a
+    /// retrial is only recorded; on, the arrival rate counts first contacts only, so set
+    /// `arrivals.chats_per_day` to the first contacts of the centre modelled.
+    pub returns: bool,
+    /// Mean of the delay before a retrial comes back, hours (an exponential truncated to the
+    /// 7-day window).
+    pub delay_mean_h: f64,
+    /// Share of the first contact's final frustration the customer brings back.
+    pub carry: f64,
 }
 
 impl Default for Retrial {
     fn default() -> Self {
-        Self { base: 0.36, unresolved: 1.0, frustration: 0.4 }
+        Self {
+            base: 0.36,
+            unresolved: 1.0,
+            frustration: 0.4,
+            returns: false,
+            delay_mean_h: 24.0,
+            carry: 0.5,
+        }
     }
 }
+
+/// The window within which a customer's return counts as a retrial, seconds (the study's 7 days).
+pub const RETRIAL_WINDOW_S: f64 = 7.0 * DAY_S;
 
 impl Retrial {
     /// Checks every value of this section against its allowed range.
@@ -619,6 +638,8 @@ impl Retrial {
         v.range("retrial.base", self.base, 0.0, 1.0)?;
         v.range("retrial.unresolved", self.unresolved, -10.0, 10.0)?;
         v.range("retrial.frustration", self.frustration, -10.0, 10.0)?;
+        v.range("retrial.delay_mean_h", self.delay_mean_h, 0.01, 24.0 * 365.0)?;
+        v.range("retrial.carry", self.carry, 0.0, 1.0)?;
         Ok(())
     }
 }
@@ -660,20 +681,37 @@ impl RewardWeights {
 pub enum DecisionKind {
     /// A chat arrives or is escalated: to the AI, to the queue, or to which worker.
     Route,
-    /// A worker is ready to write: which chat to answer, or which AI chat to take over.
+    /// A worker is ready to write: which chat to answer, which AI chat to take over, or (with
+    /// `env.hold_s`) to hold a moment.
     Attend,
+    /// A worker has a free slot while chats are queued: which queued chat to take, or none.
+    Assign,
+}
+
+impl DecisionKind {
+    /// Every kind, in the order of the observation's kind flags.
+    pub const ALL: [DecisionKind; 3] =
+        [DecisionKind::Route, DecisionKind::Attend, DecisionKind::Assign];
+
+    /// The name scenario files and the command line use.
+    pub fn label(self) -> &'static str {
+        match self {
+            DecisionKind::Route => "route",
+            DecisionKind::Attend => "attend",
+            DecisionKind::Assign => "assign",
+        }
+    }
 }
 
 impl std::str::FromStr for DecisionKind {
     type Err = String;
 
-    /// Reads `route` or `attend`, as scenario files and the command line write them.
+    /// Reads `route`, `attend` or `assign`, as scenario files and the command line write them.
     fn from_str(name: &str) -> Result<Self, String> {
-        match name {
-            "route" => Ok(DecisionKind::Route),
-            "attend" => Ok(DecisionKind::Attend),
-            other => Err(format!("\"{other}\" is not a decision kind (route, attend)")),
-        }
+        DecisionKind::ALL
+            .into_iter()
+            .find(|k| k.label() == name)
+            .ok_or_else(|| format!("\"{name}\" is not a decision kind (route, attend, assign)"))
     }
 }
 
@@ -690,6 +728,9 @@ pub struct EnvConfig {
     pub candidates: u32,
     /// Agent steps after which an episode is truncated (0: never).
     pub max_steps: u64,
+    /// Seconds a worker may hold, writing nothing while customers await a reply, before being
+    /// asked again (0: no holding; 'wait' is then offered only when nobody awaits a reply).
+    pub hold_s: f64,
 }
 
 impl Default for EnvConfig {
@@ -699,15 +740,18 @@ impl Default for EnvConfig {
             fallback_policy: "study-treatment".into(),
             candidates: 8,
             max_steps: 0,
+            hold_s: 0.0,
         }
     }
 }
 
 impl EnvConfig {
-    /// Checks the candidate count against the workers' `cap` (wait, every held chat and a takeover).
+    /// Checks the candidate count against the workers' `cap` (wait, every held chat and a
+    /// takeover) and the hold time.
     fn validate(&self, v: &mut Validator<'_>, cap: u32) -> Result<(), ScenarioError> {
         let min_candidates = cap + 2;
         v.range("env.candidates", f64::from(self.candidates), f64::from(min_candidates), 256.0)?;
+        v.range("env.hold_s", self.hold_s, 0.0, HOUR_S)?;
         Ok(())
     }
 }

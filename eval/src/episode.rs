@@ -126,8 +126,8 @@ impl KpiSums {
 pub struct DecisionSplit<'a> {
     agent: &'a mut dyn Policy,
     fallback: &'a mut dyn Policy,
-    route: bool,
-    attend: bool,
+    /// Whether the agent makes each kind of decision, indexed by `DecisionKind as usize`.
+    controlled: [bool; 3],
 }
 
 impl<'a> DecisionSplit<'a> {
@@ -137,12 +137,7 @@ impl<'a> DecisionSplit<'a> {
         agent: &'a mut dyn Policy,
         fallback: &'a mut dyn Policy,
     ) -> Self {
-        Self {
-            agent,
-            fallback,
-            route: scenario.controls(DecisionKind::Route),
-            attend: scenario.controls(DecisionKind::Attend),
-        }
+        Self { agent, fallback, controlled: DecisionKind::ALL.map(|k| scenario.controls(k)) }
     }
 }
 
@@ -157,11 +152,11 @@ impl Policy for DecisionSplit<'_> {
     }
 
     fn act(&mut self, obs: &Observation) -> usize {
-        let agent = match obs.kind {
-            DecisionKind::Route => self.route,
-            DecisionKind::Attend => self.attend,
-        };
-        if agent { self.agent.act(obs) } else { self.fallback.act(obs) }
+        if self.controlled[obs.kind as usize] {
+            self.agent.act(obs)
+        } else {
+            self.fallback.act(obs)
+        }
     }
 }
 

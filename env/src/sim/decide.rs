@@ -1,5 +1,5 @@
-//! Decisions: building the observation of a route or attend decision, forcing the ones with a
-//! single valid action, and carrying out the chosen action.
+//! Decisions: building the observation of a route, attend or assign decision, forcing the ones
+//! with a single valid action, and carrying out the chosen action.
 
 use super::{Pending, Simulator};
 use crate::chat::Phase;
@@ -15,6 +15,11 @@ impl Simulator {
         self.obs.kind = kind;
         self.obs.time_s = self.now;
         self.obs.queue_len = self.queue.len() as u32;
+        // chats join the queue as their wait starts, so its head has waited longest
+        self.obs.queue_oldest_wait_s = self
+            .queue
+            .front()
+            .map_or(0.0, |&s| (self.now - self.chats[s as usize].awaiting_since) as f32);
         self.obs.on_duty = self.on_duty;
         self.obs.in_flight = (self.counters.arrived - self.counters.completed) as u32;
         self.obs.free_workers = self.pool.len() as u32;
@@ -99,10 +104,11 @@ impl Simulator {
         }
         let cap = self.scenario.workers.cap as usize;
         let can_take_over = w.held.len() < cap && !w.supervised.is_empty();
+        let can_hold = self.scenario.env.hold_s > 0.0;
         if w.awaiting == 0 && !can_take_over {
             return false;
         }
-        if w.awaiting == 1 && !can_take_over {
+        if w.awaiting == 1 && !can_take_over && !can_hold {
             // a forced decision: answer the one waiting customer without building an observation
             let slot = *w
                 .held
@@ -117,7 +123,7 @@ impl Simulator {
         let w = &self.workers[worker as usize];
         self.obs.candidates[0] =
             Candidate { kind: CandidateKind::Wait, worker, ..Candidate::default() };
-        self.obs.mask[0] = w.awaiting == 0;
+        self.obs.mask[0] = w.awaiting == 0 || can_hold;
         for i in 0..w.held.len() {
             let slot = self.workers[worker as usize].held[i];
             self.obs.candidates[1 + i] = self.chat_candidate(slot, CandidateKind::Chat, worker);
@@ -128,6 +134,42 @@ impl Simulator {
         }
         self.pending = Some(Pending::Attend { worker });
         self.offer_or_force()
+    }
+
+    /// Builds the assign decision for `worker`, who has a free slot: keep it free (only while the
+    /// worker holds a chat, or nothing would wake an idle worker), or take a queued chat: the
+    /// worker's own escalation that has waited longest first, then the queue from its head.
+    /// False when there is nothing to decide.
+    pub(super) fn offer_assign(&mut self, worker: u32) -> bool {
+        let w = &self.workers[worker as usize];
+        let cap = self.scenario.workers.cap as usize;
+        if !w.on_duty || w.held.len() >= cap || self.queue.is_empty() {
+            return false;
+        }
+        let holds_a_chat = !w.held.is_empty();
+        self.fill_common(DecisionKind::Assign);
+        self.obs.worker = self.worker_candidate(worker, CandidateKind::Worker);
+        self.obs.candidates[0] =
+            Candidate { kind: CandidateKind::Pass, worker, ..Candidate::default() };
+        self.obs.mask[0] = holds_a_chat;
+        let own = self.queue.iter().position(|&s| self.is_own_escalation(s, worker));
+        let n = self.obs.candidates.len();
+        let order = own.into_iter().chain((0..self.queue.len()).filter(|&i| Some(i) != own));
+        for (next, i) in (1..n).zip(order) {
+            let slot = self.queue[i];
+            let mut c = self.chat_candidate(slot, CandidateKind::Queued, worker);
+            c.is_supervisor = self.is_own_escalation(slot, worker);
+            self.obs.candidates[next] = c;
+            self.obs.mask[next] = true;
+        }
+        self.pending = Some(Pending::Assign { worker });
+        self.offer_or_force()
+    }
+
+    /// Whether the chat in `slot` left an AI chat that `worker` supervised.
+    fn is_own_escalation(&self, slot: u32, worker: u32) -> bool {
+        let c = &self.chats[slot as usize];
+        c.escalation.is_some() && c.last_worker == Some(worker)
     }
 
     /// Fills slots from `first` on with the supervised AI chats of `worker`, most frustrated first.
@@ -189,10 +231,33 @@ impl Simulator {
 
     pub(super) fn apply_attend(&mut self, worker: u32, candidate: Candidate) {
         match candidate.kind {
-            CandidateKind::Wait => {}
+            CandidateKind::Wait => {
+                if self.workers[worker as usize].awaiting > 0 {
+                    self.hold(worker);
+                }
+            }
             CandidateKind::Chat => self.start_reply(worker, candidate.chat_slot),
             CandidateKind::Takeover => self.take_over(worker, candidate.chat_slot),
             _ => unreachable!("attend candidates are wait, chat or takeover"),
+        }
+    }
+
+    pub(super) fn apply_assign(&mut self, worker: u32, candidate: Candidate) {
+        match candidate.kind {
+            CandidateKind::Pass => {}
+            CandidateKind::Queued => {
+                let slot = candidate.chat_slot;
+                let i = self
+                    .queue
+                    .iter()
+                    .position(|&q| q == slot)
+                    .expect("an offered queued chat is in the queue");
+                self.queue.remove(i);
+                self.assign(slot, worker);
+                // the worker goes on filling free slots before anything else happens
+                self.request_assign(worker, true);
+            }
+            _ => unreachable!("assign candidates are pass or queued"),
         }
     }
 }

@@ -34,6 +34,8 @@ impl Simulator {
                     self.on_abandon_check(slot);
                 }
             }
+            EventKind::HoldOver => self.on_hold_over(slot, tag),
+            EventKind::Return => self.on_return(slot),
         }
     }
 
@@ -83,23 +85,9 @@ impl Simulator {
             rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share);
         let id = self.next_chat_id;
         self.next_chat_id += 1;
-        self.counters.arrived += 1;
         let life = self.token();
         let chat = Chat::new(id, self.now, eligible, life, self.seed, &self.scenario);
-        let slot = match self.free_slots.pop() {
-            Some(s) => {
-                self.chats[s as usize] = chat;
-                self.alive[s as usize] = true;
-                s
-            }
-            None => {
-                self.chats.push(chat);
-                self.alive.push(true);
-                (self.chats.len() - 1) as u32
-            }
-        };
-        self.start_wait(slot);
-        self.pending_routes.push_back(slot);
+        self.admit(chat);
         self.schedule_next_arrival(self.now);
     }
 
@@ -112,12 +100,11 @@ impl Simulator {
             if self.workers[w].on_duty == on {
                 continue;
             }
-            self.workers[w].on_duty = on;
             if on {
-                self.on_duty += 1;
-                self.pool.set(w as u32, self.workers[w].held.len());
-                self.fill_from_queue(w as u32);
+                // workers join one by one, each taking queued chats before the next one joins
+                self.joining.push_back(w as u32);
             } else {
+                self.workers[w].on_duty = false;
                 self.on_duty -= 1;
                 self.pool.remove(w as u32);
             }

@@ -1,7 +1,8 @@
 //! The discrete-event simulator.
 //!
-//! [`Simulator::advance`] runs events until a decision is needed (route a chat, or choose what a
-//! ready worker does) and fills the [`Observation`]; [`Simulator::apply`] carries out the chosen
+//! [`Simulator::advance`] runs events until a decision is needed (route a chat, choose what a
+//! ready worker does, or which queued chat a worker with a free slot takes) and fills the
+//! [`Observation`]; [`Simulator::apply`] carries out the chosen
 //! action. Completed chats collect in a buffer that the caller drains. Chats live in a slab whose
 //! slots are reused, so memory grows with the chats in flight, not with the horizon.
 //!
@@ -45,6 +46,11 @@ pub struct Worker {
     pub on_duty: bool,
     /// Whether the worker is queued for an attend decision.
     pub in_ready: bool,
+    /// Whether the worker is queued for an assign decision.
+    pub in_assign: bool,
+    /// Token of the worker's current hold (0: not holding): a hold's end that no longer matches
+    /// is stale.
+    pub hold_token: u32,
 }
 
 /// The decision the simulator waits for.
@@ -54,6 +60,19 @@ enum Pending {
     Route { slot: u32 },
     /// What `worker`, free to write, does next.
     Attend { worker: u32 },
+    /// Which queued chat `worker`, with a free slot, takes.
+    Assign { worker: u32 },
+}
+
+/// A retrial that will come back: the chat that failed its customer and what they bring back.
+#[derive(Debug, Clone, Copy)]
+struct Return {
+    /// The id of the chat the customer comes back about.
+    parent_id: u64,
+    /// Whether the issue is AI-eligible (the same issue as the parent's).
+    eligible: bool,
+    /// Frustration the customer brings back from the failed contact.
+    carried_frustration: f64,
 }
 
 /// Counters for reports and invariant checks.
@@ -94,6 +113,14 @@ pub struct Simulator {
     queue: VecDeque<u32>,
     /// Slots of chats that arrived or were escalated and await a route decision.
     pending_routes: VecDeque<u32>,
+    /// Workers with a free slot while chats are queued, who face an assign decision.
+    pending_assigns: VecDeque<u32>,
+    /// Workers coming on duty at this hour, who join one by one (see `join`).
+    joining: VecDeque<u32>,
+    /// Retrials scheduled to come back, by the slot their event carries (`retrial.returns`).
+    returns: Vec<Return>,
+    /// Slots of `returns` free for the next retrial.
+    free_returns: Vec<u32>,
     /// Workers free to write who may face an attend decision.
     ready: VecDeque<u32>,
     /// The arrival process's stream (times and AI-eligibility).
@@ -148,6 +175,10 @@ impl Simulator {
             pool: FreePool::new(n_workers, cap),
             queue: VecDeque::new(),
             pending_routes: VecDeque::new(),
+            pending_assigns: VecDeque::new(),
+            joining: VecDeque::new(),
+            returns: Vec::new(),
+            free_returns: Vec::new(),
             ready: VecDeque::new(),
             arrivals_rng: rng::stream_rng(0, Stream::Arrivals),
             hourly_rate,
@@ -182,6 +213,10 @@ impl Simulator {
         self.pool.clear();
         self.queue.clear();
         self.pending_routes.clear();
+        self.pending_assigns.clear();
+        self.joining.clear();
+        self.returns.clear();
+        self.free_returns.clear();
         self.ready.clear();
         self.completed.clear();
         self.arrivals_rng = rng::stream_rng(seed, Stream::Arrivals);
@@ -204,6 +239,8 @@ impl Simulator {
                 last_chat: u64::MAX,
                 on_duty: false,
                 in_ready: false,
+                in_assign: false,
+                hold_token: 0,
             });
         }
         self.events.push(0.0, EventKind::Hour, 0, 0);
@@ -257,6 +294,19 @@ impl Simulator {
             return true;
         }
         loop {
+            // assignments first: a slot freed by the last event is filled before anything else
+            // sees the worker's load
+            if let Some(worker) = self.pending_assigns.pop_front() {
+                self.workers[worker as usize].in_assign = false;
+                if self.offer_assign(worker) {
+                    return true;
+                }
+                continue;
+            }
+            if let Some(worker) = self.joining.pop_front() {
+                self.join(worker);
+                continue;
+            }
             if let Some(slot) = self.pending_routes.pop_front() {
                 if self.offer_route(slot) {
                     return true;
@@ -298,6 +348,7 @@ impl Simulator {
         match pending {
             Pending::Route { slot } => self.apply_route(slot, candidate),
             Pending::Attend { worker } => self.apply_attend(worker, candidate),
+            Pending::Assign { worker } => self.apply_assign(worker, candidate),
         }
         Ok(())
     }
@@ -339,7 +390,8 @@ mod tests {
     use super::state::effort_after_escalation;
     use super::*;
     use crate::chat::Escalation;
-    use crate::scenario::Effort;
+    use crate::observation::CandidateKind;
+    use crate::scenario::{DecisionKind, Effort};
 
     fn quick() -> Scenario {
         let mut s = Scenario::builtin("small").unwrap();
@@ -416,6 +468,88 @@ mod tests {
             assert!(valid >= 2, "a decision with {valid} valid actions was offered");
             sim.apply(sim.observation().valid_actions().last().unwrap()).unwrap();
         }
+    }
+
+    /// A busy centre where every lever is on: holds, and customers who come back.
+    fn levers() -> Scenario {
+        let mut s = quick();
+        s.arrivals.chats_per_day = 900.0;
+        s.env.hold_s = 20.0;
+        s.retrial.returns = true;
+        s
+    }
+
+    /// Runs `levers()` from `seed`, queueing every routed chat, passing or holding whenever the
+    /// worker may, otherwise taking the last valid action; checks each decision's offer.
+    /// Returns how many decisions of each kind were offered, and how many holds ran to their end.
+    fn run_with_every_lever(seed: u64) -> ([usize; 3], usize) {
+        let mut sim = Simulator::new(levers());
+        let hold_s = sim.scenario().env.hold_s;
+        let cap = sim.scenario().workers.cap as usize;
+        let mut held_at: Vec<Option<f64>> = vec![None; sim.workers().len()];
+        let mut kinds = [0usize; 3];
+        let (mut step, mut holds_timed_out) = (0usize, 0usize);
+        sim.reset(seed);
+        while sim.advance() {
+            sim.check_invariants().unwrap();
+            let obs = sim.observation().clone();
+            let n = obs.candidates.len();
+            kinds[obs.kind as usize] += 1;
+            step += 1;
+            let action = match obs.kind {
+                DecisionKind::Route => 1,
+                DecisionKind::Attend => {
+                    let w = obs.worker.worker as usize;
+                    assert!(obs.mask[0], "with env.hold_s, waiting is always legal");
+                    if let Some(t0) = held_at[w].take() {
+                        assert!(sim.now() <= t0 + hold_s + 1e-9, "a hold ends on time");
+                        holds_timed_out += usize::from(sim.now() == t0 + hold_s);
+                    }
+                    let awaiting = obs
+                        .candidates
+                        .iter()
+                        .zip(&obs.mask)
+                        .any(|(c, &m)| m && c.kind == CandidateKind::Chat);
+                    if awaiting && step % 3 == 0 {
+                        held_at[w] = Some(sim.now());
+                        0
+                    } else {
+                        obs.valid_actions().last().unwrap()
+                    }
+                }
+                DecisionKind::Assign => {
+                    let w = &sim.workers()[obs.worker.worker as usize];
+                    assert!(w.on_duty && w.held.len() < cap, "only a free slot is assigned");
+                    assert!(obs.queue_len > 0);
+                    assert_eq!(obs.mask[0], !w.held.is_empty(), "pass only with a chat held");
+                    let queued = obs.valid_actions().filter(|&i| i > 0).count();
+                    assert_eq!(queued, (obs.queue_len as usize).min(n - 1));
+                    assert!(
+                        obs.valid_actions()
+                            .filter(|&i| i > 0)
+                            .all(|i| obs.candidates[i].kind == CandidateKind::Queued)
+                    );
+                    let before = (w.held.len(), obs.queue_len);
+                    let worker = obs.worker.worker as usize;
+                    let action = if obs.mask[0] { 0 } else { 1 };
+                    sim.apply(action).unwrap();
+                    let after = (sim.workers()[worker].held.len(), sim.queue.len() as u32);
+                    let expected = if action == 0 { before } else { (before.0 + 1, before.1 - 1) };
+                    assert_eq!(after, expected);
+                    continue;
+                }
+            };
+            sim.apply(action).unwrap();
+        }
+        assert_eq!(sim.chats_in_flight(), 0, "the run ends with every chat ended");
+        (kinds, holds_timed_out)
+    }
+
+    #[test]
+    fn every_lever_is_offered_as_a_real_choice() {
+        let (kinds, holds_timed_out) = run_with_every_lever(8);
+        assert!(kinds.iter().all(|&k| k > 20), "decisions by kind: {kinds:?}");
+        assert!(holds_timed_out > 0, "some holds last until their end");
     }
 
     #[test]

@@ -1,12 +1,12 @@
-//! State changes: waits and patience, writing and replying, the AI's turn, escalation and
-//! takeover, assigning chats to workers, and the end of a chat.
+//! State changes: waits and patience, writing, holding and replying, the AI's turn, escalation
+//! and takeover, assigning chats to workers, the end of a chat and the retrial it may bring back.
 
-use super::Simulator;
-use crate::chat::{Escalation, Handler, Phase};
+use super::{Return, Simulator};
+use crate::chat::{Chat, Escalation, Handler, Phase};
 use crate::events::EventKind;
 use crate::outcome::{ChatRecord, Ending};
-use crate::rng;
-use crate::scenario::Effort;
+use crate::rng::{self, Stream};
+use crate::scenario::{Effort, HOUR_S, RETRIAL_WINDOW_S};
 
 impl Simulator {
     /// Starts a wait: the customer abandons unless someone acts within their patience. At most
@@ -161,6 +161,7 @@ impl Simulator {
         }
         w.last_chat = chat.id;
         w.writing = true;
+        w.hold_token = 0;
         chat.phase = Phase::WorkerWriting;
         let life = chat.life_token;
         self.events.push(self.now + duration, EventKind::WorkerReply, slot, life);
@@ -174,23 +175,110 @@ impl Simulator {
         }
     }
 
-    /// Fills free slots of `worker` from the queue: its own escalations first, then the oldest.
-    pub(super) fn fill_from_queue(&mut self, worker: u32) {
+    /// Asks `worker` which queued chat to take when they are on duty with a free slot and chats
+    /// are queued (an assign decision, made before anything else; `first` puts it ahead of the
+    /// assign decisions already waiting).
+    pub(super) fn request_assign(&mut self, worker: u32, first: bool) {
         let cap = self.scenario.workers.cap as usize;
-        while self.workers[worker as usize].on_duty
-            && self.workers[worker as usize].held.len() < cap
-            && !self.queue.is_empty()
-        {
-            let own = self.queue.iter().position(|&s| {
-                let c = &self.chats[s as usize];
-                c.escalation.is_some() && c.last_worker == Some(worker)
-            });
-            let slot = match own {
-                Some(i) => self.queue.remove(i).expect("position is in the queue"),
-                None => self.queue.pop_front().expect("queue is not empty"),
-            };
-            self.assign(slot, worker);
+        let w = &mut self.workers[worker as usize];
+        if w.in_assign || !w.on_duty || w.held.len() >= cap || self.queue.is_empty() {
+            return;
         }
+        w.in_assign = true;
+        if first {
+            self.pending_assigns.push_front(worker);
+        } else {
+            self.pending_assigns.push_back(worker);
+        }
+    }
+
+    /// `worker` comes on duty: into the pool of workers with free slots, and to the queue.
+    pub(super) fn join(&mut self, worker: u32) {
+        let w = &mut self.workers[worker as usize];
+        w.on_duty = true;
+        self.on_duty += 1;
+        self.pool.set(worker, w.held.len());
+        self.request_assign(worker, false);
+    }
+
+    /// `worker` writes nothing for `env.hold_s` seconds although customers await a reply; they
+    /// are asked again when the hold ends or, earlier, when one of their chats changes.
+    pub(super) fn hold(&mut self, worker: u32) {
+        let token = self.token();
+        self.workers[worker as usize].hold_token = token;
+        let at = self.now + self.scenario.env.hold_s;
+        self.events.push(at, EventKind::HoldOver, worker, token);
+    }
+
+    /// A hold ends: the worker is asked again, unless the hold was already cut short.
+    pub(super) fn on_hold_over(&mut self, worker: u32, token: u32) {
+        let w = &mut self.workers[worker as usize];
+        if w.hold_token == token {
+            w.hold_token = 0;
+            self.mark_ready(worker);
+        }
+    }
+
+    /// Schedules the return of the customer of the chat in `slot`, which has just ended with a
+    /// retrial (`retrial.returns`). The delay comes from the chat's own stream, so the twins of a
+    /// chat that both retry come back alike; a return after the last arrival is not simulated.
+    fn schedule_return(&mut self, slot: u32) {
+        let r = &self.scenario.retrial;
+        let chat = &self.chats[slot as usize];
+        let mut stream = rng::chat_rng(self.seed, Stream::Retrial, chat.id);
+        let delay =
+            rng::truncated_exponential(&mut stream, r.delay_mean_h * HOUR_S, RETRIAL_WINDOW_S);
+        let at = self.now + delay;
+        if at >= self.horizon {
+            return;
+        }
+        let back = Return {
+            parent_id: chat.id,
+            eligible: chat.eligible,
+            carried_frustration: r.carry * chat.frustration,
+        };
+        let index = match self.free_returns.pop() {
+            Some(i) => {
+                self.returns[i as usize] = back;
+                i
+            }
+            None => {
+                self.returns.push(back);
+                (self.returns.len() - 1) as u32
+            }
+        };
+        self.events.push(at, EventKind::Return, index, 0);
+    }
+
+    /// The retrial in `returns[index]` comes back as a new chat of the same customer and issue.
+    pub(super) fn on_return(&mut self, index: u32) {
+        let back = self.returns[index as usize];
+        self.free_returns.push(index);
+        let id = back.parent_id + RETRIAL_ID_STEP;
+        let life = self.token();
+        let mut chat = Chat::new(id, self.now, back.eligible, life, self.seed, &self.scenario);
+        chat.frustration += back.carried_frustration;
+        chat.retrial_of = Some(back.parent_id);
+        self.admit(chat);
+    }
+
+    /// Puts a chat that has just arrived into the slab and asks where it goes.
+    pub(super) fn admit(&mut self, chat: Chat) {
+        self.counters.arrived += 1;
+        let slot = match self.free_slots.pop() {
+            Some(s) => {
+                self.chats[s as usize] = chat;
+                self.alive[s as usize] = true;
+                s
+            }
+            None => {
+                self.chats.push(chat);
+                self.alive.push(true);
+                (self.chats.len() - 1) as u32
+            }
+        };
+        self.start_wait(slot);
+        self.pending_routes.push_back(slot);
     }
 
     pub(super) fn end_chat(&mut self, slot: u32, ending: Ending) {
@@ -201,6 +289,9 @@ impl Simulator {
         }
         let record = ChatRecord::complete(&self.chats[s], self.now, ending, &self.scenario);
         self.completed.push(record);
+        if record.retrial && self.scenario.retrial.returns {
+            self.schedule_return(slot);
+        }
         self.counters.completed += 1;
         let chat = &self.chats[s];
         match (chat.handler, chat.phase) {
@@ -213,7 +304,7 @@ impl Simulator {
                 if worker.on_duty {
                     self.pool.set(w, worker.held.len());
                 }
-                self.fill_from_queue(w);
+                self.request_assign(w, false);
             }
             (Handler::Ai { supervisor }, _) => {
                 remove_item(&mut self.workers[supervisor as usize].supervised, slot);
@@ -232,6 +323,11 @@ impl Simulator {
         self.free_slots.push(slot);
     }
 }
+
+/// What a retrial's id adds to the id of the chat it comes back about: first contacts are
+/// numbered from 0 in arrival order, and the k-th return of a customer is numbered k steps above,
+/// so that a retrial's id, like its draws, is the same for every policy.
+pub const RETRIAL_ID_STEP: u64 = 1 << 40;
 
 /// Effort of a worker stepping into a chat that left the AI for `reason`, `delay_s` seconds
 /// after it left (the study's mechanisms 2 and 3): the reason's base effort, undiminished within

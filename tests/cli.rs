@@ -154,6 +154,8 @@ fn bench_reports_both_throughputs_as_json() {
     assert!(v["simulator"]["chats_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["env"]["steps"].as_u64().unwrap(), 20000);
     assert!(v["env"]["steps_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["env_every_kind"]["steps"].as_u64().unwrap(), 20000);
+    assert!(v["env_every_kind"]["steps_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["learner"]["steps"].as_u64().unwrap(), 4096);
     assert!(v["learner"]["train_steps_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["learner"]["inference_us"].as_f64().unwrap() > 0.0);

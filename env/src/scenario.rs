@@ -74,11 +74,34 @@ impl Default for Scenario {
 
 impl Scenario {
     /// Parses and validates scenario TOML; `source` names the file in error messages.
+    ///
+    /// A document with `base = "NAME"` starts from the built-in scenario NAME and changes only
+    /// the values it gives (tables merge field by field; arrays and values replace).
     pub fn from_toml(source: &str, text: &str) -> Result<Self, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
-            source_name: source.to_string(),
-            message: toml_error_line(text, &e),
-        })?;
+        let parse_error =
+            |message: String| ScenarioError::Parse { source_name: source.to_string(), message };
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?;
+        let scenario: Scenario = match table.remove("base") {
+            None => toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?,
+            Some(base) => {
+                let base = base.as_str().and_then(Self::builtin).ok_or_else(|| {
+                    let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+                    ScenarioError::Invalid {
+                        source_name: source.to_string(),
+                        field: "base".to_string(),
+                        message: format!(
+                            "{base} is not a built-in scenario (allowed: {})",
+                            names.join(", ")
+                        ),
+                    }
+                })?;
+                let mut merged = toml::Table::try_from(&base).expect("scenarios serialise");
+                merge_tables(&mut merged, table);
+                Scenario::deserialize(toml::Value::Table(merged))
+                    .map_err(|e| parse_error(e.message().trim_end().to_string()))?
+            }
+        };
         scenario.validate(source)?;
         Ok(scenario)
     }
@@ -162,6 +185,20 @@ pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// Writes every value of `changes` into `base`, merging tables field by field.
+fn merge_tables(base: &mut toml::Table, changes: toml::Table) {
+    for (key, value) in changes {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(change)) => {
+                merge_tables(inner, change)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 /// The scenarios shipped with handoff, embedded in the binary: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("taobao", include_str!("../../scenarios/taobao.toml")),
@@ -170,6 +207,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("angry", include_str!("../../scenarios/angry.toml")),
     ("understaffed", include_str!("../../scenarios/understaffed.toml")),
     ("ai-outage", include_str!("../../scenarios/ai-outage.toml")),
+    ("taobao-levers", include_str!("../../scenarios/taobao-levers.toml")),
 ];
 
 /// The scenario used when none is named.
@@ -869,6 +907,29 @@ mod tests {
         let mut s = Scenario::default();
         s.ai.outages.push(Window { day: None, start_hour: 5.0, end_hour: 3.0, multiplier: 1.0 });
         assert!(s.validate("f").unwrap_err().to_string().contains("ai.outages[0].end_hour"));
+    }
+
+    #[test]
+    fn a_scenario_with_a_base_changes_only_the_values_it_gives() {
+        let text = "base = \"taobao\"\nname = \"t2\"\n[retrial]\nreturns = true\n\
+                    [workers]\ncount = 100\n";
+        let s = Scenario::from_toml("t2.toml", text).unwrap();
+        let taobao = Scenario::builtin("taobao").unwrap();
+        assert_eq!(s.name, "t2");
+        assert!(s.retrial.returns && s.retrial.base == taobao.retrial.base);
+        assert_eq!(s.workers.count, 100);
+        assert_eq!(s.workers.staffing, taobao.workers.staffing, "tables merge field by field");
+        assert_eq!(s.customers, taobao.customers);
+        let e = Scenario::from_toml("b.toml", "base = \"nowhere\"").unwrap_err().to_string();
+        assert!(e.starts_with("b.toml: base: \"nowhere\" is not a built-in"), "{e}");
+        let e = Scenario::from_toml("b.toml", "base = \"small\"\n[workers]\nspeed = 2")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("b.toml: ") && e.contains("speed"), "{e}");
+        let e = Scenario::from_toml("b.toml", "base = \"small\"\n[workers]\ncount = 0")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("workers.count"), "{e}");
     }
 
     #[test]

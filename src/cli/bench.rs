@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use handoff_agents::{RandomPolicy, STUDY_ARMS, make_env, run_builtin};
 use handoff_env::scenario::DEFAULT_SCENARIO;
-use handoff_env::{Policy, Scenario};
+use handoff_env::{DecisionKind, Policy, Scenario};
 use handoff_training::TrainError;
 use serde::Serialize;
 
@@ -56,6 +56,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         reference,
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
+        env_every_kind: bench_env(&with_every_lever(&env_scenario), args.steps, 1),
         vector: bench_vector(&env_scenario, args.steps / 4),
         learner,
     };
@@ -216,6 +217,8 @@ pub struct BenchReport {
     pub simulator: SimulatorBench,
     /// The environment.
     pub env: EnvBench,
+    /// The environment with the agent making every kind of decision, holds allowed.
+    pub env_every_kind: EnvBench,
     /// The vector environment on one and two threads.
     pub vector: VectorBench,
     /// PPO training and inference (absent with `--skip-learner`).
@@ -293,6 +296,19 @@ pub fn bench_simulator(scenario: &Scenario, seed: u64) -> SimulatorBench {
     }
 }
 
+/// Hold of the benchmark with every lever, seconds (when the scenario allows none).
+const BENCH_HOLD_S: f64 = 30.0;
+
+/// `scenario` with the agent making every kind of decision and allowed to hold.
+pub fn with_every_lever(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    s.env.control = DecisionKind::ALL.to_vec();
+    if s.env.hold_s == 0.0 {
+        s.env.hold_s = BENCH_HOLD_S;
+    }
+    s
+}
+
 /// Steps the environment `steps` times with a random masked policy, encoding every observation.
 pub fn bench_env(scenario: &Scenario, steps: u64, seed: u64) -> EnvBench {
     let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
@@ -356,6 +372,14 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{} steps", relative(e.steps_per_s)),
         ],
     ];
+    let e = &report.env_every_kind;
+    rows.push(vec![
+        format!("env {} (every decision kind, holds)", e.scenario),
+        format!("{} steps, {} episodes", e.steps, e.episodes),
+        format!("{:.2}", e.seconds),
+        format!("{:.2} M steps/s", e.steps_per_s / 1e6),
+        format!("{} steps", relative(e.steps_per_s)),
+    ]);
     let v = &report.vector;
     for (threads, per_s) in [(1, v.threads_1), (2, v.threads_2)] {
         rows.push(vec![

@@ -129,6 +129,8 @@ pub struct Simulator {
     hourly_rate: [f64; 24],
     /// The largest rate the process can reach (surges included): the thinning bound.
     max_rate: f64,
+    /// The largest hourly rate before surges: the thinning bound of returning retrials.
+    peak_hourly_rate: f64,
     /// Id of the next chat to arrive (twins share ids across policies).
     next_chat_id: u64,
     /// The next token that tells a current event from a stale one.
@@ -162,7 +164,8 @@ impl Simulator {
         }
         let surge_max =
             scenario.arrivals.surges.iter().map(|s| s.multiplier.max(1.0)).product::<f64>();
-        let max_rate = hourly_rate.iter().copied().fold(0.0, f64::max) * surge_max;
+        let peak_hourly_rate = hourly_rate.iter().copied().fold(0.0, f64::max);
+        let max_rate = peak_hourly_rate * surge_max;
         let mut sim = Self {
             horizon: scenario.horizon_s(),
             seed: 0,
@@ -183,6 +186,7 @@ impl Simulator {
             arrivals_rng: rng::stream_rng(0, Stream::Arrivals),
             hourly_rate,
             max_rate,
+            peak_hourly_rate,
             next_chat_id: 0,
             next_token: 1,
             supervisor_cursor: 0,

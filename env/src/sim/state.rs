@@ -6,7 +6,7 @@ use crate::chat::{Chat, Escalation, Handler, Phase};
 use crate::events::EventKind;
 use crate::outcome::{ChatRecord, Ending};
 use crate::rng::{self, Stream};
-use crate::scenario::{Effort, HOUR_S, RETRIAL_WINDOW_S};
+use crate::scenario::{DAY_S, Effort, HOUR_S, RETRIAL_WINDOW_S};
 
 impl Simulator {
     /// Starts a wait: the customer abandons unless someone acts within their patience. At most
@@ -220,15 +220,27 @@ impl Simulator {
     }
 
     /// Schedules the return of the customer of the chat in `slot`, which has just ended with a
-    /// retrial (`retrial.returns`). The delay comes from the chat's own stream, so the twins of a
-    /// chat that both retry come back alike; a return after the last arrival is not simulated.
+    /// retrial (`retrial.returns`). The delay is exponential within the 7-day window, thinned by
+    /// the hourly arrival profile so that customers come back at the hours customers write. It
+    /// comes from the chat's own stream, so the twins of a chat that both retry come back alike;
+    /// a return after the last arrival is not simulated.
     fn schedule_return(&mut self, slot: u32) {
+        /// Proposals before the thinning gives up and takes the last (never reached in practice:
+        /// each is accepted with the mean over the day of the profile over its peak).
+        const MAX_PROPOSALS: usize = 1000;
         let r = &self.scenario.retrial;
         let chat = &self.chats[slot as usize];
         let mut stream = rng::chat_rng(self.seed, Stream::Retrial, chat.id);
-        let delay =
-            rng::truncated_exponential(&mut stream, r.delay_mean_h * HOUR_S, RETRIAL_WINDOW_S);
-        let at = self.now + delay;
+        let mut at = self.now;
+        for _ in 0..MAX_PROPOSALS {
+            let delay =
+                rng::truncated_exponential(&mut stream, r.delay_mean_h * HOUR_S, RETRIAL_WINDOW_S);
+            at = self.now + delay;
+            let hour = ((at % DAY_S) / HOUR_S) as usize % 24;
+            if rng::uniform(&mut stream) * self.peak_hourly_rate <= self.hourly_rate[hour] {
+                break;
+            }
+        }
         if at >= self.horizon {
             return;
         }

@@ -56,7 +56,8 @@ enum Command {
         POLICY.METRIC. Metrics: return, return_lo, return_hi, iqm, diff, diff_lo, diff_hi,\n\
         win_rate (against the baseline), return_per_chat, duration, wait (minutes), rating,\n\
         satisfaction, and the shares rating_rate, retrial, abandonment, resolved, ai_share,\n\
-        ai_alone, technical, emotional, human (fractions, 0 to 1).")]
+        ai_alone, technical, emotional, human, returning (fractions, 0 to 1), and concurrency\n\
+        (other chats juggled per human reply).")]
     Eval(eval::EvalArgs),
     /// Train a dispatch policy with PPO or DQN, then compare it with the heuristics.
     ///

@@ -132,7 +132,10 @@ fn scenarios_lists_every_builtin() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let names: Vec<&str> =
         v.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["taobao", "small", "surge", "angry", "understaffed", "ai-outage"]);
+    assert_eq!(
+        names,
+        ["taobao", "small", "surge", "angry", "understaffed", "ai-outage", "taobao-levers"]
+    );
     assert!(stdout(&handoff(&["scenarios"])).contains("taobao (default)"));
 }
 

@@ -144,7 +144,7 @@ fn the_agent_sees_only_the_decision_kinds_it_controls() {
 }
 
 fn vector(n: usize, threads: usize) -> VectorEnv {
-    VectorEnv::new((0..n).map(|_| make_env(tiny()).unwrap()).collect()).with_threads(threads)
+    VectorEnv::new((0..n).map(|_| make_env(levers()).unwrap()).collect()).with_threads(threads)
 }
 
 /// Steps a vector with per-environment random policies; returns all rewards and flags.
@@ -183,7 +183,7 @@ fn vector_autoresets_on_the_next_step() {
     let mut policies = [RandomPolicy::default(), RandomPolicy::default()];
     vec.reset(5);
     let first_obs = vec.observations().row(0).to_vec();
-    let mut single = make_env(tiny()).unwrap();
+    let mut single = make_env(levers()).unwrap();
     single.reset(VectorEnv::episode_seed(5, 0, 0));
     assert_eq!(first_obs, encoded(&single), "environment 0 starts on its derived seed");
     loop {
@@ -206,7 +206,7 @@ fn vector_autoresets_on_the_next_step() {
     assert_eq!(vec.rewards()[0], 0.0);
     assert!(!vec.terminated()[0] && !vec.truncated()[0]);
     assert!(vec.infos()[0].is_none());
-    let mut fresh = make_env(tiny()).unwrap();
+    let mut fresh = make_env(levers()).unwrap();
     fresh.reset(VectorEnv::episode_seed(5, 0, 1));
     assert_eq!(vec.observations().row(0).to_vec(), encoded(&fresh));
 }

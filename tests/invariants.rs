@@ -59,9 +59,18 @@ fn check_records(records: &[ChatRecord]) {
             assert!(r.ai_involved);
         }
     }
-    // ids are 0..n: nothing lost
-    assert_eq!(seen.len(), records.len());
-    assert!(records.iter().all(|r| (r.chat_id as usize) < records.len()));
+    // first contacts are numbered 0..n: nothing lost; a retrial that came back answers a first
+    // contact or an earlier retrial that ended, and carries its id one step up
+    let first = records.iter().filter(|r| r.retrial_of.is_none()).count();
+    assert!(
+        records.iter().filter(|r| r.retrial_of.is_none()).all(|r| (r.chat_id as usize) < first)
+    );
+    for r in records {
+        if let Some(parent) = r.retrial_of {
+            assert_eq!(r.chat_id, parent + handoff::env::RETRIAL_ID_STEP);
+            assert!(seen.contains(&parent), "chat {} returns about unknown {parent}", r.chat_id);
+        }
+    }
 }
 
 #[test]

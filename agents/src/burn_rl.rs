@@ -105,10 +105,14 @@ impl Environment for BurnEnv {
 mod tests {
     use super::*;
 
+    /// A small busy centre where the agent makes every kind of decision.
     fn quick() -> Scenario {
         let mut s = Scenario::builtin("small").unwrap();
         s.arrivals.chats_per_day = 150.0;
         s.workers.count = 2;
+        s.env.control = handoff_env::DecisionKind::ALL.to_vec();
+        s.env.hold_s = 30.0;
+        s.retrial.returns = true;
         s
     }
 

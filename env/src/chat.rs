@@ -6,6 +6,11 @@ use serde::Serialize;
 use crate::rng::{self, PairedNormals, Stream};
 use crate::scenario::Scenario;
 
+/// What a retrial's id adds to the id of the chat it comes back about: first contacts are
+/// numbered from 0 in arrival order, and the k-th return of a customer is numbered k steps above,
+/// so that a retrial's id, like its draws, is the same for every policy.
+pub const RETRIAL_ID_STEP: u64 = 1 << 40;
+
 /// Why a chat left the AI for a human (the study's four ways an AI chat can end, less "none").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

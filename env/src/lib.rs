@@ -53,7 +53,7 @@ mod spaces;
 mod stats;
 mod vector;
 
-pub use chat::Escalation;
+pub use chat::{Escalation, RETRIAL_ID_STEP};
 pub use csv::ChatCsv;
 pub use env::{HandoffEnv, Info, Step};
 pub use error::{ScenarioError, StepError};

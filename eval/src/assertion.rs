@@ -56,6 +56,10 @@ pub enum Metric {
     Human,
     /// Share of AI chats the AI finished alone.
     AiAlone,
+    /// Other chats juggled per human reply.
+    Concurrency,
+    /// Share of chats that were customers coming back.
+    Returning,
 }
 
 impl Metric {
@@ -83,6 +87,8 @@ impl Metric {
         ("emotional", Metric::Emotional),
         ("human", Metric::Human),
         ("ai_alone", Metric::AiAlone),
+        ("concurrency", Metric::Concurrency),
+        ("returning", Metric::Returning),
     ];
 
     /// The metric called `name`.
@@ -116,6 +122,8 @@ impl Metric {
             Metric::Emotional => k.escalation.emotional,
             Metric::Human => k.escalation.human,
             Metric::AiAlone => k.escalation.none,
+            Metric::Concurrency => k.concurrency,
+            Metric::Returning => k.returning,
         }
     }
 }

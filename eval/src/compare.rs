@@ -126,6 +126,8 @@ pub fn mean_kpis(episodes: &[EpisodeResult]) -> Kpis {
             human: m(&|k| k.escalation.human),
             none: m(&|k| k.escalation.none),
         },
+        concurrency: m(&|k| k.concurrency),
+        returning: m(&|k| k.returning),
     }
 }
 

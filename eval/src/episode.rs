@@ -37,6 +37,12 @@ pub struct Kpis {
     pub ai_share: f64,
     /// Shares of AI-handled chats by how they left the AI.
     pub escalation: EscalationMix,
+    /// Other chats a worker juggled per human reply, averaged over the chats workers answered
+    /// (supervised AI chats weighted by `workers.supervision_load`): the concurrency the assign
+    /// decision controls.
+    pub concurrency: f64,
+    /// Share of chats that were customers coming back (`retrial.returns`).
+    pub returning: f64,
 }
 
 /// The outcome of one policy on one seed.
@@ -66,6 +72,9 @@ struct KpiSums {
     resolved: u64,
     ai: u64,
     by_escalation: [u64; 4],
+    answered: u64,
+    concurrency: f64,
+    returning: u64,
 }
 
 impl KpiSums {
@@ -82,6 +91,11 @@ impl KpiSums {
         self.retrials += u64::from(chat.retrial);
         self.abandoned += u64::from(chat.ending == Ending::Abandoned);
         self.resolved += u64::from(chat.resolved());
+        self.returning += u64::from(chat.retrial_of.is_some());
+        if chat.human_replies > 0 {
+            self.answered += 1;
+            self.concurrency += chat.concurrency;
+        }
         if chat.ai_involved {
             self.ai += 1;
             let k = match chat.escalation {
@@ -116,6 +130,8 @@ impl KpiSums {
                 human: share_of_ai(2),
                 none: share_of_ai(3),
             },
+            concurrency: self.concurrency / self.answered as f64,
+            returning: self.returning as f64 / n,
         }
     }
 }

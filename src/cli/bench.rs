@@ -33,6 +33,10 @@ pub struct BenchArgs {
     /// Environment steps of the PPO training benchmark.
     #[arg(long, default_value_t = 204_800, value_parser = clap::value_parser!(u64).range(1..))]
     pub train_steps: u64,
+    /// Environments of the vector benchmark: with few, a step's work is too short to split
+    /// between threads (at 16, about 10 µs a thread against several µs of hand-over).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..=4096))]
+    pub vector_envs: u64,
     /// Leave out the training benchmark.
     #[arg(long)]
     pub skip_learner: bool,
@@ -57,7 +61,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
         env_every_kind: bench_env(&with_every_lever(&env_scenario), args.steps, 1),
-        vector: bench_vector(&env_scenario, args.steps / 4),
+        vector: bench_vector(&env_scenario, args.vector_envs as usize, args.steps / 4),
         learner,
     };
     Ok(if args.json { to_json(&report) } else { render_text(&report) })
@@ -110,18 +114,15 @@ pub struct VectorBench {
     pub threads_2: f64,
 }
 
-/// Environments of the vector benchmark.
-const VECTOR_ENVS: usize = 16;
-
-/// Steps the vector of [`VECTOR_ENVS`] environments on `scenario` for `steps` environment steps
-/// on one thread and then on two, choosing random valid actions.
-pub fn bench_vector(scenario: &Scenario, steps: u64) -> VectorBench {
+/// Steps a vector of `envs` environments on `scenario` for `steps` environment steps on one
+/// thread and then on two, choosing random valid actions.
+pub fn bench_vector(scenario: &Scenario, envs: usize, steps: u64) -> VectorBench {
     let per_second = |threads: usize| {
-        let envs = (0..VECTOR_ENVS)
+        let members = (0..envs)
             .map(|_| make_env(scenario.clone()).expect("loaded with its fallback checked"))
             .collect();
-        let mut vector = handoff_env::VectorEnv::new(envs).with_threads(threads);
-        let mut policies: Vec<RandomPolicy> = (0..VECTOR_ENVS as u64)
+        let mut vector = handoff_env::VectorEnv::new(members).with_threads(threads);
+        let mut policies: Vec<RandomPolicy> = (0..envs as u64)
             .map(|i| {
                 let mut p = RandomPolicy::default();
                 p.reset(i);
@@ -129,7 +130,7 @@ pub fn bench_vector(scenario: &Scenario, steps: u64) -> VectorBench {
             })
             .collect();
         vector.reset(1);
-        let vector_steps = steps.div_ceil(VECTOR_ENVS as u64);
+        let vector_steps = steps.div_ceil(envs as u64);
         let start = Instant::now();
         for _ in 0..vector_steps {
             let actions: Vec<usize> = policies
@@ -140,12 +141,12 @@ pub fn bench_vector(scenario: &Scenario, steps: u64) -> VectorBench {
                 .collect();
             vector.step(&actions).expect("random valid actions");
         }
-        (vector_steps * VECTOR_ENVS as u64) as f64 / start.elapsed().as_secs_f64()
+        (vector_steps * envs as u64) as f64 / start.elapsed().as_secs_f64()
     };
     VectorBench {
         scenario: scenario.name.clone(),
-        envs: VECTOR_ENVS,
-        steps: steps.div_ceil(VECTOR_ENVS as u64) * VECTOR_ENVS as u64,
+        envs,
+        steps: steps.div_ceil(envs as u64) * envs as u64,
         threads_1: per_second(1),
         threads_2: per_second(2),
     }

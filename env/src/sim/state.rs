@@ -2,7 +2,7 @@
 //! and takeover, assigning chats to workers, the end of a chat and the retrial it may bring back.
 
 use super::{Return, Simulator};
-use crate::chat::{Chat, Escalation, Handler, Phase};
+use crate::chat::{Chat, Escalation, Handler, Phase, RETRIAL_ID_STEP};
 use crate::events::EventKind;
 use crate::outcome::{ChatRecord, Ending};
 use crate::rng::{self, Stream};
@@ -220,24 +220,28 @@ impl Simulator {
     }
 
     /// Schedules the return of the customer of the chat in `slot`, which has just ended with a
-    /// retrial (`retrial.returns`). The delay is exponential within the 7-day window, thinned by
-    /// the hourly arrival profile so that customers come back at the hours customers write. It
-    /// comes from the chat's own stream, so the twins of a chat that both retry come back alike;
-    /// a return after the last arrival is not simulated.
+    /// retrial (`retrial.returns`). The return comes an exponential delay after the chat arrived,
+    /// within the 7-day window, thinned by the hourly arrival profile so that customers come back
+    /// at the hours customers write, and after the chat ended (by memorylessness, an exponential
+    /// delay after its end). The proposals come from the chat's own stream and are measured from
+    /// its arrival, which twins share, so twins that both retry come back at the same moment
+    /// unless one of them was still open then. A return after the last arrival is not simulated.
     fn schedule_return(&mut self, slot: u32) {
-        /// Proposals before the thinning gives up and takes the last (never reached in practice:
-        /// each is accepted with the mean over the day of the profile over its peak).
-        const MAX_PROPOSALS: usize = 1000;
+        /// Proposals before the thinning gives up (never reached in practice: a proposal is
+        /// accepted with the day's mean profile over its peak, when it falls after the end).
+        const MAX_PROPOSALS: usize = 10_000;
         let r = &self.scenario.retrial;
         let chat = &self.chats[slot as usize];
         let mut stream = rng::chat_rng(self.seed, Stream::Retrial, chat.id);
-        let mut at = self.now;
+        let mut at = f64::INFINITY;
         for _ in 0..MAX_PROPOSALS {
             let delay =
                 rng::truncated_exponential(&mut stream, r.delay_mean_h * HOUR_S, RETRIAL_WINDOW_S);
-            at = self.now + delay;
-            let hour = ((at % DAY_S) / HOUR_S) as usize % 24;
-            if rng::uniform(&mut stream) * self.peak_hourly_rate <= self.hourly_rate[hour] {
+            let proposal = chat.arrival_s + delay;
+            let hour = ((proposal % DAY_S) / HOUR_S) as usize % 24;
+            let keep = rng::uniform(&mut stream) * self.peak_hourly_rate <= self.hourly_rate[hour];
+            if keep && proposal > self.now {
+                at = proposal;
                 break;
             }
         }
@@ -335,11 +339,6 @@ impl Simulator {
         self.free_slots.push(slot);
     }
 }
-
-/// What a retrial's id adds to the id of the chat it comes back about: first contacts are
-/// numbered from 0 in arrival order, and the k-th return of a customer is numbered k steps above,
-/// so that a retrial's id, like its draws, is the same for every policy.
-pub const RETRIAL_ID_STEP: u64 = 1 << 40;
 
 /// Effort of a worker stepping into a chat that left the AI for `reason`, `delay_s` seconds
 /// after it left (the study's mechanisms 2 and 3): the reason's base effort, undiminished within

@@ -114,7 +114,7 @@ fn csv_field(s: &str) -> String {
 /// The CSV header of [`csv`].
 pub const CSV_HEADER: &str = "policy,seed,return,chats,return_per_chat,duration_min,wait_min,\
 rating,rating_rate,satisfaction,retrial,abandonment,resolved,ai_share,ai_alone,technical,\
-emotional,human";
+emotional,human,concurrency,returning";
 
 fn csv_row(name: &str, e: &EpisodeResult) -> String {
     let k: &Kpis = &e.kpis;
@@ -135,6 +135,8 @@ fn csv_row(name: &str, e: &EpisodeResult) -> String {
         k.escalation.technical,
         k.escalation.emotional,
         k.escalation.human,
+        k.concurrency,
+        k.returning,
     ];
     let rest: Vec<String> = values.iter().map(|&x| f(x)).collect();
     format!("{},{},{},{}", csv_field(name), e.seed, f(e.episode_return), rest.join(","))

@@ -169,3 +169,73 @@ fn the_shipped_training_configurations_load_and_validate() {
     }
     assert!(seen > 0, "no configuration in {}", dir.display());
 }
+
+/// The row of the trained policy in a closing comparison, without its run directory's name.
+fn trained_row(out: &str) -> String {
+    let row = out.lines().find(|l| l.starts_with("| ckpt:")).unwrap_or_else(|| panic!("{out}"));
+    row.split_once(" |").unwrap().1.to_string()
+}
+
+/// The files of the newest checkpoint that hold the trained network and the loop's state.
+fn newest_checkpoint(run: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    let name = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
+    let dir = run.join("checkpoints").join(name.trim());
+    (std::fs::read(dir.join("policy.bpk")).unwrap(), std::fs::read(dir.join("state.json")).unwrap())
+}
+
+#[test]
+fn a_run_killed_at_any_moment_resumes_to_the_result_of_an_uninterrupted_one() {
+    /// Attempts that are killed (unless the run ends first); the one after runs to the end.
+    const KILLS: u64 = 12;
+    let dir = temp_dir("sigkill");
+    let config = dir.join("kill.toml");
+    let text = format!("checkpoint_every = 1\neval_every = 3\n{}", TINY.replace("512", "2048"));
+    std::fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let whole = dir.join("whole");
+    let whole_s = whole.to_str().unwrap();
+    let o = handoff(&["train", "--config", config, "--run-dir", whole_s, "--test-seeds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected = trained_row(&stdout(&o));
+
+    // SIGKILL at moments spread over the run (checkpoint and TensorBoard writes included), each
+    // time resuming from whatever the directory holds
+    let run = dir.join("killed");
+    let run_s = run.to_str().unwrap();
+    let (mut kills, mut finished) = (0, None);
+    for attempt in 0..=KILLS {
+        let mut args = vec!["train", "--run-dir", run_s, "--test-seeds", "1"];
+        if run.join("checkpoints/latest").exists() {
+            args.push("--resume");
+        } else {
+            args.extend(["--config", config, "--force"]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_handoff"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // a deterministic spread of moments over the half second a whole run takes; the last
+        // attempt runs to the end
+        let wait = Duration::from_millis(20 + (attempt * 97) % 500);
+        let started = Instant::now();
+        while attempt < KILLS && started.elapsed() < wait && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if attempt < KILLS && child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL: no handler runs
+            child.wait().unwrap();
+            kills += 1;
+            continue;
+        }
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "attempt {attempt}: {}", stderr(&o));
+        finished = Some(stdout(&o));
+        break;
+    }
+    let out = finished.expect("the last attempt runs to the end");
+    assert!(kills >= 3, "only {kills} kills landed before the run finished");
+    assert_eq!(trained_row(&out), expected, "the killed and resumed run ends elsewhere");
+    assert_eq!(newest_checkpoint(&run), newest_checkpoint(&whole));
+}

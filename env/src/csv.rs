@@ -11,7 +11,9 @@ pub const HEADER: &str = "chat_id,arm,ai_eligible,escalation,ending,duration_s,w
 intervention_delay_s,worker_messages,ai_replies,human_replies,effort,frustration,satisfaction,\
 rating,retrial_prob,retrial,reward,concurrency,switch_aways,retrial_of";
 
-/// Writes one row per chat to a temporary file, renamed into place by [`ChatCsv::finish`].
+/// Writes one row per chat to a temporary file, renamed into place by [`ChatCsv::finish`]; a
+/// writer dropped unfinished (a failed write) removes its temporary file, leaving any earlier
+/// file at `path` as it was.
 #[derive(Debug)]
 pub struct ChatCsv {
     out: BufWriter<File>,
@@ -63,5 +65,12 @@ impl ChatCsv {
         self.out.flush()?;
         self.out.get_ref().sync_all()?;
         std::fs::rename(&self.tmp, &self.path)
+    }
+}
+
+impl Drop for ChatCsv {
+    fn drop(&mut self) {
+        // after `finish` the temporary file is gone and this does nothing
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }

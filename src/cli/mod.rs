@@ -91,7 +91,7 @@ pub fn write_all_atomic(outputs: &[(&Path, String)]) -> Result<(), CliError> {
         |path: &Path, e: std::io::Error| CliError::runtime(format!("{}: {e}", path.display()));
     for (i, (path, text)) in outputs.iter().enumerate() {
         if let Err(e) = std::fs::write(temporary(path), text) {
-            for (written, _) in &outputs[..i] {
+            for (written, _) in &outputs[..=i] {
                 let _ = std::fs::remove_file(temporary(written));
             }
             return Err(fail(path, e));

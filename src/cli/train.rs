@@ -31,7 +31,7 @@ pub struct TrainArgs {
     /// A built-in scenario or the path of a scenario TOML file [default: taobao].
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Decision kinds the agent makes, comma-separated: route, attend [default: the
+    /// Decision kinds the agent makes, comma-separated: route, attend, assign [default: the
     /// scenario's `env.control`].
     #[arg(long, value_name = "KINDS")]
     pub control: Option<String>,
@@ -257,7 +257,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
             out.display()
         ));
     }
-    let baseline = outcome.eval.as_ref().map_or("c-mu".into(), |e| e.best_heuristic.clone());
+    let baseline = outcome.best_heuristic.clone();
     interrupt::on_interrupt(format!(
         "the closing comparison was not finished; the trained policy is in {}; compare it with: \
          handoff eval --scenario {} --policy ckpt:{} --first-seed {TEST_FIRST_SEED} --seeds {}",

@@ -84,8 +84,11 @@ pub struct TrainOutcome {
     pub finished: bool,
     /// Iterations run by this call (0 when resuming a run that was already complete).
     pub iterations_here: u64,
-    /// The last evaluation.
+    /// The last evaluation in this call (none when it ran no validation).
     pub eval: Option<EvalSnapshot>,
+    /// The heuristic with the best mean return on the validation seeds: the closing
+    /// comparison's baseline, the same whether or not the run was interrupted and resumed.
+    pub best_heuristic: String,
     /// The centre the run trained on.
     pub centre: setup::TrainingScenario,
 }
@@ -350,6 +353,7 @@ pub fn train(
         finished: state.iteration == total_iterations,
         iterations_here: done_here,
         eval,
+        best_heuristic: heuristic.0,
         centre,
     })
 }

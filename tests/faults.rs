@@ -110,3 +110,44 @@ fn a_simulation_killed_while_writing_its_csv_leaves_the_old_file_or_the_whole_ne
     }
     assert!(old_kept > 0, "no kill landed before the end ({new_whole} finished)");
 }
+
+/// Starts the binary with `args`, presses Ctrl-C (SIGINT) after `after`, and returns its output.
+fn interrupted(args: &[&str], after: Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_eval_and_a_fit_cleanly_saying_nothing_was_written() {
+    let dir = temp_dir("ctrlc");
+    let (csv, fitted) = (dir.join("eval.csv"), dir.join("fitted.toml"));
+    std::fs::write(&csv, OLD).unwrap();
+    std::fs::write(&fitted, OLD).unwrap();
+    let cases: [(Vec<&str>, &Path); 2] = [
+        (
+            vec!["eval", "--scenario", "taobao", "--seeds", "500", "--csv", csv.to_str().unwrap()],
+            &csv,
+        ),
+        (
+            vec!["calibrate", "--fit", "--fit-out", fitted.to_str().unwrap(), "--seeds", "50"],
+            &fitted,
+        ),
+    ];
+    for (args, output) in cases {
+        let o = interrupted(&args, Duration::from_millis(1500));
+        assert_eq!(o.status.code(), Some(130), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("interrupted: ") && err.contains("no output was written"), "{err}");
+        assert_eq!(std::fs::read_to_string(output).unwrap(), OLD);
+    }
+    let keep = ["eval.csv", "fitted.toml"];
+    assert!(leftovers(&dir, &keep).is_empty(), "{:?}", leftovers(&dir, &keep));
+}

@@ -73,6 +73,11 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         outputs.push(&args.fit_out);
     }
     check_writable(&outputs)?;
+    super::interrupt::on_interrupt(if args.fit {
+        "the fit was not finished; no output was written and earlier files are as they were"
+    } else {
+        "the calibration was not finished; no output was written"
+    });
     let mut files = Vec::new();
     let mut prefix = String::new();
     if args.fit {

@@ -125,6 +125,9 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     let outputs: Vec<&std::path::Path> =
         [&args.csv, &args.svg, &args.junit].into_iter().flatten().map(PathBuf::as_path).collect();
     check_writable(&outputs)?;
+    super::interrupt::on_interrupt(
+        "the evaluation was not finished; no output was written and earlier files are as they were",
+    );
     let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref())?;
     let assertions = parse_assertions(&args.assertions, &policies)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input

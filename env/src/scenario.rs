@@ -78,8 +78,10 @@ impl Scenario {
     /// A document with `base = "NAME"` starts from the built-in scenario NAME and changes only
     /// the values it gives (tables merge field by field; arrays and values replace).
     pub fn from_toml(source: &str, text: &str) -> Result<Self, ScenarioError> {
-        let parse_error =
-            |message: String| ScenarioError::Parse { source_name: source.to_string(), message };
+        let parse_error = |message: String| ScenarioError::Parse {
+            source_name: source.to_string(),
+            message: one_line(&message),
+        };
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?;
         let scenario: Scenario = match table.remove("base") {
@@ -183,6 +185,11 @@ pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
         ),
         None => e.message().trim_end().to_string(),
     }
+}
+
+/// `message` on one line: the parser quotes the offending text, which may hold line breaks.
+fn one_line(message: &str) -> String {
+    message.replace('\r', "\\r").replace('\n', "\\n")
 }
 
 /// Writes every value of `changes` into `base`, merging tables field by field.
@@ -930,6 +937,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("workers.count"), "{e}");
+        // a value quoted in the message keeps the message on one line (found by the property run)
+        let bad_kind = "[env]\ncontrol = [\"\"\"assig\n\"\"\"]";
+        for text in [bad_kind.to_string(), format!("base = \"small\"\n{bad_kind}")] {
+            let e = Scenario::from_toml("c.toml", &text).unwrap_err().to_string();
+            assert!(!e.contains('\n') && e.contains("assig\\n"), "{e}");
+        }
     }
 
     #[test]

@@ -365,22 +365,18 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{:.0} chats/s, {:.2} M events/s", s.chats_per_s, s.events_per_s / 1e6),
             format!("{} events", relative(s.events_per_s)),
         ],
-        vec![
-            format!("env {} (random masked policy)", e.scenario),
+    ];
+    for (e, what) in
+        [(e, "random masked policy"), (&report.env_every_kind, "every decision kind, holds")]
+    {
+        rows.push(vec![
+            format!("env {} ({what})", e.scenario),
             format!("{} steps, {} episodes", e.steps, e.episodes),
             format!("{:.2}", e.seconds),
             format!("{:.2} M steps/s", e.steps_per_s / 1e6),
             format!("{} steps", relative(e.steps_per_s)),
-        ],
-    ];
-    let e = &report.env_every_kind;
-    rows.push(vec![
-        format!("env {} (every decision kind, holds)", e.scenario),
-        format!("{} steps, {} episodes", e.steps, e.episodes),
-        format!("{:.2}", e.seconds),
-        format!("{:.2} M steps/s", e.steps_per_s / 1e6),
-        format!("{} steps", relative(e.steps_per_s)),
-    ]);
+        ]);
+    }
     let v = &report.vector;
     for (threads, per_s) in [(1, v.threads_1), (2, v.threads_2)] {
         rows.push(vec![

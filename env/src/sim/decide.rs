@@ -247,12 +247,7 @@ impl Simulator {
             CandidateKind::Pass => {}
             CandidateKind::Queued => {
                 let slot = candidate.chat_slot;
-                let i = self
-                    .queue
-                    .iter()
-                    .position(|&q| q == slot)
-                    .expect("an offered queued chat is in the queue");
-                self.queue.remove(i);
+                self.remove_from_queue(slot);
                 self.assign(slot, worker);
                 // the worker goes on filling free slots before anything else happens
                 self.request_assign(worker, true);

@@ -175,6 +175,12 @@ impl Simulator {
         }
     }
 
+    /// Takes the chat in `slot` out of the queue, keeping the others in order.
+    pub(super) fn remove_from_queue(&mut self, slot: u32) {
+        let i = self.queue.iter().position(|&q| q == slot).expect("the chat is in the queue");
+        self.queue.remove(i);
+    }
+
     /// Asks `worker` which queued chat to take when they are on duty with a free slot and chats
     /// are queued (an assign decision, made before anything else; `first` puts it ahead of the
     /// assign decisions already waiting).
@@ -325,14 +331,7 @@ impl Simulator {
             (Handler::Ai { supervisor }, _) => {
                 remove_item(&mut self.workers[supervisor as usize].supervised, slot);
             }
-            (Handler::Unassigned, Phase::Queued) => {
-                let i = self
-                    .queue
-                    .iter()
-                    .position(|&q| q == slot)
-                    .expect("queued chat is in the queue");
-                self.queue.remove(i);
-            }
+            (Handler::Unassigned, Phase::Queued) => self.remove_from_queue(slot),
             (Handler::Unassigned, _) => {}
         }
         self.alive[s] = false;

@@ -60,16 +60,15 @@ pub fn supervisor(obs: &Observation) -> Option<usize> {
 }
 
 /// The deployment's routing: AI-eligible chats to the AI, an escalation back to its supervisor
-/// (queued while the supervisor's slots are full), everything else to the least-loaded worker.
+/// when they have a free slot, else to the least-loaded other worker (a queued escalation goes
+/// ahead of new chats), everything else to the least-loaded worker.
 pub fn route_as_deployed(obs: &Observation) -> usize {
     debug_assert_eq!(obs.kind, DecisionKind::Route);
     if let Some(ai) = first_valid(obs, CandidateKind::Ai) {
         return ai;
     }
     if obs.chat.escalation.is_some() {
-        return supervisor(obs)
-            .or_else(|| first_valid(obs, CandidateKind::Queue))
-            .unwrap_or_else(|| any_valid(obs));
+        return supervisor(obs).unwrap_or_else(|| least_loaded_or_queue(obs));
     }
     least_loaded_or_queue(obs)
 }
@@ -86,6 +85,30 @@ pub fn longest_wait_or_wait(obs: &Observation) -> usize {
 pub fn takeover_at(obs: &Observation, threshold: f32) -> Option<usize> {
     first_valid(obs, CandidateKind::Takeover)
         .filter(|&i| obs.candidates[i].frustration >= threshold)
+}
+
+/// The treated workers' workflow (`study_policy.focus_s`): stay with the AI-ineligible chat
+/// answered last (answer it when its customer awaits a reply, else hold) unless another customer
+/// has waited longer than `focus_s` seconds. `None` when the rule does not apply.
+pub fn stay_focused(obs: &Observation, focus_s: f32) -> Option<usize> {
+    if focus_s <= 0.0 {
+        return None;
+    }
+    let last = obs
+        .candidates
+        .iter()
+        .position(|c| c.kind == CandidateKind::Chat && c.last_answered && !c.eligible)?;
+    let others_waited = valid_of_kind(obs, CandidateKind::Chat)
+        .filter(|&(i, _)| i != last)
+        .map(|(_, c)| c.wait_s)
+        .fold(0.0, f32::max);
+    if others_waited > focus_s {
+        return None;
+    }
+    if obs.mask[last] {
+        return Some(last);
+    }
+    first_valid(obs, CandidateKind::Wait)
 }
 
 /// The deployment's assignment of queued chats: a worker with a free slot takes the longest

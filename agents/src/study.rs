@@ -3,15 +3,18 @@
 //! - `study-control`: workers handle every chat themselves. New chats go to the least-loaded
 //!   worker with a free slot (else the queue); a worker answers the chat that has waited longest.
 //! - `study-treatment`: the deployment. AI-eligible chats go to the AI; an escalated chat goes back
-//!   to the worker who supervised it (queued for that worker while their slots are full); a free
-//!   worker takes over a supervised AI chat whose sentiment has fallen below the threshold
-//!   `study_policy.takeover_frustration` (a human-initiated intervention), and otherwise answers
-//!   the chat that has waited longest.
+//!   to the worker who supervised it when they have a free slot, else to the least-loaded other
+//!   worker; a free worker takes over a supervised AI chat whose sentiment has fallen below the
+//!   threshold `study_policy.takeover_frustration` (a human-initiated intervention). Otherwise the
+//!   treated workers' adapted workflow (`study_policy.focus_s`, see [`stay_focused`]): stay with
+//!   the AI-ineligible chat answered last unless another customer has waited too long, else
+//!   answer the chat that has waited longest.
 
 use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
 use crate::pick::{
-    least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, take_in_order, takeover_at,
+    least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, stay_focused, take_in_order,
+    takeover_at,
 };
 
 /// The study's two arms: (arm name, policy name).
@@ -40,12 +43,14 @@ impl Policy for StudyControl {
 #[derive(Debug, Clone)]
 pub struct StudyTreatment {
     takeover_frustration: f32,
+    focus_s: f32,
 }
 
 impl StudyTreatment {
-    /// The deployment with the takeover threshold of `scenario.study_policy`.
+    /// The deployment with the takeover threshold and workflow of `scenario.study_policy`.
     pub fn new(scenario: &Scenario) -> Self {
-        Self { takeover_frustration: scenario.study_policy.takeover_frustration as f32 }
+        let p = &scenario.study_policy;
+        Self { takeover_frustration: p.takeover_frustration as f32, focus_s: p.focus_s as f32 }
     }
 }
 
@@ -58,6 +63,7 @@ impl Policy for StudyTreatment {
         match obs.kind {
             DecisionKind::Route => route_as_deployed(obs),
             DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
+                .or_else(|| stay_focused(obs, self.focus_s))
                 .unwrap_or_else(|| longest_wait_or_wait(obs)),
             DecisionKind::Assign => take_in_order(obs),
         }

@@ -162,8 +162,12 @@ pub struct Chat {
     pub concurrency_sum: f64,
     /// Times the worker turned to other chats between two of its replies to this one.
     pub switch_aways: u32,
-    /// The worker who last served it.
+    /// The worker who last served it (held it or supervised it).
     pub last_worker: Option<u32>,
+    /// The worker who wrote its last human reply.
+    pub answered_by: Option<u32>,
+    /// Whether the reply being written came right after the worker switched from another chat.
+    pub reply_after_switch: bool,
     /// When the customer abandons if the current wait goes on (infinite when not waiting).
     pub abandon_at: f64,
     /// Whether an abandonment check for this chat is scheduled (at most one at a time).
@@ -215,6 +219,8 @@ impl Chat {
             concurrency_sum: 0.0,
             switch_aways: 0,
             last_worker: None,
+            answered_by: None,
+            reply_after_switch: false,
             abandon_at: f64::INFINITY,
             abandon_check_scheduled: false,
             ai_token: 0,

@@ -9,7 +9,7 @@ use crate::outcome::ChatRecord;
 /// The CSV header.
 pub const HEADER: &str = "chat_id,arm,ai_eligible,escalation,ending,duration_s,wait_s,\
 intervention_delay_s,worker_messages,ai_replies,human_replies,effort,frustration,satisfaction,\
-rating,retrial_prob,retrial,reward,concurrency,switch_aways,retrial_of";
+rating,retrial_prob,retrial,reward,concurrency,switch_aways,retrial_of,worker";
 
 /// Writes one row per chat to a temporary file, renamed into place by [`ChatCsv::finish`]; a
 /// writer dropped unfinished (a failed write) removes its temporary file, leaving any earlier
@@ -37,9 +37,10 @@ impl ChatCsv {
         let delay = r.intervention_delay_s.map(|d| format!("{d:.3}")).unwrap_or_default();
         let rating = r.rating.map(|s| s.to_string()).unwrap_or_default();
         let retrial_of = r.retrial_of.map(|id| id.to_string()).unwrap_or_default();
+        let worker = r.worker.map(|w| w.to_string()).unwrap_or_default();
         writeln!(
             self.out,
-            "{},{arm},{},{},{},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{},{retrial_of}",
+            "{},{arm},{},{},{},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{},{retrial_of},{worker}",
             r.chat_id,
             u8::from(r.ai_eligible),
             r.escalation_label(),

@@ -46,6 +46,7 @@ mod outcome;
 mod policy;
 mod pool;
 pub mod rng;
+mod roster;
 mod runner;
 pub mod scenario;
 mod sim;

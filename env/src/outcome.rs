@@ -80,6 +80,8 @@ pub struct ChatRecord {
     pub reward: f64,
     /// The chat this one is a retrial of (`retrial.returns`), if it is one.
     pub retrial_of: Option<u64>,
+    /// The worker who wrote the chat's last human reply (none for chats no human answered).
+    pub worker: Option<u32>,
 }
 
 impl ChatRecord {
@@ -127,7 +129,10 @@ impl ChatRecord {
         let rate_p = sigmoid(
             c.rating_logit + scenario.customers.rating_extremity * (satisfaction - 3.0).abs(),
         );
-        let rating = (c.rate_u < rate_p).then(|| {
+        // the rating invitation closes a served conversation: a customer who left while
+        // waiting never sees it
+        let abandoned = ending == Ending::Abandoned;
+        let rating = (!abandoned && c.rate_u < rate_p).then(|| {
             libm::round(satisfaction + s.rating_noise_sd * c.rating_noise).clamp(1.0, 5.0) as u8
         });
         let r = &scenario.retrial;
@@ -138,7 +143,6 @@ impl ChatRecord {
         );
         let duration_s = now - chat.arrival_s;
         let w = &scenario.reward;
-        let abandoned = ending == Ending::Abandoned;
         // the reward scores the satisfaction the handling earned, leaving out the customer's
         // noise (no policy can act on it; it only hides the signal), as it scores the retrial
         // probability rather than the realised retrial
@@ -169,6 +173,7 @@ impl ChatRecord {
             retrial: c.retrial_u < retrial_prob,
             reward,
             retrial_of: chat.retrial_of,
+            worker: chat.answered_by,
         }
     }
 }

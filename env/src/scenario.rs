@@ -427,6 +427,10 @@ pub struct Workers {
     pub supervision_load: f64,
     /// Time lost when switching to a different chat than the last one answered, seconds.
     pub switch_cost_s: f64,
+    /// Relative loss of a reply's chance to move the issue forward when the worker has just
+    /// switched to the chat from another one (divided attention lowers a reply's quality, the
+    /// satisfaction half of Goes et al., ISR 2018).
+    pub switch_slip: f64,
     /// Chance that a full-effort reply moves the issue forward.
     pub productive_prob: f64,
     /// Mean messages in a full-effort reply.
@@ -457,6 +461,7 @@ impl Default for Workers {
             multitask_cost: 0.15,
             supervision_load: 0.1,
             switch_cost_s: 6.0,
+            switch_slip: 0.0,
             productive_prob: 0.75,
             messages_per_reply: 1.6,
             effort_speed_elasticity: 1.0,
@@ -478,6 +483,7 @@ impl Workers {
         v.range("workers.multitask_cost", self.multitask_cost, 0.0, 10.0)?;
         v.range("workers.supervision_load", self.supervision_load, 0.0, 10.0)?;
         v.range("workers.switch_cost_s", self.switch_cost_s, 0.0, 3600.0)?;
+        v.range("workers.switch_slip", self.switch_slip, 0.0, 1.0)?;
         v.range("workers.productive_prob", self.productive_prob, 0.01, 1.0)?;
         v.range("workers.messages_per_reply", self.messages_per_reply, 1.0, 100.0)?;
         v.range("workers.effort_speed_elasticity", self.effort_speed_elasticity, 0.0, 10.0)?;
@@ -807,11 +813,17 @@ impl EnvConfig {
 pub struct StudyPolicy {
     /// Frustration of an AI chat at which its supervising worker, when free, takes it over.
     pub takeover_frustration: f64,
+    /// The treated workers' adapted workflow (arXiv:2605.14830: supervising the AI, they
+    /// switched away from AI-ineligible chats less often): a worker stays with the AI-ineligible
+    /// chat they answered last, answering it or holding until its customer writes, unless another
+    /// customer has waited longer than this many seconds. 0 turns the adaptation off (needs
+    /// `env.hold_s` > 0 to hold).
+    pub focus_s: f64,
 }
 
 impl Default for StudyPolicy {
     fn default() -> Self {
-        Self { takeover_frustration: 0.7 }
+        Self { takeover_frustration: 0.7, focus_s: 0.0 }
     }
 }
 
@@ -819,6 +831,7 @@ impl StudyPolicy {
     /// Checks every value of this section against its allowed range.
     fn validate(&self, v: &mut Validator<'_>) -> Result<(), ScenarioError> {
         v.range("study_policy.takeover_frustration", self.takeover_frustration, 0.0, 100.0)?;
+        v.range("study_policy.focus_s", self.focus_s, 0.0, HOUR_S)?;
         Ok(())
     }
 }

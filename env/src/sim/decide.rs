@@ -15,11 +15,14 @@ impl Simulator {
         self.obs.kind = kind;
         self.obs.time_s = self.now;
         self.obs.queue_len = self.queue.len() as u32;
-        // chats join the queue as their wait starts, so its head has waited longest
-        self.obs.queue_oldest_wait_s = self
-            .queue
-            .front()
-            .map_or(0.0, |&s| (self.now - self.chats[s as usize].awaiting_since) as f32);
+        // escalations queue ahead of new chats, each in the order they came: the longest wait is
+        // at the head of one of the two
+        let waited = |s: Option<&u32>| {
+            s.map_or(0.0, |&s| (self.now - self.chats[s as usize].awaiting_since) as f32)
+        };
+        let first_new = self.first_new_in_queue();
+        self.obs.queue_oldest_wait_s =
+            waited(self.queue.front()).max(waited(self.queue.get(first_new)));
         self.obs.on_duty = self.on_duty;
         self.obs.in_flight = (self.counters.arrived - self.counters.completed) as u32;
         self.obs.free_workers = self.pool.len() as u32;
@@ -103,7 +106,7 @@ impl Simulator {
             return false;
         }
         let cap = self.scenario.workers.cap as usize;
-        let can_take_over = w.held.len() < cap && !w.supervised.is_empty();
+        let can_take_over = w.on_duty && w.held.len() < cap && !w.supervised.is_empty();
         let can_hold = self.scenario.env.hold_s > 0.0;
         if w.awaiting == 0 && !can_take_over {
             return false;
@@ -166,6 +169,14 @@ impl Simulator {
         self.offer_or_force()
     }
 
+    /// The position of the first new chat in the queue (after the queued escalations).
+    fn first_new_in_queue(&self) -> usize {
+        self.queue
+            .iter()
+            .position(|&s| self.chats[s as usize].escalation.is_none())
+            .unwrap_or(self.queue.len())
+    }
+
     /// Whether the chat in `slot` left an AI chat that `worker` supervised.
     fn is_own_escalation(&self, slot: u32, worker: u32) -> bool {
         let c = &self.chats[slot as usize];
@@ -222,7 +233,13 @@ impl Simulator {
             CandidateKind::Ai => self.start_ai(slot),
             CandidateKind::Queue => {
                 self.chats[slot as usize].phase = Phase::Queued;
-                self.queue.push_back(slot);
+                // escalations queue ahead of new work, in the order they came
+                let at = if self.chats[slot as usize].escalation.is_some() {
+                    self.first_new_in_queue()
+                } else {
+                    self.queue.len()
+                };
+                self.queue.insert(at, slot);
             }
             CandidateKind::Worker => self.assign(slot, candidate.worker),
             _ => unreachable!("route candidates are AI, queue or worker"),

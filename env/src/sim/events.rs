@@ -91,24 +91,18 @@ impl Simulator {
         self.schedule_next_arrival(self.now);
     }
 
+    /// A new hour: the roster's shifts and breaks change who is on duty.
     pub(super) fn on_hour(&mut self) {
-        let hour = ((self.now % DAY_S) / HOUR_S).round() as usize % 24;
+        let hour = (self.now / HOUR_S).round() as u32;
         let count = self.workers.len();
-        let target = (self.scenario.workers.staffing[hour] * count as f64).round() as usize;
-        for w in 0..count {
-            let on = w < target;
-            if self.workers[w].on_duty == on {
-                continue;
-            }
-            if on {
-                // workers join one by one, each taking queued chats before the next one joins
-                self.joining.push_back(w as u32);
-            } else {
-                self.workers[w].on_duty = false;
-                self.on_duty -= 1;
-                self.pool.remove(w as u32);
-            }
+        let share = self.scenario.workers.staffing[hour as usize % 24];
+        self.roster.next_hour(hour, (share * count as f64).round() as usize);
+        for i in 0..self.roster.leaving().len() {
+            let worker = self.roster.leaving()[i];
+            self.go_off_duty(worker);
         }
+        // workers join one by one, each taking queued chats before the next one joins
+        self.joining.extend(self.roster.coming());
         let next = self.now + HOUR_S;
         if next < self.horizon || self.counters.arrived > self.counters.completed {
             self.events.push(next, EventKind::Hour, 0, 0);
@@ -139,8 +133,9 @@ impl Simulator {
         let msg_mean = 1.0 + (wp.messages_per_reply - 1.0) * effort;
         chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng.rng, msg_mean);
         chat.human_replies += 1;
+        let slip = if chat.reply_after_switch { 1.0 - wp.switch_slip } else { 1.0 };
         let p_productive =
-            wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity);
+            wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity) * slip;
         let productive = rng::bernoulli(&mut chat.service_rng.rng, p_productive);
         let closes =
             rng::bernoulli(&mut chat.service_rng.rng, wp.perfunctory_close_rate * (1.0 - effort));

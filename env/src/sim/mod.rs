@@ -25,6 +25,7 @@ use crate::observation::Observation;
 use crate::outcome::ChatRecord;
 use crate::pool::FreePool;
 use crate::rng::{self, Stream};
+use crate::roster::Roster;
 use crate::scenario::{HOUR_S, Scenario};
 
 /// A human worker.
@@ -115,6 +116,8 @@ pub struct Simulator {
     pending_routes: VecDeque<u32>,
     /// Workers with a free slot while chats are queued, who face an assign decision.
     pending_assigns: VecDeque<u32>,
+    /// The shifts: who is on duty each hour.
+    roster: Roster,
     /// Workers coming on duty at this hour, who join one by one (see `join`).
     joining: VecDeque<u32>,
     /// Retrials scheduled to come back, by the slot their event carries (`retrial.returns`).
@@ -179,6 +182,7 @@ impl Simulator {
             queue: VecDeque::new(),
             pending_routes: VecDeque::new(),
             pending_assigns: VecDeque::new(),
+            roster: Roster::new(n_workers),
             joining: VecDeque::new(),
             returns: Vec::new(),
             free_returns: Vec::new(),
@@ -218,6 +222,7 @@ impl Simulator {
         self.queue.clear();
         self.pending_routes.clear();
         self.pending_assigns.clear();
+        self.roster.reset();
         self.joining.clear();
         self.returns.clear();
         self.free_returns.clear();
@@ -376,6 +381,18 @@ impl Simulator {
                 w.held.iter().filter(|&&s| self.chats[s as usize].phase == Phase::Awaiting).count();
             if awaiting != w.awaiting as usize {
                 return Err(format!("worker {i} counts {} awaiting, has {awaiting}", w.awaiting));
+            }
+        }
+        let anyone_on_duty = self.on_duty > 0;
+        for (i, w) in self.workers.iter().enumerate() {
+            if !w.on_duty && anyone_on_duty && !w.supervised.is_empty() {
+                return Err(format!("worker {i} supervises AI chats off duty"));
+            }
+            if w.on_duty != self.pool.contains(i as u32) && w.held.len() < cap {
+                return Err(format!(
+                    "worker {i}: on duty {} but in the pool {}",
+                    w.on_duty, !w.on_duty
+                ));
             }
         }
         let in_flight = self.alive.iter().filter(|&&a| a).count() as u64;
@@ -554,6 +571,47 @@ mod tests {
         let (kinds, holds_timed_out) = run_with_every_lever(8);
         assert!(kinds.iter().all(|&k| k > 20), "decisions by kind: {kinds:?}");
         assert!(holds_timed_out > 0, "some holds last until their end");
+    }
+
+    #[test]
+    fn every_worker_works_in_shifts_and_only_on_duty_workers_take_over() {
+        let mut scenario = Scenario::builtin("taobao").unwrap().scaled(0.05);
+        scenario.days = 4;
+        let mut sim = Simulator::new(scenario);
+        sim.reset(9);
+        let (mut answered_by, mut takeovers) = (vec![0usize; sim.workers().len()], 0);
+        while sim.advance() {
+            sim.check_invariants().unwrap();
+            let obs = sim.observation().clone();
+            let action = match obs.kind {
+                // the deployment: eligible chats to the AI, the rest to the least loaded
+                DecisionKind::Route if obs.mask[0] => 0,
+                DecisionKind::Attend => {
+                    let takeover = obs
+                        .valid_actions()
+                        .find(|&i| obs.candidates[i].kind == CandidateKind::Takeover);
+                    if takeover.is_some() {
+                        assert!(sim.workers()[obs.worker.worker as usize].on_duty);
+                        takeovers += 1;
+                    }
+                    takeover.unwrap_or_else(|| obs.valid_actions().last().unwrap())
+                }
+                _ => obs.valid_actions().last().unwrap(),
+            };
+            sim.apply(action).unwrap();
+            for r in sim.completed() {
+                if let Some(w) = r.worker {
+                    answered_by[w as usize] += 1;
+                    assert!(r.human_replies > 0, "only a chat a human answered has a worker");
+                } else {
+                    assert_eq!(r.human_replies, 0);
+                }
+            }
+            sim.clear_completed();
+        }
+        assert!(takeovers > 10, "{takeovers} takeovers");
+        let idle = answered_by.iter().filter(|&&n| n == 0).count();
+        assert_eq!(idle, 0, "{idle} workers answered no chat in four days");
     }
 
     #[test]

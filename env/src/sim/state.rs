@@ -57,18 +57,23 @@ impl Simulator {
         self.events.push(at, EventKind::AiReply, slot, token);
     }
 
-    pub(super) fn pick_supervisor(&mut self) -> u32 {
+    /// The next worker on duty in round-robin order, if anyone is on duty.
+    fn next_on_duty(&mut self) -> Option<u32> {
         let n = self.workers.len();
-        for k in 0..n {
-            let w = (self.supervisor_cursor + k) % n;
-            if self.workers[w].on_duty {
-                self.supervisor_cursor = w + 1;
-                return w as u32;
-            }
-        }
-        let w = self.supervisor_cursor % n;
+        let w =
+            (0..n).map(|k| (self.supervisor_cursor + k) % n).find(|&w| self.workers[w].on_duty)?;
         self.supervisor_cursor = w + 1;
-        w as u32
+        Some(w as u32)
+    }
+
+    /// The supervisor of a new AI chat: the next worker on duty in round-robin order (with
+    /// nobody on duty, the next worker: the chat is supervised from their return).
+    pub(super) fn pick_supervisor(&mut self) -> u32 {
+        self.next_on_duty().unwrap_or_else(|| {
+            let w = self.supervisor_cursor % self.workers.len();
+            self.supervisor_cursor = w + 1;
+            w as u32
+        })
     }
 
     pub(super) fn start_ai(&mut self, slot: u32) {
@@ -153,13 +158,15 @@ impl Simulator {
             * w.speed
             * (1.0 + wp.multitask_cost * concurrency)
             / effort_power(chat.effort, wp.effort_speed_elasticity);
-        if w.last_chat != chat.id {
+        chat.reply_after_switch = w.last_chat != chat.id;
+        if chat.reply_after_switch {
             duration += wp.switch_cost_s;
             // after its first human reply, a chat answered by a worker who came from another
             // chat is one the worker had switched away from
             chat.switch_aways += u32::from(chat.human_replies > 0);
         }
         w.last_chat = chat.id;
+        chat.answered_by = Some(worker);
         w.writing = true;
         w.hold_token = 0;
         chat.phase = Phase::WorkerWriting;
@@ -198,13 +205,45 @@ impl Simulator {
         }
     }
 
-    /// `worker` comes on duty: into the pool of workers with free slots, and to the queue.
+    /// `worker` comes on duty: into the pool of workers with free slots, and to the queue. The
+    /// first worker on duty after an hour with nobody takes over the supervision of the AI chats
+    /// that began or were left while nobody was on duty.
     pub(super) fn join(&mut self, worker: u32) {
+        if self.on_duty == 0 {
+            for other in 0..self.workers.len() {
+                let orphans = std::mem::take(&mut self.workers[other].supervised);
+                for &slot in &orphans {
+                    let chat = &mut self.chats[slot as usize];
+                    chat.handler = Handler::Ai { supervisor: worker };
+                    chat.last_worker = Some(worker);
+                }
+                self.workers[worker as usize].supervised.extend(orphans);
+            }
+        }
         let w = &mut self.workers[worker as usize];
         w.on_duty = true;
         self.on_duty += 1;
         self.pool.set(worker, w.held.len());
         self.request_assign(worker, false);
+    }
+
+    /// `worker` goes off duty (a break or the end of a shift): they take no new chats and finish
+    /// the ones they hold; the AI chats they supervise pass to workers on duty.
+    pub(super) fn go_off_duty(&mut self, worker: u32) {
+        let w = &mut self.workers[worker as usize];
+        w.on_duty = false;
+        self.on_duty -= 1;
+        self.pool.remove(worker);
+        while let Some(&slot) = self.workers[worker as usize].supervised.last() {
+            let Some(to) = self.next_on_duty() else {
+                break; // nobody is on duty: the chats stay where they are
+            };
+            self.workers[worker as usize].supervised.pop();
+            self.workers[to as usize].supervised.push(slot);
+            let chat = &mut self.chats[slot as usize];
+            chat.handler = Handler::Ai { supervisor: to };
+            chat.last_worker = Some(to);
+        }
     }
 
     /// `worker` writes nothing for `env.hold_s` seconds although customers await a reply; they

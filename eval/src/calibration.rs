@@ -414,6 +414,12 @@ pub struct CalibrationReport {
     pub targets: Vec<Row>,
     /// Mechanism curves: by intervention-delay bucket, for technical and emotional escalations.
     pub curves: Vec<CurvePoint>,
+    /// Which targets each free parameter moves (`--sensitivity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<crate::fit::Sensitivity>,
+    /// How well refits without each family of targets predict it (`--cross-validate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_validation: Option<Vec<crate::fit::HeldOut>>,
 }
 
 /// One point of a mechanism curve, over all seeds.
@@ -485,6 +491,8 @@ pub fn calibrate(
         widen,
         targets: rows,
         curves: curve_points(&curves),
+        sensitivity: None,
+        cross_validation: None,
     }
 }
 

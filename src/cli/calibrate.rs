@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use handoff_env::scenario::DEFAULT_SCENARIO;
+use handoff_eval::calibration::Targets;
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
-use handoff_eval::fit::fit;
+use handoff_eval::fit::{FitSettings, Sensitivity, cross_validate, fit, sensitivity};
 
 use super::format::{fixed, progress_bar, table};
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
@@ -52,10 +53,26 @@ pub struct CalibrateArgs {
     /// Seeds of the simulations inside the fit (the same at every evaluation).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub fit_seeds: u64,
-    /// Most objective evaluations of the fit.
+    /// Most objective evaluations of the fit (and of each refit of --cross-validate).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub fit_evaluations: u64,
+    /// Print which targets each free parameter moves: central differences over a tenth of each
+    /// parameter's fit range at the scenario's values (after --fit, the fitted ones), in units
+    /// of each target's tolerance, simulated like the fit (--fit-scale, --fit-days, --fit-seeds).
+    #[arg(long)]
+    pub sensitivity: bool,
+    /// Refit with each family of targets left out in turn and report how well each refit
+    /// predicts the family it did not see (one fit per family: slow).
+    #[arg(long)]
+    pub cross_validate: bool,
 }
+
+/// The step of `--sensitivity`, as a share of each parameter's fit range.
+const SENSITIVITY_STEP: f64 = 0.1;
+/// Effects smaller than this many tolerances are left out of the sensitivity table.
+const SENSITIVITY_SHOWN: f64 = 0.25;
+/// The sensitivity table shows at most this many targets per parameter (JSON has them all).
+const SENSITIVITY_TOP: usize = 4;
 
 /// Runs `handoff calibrate`: fits first with `--fit`, then measures; exit 1 when a target fails
 /// (the report is printed first).
@@ -80,20 +97,17 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     });
     let mut files = Vec::new();
     let mut prefix = String::new();
+    let settings =
+        FitSettings { scale: args.fit_scale, days: args.fit_days, seeds: args.fit_seeds };
+    let targets = Targets::builtin();
     if args.fit {
         let bar = progress_bar(args.fit_evaluations, "fitting");
-        let (fitted, result) = fit(
-            &scenario,
-            args.fit_scale,
-            args.fit_days,
-            args.fit_seeds,
-            args.fit_evaluations,
-            &|evaluations, distance| {
+        let (fitted, result) =
+            fit(&scenario, &targets, settings, args.fit_evaluations, &|evaluations, distance| {
                 bar.set_position(evaluations);
                 bar.set_message(format!("fitting (distance {distance:.2})"));
-            },
-        )
-        .map_err(CliError::runtime)?;
+            })
+            .map_err(CliError::runtime)?;
         bar.finish_and_clear();
         let text = toml::to_string_pretty(&fitted).map_err(CliError::runtime)?;
         files.push((args.fit_out.as_path(), text));
@@ -112,10 +126,36 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         );
         scenario = fitted;
     }
+    let sensitivity = if args.sensitivity {
+        let n = 2 * handoff_eval::fit::FREE_PARAMETERS.len() as u64;
+        let bar = progress_bar(n, "sensitivity");
+        let s = sensitivity(&scenario, &targets, settings, SENSITIVITY_STEP, &|done| {
+            bar.set_position(done)
+        })
+        .map_err(CliError::runtime)?;
+        bar.finish_and_clear();
+        Some(s)
+    } else {
+        None
+    };
+    let cross_validation = if args.cross_validate {
+        let bar = progress_bar(handoff_eval::fit::FAMILIES.len() as u64, "cross-validating");
+        let cv = cross_validate(&scenario, &targets, settings, args.fit_evaluations, &|family| {
+            bar.set_message(format!("refitting without {family}"));
+            bar.inc(1);
+        })
+        .map_err(CliError::runtime)?;
+        bar.finish_and_clear();
+        Some(cv)
+    } else {
+        None
+    };
     let scenario = scenario.scaled(args.scale);
     let bar = progress_bar(args.seeds, "simulating seeds");
-    let report = calibrate(&scenario, args.seeds, args.widen, &|| bar.inc(1));
+    let mut report = calibrate(&scenario, args.seeds, args.widen, &|| bar.inc(1));
     bar.finish_and_clear();
+    report.sensitivity = sensitivity;
+    report.cross_validation = cross_validation;
     if let Some(path) = &args.svg {
         files.push((path.as_path(), curves_svg(&report)?));
     }
@@ -186,7 +226,66 @@ pub fn render_text(report: &CalibrationReport) -> String {
         ]);
     }
     out.push_str(&table(&curve_rows));
+    if let Some(s) = &report.sensitivity {
+        out.push_str(&render_sensitivity(s));
+    }
+    if let Some(cv) = &report.cross_validation {
+        out.push_str(
+            "\ncross-validation: each family of targets predicted by a refit without it\n",
+        );
+        let mut rows = vec![
+            ["left out", "target", "study", "predicted", "off by (tolerances)"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for h in cv {
+            for (metric, study, predicted, z) in &h.predictions {
+                rows.push(vec![
+                    h.family.clone(),
+                    metric.clone(),
+                    fixed3(*study),
+                    fixed3(*predicted),
+                    fixed(*z, 2),
+                ]);
+            }
+        }
+        out.push_str(&table(&rows));
+    }
     out
+}
+
+/// Renders the sensitivity: per free parameter, the [`SENSITIVITY_TOP`] targets it moves most,
+/// by at least [`SENSITIVITY_SHOWN`] tolerances over the step.
+fn render_sensitivity(s: &Sensitivity) -> String {
+    let mut rows = vec![
+        ["parameter", "value", "targets moved (tolerances per step)"].map(String::from).to_vec(),
+    ];
+    for r in &s.rows {
+        let mut moved: Vec<(&String, f64)> = s
+            .targets
+            .iter()
+            .zip(&r.effects)
+            .filter(|(_, e)| e.abs() >= SENSITIVITY_SHOWN)
+            .map(|(t, e)| (t, *e))
+            .collect();
+        moved.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let text = if moved.is_empty() {
+            "none (identified by no target)".to_string()
+        } else {
+            let shown = moved.iter().take(SENSITIVITY_TOP).map(|(t, e)| format!("{t} {e:+.2}"));
+            let mut text = shown.collect::<Vec<_>>().join(", ");
+            if moved.len() > SENSITIVITY_TOP {
+                text.push_str(&format!(" and {} more", moved.len() - SENSITIVITY_TOP));
+            }
+            text
+        };
+        rows.push(vec![r.parameter.clone(), fixed(r.value, 4), text]);
+    }
+    format!(
+        "\nsensitivity: change of each target over {} of each parameter's fit range\n{}",
+        fixed(s.step, 2),
+        table(&rows)
+    )
 }
 
 /// Buckets with fewer escalated chats are left out of the plot (too noisy to read).

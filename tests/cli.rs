@@ -277,7 +277,11 @@ fn train_help_gives_the_defaults_of_the_configuration() {
 fn scenarios_lists_descriptions_left_aligned_and_policies_whole() {
     let text = stdout(&handoff(&["scenarios"]));
     let small = text.lines().find(|l| l.starts_with("small")).unwrap();
-    assert!(small.ends_with("Small and fast: 12 workers, one day, about 1,500 chats"), "{small}");
+    assert!(
+        small.ends_with(
+            "Small and fast: the taobao model with 28 workers, one day, about 1,500 chats"
+        )
+    );
     let header = text.lines().next().unwrap();
     let at = header.find("description").unwrap();
     assert_eq!(&small[at..at + 5], "Small", "{text}");

@@ -13,9 +13,10 @@ use handoff::eval::{EvalConfig, EvalReport, evaluate, run_episode};
 
 /// A small, quick scenario: a few hundred chats.
 fn quick() -> Scenario {
+    // the small centre at about a quarter of its size
     let mut s = Scenario::builtin("small").unwrap();
     s.arrivals.chats_per_day = 400.0;
-    s.workers.count = 4;
+    s.workers.count = 8;
     s
 }
 

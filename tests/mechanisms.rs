@@ -99,7 +99,9 @@ fn effort_is_lower_after_emotional_than_technical_escalations_and_falls_with_del
 fn ineligible_chats_get_more_attention_when_the_ai_takes_eligible_ones() {
     // mechanism 4: treated workers switch away from ineligible chats less often, juggle fewer
     // chats while answering them, and their customers wait less
+    // the small centre at the study's load per worker (24 workers), where attention is scarce
     let mut s = Scenario::builtin("small").unwrap();
+    s.workers.count = 24;
     s.arrivals.eligible_share = 0.3;
     let per = per_seed(|seed| {
         let ineligible = |policy: &str| {

@@ -137,15 +137,16 @@ mod tests {
 
     #[test]
     fn the_matched_centre_is_the_smallest_that_waits_no_longer_than_full_size() {
+        // a quarter of small's 28 workers
         let plain = training_scenario(&config(false)).unwrap();
-        assert_eq!(plain.scenario.workers.count, 3);
+        assert_eq!(plain.scenario.workers.count, 7);
         assert!(plain.full_wait_min.is_none());
 
         let matched = training_scenario(&config(true)).unwrap();
         let (full, wait) = (matched.full_wait_min.unwrap(), matched.training_wait_min.unwrap());
         let workers = matched.scenario.workers.count;
-        assert_eq!(matched.scaled_workers, 3);
-        assert!(workers > 3, "a quarter of small waits longer than small itself");
+        assert_eq!(matched.scaled_workers, 7);
+        assert!(workers > 7, "a quarter of small waits longer than small itself");
         assert!(wait <= full, "{wait} > {full}");
         let mut fewer = matched.scenario.clone();
         fewer.workers.count = workers - 1;

@@ -26,10 +26,10 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
     ("customers.rating_propensity", 0.03, 0.4),
     ("satisfaction.base", 3.0, 5.0),
     ("retrial.base", 0.2, 0.6),
+    ("retrial.unresolved", 0.0, 3.0),
     ("workers.multitask_cost", 0.0, 1.0),
     ("workers.switch_slip", 0.0, 0.5),
     ("customers.frustration_relief", 0.0, 0.95),
-    ("satisfaction.frustration", 0.0, 3.0),
 ];
 
 /// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]).

@@ -81,28 +81,21 @@ fn a_failing_calibration_exits_1_with_the_documented_json_and_an_svg() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// `calibrate` on `small`, one seed, with `extra` arguments and fits (refits) of one seed of one
+/// day at full scale in at most `evaluations` evaluations.
+fn quick_fit<'a>(extra: &[&'a str], evaluations: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["calibrate", "--scenario", "small", "--seeds", "1"];
+    args.extend_from_slice(extra);
+    args.extend(["--fit-scale", "1", "--fit-days", "1", "--fit-seeds", "1"]);
+    args.extend(["--fit-evaluations", evaluations]);
+    args
+}
+
 #[test]
 fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
     let dir = temp_dir("fit");
     let out = dir.join("fitted.toml");
-    let o = handoff(&[
-        "calibrate",
-        "--scenario",
-        "small",
-        "--seeds",
-        "1",
-        "--fit",
-        "--fit-out",
-        out.to_str().unwrap(),
-        "--fit-scale",
-        "1",
-        "--fit-days",
-        "1",
-        "--fit-seeds",
-        "1",
-        "--fit-evaluations",
-        "25",
-    ]);
+    let o = handoff(&quick_fit(&["--fit", "--fit-out", out.to_str().unwrap()], "25"));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let line = stdout.lines().find(|l| l.starts_with("fit: distance")).expect("the fit reports");
     let numbers: Vec<f64> =
@@ -122,26 +115,8 @@ fn bad_calibrate_arguments_exit_2() {
 
 #[test]
 fn sensitivity_and_cross_validation_are_reported_in_json() {
-    let o = handoff(&[
-        "calibrate",
-        "--scenario",
-        "small",
-        "--seeds",
-        "1",
-        "--days",
-        "1",
-        "--fit-scale",
-        "1",
-        "--fit-days",
-        "1",
-        "--fit-seeds",
-        "1",
-        "--fit-evaluations",
-        "3",
-        "--sensitivity",
-        "--cross-validate",
-        "--json",
-    ]);
+    let o =
+        handoff(&quick_fit(&["--days", "1", "--sensitivity", "--cross-validate", "--json"], "3"));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     let s = &v["sensitivity"];

@@ -370,6 +370,12 @@ pub fn summarise(seeds: &[SeedMeasurement], targets: &Targets, widen: f64) -> Ve
     rows
 }
 
+/// The mean of `metric` over seeds (NaN when no seed measured it).
+pub fn seed_mean(seeds: &[SeedMeasurement], metric: &str) -> f64 {
+    let xs: Vec<f64> = seeds.iter().filter_map(|s| s.metrics.get(metric).copied()).collect();
+    mean_ci(&xs).0
+}
+
 /// The weighted squared distance of seeds' mean metrics from the targets, each scaled by its
 /// tolerance: the objective of the simulated-method-of-moments fit.
 pub fn distance(seeds: &[SeedMeasurement], targets: &Targets) -> f64 {
@@ -377,9 +383,7 @@ pub fn distance(seeds: &[SeedMeasurement], targets: &Targets) -> f64 {
         .targets
         .iter()
         .map(|t| {
-            let xs: Vec<f64> =
-                seeds.iter().filter_map(|s| s.metrics.get(t.metric.as_str()).copied()).collect();
-            let (m, _, _) = mean_ci(&xs);
+            let m = seed_mean(seeds, &t.metric);
             let z = if m.is_finite() { (m - t.study) / t.tolerance } else { 10.0 };
             z * z
         })

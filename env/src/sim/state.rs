@@ -81,11 +81,18 @@ impl Simulator {
         let per_min = self.scenario.customers.frustration_per_wait_min;
         let chat = &mut self.chats[slot as usize];
         chat.end_wait(self.now, per_min);
-        chat.handler = Handler::Ai { supervisor };
         chat.ai_involved = true;
-        chat.last_worker = Some(supervisor);
-        self.workers[supervisor as usize].supervised.push(slot);
+        self.supervise(slot, supervisor);
         self.schedule_ai_reply(slot);
+    }
+
+    /// `worker` supervises the AI chat in `slot` from now on (the chat's own record of it; the
+    /// caller takes it off any earlier supervisor's list).
+    fn supervise(&mut self, slot: u32, worker: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.handler = Handler::Ai { supervisor: worker };
+        chat.last_worker = Some(worker);
+        self.workers[worker as usize].supervised.push(slot);
     }
 
     pub(super) fn escalate(&mut self, slot: u32, reason: Escalation) {
@@ -211,13 +218,9 @@ impl Simulator {
     pub(super) fn join(&mut self, worker: u32) {
         if self.on_duty == 0 {
             for other in 0..self.workers.len() {
-                let orphans = std::mem::take(&mut self.workers[other].supervised);
-                for &slot in &orphans {
-                    let chat = &mut self.chats[slot as usize];
-                    chat.handler = Handler::Ai { supervisor: worker };
-                    chat.last_worker = Some(worker);
+                for slot in std::mem::take(&mut self.workers[other].supervised) {
+                    self.supervise(slot, worker);
                 }
-                self.workers[worker as usize].supervised.extend(orphans);
             }
         }
         let w = &mut self.workers[worker as usize];
@@ -239,10 +242,7 @@ impl Simulator {
                 break; // nobody is on duty: the chats stay where they are
             };
             self.workers[worker as usize].supervised.pop();
-            self.workers[to as usize].supervised.push(slot);
-            let chat = &mut self.chats[slot as usize];
-            chat.handler = Handler::Ai { supervisor: to };
-            chat.last_worker = Some(to);
+            self.supervise(slot, to);
         }
     }
 

@@ -16,12 +16,16 @@
 //! distribution, frustration dynamics, the issues' round distribution, reply times and reward
 //! weights) rather than learning or estimating them, which no real dispatcher knows exactly.
 //! Comparisons with learned policies, which see only observations, should say so.
+//!
+//! Parameters ([`CMu::params`]): the takeover threshold and weights on the abandonment cost and
+//! on the switching time; the defaults are the rule as derived.
 
 use handoff_env::rng::{logit, sigmoid};
 use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy, Scenario};
 
 use crate::least_loaded::route_least_loaded;
-use crate::pick::{any_valid, best_of_kind, first_valid, takeover_at};
+use crate::params::{Param, ParamSet};
+use crate::pick::{any_valid, best_of_kind, first_valid, takeover_at, takeover_param};
 
 /// Rounds done beyond which the expected remaining rounds are read from the last entry.
 const ROUNDS_TABLE: usize = 64;
@@ -80,8 +84,32 @@ fn expected_remaining_rounds(mean: f64) -> [f64; ROUNDS_TABLE] {
 }
 
 impl CMu {
-    /// The index for `scenario`'s rewards, customers, issues and workers.
+    /// The parameters of the rule on `scenario`, shared by `c-mu-theta`.
+    pub fn params(scenario: &Scenario) -> Vec<Param> {
+        vec![
+            takeover_param(scenario),
+            Param::real(
+                "abandonment_weight",
+                "multiplies the cost of an abandonment in the index (0: ignore abandonment)",
+                [0.0, 5.0],
+                1.0,
+            ),
+            Param::real(
+                "switch_weight",
+                "multiplies the switching time in the service rate (0: switching is free)",
+                [0.0, 5.0],
+                1.0,
+            ),
+        ]
+    }
+
+    /// The index for `scenario`'s rewards, customers, issues and workers, as derived.
     pub fn new(scenario: &Scenario) -> Self {
+        Self::with(scenario, &ParamSet::defaults("c-mu", Self::params(scenario)))
+    }
+
+    /// The index with the parameters in `set` (the concurrency limit is applied by the caller).
+    pub fn with(scenario: &Scenario, set: &ParamSet) -> Self {
         let w = &scenario.reward;
         let s = &scenario.satisfaction;
         let c = &scenario.customers;
@@ -94,16 +122,17 @@ impl CMu {
             retrial_logit: logit(scenario.retrial.base),
             retrial_frustration: scenario.retrial.frustration,
             frustration_per_min: c.frustration_per_wait_min,
-            abandonment_cost: w.abandonment + satisfaction_weight * s.unresolved,
+            abandonment_cost: set.value("abandonment_weight")
+                * (w.abandonment + satisfaction_weight * s.unresolved),
             patience_ln_median: c.patience_median_s.ln(),
             patience_sigma: c.patience_sigma,
             reply_s: scenario.workers.reply_median_s,
-            switch_s: scenario.workers.switch_cost_s,
+            switch_s: set.value("switch_weight") * scenario.workers.switch_cost_s,
             remaining_rounds: [
                 expected_remaining_rounds(scenario.issues.rounds_ineligible_mean),
                 expected_remaining_rounds(scenario.issues.rounds_eligible_mean),
             ],
-            takeover_frustration: scenario.study_policy.takeover_frustration as f32,
+            takeover_frustration: set.value("takeover_frustration") as f32,
         }
     }
 
@@ -119,8 +148,9 @@ impl CMu {
         if survival < 1e-12 { 0.0 } else { 60.0 * density / survival }
     }
 
-    /// c: reward lost per further minute this customer waits.
-    pub fn cost_rate(&self, chat: &Candidate) -> f64 {
+    /// Reward lost per further minute this customer waits, abandonment aside: the duration
+    /// charge and the satisfaction and retrial lost to frustration growing with the wait.
+    pub fn holding_cost_rate(&self, chat: &Candidate) -> f64 {
         let wait_min = f64::from(chat.wait_s) / 60.0;
         let p =
             sigmoid(self.retrial_logit + self.retrial_frustration * f64::from(chat.frustration));
@@ -132,6 +162,21 @@ impl CMu {
                 * self.frustration_per_min
                 * p
                 * (1.0 - p)
+    }
+
+    /// Reward lost when a customer abandons (weighted by `abandonment_weight`).
+    pub fn abandonment_cost(&self) -> f64 {
+        self.abandonment_cost
+    }
+
+    /// The rule's takeover threshold.
+    pub fn takeover_frustration(&self) -> f32 {
+        self.takeover_frustration
+    }
+
+    /// c: reward lost per further minute this customer waits.
+    pub fn cost_rate(&self, chat: &Candidate) -> f64 {
+        self.holding_cost_rate(chat)
             + self.abandonment_cost * self.abandonment_hazard_per_min(f64::from(chat.wait_s))
     }
 

@@ -5,10 +5,12 @@
 //!
 //! Routes as deployed. A worker with a free slot takes over their most frustrated supervised AI
 //! chat as soon as its frustration passes halfway from the customers' mean starting frustration
-//! to the deployment's takeover threshold; otherwise they answer the longest-waiting chat.
+//! to the deployment's takeover threshold (`trigger_share` sets how far); otherwise they answer
+//! the longest-waiting chat.
 
 use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
+use crate::params::{Param, ParamSet};
 use crate::pick::{longest_wait_or_wait, route_as_deployed, take_in_order, takeover_at};
 
 /// The deployment with an earlier takeover trigger.
@@ -18,12 +20,30 @@ pub struct EarlyTakeover {
 }
 
 impl EarlyTakeover {
+    /// `trigger_share`: where the trigger sits between the customers' mean starting frustration
+    /// (0) and the deployment's threshold (1); halfway by default.
+    pub fn params() -> Vec<Param> {
+        vec![Param::real(
+            "trigger_share",
+            "the takeover trigger's place between the customers' mean starting frustration (0) \
+             and the deployment's threshold (1)",
+            [0.0, 1.0],
+            0.5,
+        )]
+    }
+
     /// The rule with its trigger halfway between `customers.frustration_mean` and
     /// `study_policy.takeover_frustration`.
     pub fn new(scenario: &Scenario) -> Self {
+        Self::with(scenario, &ParamSet::defaults("early-takeover", Self::params()))
+    }
+
+    /// The rule with the trigger `trigger_share` of `set` places.
+    pub fn with(scenario: &Scenario, set: &ParamSet) -> Self {
         let start = scenario.customers.frustration_mean;
         let deployed = scenario.study_policy.takeover_frustration;
-        Self { takeover_frustration: (start + 0.5 * (deployed - start)) as f32 }
+        let share = set.value("trigger_share");
+        Self { takeover_frustration: (start + share * (deployed - start)) as f32 }
     }
 
     /// The frustration at which this rule takes over.

@@ -11,7 +11,10 @@
 use handoff_env::{CandidateKind, DecisionKind, Escalation, Observation, Policy, Scenario};
 
 use crate::least_loaded::least_loaded_worker;
-use crate::pick::{any_valid, best_of_kind, first_valid, route_as_deployed, takeover_at};
+use crate::params::{Param, ParamSet};
+use crate::pick::{
+    any_valid, best_of_kind, first_valid, route_as_deployed, takeover_at, takeover_param,
+};
 
 /// Angry customers first, in routing and in attention.
 #[derive(Debug, Clone)]
@@ -20,9 +23,19 @@ pub struct EmotionFirst {
 }
 
 impl EmotionFirst {
+    /// The takeover threshold, by default the deployment's.
+    pub fn params(scenario: &Scenario) -> Vec<Param> {
+        vec![takeover_param(scenario)]
+    }
+
     /// The rule with the takeover threshold of `scenario.study_policy`.
     pub fn new(scenario: &Scenario) -> Self {
-        Self { takeover_frustration: scenario.study_policy.takeover_frustration as f32 }
+        Self::with(&ParamSet::defaults("emotion-first", Self::params(scenario)))
+    }
+
+    /// The rule with the takeover threshold in `set`.
+    pub fn with(set: &ParamSet) -> Self {
+        Self { takeover_frustration: set.value("takeover_frustration") as f32 }
     }
 
     fn route(obs: &Observation) -> usize {

@@ -22,81 +22,187 @@
 
 pub mod burn_rl;
 pub mod c_mu;
+pub mod c_mu_theta;
 pub mod early_takeover;
 pub mod emotion_first;
 pub mod learned;
 pub mod least_loaded;
+pub mod limit;
 pub mod longest_wait;
 pub mod net;
+pub mod params;
 pub mod pick;
 pub mod random;
 pub mod round_robin;
+pub mod spec;
 pub mod study;
 
 use handoff_env::{ChatRecord, HandoffEnv, Policy, Scenario, ScenarioError};
 use handoff_env::{SimCounters, Simulator};
 
 pub use c_mu::CMu;
+pub use c_mu_theta::CMuTheta;
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
 pub use learned::LearnedPolicy;
 pub use least_loaded::LeastLoaded;
+pub use limit::ConcurrencyLimit;
 pub use longest_wait::LongestWaitFirst;
+pub use params::{Param, ParamError, ParamSet};
 pub use random::RandomPolicy;
 pub use round_robin::RoundRobin;
+pub use spec::{PolicyFile, PolicySpec, SHIPPED, SpecError, TuningRecord};
 pub use study::{STUDY_ARMS, StudyControl, StudyTreatment};
 
-/// The built-in policies: (name, one-line description). Each module documents its source.
-pub const POLICIES: &[(&str, &str)] = &[
-    ("study-control", "the study's control arm: humans handle every chat, longest wait first"),
-    (
-        "study-treatment",
-        "the study's deployment: eligible chats to the AI, escalations back to the supervisor, \
-         takeover when an AI chat's sentiment falls below study_policy.takeover_frustration",
-    ),
-    ("random", "a uniformly random valid action"),
-    ("round-robin", "workers in turn for human chats; each worker answers their chats in turn"),
-    (
-        "least-loaded",
-        "every human chat, escalations too, to the worker holding fewest chats; longest wait first",
-    ),
-    ("longest-wait-first", "the deployment without takeovers: always the longest-waiting customer"),
-    (
-        "emotion-first",
-        "emotional escalations first, to the least-loaded worker; then the most frustrated customer",
-    ),
-    ("early-takeover", "the deployment, taking over AI chats halfway to its sentiment threshold"),
-    (
-        "c-mu",
-        "answer the chat with the highest cost of waiting times rate of finishing (c-mu rule)",
-    ),
+/// A built-in heuristic: its name, what it does, its parameters and how to build it.
+pub struct Heuristic {
+    /// The name `--policy` takes.
+    pub name: &'static str,
+    /// One line on what it does; each module documents its source.
+    pub description: &'static str,
+    /// Its own parameters on a scenario (the concurrency limit `max_chats` is added for all but
+    /// `random`).
+    own_params: fn(&Scenario) -> Vec<Param>,
+    /// Builds it from a full parameter set.
+    build: fn(&Scenario, &ParamSet) -> Box<dyn Policy>,
+    /// Whether it takes the concurrency limit.
+    limited: bool,
+}
+
+impl Heuristic {
+    /// The parameters on `scenario`, each at its default.
+    pub fn params(&self, scenario: &Scenario) -> ParamSet {
+        let mut params = (self.own_params)(scenario);
+        if self.limited {
+            params.push(limit::max_chats_param(scenario));
+        }
+        ParamSet::defaults(self.name, params)
+    }
+
+    /// The policy with the values in `set` (from [`Heuristic::params`] of the same scenario).
+    pub fn build(&self, scenario: &Scenario, set: &ParamSet) -> Box<dyn Policy> {
+        let policy = (self.build)(scenario, set);
+        match set.get("max_chats") {
+            Some(limit) => ConcurrencyLimit::wrap(policy, limit as u32, scenario),
+            None => policy,
+        }
+    }
+}
+
+fn no_params(_: &Scenario) -> Vec<Param> {
+    Vec::new()
+}
+
+/// The built-in heuristics. Their parameters default to the rules as first written.
+pub const POLICIES: &[Heuristic] = &[
+    Heuristic {
+        name: "study-control",
+        description: "the study's control arm: humans handle every chat, longest wait first",
+        own_params: no_params,
+        build: |_, _| Box::new(StudyControl),
+        limited: true,
+    },
+    Heuristic {
+        name: "study-treatment",
+        description: "the study's deployment: eligible chats to the AI, escalations back to the \
+                      supervisor, takeover when an AI chat's frustration reaches \
+                      study_policy.takeover_frustration",
+        own_params: StudyTreatment::params,
+        build: |_, set| Box::new(StudyTreatment::with(set)),
+        limited: true,
+    },
+    Heuristic {
+        name: "random",
+        description: "a uniformly random valid action",
+        own_params: no_params,
+        build: |_, _| Box::new(RandomPolicy::default()),
+        limited: false,
+    },
+    Heuristic {
+        name: "round-robin",
+        description: "workers in turn for human chats; each worker answers their chats in turn",
+        own_params: no_params,
+        build: |_, _| Box::new(RoundRobin::default()),
+        limited: true,
+    },
+    Heuristic {
+        name: "least-loaded",
+        description: "every human chat, escalations too, to the worker holding fewest chats; \
+                      longest wait first",
+        own_params: no_params,
+        build: |_, _| Box::new(LeastLoaded),
+        limited: true,
+    },
+    Heuristic {
+        name: "longest-wait-first",
+        description: "the deployment without takeovers: always the longest-waiting customer",
+        own_params: no_params,
+        build: |_, _| Box::new(LongestWaitFirst),
+        limited: true,
+    },
+    Heuristic {
+        name: "emotion-first",
+        description: "emotional escalations first, to the least-loaded worker; then the most \
+                      frustrated customer",
+        own_params: EmotionFirst::params,
+        build: |_, set| Box::new(EmotionFirst::with(set)),
+        limited: true,
+    },
+    Heuristic {
+        name: "early-takeover",
+        description: "the deployment, taking over AI chats halfway to its frustration threshold",
+        own_params: |_| EarlyTakeover::params(),
+        build: |scenario, set| Box::new(EarlyTakeover::with(scenario, set)),
+        limited: true,
+    },
+    Heuristic {
+        name: "c-mu",
+        description: "answer the chat with the highest cost of waiting times rate of finishing \
+                      (c-mu rule)",
+        own_params: CMu::params,
+        build: |scenario, set| Box::new(CMu::with(scenario, set)),
+        limited: true,
+    },
+    Heuristic {
+        name: "c-mu-theta",
+        description: "the c-mu/theta rule for overloaded queues with abandonment (Atar, Giat and \
+                      Shimkin 2010)",
+        own_params: CMu::params,
+        build: |scenario, set| Box::new(CMuTheta::with(scenario, set)),
+        limited: true,
+    },
 ];
 
-/// A built-in policy by name, configured from `scenario`.
+/// The built-in heuristic called `name`.
+pub fn heuristic(name: &str) -> Option<&'static Heuristic> {
+    POLICIES.iter().find(|h| h.name == name)
+}
+
+/// The names of the built-in heuristics.
+pub fn policy_names() -> impl Iterator<Item = &'static str> {
+    POLICIES.iter().map(|h| h.name)
+}
+
+/// Every heuristic there is to compare with: each built-in one with its defaults, then the
+/// shipped tuned ones ([`SHIPPED`]).
+pub fn baseline_policies() -> Vec<String> {
+    policy_names().chain(SHIPPED.iter().map(|(name, _)| *name)).map(str::to_string).collect()
+}
+
+/// A built-in policy by name with its default parameters, configured from `scenario`.
 pub fn by_name(name: &str, scenario: &Scenario) -> Option<Box<dyn Policy>> {
-    let policy: Box<dyn Policy> = match name {
-        "study-control" => Box::new(StudyControl),
-        "study-treatment" => Box::new(StudyTreatment::new(scenario)),
-        "random" => Box::new(RandomPolicy::default()),
-        "round-robin" => Box::new(RoundRobin::default()),
-        "least-loaded" => Box::new(LeastLoaded),
-        "longest-wait-first" => Box::new(LongestWaitFirst),
-        "emotion-first" => Box::new(EmotionFirst::new(scenario)),
-        "early-takeover" => Box::new(EarlyTakeover::new(scenario)),
-        "c-mu" => Box::new(CMu::new(scenario)),
-        _ => return None,
-    };
-    Some(policy)
+    let h = heuristic(name)?;
+    Some(h.build(scenario, &h.params(scenario)))
 }
 
 /// Checks that the policy `scenario` names in `env.fallback_policy` is built in; the error names
 /// `source` (the scenario's file) and the field, as a scenario's own validation does.
 pub fn check_fallback(scenario: &Scenario, source: &str) -> Result<(), ScenarioError> {
     let name = &scenario.env.fallback_policy;
-    if POLICIES.iter().any(|(n, _)| n == name) {
+    if heuristic(name).is_some() {
         return Ok(());
     }
-    let known: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
+    let known: Vec<&str> = policy_names().collect();
     Err(ScenarioError::Invalid {
         source_name: source.to_string(),
         field: "env.fallback_policy".to_string(),
@@ -132,10 +238,10 @@ mod tests {
     #[test]
     fn every_listed_policy_is_built_in_and_may_be_a_fallback() {
         let mut scenario = Scenario::default();
-        for (name, _) in POLICIES {
+        for name in policy_names() {
             let policy = by_name(name, &scenario).unwrap_or_else(|| panic!("{name} is missing"));
-            assert_eq!(policy.name(), *name);
-            scenario.env.fallback_policy = (*name).to_string();
+            assert_eq!(policy.name(), name);
+            scenario.env.fallback_policy = name.to_string();
             assert!(make_env(scenario.clone()).is_ok(), "{name} cannot be a fallback");
         }
         assert!(by_name("oracle", &scenario).is_none());

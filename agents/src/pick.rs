@@ -1,7 +1,9 @@
 //! Building blocks the heuristics share: finding candidates of a kind, and the deployment's
 //! routing rule, so that each policy states only what makes it different.
 
-use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation};
+use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Scenario};
+
+use crate::params::Param;
 
 /// The index of the first valid candidate of `kind`.
 pub fn first_valid(obs: &Observation, kind: CandidateKind) -> Option<usize> {
@@ -85,6 +87,19 @@ pub fn longest_wait_or_wait(obs: &Observation) -> usize {
 pub fn takeover_at(obs: &Observation, threshold: f32) -> Option<usize> {
     first_valid(obs, CandidateKind::Takeover)
         .filter(|&i| obs.candidates[i].frustration >= threshold)
+}
+
+/// The `takeover_frustration` parameter: the threshold of [`takeover_at`], by default the
+/// deployment's (`study_policy.takeover_frustration`).
+pub fn takeover_param(scenario: &Scenario) -> Param {
+    let deployed = scenario.study_policy.takeover_frustration;
+    Param::real(
+        "takeover_frustration",
+        "a free worker takes over a supervised AI chat whose frustration has reached this; \
+         above the AI's own emotional threshold takeovers all but stop",
+        [0.0, deployed.max(2.0)],
+        deployed,
+    )
 }
 
 /// The treated workers' workflow (`study_policy.focus_s`): stay with the AI-ineligible chat

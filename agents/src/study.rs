@@ -12,9 +12,10 @@
 
 use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
+use crate::params::{Param, ParamSet};
 use crate::pick::{
     least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, stay_focused, take_in_order,
-    takeover_at,
+    takeover_at, takeover_param,
 };
 
 /// The study's two arms: (arm name, policy name).
@@ -47,10 +48,33 @@ pub struct StudyTreatment {
 }
 
 impl StudyTreatment {
+    /// The takeover threshold and the workflow's `focus_s`, by default those of
+    /// `scenario.study_policy` (the concurrency limit is added by the registry).
+    pub fn params(scenario: &Scenario) -> Vec<Param> {
+        let focus_s = scenario.study_policy.focus_s;
+        vec![
+            takeover_param(scenario),
+            Param::real(
+                "focus_s",
+                "stay with the AI-ineligible chat answered last unless another customer has \
+                 waited this long, seconds (0: off; holding needs env.hold_s > 0)",
+                [0.0, focus_s.max(600.0)],
+                focus_s,
+            ),
+        ]
+    }
+
     /// The deployment with the takeover threshold and workflow of `scenario.study_policy`.
     pub fn new(scenario: &Scenario) -> Self {
-        let p = &scenario.study_policy;
-        Self { takeover_frustration: p.takeover_frustration as f32, focus_s: p.focus_s as f32 }
+        Self::with(&ParamSet::defaults("study-treatment", Self::params(scenario)))
+    }
+
+    /// The deployment with the parameters in `set`.
+    pub fn with(set: &ParamSet) -> Self {
+        Self {
+            takeover_frustration: set.value("takeover_frustration") as f32,
+            focus_s: set.value("focus_s") as f32,
+        }
     }
 }
 

@@ -135,10 +135,10 @@ fn c_mu_prefers_the_chat_nearest_completion_among_equal_waits() {
 #[test]
 fn every_heuristic_routes_eligible_chats_to_the_ai_except_the_control_arm() {
     let obs = decision(DecisionKind::Route, &[ai(), queue(), worker(0, 0.0)], &[true, true, true]);
-    for (name, _) in handoff_agents::POLICIES {
+    for name in handoff_agents::policy_names() {
         let a = act(name, &obs);
         assert!(obs.mask[a], "{name} chose an invalid action");
-        match *name {
+        match name {
             "study-control" => assert_eq!(a, 2),
             "random" => {}
             _ => assert_eq!(a, 0, "{name}"),

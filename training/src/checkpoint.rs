@@ -13,8 +13,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use handoff_agents::LearnedPolicy;
 use handoff_agents::net::NetConfig;
-use handoff_agents::{LearnedPolicy, POLICIES, by_name};
+use handoff_agents::spec::{self, PolicyFile};
 use handoff_env::{Policy, Scenario, observation_len};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -239,24 +240,31 @@ pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPol
 /// The prefix of a policy name that evaluates a checkpoint: `ckpt:DIR`.
 pub const CHECKPOINT_PREFIX: &str = "ckpt:";
 
-/// Makes policies by name: built-in ones (`handoff policies`) and trained ones (`ckpt:DIR`, a
-/// run directory or one checkpoint), each checkpoint loaded and verified once.
+/// Makes policies by name: built-in heuristics with optional parameters, policy files and shipped
+/// tuned policies ([`handoff_agents::spec`]), and trained ones (`ckpt:DIR`, a run directory or
+/// one checkpoint); each checkpoint and policy file is loaded and checked once.
 pub struct PolicyMaker {
     trained: HashMap<String, LearnedPolicy>,
+    files: HashMap<String, PolicyFile>,
 }
 
 impl PolicyMaker {
-    /// Loads every `ckpt:` policy among `names` for `scenario`.
+    /// Loads every policy among `names` that needs loading and checks the rest on `scenario`.
     pub fn new(names: &[String], scenario: &Scenario) -> Result<Self, TrainError> {
         let obs_len = observation_len(scenario.env.candidates as usize);
-        let mut trained = HashMap::new();
+        let (mut trained, mut files) = (HashMap::new(), HashMap::new());
         for name in names {
             if let Some(path) = name.strip_prefix(CHECKPOINT_PREFIX) {
                 let policy = load_policy(Path::new(path), name, obs_len)?;
                 trained.insert(name.clone(), policy);
+            } else {
+                let file =
+                    spec::policy_file(name).map_err(|e| TrainError::Config(e.to_string()))?;
+                file.param_set(scenario, name).map_err(|e| TrainError::Config(e.to_string()))?;
+                files.insert(name.clone(), file);
             }
         }
-        Ok(Self { trained })
+        Ok(Self { trained, files })
     }
 
     /// The policy called `name`.
@@ -264,12 +272,10 @@ impl PolicyMaker {
         if let Some(p) = self.trained.get(name) {
             return Ok(Box::new(p.clone()));
         }
-        by_name(name, scenario).ok_or_else(|| {
-            let known: Vec<&str> = POLICIES.iter().map(|(n, _)| *n).collect();
-            format!(
-                "unknown policy \"{name}\" (built in: {}; or ckpt:DIR for a trained one)",
-                known.join(", ")
-            )
-        })
+        match self.files.get(name) {
+            Some(file) => file.build(scenario, name),
+            None => spec::resolve(name, scenario),
+        }
+        .map_err(|e| e.to_string())
     }
 }

@@ -90,13 +90,14 @@ impl std::str::FromStr for DeviceKind {
 }
 
 /// The heuristic PPO imitates at the start of a run, or none; written as its name (`""` for
-/// none) in configuration files, and only a built-in policy is accepted.
+/// none) in configuration files: a built-in heuristic, optionally with parameters
+/// (`c-mu@max_chats=3`), a shipped tuned policy or a policy file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum TeacherPolicy {
     /// PPO from scratch.
     None,
-    /// A built-in policy (see `handoff policies`).
+    /// A heuristic as `handoff eval --policy` names it (see `handoff policies`).
     Builtin(String),
 }
 
@@ -116,10 +117,9 @@ impl TryFrom<String> for TeacherPolicy {
     fn try_from(name: String) -> Result<Self, String> {
         if name.is_empty() {
             Ok(TeacherPolicy::None)
-        } else if handoff_agents::POLICIES.iter().any(|(n, _)| *n == name) {
-            Ok(TeacherPolicy::Builtin(name))
         } else {
-            Err(format!("\"{name}\" is not a built-in policy (see `handoff policies`)"))
+            handoff_agents::spec::policy_file(&name).map_err(|e| e.to_string())?;
+            Ok(TeacherPolicy::Builtin(name))
         }
     }
 }

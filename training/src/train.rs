@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use handoff_agents::{LearnedPolicy, POLICIES, by_name};
+use handoff_agents::{LearnedPolicy, baseline_policies, spec};
 use handoff_env::{Policy, Scenario};
 use handoff_eval::{EvalConfig, EvalReport, evaluate};
 
@@ -115,16 +115,18 @@ fn mean_return(episodes: &[EpisodeResult]) -> f64 {
     stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>())
 }
 
-/// The heuristic with the best mean return on the evaluation seeds (random excluded).
+/// The heuristic with the best mean return on the evaluation seeds among
+/// [`handoff_agents::baseline_policies`] (random excluded).
 pub fn best_heuristic(scenario: &Scenario, seeds: u64) -> (String, f64) {
-    POLICIES
-        .iter()
-        .filter(|(name, _)| *name != "random")
-        .map(|(name, _)| {
+    baseline_policies()
+        .into_iter()
+        .filter(|name| name != "random")
+        .map(|name| {
             let episodes = run_episodes(scenario, EVAL_FIRST_SEED, seeds, &|| {
-                by_name(name, scenario).expect("built-in policy")
+                spec::resolve(&name, scenario).expect("built-in and shipped policies resolve")
             });
-            ((*name).to_string(), mean_return(&episodes))
+            let mean = mean_return(&episodes);
+            (name, mean)
         })
         .fold((String::new(), f64::NEG_INFINITY), |best, c| if c.1 > best.1 { c } else { best })
 }
@@ -251,8 +253,9 @@ pub fn train(
     let mut done_here = 0u64;
     let mut teachers: Vec<Box<dyn Policy>> = match (config.algo, config.ppo.teacher.name()) {
         (Algo::Ppo, Some(teacher)) => (0..config.envs)
-            .map(|_| by_name(teacher, &scenario).expect("a teacher is a built-in policy"))
-            .collect(),
+            .map(|_| spec::resolve(teacher, &scenario))
+            .collect::<Result<_, _>>()
+            .map_err(|e| TrainError::Config(format!("ppo.teacher: {e}")))?,
         _ => Vec::new(),
     };
     while state.iteration < total_iterations {
@@ -380,10 +383,10 @@ fn evaluate_scorer(
     }
 }
 
-/// The policies of a run's closing comparison: every built-in one, then the run's trained policy
-/// (`ckpt:DIR`).
+/// The policies of a run's closing comparison: [`handoff_agents::baseline_policies`], then the run's trained
+/// policy (`ckpt:DIR`).
 pub fn closing_policies(run_dir: &Path) -> Vec<String> {
-    let mut policies: Vec<String> = POLICIES.iter().map(|(n, _)| (*n).to_string()).collect();
+    let mut policies = baseline_policies();
     policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
     policies
 }

@@ -5,7 +5,6 @@ pub mod render;
 
 use std::path::PathBuf;
 
-use handoff_agents::POLICIES;
 use handoff_env::Scenario;
 use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_eval::{Assertion, AssertionOutcome, EvalConfig, evaluate};
@@ -18,18 +17,15 @@ use render::EvalJson;
 /// The baseline when none is named: the study's deployment, if evaluated.
 pub const DEFAULT_BASELINE: &str = "study-treatment";
 
-/// The policies to evaluate and the baseline, from the command line: every built-in policy
-/// when none is named; the baseline defaults to `study-treatment` when it is evaluated, else the
+/// The policies to evaluate and the baseline, from the command line: every built-in and shipped
+/// tuned policy when none is named; the baseline defaults to `study-treatment` when it is evaluated, else the
 /// first policy, and is added to the list when missing.
 pub fn policy_list(
     policies: &[String],
     baseline: Option<&str>,
 ) -> Result<(Vec<String>, String), CliError> {
-    let mut list: Vec<String> = if policies.is_empty() {
-        POLICIES.iter().map(|(n, _)| (*n).to_string()).collect()
-    } else {
-        policies.to_vec()
-    };
+    let mut list: Vec<String> =
+        if policies.is_empty() { handoff_agents::baseline_policies() } else { policies.to_vec() };
     for (i, name) in list.iter().enumerate() {
         if list[..i].contains(name) {
             return Err(CliError::input(format!("--policy {name} is given twice")));
@@ -70,7 +66,10 @@ pub struct EvalArgs {
     /// A built-in scenario or the path of a scenario TOML file.
     #[arg(long, default_value = DEFAULT_SCENARIO)]
     pub scenario: String,
-    /// A policy to evaluate (repeat the flag); all built-in policies when none is given.
+    /// A policy to evaluate (repeat the flag): a built-in one (`handoff policies`), with
+    /// parameters as in `c-mu@max_chats=3,takeover_frustration=0.9`, a shipped tuned one, a
+    /// policy file (`FILE.toml`, as `handoff tune` writes) or a trained one (`ckpt:DIR`). All
+    /// built-in and shipped tuned policies when none is given.
     #[arg(long = "policy", value_name = "NAME")]
     pub policies: Vec<String>,
     /// The policy the others are compared with, seed by seed (default: study-treatment when

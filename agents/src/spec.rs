@@ -1,0 +1,308 @@
+//! Policies named on the command line or in a file: a built-in heuristic (`c-mu`), one with some
+//! parameters set (`c-mu@takeover_frustration=0.9,max_chats=3`), a policy file written by
+//! `handoff tune` or by hand (`FILE.toml`), or a shipped tuned policy by name (`taobao-c-mu`,
+//! from `policies/`).
+//!
+//! A policy file:
+//!
+//! ```toml
+//! policy = "c-mu"            # the built-in heuristic
+//!
+//! [parameters]               # values for some of its parameters; the rest keep their defaults
+//! takeover_frustration = 0.9
+//!
+//! [tuning]                   # how `handoff tune` found them (optional)
+//! scenario = "taobao"
+//! # ...
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use handoff_env::{Policy, Scenario};
+use serde::{Deserialize, Serialize};
+
+use crate::params::{ParamError, ParamSet};
+use crate::{heuristic, policy_names};
+
+/// The tuned policies shipped in `policies/`: (name, file text).
+pub const SHIPPED: &[(&str, &str)] = &[];
+
+/// Why a policy could not be made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpecError {
+    /// No built-in heuristic or shipped policy has this name.
+    Unknown(String),
+    /// `name@...` overrides that are not `key=number` pairs.
+    Syntax {
+        /// The text given.
+        text: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A parameter name or value was refused.
+    Param {
+        /// Where: the policy text or the file and field.
+        source_name: String,
+        /// Why.
+        error: ParamError,
+    },
+    /// A policy file could not be read or parsed.
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::Unknown(name) => {
+                let shipped: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+                write!(
+                    f,
+                    "unknown policy \"{name}\" (built in: {}; tuned: {}; or name@key=value,..., \
+                     FILE.toml, ckpt:DIR)",
+                    policy_names().collect::<Vec<_>>().join(", "),
+                    if shipped.is_empty() { "none".to_string() } else { shipped.join(", ") }
+                )
+            }
+            SpecError::Syntax { text, message } => write!(f, "policy \"{text}\": {message}"),
+            SpecError::Param { source_name, error } => write!(f, "{source_name}: {error}"),
+            SpecError::File { path, message } => write!(f, "{path}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// How `handoff tune` found a policy file's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuningRecord {
+    /// The scenario tuned on (built-in name or path).
+    pub scenario: String,
+    /// Its scale (workers and arrivals).
+    pub scale: f64,
+    /// Simulated days per episode.
+    pub days: u32,
+    /// The first validation seed; seeds are consecutive from it.
+    pub first_seed: u64,
+    /// Validation seeds.
+    pub seeds: u64,
+    /// The optimiser and its settings.
+    pub optimiser: String,
+    /// Candidate parameter sets evaluated.
+    pub evaluations: u64,
+    /// Mean return of the tuned values on the validation seeds.
+    pub score: f64,
+    /// Mean return of the defaults on the same seeds.
+    pub default_score: f64,
+    /// The tuned values' return on each validation seed, in seed order.
+    pub seed_returns: Vec<f64>,
+}
+
+/// A policy file: a built-in heuristic and values for its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// The built-in heuristic.
+    pub policy: String,
+    /// Values of some of its parameters; the others keep their defaults.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, f64>,
+    /// How the values were found, when `handoff tune` wrote the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<TuningRecord>,
+}
+
+impl PolicyFile {
+    /// Parses a policy file's text; `source_name` names it in errors.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, SpecError> {
+        toml::from_str(text)
+            .map_err(|e| SpecError::File { path: source_name.to_string(), message: e.to_string() })
+    }
+
+    /// Reads the policy file at `path`.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SpecError::File { path: name.clone(), message: e.to_string() })?;
+        Self::parse(&text, &name)
+    }
+
+    /// The file's text: a comment saying how to use it, then TOML.
+    pub fn to_toml(&self, name: &str) -> String {
+        let body = toml::to_string(self).expect("a policy file serialises");
+        format!("# a tuned policy: `handoff eval --policy {name}`\n{body}")
+    }
+
+    /// The parameter set on `scenario`: the heuristic's defaults with the file's values;
+    /// `source_name` names the file in errors.
+    pub fn param_set(&self, scenario: &Scenario, source_name: &str) -> Result<ParamSet, SpecError> {
+        let h = heuristic(&self.policy).ok_or_else(|| SpecError::File {
+            path: source_name.to_string(),
+            message: format!(
+                "policy = \"{}\" is not a built-in heuristic (allowed: {})",
+                self.policy,
+                policy_names().collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        let mut set = h.params(scenario);
+        for (name, &value) in &self.parameters {
+            set.set(name, value).map_err(|error| SpecError::Param {
+                source_name: format!("{source_name}: [parameters]"),
+                error,
+            })?;
+        }
+        Ok(set)
+    }
+
+    /// The policy on `scenario`.
+    pub fn build(
+        &self,
+        scenario: &Scenario,
+        source_name: &str,
+    ) -> Result<Box<dyn Policy>, SpecError> {
+        let set = self.param_set(scenario, source_name)?;
+        let h = heuristic(&self.policy).expect("checked by param_set");
+        Ok(h.build(scenario, &set))
+    }
+}
+
+/// A built-in heuristic with parameter overrides, as in `c-mu@takeover_frustration=0.9`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySpec {
+    /// The built-in heuristic.
+    pub base: String,
+    /// (name, value) overrides in the order given.
+    pub overrides: Vec<(String, f64)>,
+}
+
+impl PolicySpec {
+    /// Parses `name` or `name@key=value,key=value`.
+    pub fn parse(text: &str) -> Result<Self, SpecError> {
+        let syntax = |message: String| SpecError::Syntax { text: text.to_string(), message };
+        let Some((base, rest)) = text.split_once('@') else {
+            return Ok(Self { base: text.to_string(), overrides: Vec::new() });
+        };
+        let overrides = rest
+            .split(',')
+            .map(|pair| {
+                let (key, value) = pair
+                    .split_once('=')
+                    .ok_or_else(|| syntax(format!("\"{pair}\" is not key=value")))?;
+                let value: f64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| syntax(format!("\"{value}\" (for {key}) is not a number")))?;
+                Ok((key.trim().to_string(), value))
+            })
+            .collect::<Result<Vec<_>, SpecError>>()?;
+        Ok(Self { base: base.to_string(), overrides })
+    }
+
+    /// The policy file this spec amounts to.
+    pub fn to_file(&self) -> PolicyFile {
+        PolicyFile {
+            policy: self.base.clone(),
+            parameters: self.overrides.iter().cloned().collect(),
+            tuning: None,
+        }
+    }
+}
+
+/// The shipped tuned policy called `name`.
+pub fn shipped(name: &str) -> Option<PolicyFile> {
+    let (_, text) = SHIPPED.iter().find(|(n, _)| *n == name)?;
+    Some(PolicyFile::parse(text, name).expect("shipped policies parse (tested)"))
+}
+
+/// The policy file `text` names: a path ending in `.toml`, a shipped tuned policy, or a built-in
+/// heuristic with optional overrides.
+pub fn policy_file(text: &str) -> Result<PolicyFile, SpecError> {
+    if text.ends_with(".toml") {
+        return PolicyFile::load(Path::new(text));
+    }
+    if let Some(file) = shipped(text) {
+        return Ok(file);
+    }
+    let spec = PolicySpec::parse(text)?;
+    if heuristic(&spec.base).is_none() {
+        return Err(SpecError::Unknown(spec.base));
+    }
+    Ok(spec.to_file())
+}
+
+/// The policy `text` names on `scenario` (see [`policy_file`]).
+pub fn resolve(text: &str, scenario: &Scenario) -> Result<Box<dyn Policy>, SpecError> {
+    policy_file(text)?.build(scenario, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_parse_and_bad_ones_are_named() {
+        let spec = PolicySpec::parse("c-mu@takeover_frustration=0.9, max_chats=3").unwrap();
+        assert_eq!(spec.base, "c-mu");
+        assert_eq!(
+            spec.overrides,
+            vec![("takeover_frustration".into(), 0.9), ("max_chats".into(), 3.0)]
+        );
+        assert_eq!(PolicySpec::parse("c-mu").unwrap().overrides, vec![]);
+        let e = PolicySpec::parse("c-mu@max_chats").unwrap_err().to_string();
+        assert!(e.contains("not key=value"), "{e}");
+        let e = PolicySpec::parse("c-mu@max_chats=three").unwrap_err().to_string();
+        assert!(e.contains("three") && e.contains("max_chats"), "{e}");
+    }
+
+    #[test]
+    fn resolve_refuses_unknown_policies_parameters_and_ranges() {
+        let scenario = Scenario::default();
+        assert!(resolve("c-mu@abandonment_weight=0,max_chats=2", &scenario).is_ok());
+        let error = |text: &str| resolve(text, &scenario).err().expect("refused").to_string();
+        let e = error("oracle");
+        assert!(e.contains("oracle") && e.contains("c-mu-theta"), "{e}");
+        let e = error("c-mu@speed=1");
+        assert!(e.contains("speed") && e.contains("abandonment_weight"), "{e}");
+        let e = error("random@max_chats=1");
+        assert!(e.contains("no parameters"), "{e}");
+        let e = error("c-mu@max_chats=99");
+        assert!(e.contains("max_chats") && e.contains("whole numbers from 1 to"), "{e}");
+    }
+
+    #[test]
+    fn a_policy_file_round_trips_and_names_its_errors() {
+        let scenario = Scenario::default();
+        let file = PolicySpec::parse("early-takeover@trigger_share=0.25").unwrap().to_file();
+        let text = file.to_toml("x.toml");
+        assert_eq!(PolicyFile::parse(&text, "x.toml").unwrap(), file);
+        let set = file.param_set(&scenario, "x.toml").unwrap();
+        assert_eq!(set.get("trigger_share"), Some(0.25));
+        let bad = PolicyFile::parse("policy = \"c-mu\"\nspeed = 1\n", "bad.toml").unwrap_err();
+        assert!(bad.to_string().starts_with("bad.toml: ") && bad.to_string().contains("speed"));
+        let range =
+            PolicyFile::parse("policy = \"c-mu\"\n[parameters]\nswitch_weight = -1\n", "r.toml")
+                .unwrap()
+                .build(&scenario, "r.toml")
+                .err()
+                .unwrap()
+                .to_string();
+        assert!(range.contains("r.toml: [parameters]: switch_weight = -1"), "{range}");
+    }
+
+    #[test]
+    fn shipped_policies_parse_and_build() {
+        let scenario = Scenario::default();
+        for (name, _) in SHIPPED {
+            let file = shipped(name).unwrap();
+            assert!(file.tuning.is_some(), "{name} records its tuning");
+            file.build(&scenario, name).unwrap();
+        }
+    }
+}

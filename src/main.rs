@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use handoff::cli::{CliError, bench, calibrate, eval, policies, runs, scenarios, simulate, train};
+use handoff::cli::{
+    CliError, bench, calibrate, eval, policies, runs, scenarios, simulate, train, tune,
+};
 
 /// mimalloc rather than the system allocator: Burn allocates and frees tensor buffers of a few
 /// hundred kilobytes at every step, which glibc maps and unmaps each time (page faults took 40 %
@@ -81,7 +83,19 @@ enum Command {
     ///
     /// Each run also draws its training curve beside its TensorBoard files (RUN/curve.svg).
     Runs(runs::RunsArgs),
-    /// List the built-in dispatch policies.
+    /// Tune a heuristic's parameters for mean return, and write them as a policy file.
+    ///
+    /// Searches the parameter ranges `handoff policies` lists with CMA-ES, scoring every
+    /// candidate on the same validation seeds (from 3000000, disjoint from the seeds of eval,
+    /// training's validation and the test seeds), starting from and never reporting worse than
+    /// the defaults. The file (TOML: base policy, parameters, and the scenario, seeds and score of
+    /// the tuning) runs with `handoff eval --policy FILE.toml`.
+    #[command(after_help = "Examples:\n  \
+        handoff tune --policy c-mu --scenario surge --budget 80 --out policies/surge-c-mu.toml\n  \
+        handoff eval --scenario surge --policy policies/surge-c-mu.toml --policy c-mu --seeds 30\n  \
+        handoff eval --policy 'c-mu@takeover_frustration=0.9,max_chats=3'")]
+    Tune(tune::TuneArgs),
+    /// List the built-in dispatch policies with their parameters, and the shipped tuned ones.
     Policies(policies::PoliciesArgs),
     /// List the built-in scenarios.
     Scenarios(scenarios::ScenariosArgs),
@@ -118,6 +132,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Tune(args) => tune::run(&args),
         Command::Policies(args) => policies::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),

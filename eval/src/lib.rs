@@ -1,6 +1,6 @@
 //! # handoff-eval
 //!
-//! Evaluation for the handoff environment, in three parts:
+//! Evaluation for the handoff environment, in four parts:
 //!
 //! - [`compare`]: dispatch policies compared on common random numbers (every policy meets the
 //!   same customers, issues and AI behaviour), with bootstrap confidence intervals, interquartile
@@ -9,6 +9,7 @@
 //! - [`calibration`]: the simulator against the field experiment (arXiv:2605.14830), every
 //!   effect estimated the way the study estimates it, with confidence intervals over seeds.
 //! - [`fit`]: the free parameters fitted to the study's effects by simulated method of moments.
+//! - [`tune`]: a heuristic's parameters tuned for mean return on validation seeds (CMA-ES).
 //!
 //! Long work reports progress through callbacks, so that a command line can draw a bar and a
 //! library user can log or ignore it.
@@ -36,6 +37,7 @@ pub mod compare;
 pub mod episode;
 pub mod fit;
 pub mod stats;
+pub mod tune;
 
 pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
 pub use calibration::{CalibrationReport, calibrate};
@@ -44,3 +46,4 @@ pub use compare::{
 };
 pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
 pub use fit::{FitResult, fit};
+pub use tune::{TUNE_FIRST_SEED, TuneSettings, Tuned, tune};

@@ -11,6 +11,7 @@ pub mod runs;
 pub mod scenarios;
 pub mod simulate;
 pub mod train;
+pub mod tune;
 
 use std::path::{Path, PathBuf};
 

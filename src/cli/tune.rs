@@ -1,0 +1,163 @@
+//! `handoff tune`: a heuristic's parameters tuned for mean return on validation seeds, written
+//! as a policy file (the search itself is `handoff_eval::tune`).
+
+use std::path::PathBuf;
+
+use handoff_agents::{PolicyFile, TuningRecord, heuristic, policy_names};
+use handoff_env::scenario::DEFAULT_SCENARIO;
+use handoff_eval::{TUNE_FIRST_SEED, TuneSettings, tune};
+use serde::Serialize;
+
+use super::format::progress_bar;
+use super::{CliError, check_writable, load_scenario, to_json, write_atomic};
+
+/// The options of `handoff tune`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TuneArgs {
+    /// The built-in heuristic to tune (`handoff policies` lists them with their parameters).
+    #[arg(long)]
+    pub policy: String,
+    /// A built-in scenario or the path of a scenario TOML file.
+    #[arg(long, default_value = DEFAULT_SCENARIO)]
+    pub scenario: String,
+    /// Validation seeds each candidate is scored on (the same seeds for every candidate).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub seeds: u64,
+    /// Candidate parameter sets to evaluate at most, the defaults included.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub budget: u64,
+    /// Simulated days per episode, overriding the scenario's (1 to 3650).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    pub days: Option<u32>,
+    /// Scale workers and arrivals by this factor (same load per worker), for quicker tuning.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Seed of the search's own randomness (the validation seeds do not depend on it).
+    #[arg(long, default_value_t = 0, value_parser = super::parse_seed)]
+    pub search_seed: u64,
+    /// Where to write the policy file (default: SCENARIO-POLICY.toml in this folder).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Threads to run episodes on (default: every core). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct TuneJson<'a> {
+    out: String,
+    policy: &'a str,
+    parameters: std::collections::BTreeMap<String, f64>,
+    defaults: std::collections::BTreeMap<String, f64>,
+    tuning: &'a TuningRecord,
+}
+
+/// The default output file: `SCENARIO-POLICY.toml`, the scenario's file stem when it is a path.
+fn default_out(scenario: &str, policy: &str) -> PathBuf {
+    let stem = std::path::Path::new(scenario)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| scenario.to_string());
+    PathBuf::from(format!("{stem}-{policy}.toml"))
+}
+
+/// Runs `handoff tune`: tunes, writes the policy file atomically and reports.
+pub fn run(args: &TuneArgs) -> Result<String, CliError> {
+    let h = heuristic(&args.policy).ok_or_else(|| {
+        CliError::input(format!(
+            "--policy \"{}\" is not a built-in heuristic (allowed: {})",
+            args.policy,
+            policy_names().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    if !(args.scale > 0.0 && args.scale <= 10.0) {
+        return Err(CliError::input("--scale must be in (0, 10]"));
+    }
+    if args.threads == Some(0) {
+        return Err(CliError::input("--threads must be at least 1"));
+    }
+    let scenario = load_scenario(&args.scenario, args.days)?.scaled(args.scale);
+    let defaults = h.params(&scenario);
+    if defaults.params().iter().all(|p| p.min == p.max) {
+        return Err(CliError::input(format!(
+            "\"{}\" has no parameters to tune on {}",
+            h.name, args.scenario
+        )));
+    }
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario, h.name));
+    check_writable(&[&out])?;
+    super::interrupt::on_interrupt("tuning was not finished; no policy file was written");
+    let settings = TuneSettings {
+        seeds: args.seeds,
+        first_seed: TUNE_FIRST_SEED,
+        budget: args.budget as usize,
+        search_seed: args.search_seed,
+    };
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().map_err(CliError::runtime)?;
+    let bar = progress_bar(args.budget, "candidates");
+    let tuned = pool.install(|| tune(&scenario, h, &settings, &|| bar.inc(1)));
+    bar.finish_and_clear();
+    let record = TuningRecord {
+        scenario: args.scenario.clone(),
+        scale: args.scale,
+        days: scenario.days,
+        first_seed: settings.first_seed,
+        seeds: settings.seeds,
+        optimiser: format!(
+            "CMA-ES (cmaes 0.2), budget {}, search seed {}",
+            args.budget, args.search_seed
+        ),
+        evaluations: tuned.evaluations as u64,
+        score: tuned.score,
+        default_score: tuned.default_score,
+        seed_returns: tuned.seed_returns.clone(),
+    };
+    let file = PolicyFile {
+        policy: h.name.to_string(),
+        parameters: tuned.set.iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        tuning: Some(record),
+    };
+    let out_text = out.display().to_string();
+    write_atomic(&out, &file.to_toml(&out_text))?;
+    let tuning = file.tuning.as_ref().expect("set above");
+    if args.json {
+        return Ok(to_json(&TuneJson {
+            out: out_text,
+            policy: h.name,
+            parameters: file.parameters.clone(),
+            defaults: defaults.iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            tuning,
+        }));
+    }
+    let mut text = format!(
+        "Tuned {} on {} (scale {}, {} days): {} candidates, each on validation seeds {}-{} \
+         (disjoint from eval's default seeds from 1, training's validation seeds from 1000000 \
+         and test seeds from 2000000).\n\n",
+        h.name,
+        args.scenario,
+        args.scale,
+        scenario.days,
+        tuned.evaluations,
+        settings.first_seed,
+        settings.first_seed + settings.seeds - 1
+    );
+    text += &format!(
+        "mean return {:.1} (defaults {:.1}, {:+.1}); this is the score the search chose on, so \
+         judge it on other seeds with `handoff eval`.\n\n",
+        tuned.score,
+        tuned.default_score,
+        tuned.score - tuned.default_score
+    );
+    for ((name, value), (_, default)) in tuned.set.iter().zip(defaults.iter()) {
+        text += &format!("  {name} = {value} (default {default})\n");
+    }
+    text += &format!("\nwrote {out_text}; run it with `handoff eval --policy {out_text}`\n");
+    Ok(text)
+}

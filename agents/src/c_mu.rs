@@ -17,15 +17,19 @@
 //! weights) rather than learning or estimating them, which no real dispatcher knows exactly.
 //! Comparisons with learned policies, which see only observations, should say so.
 //!
-//! Parameters ([`CMu::params`]): the takeover threshold and weights on the abandonment cost and
-//! on the switching time; the defaults are the rule as derived.
+//! Parameters ([`CMu::params`]): the takeover threshold, weights on the abandonment cost and on
+//! the switching time, and a frustration above which AI-eligible chats go to a worker instead of
+//! the AI; the defaults are the rule as derived (every eligible chat to the AI).
 
 use handoff_env::rng::{logit, sigmoid};
 use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy, Scenario};
 
-use crate::least_loaded::route_least_loaded;
+use crate::least_loaded::route_least_loaded_calm_to_ai;
 use crate::params::{Param, ParamSet};
 use crate::pick::{any_valid, best_of_kind, first_valid, takeover_at, takeover_param};
+
+/// The largest `ai_frustration_limit`: every AI-eligible chat goes to the AI.
+const AI_LIMIT_MAX: f64 = 5.0;
 
 /// Rounds done beyond which the expected remaining rounds are read from the last entry.
 const ROUNDS_TABLE: usize = 64;
@@ -60,6 +64,8 @@ pub struct CMu {
     /// Expected remaining rounds by rounds done: [ineligible, eligible].
     remaining_rounds: [[f64; ROUNDS_TABLE]; 2],
     takeover_frustration: f32,
+    /// AI-eligible chats go to the AI only up to this frustration (infinite: always).
+    ai_limit: f32,
 }
 
 /// E[N - d | N > d] for N = 1 + Poisson(mean - 1), for d = 0, 1, ...
@@ -100,6 +106,13 @@ impl CMu {
                 [0.0, 5.0],
                 1.0,
             ),
+            Param::real(
+                "ai_frustration_limit",
+                "an AI-eligible chat goes to the AI only while its customer's frustration is at \
+                 most this, else to a worker (the maximum, 5, means always to the AI)",
+                [0.0, AI_LIMIT_MAX],
+                AI_LIMIT_MAX,
+            ),
         ]
     }
 
@@ -133,6 +146,10 @@ impl CMu {
                 expected_remaining_rounds(scenario.issues.rounds_eligible_mean),
             ],
             takeover_frustration: set.value("takeover_frustration") as f32,
+            ai_limit: match set.value("ai_frustration_limit") {
+                limit if limit >= AI_LIMIT_MAX => f32::INFINITY,
+                limit => limit as f32,
+            },
         }
     }
 
@@ -169,11 +186,6 @@ impl CMu {
         self.abandonment_cost
     }
 
-    /// The rule's takeover threshold.
-    pub fn takeover_frustration(&self) -> f32 {
-        self.takeover_frustration
-    }
-
     /// c: reward lost per further minute this customer waits.
     pub fn cost_rate(&self, chat: &Candidate) -> f64 {
         self.holding_cost_rate(chat)
@@ -192,6 +204,22 @@ impl CMu {
     pub fn index(&self, chat: &Candidate) -> f64 {
         self.cost_rate(chat) * self.service_rate(chat)
     }
+
+    /// The rule's decisions with priority `index`: calm eligible chats to the AI and the rest to
+    /// the least-loaded worker, takeovers at the threshold, then the held or queued chat of
+    /// highest index (shared with `c-mu-theta`, which differs only in its index).
+    pub fn act_by(&self, obs: &Observation, index: impl Fn(&Candidate) -> f64) -> usize {
+        match obs.kind {
+            DecisionKind::Route => route_least_loaded_calm_to_ai(obs, self.ai_limit),
+            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
+                .or_else(|| best_of_kind(obs, CandidateKind::Chat, &index))
+                .or_else(|| first_valid(obs, CandidateKind::Wait))
+                .unwrap_or_else(|| any_valid(obs)),
+            DecisionKind::Assign => {
+                best_of_kind(obs, CandidateKind::Queued, &index).unwrap_or_else(|| any_valid(obs))
+            }
+        }
+    }
 }
 
 impl Policy for CMu {
@@ -200,15 +228,7 @@ impl Policy for CMu {
     }
 
     fn act(&mut self, obs: &Observation) -> usize {
-        match obs.kind {
-            DecisionKind::Route => route_least_loaded(obs),
-            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
-                .or_else(|| best_of_kind(obs, CandidateKind::Chat, |c| self.index(c)))
-                .or_else(|| first_valid(obs, CandidateKind::Wait))
-                .unwrap_or_else(|| any_valid(obs)),
-            DecisionKind::Assign => best_of_kind(obs, CandidateKind::Queued, |c| self.index(c))
-                .unwrap_or_else(|| any_valid(obs)),
-        }
+        self.act_by(obs, |c| self.index(c))
     }
 }
 

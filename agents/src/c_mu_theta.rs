@@ -18,12 +18,10 @@
 //! Parameters as `c-mu` ([`crate::CMu::params`]). Model-based like `c-mu`: it reads the
 //! scenario's true parameters.
 
-use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy, Scenario};
+use handoff_env::{Candidate, Observation, Policy, Scenario};
 
 use crate::c_mu::CMu;
-use crate::least_loaded::route_least_loaded;
 use crate::params::ParamSet;
-use crate::pick::{any_valid, best_of_kind, first_valid, takeover_at};
 
 /// The cμ/θ priority index for a worker's attention.
 #[derive(Debug, Clone)]
@@ -55,21 +53,14 @@ impl Policy for CMuTheta {
     }
 
     fn act(&mut self, obs: &Observation) -> usize {
-        match obs.kind {
-            DecisionKind::Route => route_least_loaded(obs),
-            DecisionKind::Attend => takeover_at(obs, self.c_mu.takeover_frustration())
-                .or_else(|| best_of_kind(obs, CandidateKind::Chat, |c| self.index(c)))
-                .or_else(|| first_valid(obs, CandidateKind::Wait))
-                .unwrap_or_else(|| any_valid(obs)),
-            DecisionKind::Assign => best_of_kind(obs, CandidateKind::Queued, |c| self.index(c))
-                .unwrap_or_else(|| any_valid(obs)),
-        }
+        self.c_mu.act_by(obs, |c| self.index(c))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use handoff_env::CandidateKind;
 
     #[test]
     fn a_fresh_wait_counts_abandonment_where_c_mu_does_not() {

@@ -17,7 +17,14 @@ pub fn least_loaded_worker(obs: &Observation) -> Option<usize> {
 
 /// AI for eligible chats, otherwise the least-loaded worker, else the queue.
 pub fn route_least_loaded(obs: &Observation) -> usize {
+    route_least_loaded_calm_to_ai(obs, f32::INFINITY)
+}
+
+/// AI for eligible chats whose customer's frustration is at most `ai_limit`, otherwise the
+/// least-loaded worker, else the queue.
+pub fn route_least_loaded_calm_to_ai(obs: &Observation, ai_limit: f32) -> usize {
     first_valid(obs, CandidateKind::Ai)
+        .filter(|_| obs.chat.frustration <= ai_limit)
         .or_else(|| least_loaded_worker(obs))
         .or_else(|| first_valid(obs, CandidateKind::Queue))
         .unwrap_or_else(|| any_valid(obs))

@@ -39,7 +39,7 @@ impl Param {
         range: [f64; 2],
         default: f64,
     ) -> Self {
-        Self { name, description, min: range[0], max: range[1], default, integer: true }
+        Self { integer: true, ..Self::real(name, description, range, default) }
     }
 
     /// The allowed values, as an error message shows them.

@@ -183,10 +183,14 @@ pub fn policy_names() -> impl Iterator<Item = &'static str> {
     POLICIES.iter().map(|h| h.name)
 }
 
-/// Every heuristic there is to compare with: each built-in one with its defaults, then the
-/// shipped tuned ones ([`SHIPPED`]).
-pub fn baseline_policies() -> Vec<String> {
-    policy_names().chain(SHIPPED.iter().map(|(name, _)| *name)).map(str::to_string).collect()
+/// Every heuristic there is to compare with on `scenario`: each built-in one with its defaults,
+/// then the shipped tuned ones ([`SHIPPED`]) whose values fit the scenario (a concurrency limit
+/// above its cap does not).
+pub fn baseline_policies(scenario: &Scenario) -> Vec<String> {
+    let tuned = SHIPPED.iter().map(|(name, _)| *name).filter(|name| {
+        spec::shipped(name).is_some_and(|file| file.param_set(scenario, name).is_ok())
+    });
+    policy_names().chain(tuned).map(str::to_string).collect()
 }
 
 /// A built-in policy by name with its default parameters, configured from `scenario`.

@@ -10,7 +10,11 @@
 //! whose moments are smooth) builds linear models that flat steps mislead. The `cmaes` crate is a
 //! maintained, documented implementation with seeded, deterministic runs.
 //!
-//! The search runs in the unit cube (each range mapped to [0, 1]); a candidate outside it is
+//! A quarter of the budget first goes to a Latin hypercube over the ranges: rules with thresholds
+//! are often flat near their defaults (a limit above every customer's frustration changes
+//! nothing), and a local search started there sees no slope. CMA-ES starts from the best point
+//! of that first look. The search runs in the unit cube (each range mapped to [0, 1]); a
+//! candidate outside it is
 //! scored at the nearest point inside, less a penalty growing with the distance, so that the
 //! search stays in range. Whole-number parameters are rounded. The defaults are scored first and
 //! kept if nothing beats them, so tuning never reports a policy worse than the defaults on its
@@ -21,6 +25,9 @@ use std::collections::HashMap;
 use cmaes::{CMAESOptions, DVector};
 use handoff_agents::{Heuristic, ParamSet};
 use handoff_env::Scenario;
+use handoff_env::rng::uniform;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
 
 use crate::episode::run_episodes;
 
@@ -30,6 +37,27 @@ pub const TUNE_FIRST_SEED: u64 = 3_000_000;
 
 /// The search's initial step, as a share of each parameter's range.
 const INITIAL_STEP: f64 = 0.3;
+
+/// One candidate in this many of the budget goes to the space-filling first look.
+const DESIGN_SHARE: usize = 4;
+
+/// `n` points of a Latin hypercube in the unit cube of `dim` dimensions: each coordinate takes
+/// one value in each of `n` equal strata, in a random order.
+fn latin_hypercube(rng: &mut Pcg64Mcg, n: usize, dim: usize) -> Vec<Vec<f64>> {
+    let mut points = vec![vec![0.0; dim]; n];
+    for d in 0..dim {
+        let mut strata: Vec<usize> = (0..n).collect();
+        // Fisher-Yates with the crate's portable uniform draw
+        for i in (1..n).rev() {
+            let j = ((uniform(rng) * (i + 1) as f64) as usize).min(i);
+            strata.swap(i, j);
+        }
+        for (point, stratum) in points.iter_mut().zip(strata) {
+            point[d] = (stratum as f64 + uniform(rng)) / n as f64;
+        }
+    }
+    points
+}
 
 /// How to tune.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -100,8 +128,22 @@ pub fn maximise(
     if free.is_empty() || budget <= 1 {
         return Optimum { values: best.0, score: start_score, start_score, evaluations: 1 };
     }
+    // a space-filling first look (Latin hypercube over the free coordinates), so that a search
+    // starting on a plateau, where the score does not change near the defaults, still finds
+    // the region where it does; CMA-ES then starts from the best point seen
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    for point in latin_hypercube(&mut rng, budget / DESIGN_SHARE, free.len()) {
+        let mut values = start.to_vec();
+        for (k, &i) in free.iter().enumerate() {
+            values[i] = to_value(i, point[k]);
+        }
+        match evaluate(&values) {
+            Some(score) if score > best.1 => best = (values, score),
+            _ => {}
+        }
+    }
     let mean: Vec<f64> =
-        free.iter().map(|&i| (start[i] - ranges[i][0]) / (ranges[i][1] - ranges[i][0])).collect();
+        free.iter().map(|&i| (best.0[i] - ranges[i][0]) / (ranges[i][1] - ranges[i][0])).collect();
     let penalty_scale = start_score.abs() + 1.0;
     let search = |u: &DVector<f64>| -> f64 {
         let mut values = start.to_vec();
@@ -224,6 +266,22 @@ mod tests {
         };
         let optimum = maximise(&[[0.0, 2.0]], &[false], &[1.0], 100, 3, f);
         assert!(optimum.values[0] > 1.98, "{optimum:?}");
+    }
+
+    #[test]
+    fn a_plateau_around_the_start_does_not_hide_a_peak_elsewhere() {
+        // flat in the first coordinate from 1 to 5 (where the start is), a peak at 0.3: a
+        // threshold above every customer's frustration changes nothing until it is low enough
+        // to bite; the other coordinates matter a little everywhere
+        let f = |v: &[f64]| {
+            let peak = if v[0] < 1.0 { 10.0 * (1.0 - v[0]) } else { 0.0 };
+            peak - (v[1] - 0.5).powi(2) - (v[2] - 0.5).powi(2) - (v[3] - 0.5).powi(2)
+        };
+        let box4 = [[0.0, 5.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]];
+        for seed in 0..8 {
+            let optimum = maximise(&box4, &[false; 4], &[5.0, 0.9, 0.9, 0.9], 40, seed, f);
+            assert!(optimum.values[0] < 1.0, "seed {seed}: {optimum:?}");
+        }
     }
 
     #[test]

@@ -266,7 +266,9 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         out.display(),
         args.test_seeds
     ));
-    let bar = progress_bar(args.test_seeds * closing_policies(&out).len() as u64, "episodes");
+    let target = handoff_training::setup::target_scenario(&config)?;
+    let policies = closing_policies(&out, &target).len() as u64;
+    let bar = progress_bar(args.test_seeds * policies, "episodes");
     let comparison = closing_comparison(&config, &out, &baseline, args.test_seeds, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let table = format!(

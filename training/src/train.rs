@@ -116,9 +116,9 @@ fn mean_return(episodes: &[EpisodeResult]) -> f64 {
 }
 
 /// The heuristic with the best mean return on the evaluation seeds among
-/// [`handoff_agents::baseline_policies`] (random excluded).
+/// [`baseline_policies`] (random excluded).
 pub fn best_heuristic(scenario: &Scenario, seeds: u64) -> (String, f64) {
-    baseline_policies()
+    baseline_policies(scenario)
         .into_iter()
         .filter(|name| name != "random")
         .map(|name| {
@@ -383,10 +383,10 @@ fn evaluate_scorer(
     }
 }
 
-/// The policies of a run's closing comparison: [`handoff_agents::baseline_policies`], then the run's trained
-/// policy (`ckpt:DIR`).
-pub fn closing_policies(run_dir: &Path) -> Vec<String> {
-    let mut policies = baseline_policies();
+/// The policies of a run's closing comparison on `scenario`: [`baseline_policies`], then the
+/// run's trained policy (`ckpt:DIR`).
+pub fn closing_policies(run_dir: &Path, scenario: &Scenario) -> Vec<String> {
+    let mut policies = baseline_policies(scenario);
     policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
     policies
 }
@@ -402,7 +402,7 @@ pub fn closing_comparison(
     on_episode: &(dyn Fn() + Sync),
 ) -> Result<EvalReport, TrainError> {
     let scenario = setup::target_scenario(config)?;
-    let policies = closing_policies(run_dir);
+    let policies = closing_policies(run_dir, &scenario);
     let maker = PolicyMaker::new(&policies, &scenario)?;
     let eval = EvalConfig { seeds, first_seed: TEST_FIRST_SEED, ..EvalConfig::default() };
     let factory = |name: &str, s: &Scenario| maker.make(name, s);

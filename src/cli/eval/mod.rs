@@ -17,15 +17,20 @@ use render::EvalJson;
 /// The baseline when none is named: the study's deployment, if evaluated.
 pub const DEFAULT_BASELINE: &str = "study-treatment";
 
-/// The policies to evaluate and the baseline, from the command line: every built-in and shipped
-/// tuned policy when none is named; the baseline defaults to `study-treatment` when it is evaluated, else the
-/// first policy, and is added to the list when missing.
+/// The policies to evaluate on `scenario` and the baseline, from the command line: every built-in
+/// policy and the shipped tuned ones that fit the scenario when none is named; the baseline
+/// defaults to `study-treatment` when it is evaluated, else the first policy, and is added to the
+/// list when missing.
 pub fn policy_list(
     policies: &[String],
     baseline: Option<&str>,
+    scenario: &Scenario,
 ) -> Result<(Vec<String>, String), CliError> {
-    let mut list: Vec<String> =
-        if policies.is_empty() { handoff_agents::baseline_policies() } else { policies.to_vec() };
+    let mut list: Vec<String> = if policies.is_empty() {
+        handoff_agents::baseline_policies(scenario)
+    } else {
+        policies.to_vec()
+    };
     for (i, name) in list.iter().enumerate() {
         if list[..i].contains(name) {
             return Err(CliError::input(format!("--policy {name} is given twice")));
@@ -127,7 +132,7 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     super::interrupt::on_interrupt(
         "the evaluation was not finished; no output was written and earlier files are as they were",
     );
-    let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref())?;
+    let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref(), &scenario)?;
     let assertions = parse_assertions(&args.assertions, &policies)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input
     let maker = PolicyMaker::new(&policies, &scenario).map_err(CliError::input)?;

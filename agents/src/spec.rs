@@ -26,8 +26,14 @@ use serde::{Deserialize, Serialize};
 use crate::params::{ParamError, ParamSet};
 use crate::{heuristic, policy_names};
 
-/// The tuned policies shipped in `policies/`: (name, file text).
-pub const SHIPPED: &[(&str, &str)] = &[];
+/// The tuned policies shipped in `policies/`: (name, file text). Each was written by `handoff
+/// tune` (its `[tuning]` record says how) and is checked to reproduce its record.
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("taobao-c-mu", include_str!("../../policies/taobao-c-mu.toml")),
+    ("taobao-c-mu-theta", include_str!("../../policies/taobao-c-mu-theta.toml")),
+    ("surge-c-mu", include_str!("../../policies/surge-c-mu.toml")),
+    ("surge-c-mu-theta", include_str!("../../policies/surge-c-mu-theta.toml")),
+];
 
 /// Why a policy could not be made.
 #[derive(Debug, Clone, PartialEq)]

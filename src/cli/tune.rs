@@ -111,7 +111,7 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         first_seed: settings.first_seed,
         seeds: settings.seeds,
         optimiser: format!(
-            "CMA-ES (cmaes 0.2), budget {}, search seed {}",
+            "a Latin hypercube, then CMA-ES (cmaes 0.2); budget {}, search seed {}",
             args.budget, args.search_seed
         ),
         evaluations: tuned.evaluations as u64,

@@ -286,7 +286,7 @@ fn scenarios_lists_descriptions_left_aligned_and_policies_whole() {
     let at = header.find("description").unwrap();
     assert_eq!(&small[at..at + 5], "Small", "{text}");
     let policies = stdout(&handoff(&["policies"]));
-    assert!(policies.contains("falls below study_policy.takeover_frustration"), "{policies}");
+    assert!(policies.contains("reaches study_policy.takeover_frustration"), "{policies}");
 }
 
 #[test]

@@ -220,6 +220,9 @@ pub fn tune(
         }
         set
     };
+    // the per-seed returns of the best candidate so far (the search keeps the first of equals,
+    // as `maximise` does)
+    let mut best_returns: Option<(f64, Vec<f64>)> = None;
     let optimum = maximise(
         &ranges,
         &integer,
@@ -229,11 +232,15 @@ pub fn tune(
         |values| {
             let returns = validation_returns(scenario, heuristic, &with_values(values), settings);
             on_eval();
-            crate::stats::mean(&returns)
+            let score = crate::stats::mean(&returns);
+            if best_returns.as_ref().is_none_or(|(best, _)| score > *best) {
+                best_returns = Some((score, returns));
+            }
+            score
         },
     );
     let set = with_values(&optimum.values);
-    let seed_returns = validation_returns(scenario, heuristic, &set, settings);
+    let (_, seed_returns) = best_returns.expect("the defaults were scored");
     Tuned {
         set,
         score: optimum.score,

@@ -24,7 +24,7 @@ use handoff_env::{Policy, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ParamError, ParamSet};
-use crate::{heuristic, policy_names};
+use crate::{Heuristic, heuristic, policy_names};
 
 /// The tuned policies shipped in `policies/`: (name, file text). Each was written by `handoff
 /// tune` (its `[tuning]` record says how) and is checked to reproduce its record.
@@ -149,6 +149,25 @@ impl PolicyFile {
     /// The parameter set on `scenario`: the heuristic's defaults with the file's values;
     /// `source_name` names the file in errors.
     pub fn param_set(&self, scenario: &Scenario, source_name: &str) -> Result<ParamSet, SpecError> {
+        self.heuristic_and_params(scenario, source_name).map(|(_, set)| set)
+    }
+
+    /// The policy on `scenario`.
+    pub fn build(
+        &self,
+        scenario: &Scenario,
+        source_name: &str,
+    ) -> Result<Box<dyn Policy>, SpecError> {
+        let (h, set) = self.heuristic_and_params(scenario, source_name)?;
+        Ok(h.build(scenario, &set))
+    }
+
+    /// The file's heuristic and its parameter set on `scenario` (see [`PolicyFile::param_set`]).
+    fn heuristic_and_params(
+        &self,
+        scenario: &Scenario,
+        source_name: &str,
+    ) -> Result<(&'static Heuristic, ParamSet), SpecError> {
         let h = heuristic(&self.policy).ok_or_else(|| SpecError::File {
             path: source_name.to_string(),
             message: format!(
@@ -164,18 +183,7 @@ impl PolicyFile {
                 error,
             })?;
         }
-        Ok(set)
-    }
-
-    /// The policy on `scenario`.
-    pub fn build(
-        &self,
-        scenario: &Scenario,
-        source_name: &str,
-    ) -> Result<Box<dyn Policy>, SpecError> {
-        let set = self.param_set(scenario, source_name)?;
-        let h = heuristic(&self.policy).expect("checked by param_set");
-        Ok(h.build(scenario, &set))
+        Ok((h, set))
     }
 }
 

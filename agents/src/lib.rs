@@ -20,15 +20,18 @@
 //! assert!(escalated > 0);
 //! ```
 
+#[cfg(feature = "burn")]
 pub mod burn_rl;
 pub mod c_mu;
 pub mod c_mu_theta;
 pub mod early_takeover;
 pub mod emotion_first;
+#[cfg(feature = "burn")]
 pub mod learned;
 pub mod least_loaded;
 pub mod limit;
 pub mod longest_wait;
+#[cfg(feature = "burn")]
 pub mod net;
 pub mod params;
 pub mod pick;
@@ -44,6 +47,7 @@ pub use c_mu::CMu;
 pub use c_mu_theta::CMuTheta;
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
+#[cfg(feature = "burn")]
 pub use learned::LearnedPolicy;
 pub use least_loaded::LeastLoaded;
 pub use limit::ConcurrencyLimit;

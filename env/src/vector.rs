@@ -193,7 +193,15 @@ impl VectorEnv {
         self.base_seed = seed;
         self.episodes.iter_mut().for_each(|e| *e = 0);
         self.needs_reset.iter_mut().for_each(|r| *r = true);
-        self.run(None);
+        self.run(Mode::Reset);
+    }
+
+    /// Resets now the environments whose last step ended an episode, as the next step would,
+    /// and leaves the others as they are (Stable-Baselines3's same-step autoreset: the caller
+    /// keeps the final observations, rewards and flags before calling this). The reset ones get
+    /// their new first observation and mask, reward 0, both flags false and info `None`.
+    pub fn reset_ended(&mut self) {
+        self.run(Mode::ResetEnded);
     }
 
     /// Steps every environment with its action. Any invalid action is reported before anything
@@ -220,11 +228,11 @@ impl VectorEnv {
                 return Err(VectorStepError { index, error });
             }
         }
-        self.run(Some(actions));
+        self.run(Mode::Step(actions));
         Ok(())
     }
 
-    fn run(&mut self, actions: Option<&[usize]>) {
+    fn run(&mut self, mode: Mode<'_>) {
         let n = self.envs.len();
         let chunk = n.div_ceil(self.threads);
         let seed = self.base_seed;
@@ -266,19 +274,30 @@ impl VectorEnv {
                 },
             );
         match &self.pool {
-            None => work.for_each(|c| c.run(seed, actions)),
+            None => work.for_each(|c| c.run(seed, mode)),
             Some(pool) => pool.in_place_scope(|s| {
                 let mut work = work;
                 let first = work.next();
                 for c in work {
-                    s.spawn(move |_| c.run(seed, actions));
+                    s.spawn(move |_| c.run(seed, mode));
                 }
                 if let Some(c) = first {
-                    c.run(seed, actions);
+                    c.run(seed, mode);
                 }
             }),
         }
     }
+}
+
+/// What a run of the vector does.
+#[derive(Debug, Clone, Copy)]
+enum Mode<'a> {
+    /// Reset every environment (all flagged `needs_reset`), reporting their infos.
+    Reset,
+    /// Step each environment with its action, or reset it if its last step ended an episode.
+    Step(&'a [usize]),
+    /// Reset the environments whose last step ended an episode; leave the others untouched.
+    ResetEnded,
 }
 
 /// The slice of a vector one thread steps.
@@ -296,7 +315,7 @@ struct Chunk<'a> {
 }
 
 impl Chunk<'_> {
-    fn run(mut self, seed: u64, actions: Option<&[usize]>) {
+    fn run(mut self, seed: u64, mode: Mode<'_>) {
         for (j, env) in self.envs.iter_mut().enumerate() {
             let i = self.first + j;
             if self.needs_reset[j] {
@@ -307,15 +326,17 @@ impl Chunk<'_> {
                 self.rewards[j] = 0.0;
                 self.terminated[j] = env.is_over();
                 self.truncated[j] = false;
-                self.infos[j] = if actions.is_some() { None } else { Some(info) };
-            } else {
-                let a = actions.expect("stepping needs actions")[i];
+                self.infos[j] = if let Mode::Reset = mode { Some(info) } else { None };
+            } else if let Mode::Step(actions) = mode {
+                let a = actions[i];
                 let step = env.step(a).expect("actions were validated");
                 self.rewards[j] = step.reward;
                 self.terminated[j] = step.terminated;
                 self.truncated[j] = step.truncated;
                 self.infos[j] = Some(step.info);
                 self.needs_reset[j] = step.terminated || step.truncated;
+            } else {
+                continue;
             }
             let mut row = self.obs.row_mut(j);
             env.observation().encode(row.as_slice_mut().expect("rows are contiguous"));

@@ -17,6 +17,40 @@ use crate::stats;
 /// Makes a policy by name for a scenario, or says why it cannot.
 pub type PolicyFactory<'a> = dyn Fn(&str, &Scenario) -> Result<Box<dyn Policy>, String> + Sync + 'a;
 
+/// The baseline when none is named: the study's deployment, if evaluated.
+pub const DEFAULT_BASELINE: &str = "study-treatment";
+
+/// The policies to evaluate on `scenario` and the baseline, as `handoff eval` and the Python
+/// package take them: every built-in
+/// policy and the shipped tuned ones that fit the scenario when none is named; the baseline
+/// defaults to `study-treatment` when it is evaluated, else the first policy, and is added to the
+/// list when missing.
+pub fn policy_list(
+    policies: &[String],
+    baseline: Option<&str>,
+    scenario: &Scenario,
+) -> Result<(Vec<String>, String), String> {
+    let mut list: Vec<String> = if policies.is_empty() {
+        handoff_agents::baseline_policies(scenario)
+    } else {
+        policies.to_vec()
+    };
+    for (i, name) in list.iter().enumerate() {
+        if list[..i].contains(name) {
+            return Err(format!("policy {name} is given twice"));
+        }
+    }
+    let baseline = match baseline {
+        Some(b) => b.to_string(),
+        None if list.iter().any(|p| p == DEFAULT_BASELINE) => DEFAULT_BASELINE.to_string(),
+        None => list[0].clone(),
+    };
+    if !list.contains(&baseline) {
+        list.insert(0, baseline.clone());
+    }
+    Ok((list, baseline))
+}
+
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalConfig {

@@ -9,6 +9,7 @@
 //! - [`calibration`]: the simulator against the field experiment (arXiv:2605.14830), every
 //!   effect estimated the way the study estimates it, with confidence intervals over seeds.
 //! - [`fit`]: the free parameters fitted to the study's effects by simulated method of moments.
+//! - [`report`]: an evaluation as the Markdown table and the JSON document `handoff eval` prints.
 //! - [`tune`]: a heuristic's parameters tuned for mean return on validation seeds (CMA-ES).
 //!
 //! Long work reports progress through callbacks, so that a command line can draw a bar and a
@@ -36,14 +37,17 @@ pub mod calibration;
 pub mod compare;
 pub mod episode;
 pub mod fit;
+pub mod report;
 pub mod stats;
 pub mod tune;
 
 pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
 pub use calibration::{CalibrationReport, calibrate};
 pub use compare::{
-    Comparison, EvalConfig, EvalReport, PolicyFactory, PolicySummary, evaluate, mean_kpis,
+    Comparison, DEFAULT_BASELINE, EvalConfig, EvalReport, PolicyFactory, PolicySummary, evaluate,
+    mean_kpis, policy_list,
 };
 pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
 pub use fit::{FitResult, fit};
+pub use report::{EvalJson, markdown};
 pub use tune::{TUNE_FIRST_SEED, TuneSettings, Tuned, tune};

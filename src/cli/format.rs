@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+pub use handoff_eval::report::fixed;
+
 /// Renders rows (the first is the header) with columns padded to their widest cell: the first
 /// column left-aligned, the others right-aligned.
 pub fn table(rows: &[Vec<String>]) -> String {
@@ -41,29 +43,6 @@ pub fn table_with_text(rows: &[Vec<String>], text: &[usize]) -> String {
         }
     }
     out
-}
-
-/// `x` with `decimals` decimals, `n/a` when it is not finite.
-pub fn fixed(x: f64, decimals: usize) -> String {
-    if x.is_finite() { format!("{x:.decimals$}") } else { "n/a".into() }
-}
-
-/// Decimals for a column of numbers, from its largest magnitude: 2 below 100, 1 below 1,000,
-/// none from there on (returns of long episodes), so a column reads in one format.
-pub fn decimals_for(values: &[f64]) -> usize {
-    let largest = values.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs()));
-    if largest >= 1000.0 {
-        0
-    } else if largest >= 100.0 {
-        1
-    } else {
-        2
-    }
-}
-
-/// A share as a percentage with one decimal and no sign, `n/a` when it is not finite.
-pub fn percent_number(share: f64) -> String {
-    fixed(100.0 * share, 1)
 }
 
 /// A share as a percentage with one decimal and its sign: `12.5 %`.

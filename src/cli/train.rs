@@ -10,7 +10,7 @@ use handoff_training::train::{
 };
 
 use super::format::{progress_bar, steps_bar};
-use super::{CliError, eval, interrupt, write_atomic};
+use super::{CliError, interrupt, write_atomic};
 
 /// The learners of `handoff train`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -274,7 +274,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let table = format!(
         "Test on {} unseen seeds, at full size:\n{}",
         args.test_seeds,
-        eval::render::markdown(&comparison, &[])
+        handoff_eval::markdown(&comparison, &[])
     );
     write_atomic(&saved, &table)?;
     report.push('\n');

@@ -7,45 +7,11 @@ use std::path::PathBuf;
 
 use handoff_env::Scenario;
 use handoff_env::scenario::DEFAULT_SCENARIO;
-use handoff_eval::{Assertion, AssertionOutcome, EvalConfig, evaluate};
+use handoff_eval::{Assertion, AssertionOutcome, EvalConfig, EvalJson, evaluate, policy_list};
 use handoff_training::checkpoint::PolicyMaker;
 
 use super::format::progress_bar;
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
-use render::EvalJson;
-
-/// The baseline when none is named: the study's deployment, if evaluated.
-pub const DEFAULT_BASELINE: &str = "study-treatment";
-
-/// The policies to evaluate on `scenario` and the baseline, from the command line: every built-in
-/// policy and the shipped tuned ones that fit the scenario when none is named; the baseline
-/// defaults to `study-treatment` when it is evaluated, else the first policy, and is added to the
-/// list when missing.
-pub fn policy_list(
-    policies: &[String],
-    baseline: Option<&str>,
-    scenario: &Scenario,
-) -> Result<(Vec<String>, String), CliError> {
-    let mut list: Vec<String> = if policies.is_empty() {
-        handoff_agents::baseline_policies(scenario)
-    } else {
-        policies.to_vec()
-    };
-    for (i, name) in list.iter().enumerate() {
-        if list[..i].contains(name) {
-            return Err(CliError::input(format!("--policy {name} is given twice")));
-        }
-    }
-    let baseline = match baseline {
-        Some(b) => b.to_string(),
-        None if list.iter().any(|p| p == DEFAULT_BASELINE) => DEFAULT_BASELINE.to_string(),
-        None => list[0].clone(),
-    };
-    if !list.contains(&baseline) {
-        list.insert(0, baseline.clone());
-    }
-    Ok((list, baseline))
-}
 
 /// Parses the `--assert` expressions and checks they name evaluated policies (exit 2 if not).
 pub fn parse_assertions(texts: &[String], policies: &[String]) -> Result<Vec<Assertion>, CliError> {
@@ -132,7 +98,8 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     super::interrupt::on_interrupt(
         "the evaluation was not finished; no output was written and earlier files are as they were",
     );
-    let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref(), &scenario)?;
+    let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref(), &scenario)
+        .map_err(CliError::input)?;
     let assertions = parse_assertions(&args.assertions, &policies)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input
     let maker = PolicyMaker::new(&policies, &scenario).map_err(CliError::input)?;
@@ -171,7 +138,7 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     let text = if args.json {
         to_json(&EvalJson::new(&report, &outcomes))
     } else {
-        render::markdown(&report, &outcomes)
+        handoff_eval::markdown(&report, &outcomes)
     };
     let failed: Vec<&AssertionOutcome> = outcomes.iter().filter(|o| !o.passed).collect();
     if failed.is_empty() {

@@ -1,0 +1,144 @@
+"""`HandoffEnv`: one handoff environment as a `gymnasium.Env`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from handoff_rl import _native
+
+ObsMode = Literal["box", "dict"]
+InvalidActionMode = Literal["raise", "first_valid"]
+
+#: Largest seed a reset draws when none is given (seeds are 64-bit in Rust).
+_SEED_LIMIT = 2**63
+
+
+def observation_space(
+    native: _native.Env | _native.VectorEnv, low: np.ndarray, high: np.ndarray, obs_mode: ObsMode
+) -> spaces.Space:
+    """The observation space of one environment: a Box, or a Dict of the Box and the mask."""
+    box = spaces.Box(low=low, high=high, dtype=np.float32)
+    if obs_mode == "box":
+        return box
+    if obs_mode == "dict":
+        mask = spaces.Box(low=0, high=1, shape=(native.n_actions,), dtype=np.int8)
+        return spaces.Dict({"observations": box, "action_mask": mask})
+    raise ValueError(f'obs_mode: "{obs_mode}" is not an observation mode (allowed: box, dict)')
+
+
+def check_invalid_action_mode(mode: str) -> None:
+    """Raises ValueError unless `mode` is a way of treating invalid actions."""
+    if mode not in ("raise", "first_valid"):
+        raise ValueError(
+            f'invalid_action: "{mode}" is not a mode (allowed: raise, first_valid)'
+        )
+
+
+class HandoffEnv(gym.Env):
+    """A handoff environment: dispatch decisions in a customer-service centre shared by an AI
+    and human workers, simulated in Rust.
+
+    Each step is one decision of a kind the agent controls (`control`: route, attend, assign);
+    the others are made by `fallback`. The observation is a float32 vector (or, with
+    ``obs_mode="dict"``, ``{"observations", "action_mask"}`` as RLlib, TorchRL and PettingZoo
+    expect); the action is a candidate slot. `info["action_mask"]` (int8) and
+    :meth:`action_masks` say which actions are valid (sb3-contrib's MaskablePPO calls the
+    latter). An invalid action raises :class:`handoff_rl.InvalidAction` and leaves the
+    environment as it was; ``invalid_action="first_valid"`` maps it to the first valid action
+    instead (what ``gymnasium.utils.env_checker.check_env`` needs, as it samples actions blindly).
+
+    ``reset(seed=s)`` starts the same episode as the Rust ``HandoffEnv::reset(s)``; a reset
+    without a seed draws one from the generator the last seed set.
+
+    Args:
+        scenario: a built-in scenario (``handoff_rl.scenario_names()``) or a TOML file.
+        control: decision kinds the agent makes (default: the scenario's ``env.control``).
+        fallback: the policy for the other decisions: a built-in or shipped tuned policy, with
+            overrides as in ``"c-mu@max_chats=2"``, or a policy file (default: the scenario's).
+        reward: reward weights to override: satisfaction, duration_per_min, retrial, abandonment.
+        days: simulated days per episode (default: the scenario's).
+        scale: workers and arrivals scaled by this factor (same load per worker).
+        max_steps: truncate episodes after this many agent steps (0: never).
+        obs_mode: ``"box"`` or ``"dict"``.
+        invalid_action: ``"raise"`` or ``"first_valid"``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        scenario: str = _native.DEFAULT_SCENARIO,
+        *,
+        control: list[str] | None = None,
+        fallback: str | None = None,
+        reward: dict[str, float] | None = None,
+        days: int | None = None,
+        scale: float = 1.0,
+        max_steps: int | None = None,
+        obs_mode: ObsMode = "box",
+        invalid_action: InvalidActionMode = "raise",
+        render_mode: str | None = None,
+    ) -> None:
+        check_invalid_action_mode(invalid_action)
+        if render_mode is not None:
+            raise ValueError("render_mode: handoff has no rendering (use None)")
+        self._native = _native.Env(
+            scenario,
+            control=control,
+            fallback=fallback,
+            reward=reward,
+            days=days,
+            scale=scale,
+            max_steps=max_steps,
+        )
+        self.observation_space = observation_space(
+            self._native, self._native.observation_low, self._native.observation_high, obs_mode
+        )
+        self.action_space = spaces.Discrete(self._native.n_actions)
+        self.obs_mode: ObsMode = obs_mode
+        self.invalid_action: InvalidActionMode = invalid_action
+        self.render_mode = None
+        self._mask = np.zeros(self._native.n_actions, dtype=np.int8)
+
+    @property
+    def scenario_name(self) -> str:
+        """The scenario's name."""
+        return self._native.scenario_name
+
+    def scenario_toml(self) -> str:
+        """The scenario as TOML, every value in force (for the record of an experiment)."""
+        return self._native.scenario_toml()
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        episode_seed = seed if seed is not None else int(self.np_random.integers(_SEED_LIMIT))
+        obs, mask, info = self._native.reset(episode_seed)
+        info["seed"] = episode_seed
+        return self._observe(obs, mask, info), info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        action = int(action)
+        if self.invalid_action == "first_valid" and not (
+            0 <= action < self._mask.size and self._mask[action]
+        ):
+            valid = np.flatnonzero(self._mask)
+            action = int(valid[0]) if valid.size else action
+        obs, reward, terminated, truncated, mask, info = self._native.step(action)
+        return self._observe(obs, mask, info), reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Which actions are valid now, as booleans (what sb3-contrib's MaskablePPO reads)."""
+        return self._mask.astype(bool)
+
+    def _observe(self, obs: np.ndarray, mask: np.ndarray, info: dict[str, Any]) -> Any:
+        self._mask = mask
+        info["action_mask"] = mask
+        if self.obs_mode == "dict":
+            return {"observations": obs, "action_mask": mask}
+        return obs

@@ -1,0 +1,217 @@
+//! `handoff_rl._native.Env`: one environment, stepped from Python.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use handoff_env::{HandoffEnv, Info, StepError};
+use numpy::PyArray1;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::options::EnvOptions;
+
+create_exception!(
+    _native,
+    InvalidAction,
+    PyValueError,
+    "An action that is out of range or masked out at this decision; the environment is unchanged."
+);
+
+/// What `reset` returns: observation, action mask and info.
+type Reset<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i8>>, Bound<'py, PyDict>);
+
+/// The environment and the buffer its observation is encoded into.
+struct State {
+    env: HandoffEnv,
+    features: Vec<f32>,
+}
+
+/// One handoff environment: `reset(seed)` and `step(action)` return NumPy arrays (observation as
+/// float32, action mask as int8) and an info dict. Not for use from two threads at once.
+#[pyclass(module = "handoff_rl._native")]
+pub struct Env {
+    state: Mutex<State>,
+    /// The scenario's name.
+    #[pyo3(get)]
+    scenario_name: String,
+    /// Length of the observation vector.
+    #[pyo3(get)]
+    observation_len: usize,
+    /// Number of actions (candidate slots).
+    #[pyo3(get)]
+    n_actions: usize,
+    low: Vec<f32>,
+    high: Vec<f32>,
+}
+
+/// Locks `state`, or says that another thread is using the environment (waiting would hold the
+/// interpreter while the other thread needs it back).
+pub fn lock<T>(state: &Mutex<T>) -> PyResult<MutexGuard<'_, T>> {
+    state.try_lock().map_err(|_| {
+        PyRuntimeError::new_err(
+            "the environment is being stepped by another thread; give each thread its own",
+        )
+    })
+}
+
+/// `info` as a Python dict, with the kind of the decision now waiting.
+pub fn info_dict<'py>(
+    py: Python<'py>,
+    info: &Info,
+    env: &HandoffEnv,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("time_s", info.time_s)?;
+    d.set_item("chats_completed", info.chats_completed)?;
+    d.set_item("chats_completed_step", info.chats_completed_step)?;
+    d.set_item("chats_in_flight", info.chats_in_flight)?;
+    d.set_item("steps", info.steps)?;
+    d.set_item("episode_return", info.episode_return)?;
+    d.set_item("decision", env.observation().kind.label())?;
+    Ok(d)
+}
+
+/// The current action mask as int8.
+pub fn mask_array<'py>(py: Python<'py>, env: &HandoffEnv) -> Bound<'py, PyArray1<i8>> {
+    PyArray1::from_iter(py, env.action_mask().iter().map(|&m| i8::from(m)))
+}
+
+impl State {
+    fn observation<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        self.env.observation().encode(&mut self.features);
+        PyArray1::from_slice(py, &self.features)
+    }
+}
+
+#[pymethods]
+impl Env {
+    /// An environment on `scenario` (a built-in name or a TOML file). `control` lists the
+    /// decision kinds the agent makes (route, attend, assign); `fallback` names the policy that
+    /// makes the others (a built-in, shipped tuned or `name@key=value` policy, or a policy
+    /// file); `reward` overrides reward weights; `days` and `scale` shorten and shrink the
+    /// scenario; `max_steps` truncates episodes.
+    #[new]
+    #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, *, control = None,
+        fallback = None, reward = None, days = None, scale = 1.0, max_steps = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        scenario: &str,
+        control: Option<Vec<String>>,
+        fallback: Option<String>,
+        reward: Option<HashMap<String, f64>>,
+        days: Option<u32>,
+        scale: f64,
+        max_steps: Option<u64>,
+    ) -> PyResult<Self> {
+        let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, max_steps)?;
+        let env = options.env()?;
+        let space = env.observation_space();
+        let observation_len = env.observation_len();
+        Ok(Self {
+            scenario_name: env.scenario().name.clone(),
+            n_actions: env.action_space().n,
+            state: Mutex::new(State { env, features: vec![0.0; observation_len] }),
+            observation_len,
+            low: space.low,
+            high: space.high,
+        })
+    }
+
+    /// Lower bounds of the observation, float32.
+    #[getter]
+    fn observation_low<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, &self.low)
+    }
+
+    /// Upper bounds of the observation, float32.
+    #[getter]
+    fn observation_high<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, &self.high)
+    }
+
+    /// The scenario as TOML, every value in force.
+    fn scenario_toml(&self) -> PyResult<String> {
+        let state = lock(&self.state)?;
+        toml_of(state.env.scenario())
+    }
+
+    /// Starts an episode from `seed`: `(observation, action_mask, info)`. An episode in which
+    /// the agent has no decision to make is over at once (`is_over()`).
+    fn reset<'py>(&self, py: Python<'py>, seed: u64) -> PyResult<Reset<'py>> {
+        let mut guard = lock(&self.state)?;
+        let state = &mut *guard;
+        let info = py.detach(|| state.env.reset(seed).1);
+        let info = info_dict(py, &info, &state.env)?;
+        Ok((state.observation(py), mask_array(py, &state.env), info))
+    }
+
+    /// Takes `action`: `(observation, reward, terminated, truncated, action_mask, info)`. An
+    /// invalid action raises `InvalidAction` and changes nothing.
+    #[allow(clippy::type_complexity)]
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        action: i64,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<f32>>,
+        f64,
+        bool,
+        bool,
+        Bound<'py, PyArray1<i8>>,
+        Bound<'py, PyDict>,
+    )> {
+        let mut guard = lock(&self.state)?;
+        let state = &mut *guard;
+        let Ok(action) = usize::try_from(action) else {
+            return Err(InvalidAction::new_err(format!(
+                "action {action} is negative (the action space has {} actions)",
+                self.n_actions
+            )));
+        };
+        let step = py.detach(|| state.env.step(action)).map_err(step_error)?;
+        let info = info_dict(py, &step.info, &state.env)?;
+        Ok((
+            state.observation(py),
+            step.reward,
+            step.terminated,
+            step.truncated,
+            mask_array(py, &state.env),
+            info,
+        ))
+    }
+
+    /// The valid actions now, in increasing order.
+    fn valid_actions(&self) -> PyResult<Vec<usize>> {
+        Ok(lock(&self.state)?.env.observation().valid_actions().collect())
+    }
+
+    /// Whether the episode has ended (or never started): call `reset`.
+    fn is_over(&self) -> PyResult<bool> {
+        Ok(lock(&self.state)?.env.is_over())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Env(scenario={:?}, observation_len={}, n_actions={})",
+            self.scenario_name, self.observation_len, self.n_actions
+        )
+    }
+}
+
+/// `InvalidAction` for an action the environment refused; `RuntimeError` for a step outside an
+/// episode.
+pub fn step_error(e: StepError) -> PyErr {
+    match e {
+        StepError::OutOfRange { .. } | StepError::Masked { .. } => {
+            InvalidAction::new_err(e.to_string())
+        }
+        _ => PyRuntimeError::new_err(e.to_string()),
+    }
+}
+
+/// The scenario as TOML.
+pub fn toml_of(scenario: &handoff_env::Scenario) -> PyResult<String> {
+    toml::to_string(scenario).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}

@@ -1,0 +1,149 @@
+//! `handoff_rl._native.evaluate`: a Python policy against the heuristics on common random
+//! numbers, the comparison `handoff eval` makes (same seeds, same statistics, same JSON).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use handoff_env::{Observation, Policy, Scenario};
+use handoff_eval::{EvalConfig, EvalJson, evaluate as evaluate_policies, markdown, policy_list};
+use numpy::PyArray1;
+use pyo3::prelude::*;
+
+use crate::options::{EnvOptions, value_error};
+
+/// The first error a Python policy raised (or its first invalid action), shared by the
+/// episodes that call it.
+type FirstError = Arc<Mutex<Option<PyErr>>>;
+
+/// A Python callable `(observation float32, action_mask int8) -> action` as a dispatch policy.
+/// After its first error or invalid action it is no longer called (the episode goes on with the
+/// first valid action) and the evaluation raises that error.
+struct PythonPolicy {
+    name: String,
+    callable: Arc<Py<PyAny>>,
+    features: Vec<f32>,
+    error: FirstError,
+}
+
+impl Policy for PythonPolicy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn act(&mut self, obs: &Observation) -> usize {
+        let first_valid = obs.valid_actions().next().expect("a decision has a valid action");
+        let mut error = self.error.lock().expect("no thread panics holding it");
+        if error.is_some() {
+            return first_valid;
+        }
+        obs.encode(&mut self.features);
+        Python::attach(|py| {
+            let features = PyArray1::from_slice(py, &self.features);
+            let mask = PyArray1::from_iter(py, obs.mask.iter().map(|&m| i8::from(m)));
+            let action =
+                self.callable.call1(py, (features, mask)).and_then(|a| a.extract::<i64>(py));
+            match action {
+                Ok(a) if usize::try_from(a).is_ok_and(|a| obs.mask.get(a) == Some(&true)) => {
+                    a as usize
+                }
+                Ok(a) => {
+                    let valid: Vec<usize> = obs.valid_actions().collect();
+                    *error = Some(crate::env::InvalidAction::new_err(format!(
+                        "policy {} chose action {a}, which is not valid at this decision \
+                         (valid: {valid:?})",
+                        self.name
+                    )));
+                    first_valid
+                }
+                Err(e) => {
+                    *error = Some(e);
+                    first_valid
+                }
+            }
+        })
+    }
+}
+
+/// Compares `policy` (a callable from observation and mask to action, or the name of a policy
+/// as `handoff eval --policy` takes it) with `baselines` (default: every built-in heuristic and
+/// the shipped tuned ones that fit the scenario) on `seeds` seeds from `first_seed`. Returns
+/// `(json, markdown)`: the document `handoff eval --json` prints and its table.
+#[pyfunction]
+#[pyo3(signature = (policy, scenario = handoff_env::scenario::DEFAULT_SCENARIO, *,
+    baselines = None, baseline = None, seeds = 10, first_seed = 1, name = "python",
+    control = None, fallback = None, reward = None, days = None, scale = 1.0, threads = None,
+    resamples = 10_000))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate(
+    py: Python<'_>,
+    policy: Bound<'_, PyAny>,
+    scenario: &str,
+    baselines: Option<Vec<String>>,
+    baseline: Option<String>,
+    seeds: u64,
+    first_seed: u64,
+    name: &str,
+    control: Option<Vec<String>>,
+    fallback: Option<String>,
+    reward: Option<HashMap<String, f64>>,
+    days: Option<u32>,
+    scale: f64,
+    threads: Option<usize>,
+    resamples: usize,
+) -> PyResult<(String, String)> {
+    let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, None)?;
+    let scenario = &options.scenario;
+    let (python_name, callable) = match policy.extract::<String>() {
+        Ok(text) => (text, None),
+        Err(_) if policy.is_callable() => (name.to_string(), Some(Arc::new(policy.unbind()))),
+        Err(_) => {
+            return Err(value_error(
+                "policy: a callable (observation, action_mask) -> action, or a policy name",
+            ));
+        }
+    };
+    let mut names = vec![python_name.clone()];
+    names.extend(baselines.unwrap_or_else(|| handoff_agents::baseline_policies(scenario)));
+    let (names, baseline) =
+        policy_list(&names, baseline.as_deref(), scenario).map_err(value_error)?;
+    if !(1..=100_000).contains(&seeds) {
+        return Err(value_error(format!("seeds: {seeds} is outside 1..=100000")));
+    }
+    if !(100..=1_000_000).contains(&resamples) {
+        return Err(value_error(format!("resamples: {resamples} is outside 100..=1000000")));
+    }
+    let config = EvalConfig { seeds, first_seed, resamples, ..EvalConfig::default() };
+    let error: FirstError = Arc::default();
+    let observation_len = handoff_env::observation_len(scenario.env.candidates as usize);
+    let factory = |policy: &str, s: &Scenario| -> Result<Box<dyn Policy>, String> {
+        match &callable {
+            Some(callable) if policy == python_name => Ok(Box::new(PythonPolicy {
+                name: python_name.clone(),
+                callable: Arc::clone(callable),
+                features: vec![0.0; observation_len],
+                error: Arc::clone(&error),
+            })),
+            _ => handoff_agents::spec::resolve(policy, s).map_err(|e| e.to_string()),
+        }
+    };
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(value_error("threads: at least 1"));
+        }
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().map_err(value_error)?;
+    let report = py
+        .detach(|| {
+            pool.install(|| {
+                evaluate_policies(scenario, &names, &baseline, &config, &factory, &|| {})
+            })
+        })
+        .map_err(value_error)?;
+    if let Some(e) = error.lock().expect("no thread panics holding it").take() {
+        return Err(e);
+    }
+    let json = serde_json::to_string_pretty(&EvalJson::new(&report, &[])).map_err(value_error)?;
+    Ok((json + "\n", markdown(&report, &[])))
+}

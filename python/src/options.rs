@@ -1,0 +1,117 @@
+//! What every constructor takes: a scenario by name or file, and the keyword arguments that
+//! change it (decision kinds, fallback policy, reward weights, days, scale, truncation).
+
+use std::collections::HashMap;
+
+use handoff_env::scenario::BUILTIN;
+use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// The reward weights a `reward` dictionary may set, as the scenario's `[reward]` section names
+/// them.
+const REWARD_WEIGHTS: [&str; 4] = ["satisfaction", "duration_per_min", "retrial", "abandonment"];
+
+/// Where the errors of keyword arguments say they come from.
+const SOURCE: &str = "keyword arguments";
+
+/// A scenario and how the agent meets it, from Python's keyword arguments.
+#[derive(Debug, Clone)]
+pub struct EnvOptions {
+    /// The scenario, with every keyword argument applied and validated.
+    pub scenario: Scenario,
+}
+
+impl EnvOptions {
+    /// Loads `scenario` (a built-in name or a TOML file) and applies the keyword arguments; a bad
+    /// value is a `ValueError` naming the argument or the scenario field and its allowed range.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        scenario: &str,
+        control: Option<Vec<String>>,
+        fallback: Option<String>,
+        reward: Option<HashMap<String, f64>>,
+        days: Option<u32>,
+        scale: f64,
+        max_steps: Option<u64>,
+    ) -> PyResult<Self> {
+        let mut s = Scenario::load(scenario).map_err(value_error)?;
+        if let Some(kinds) = control {
+            if kinds.is_empty() {
+                return Err(PyValueError::new_err(
+                    "control: name at least one decision kind (route, attend, assign)",
+                ));
+            }
+            s.env.control = kinds
+                .iter()
+                .map(|k| {
+                    k.parse::<DecisionKind>().map_err(|e| value_error(format!("control: {e}")))
+                })
+                .collect::<PyResult<_>>()?;
+        }
+        if let Some(weights) = reward {
+            for (name, value) in weights {
+                let field = match name.as_str() {
+                    "satisfaction" => &mut s.reward.satisfaction,
+                    "duration_per_min" => &mut s.reward.duration_per_min,
+                    "retrial" => &mut s.reward.retrial,
+                    "abandonment" => &mut s.reward.abandonment,
+                    _ => {
+                        return Err(value_error(format!(
+                            "reward: \"{name}\" is not a reward weight (allowed: {})",
+                            REWARD_WEIGHTS.join(", ")
+                        )));
+                    }
+                };
+                *field = value;
+            }
+        }
+        if let Some(d) = days {
+            s.days = d;
+        }
+        if let Some(m) = max_steps {
+            s.env.max_steps = m;
+        }
+        if !(scale > 0.0 && scale <= 10.0) {
+            return Err(value_error(format!("scale: {scale} is outside (0, 10]")));
+        }
+        s = s.scaled(scale);
+        if let Some(f) = fallback {
+            s.env.fallback_policy = f;
+        }
+        s.validate(SOURCE).map_err(value_error)?;
+        let options = Self { scenario: s };
+        options.fallback()?;
+        Ok(options)
+    }
+
+    /// The fallback policy: a built-in or shipped tuned policy, with parameters or from a file,
+    /// as `handoff eval --policy` takes them.
+    pub fn fallback(&self) -> PyResult<Box<dyn Policy>> {
+        let name = &self.scenario.env.fallback_policy;
+        handoff_agents::spec::resolve(name, &self.scenario)
+            .map_err(|e| value_error(format!("fallback: {e}")))
+    }
+
+    /// A fresh environment on the scenario.
+    pub fn env(&self) -> PyResult<HandoffEnv> {
+        Ok(HandoffEnv::new(self.scenario.clone(), self.fallback()?))
+    }
+}
+
+/// A `ValueError` with the message of `e`.
+pub fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// The names of the built-in scenarios.
+#[pyfunction]
+pub fn scenario_names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(name, _)| *name).collect()
+}
+
+/// The names of the built-in heuristics and the shipped tuned policies.
+#[pyfunction]
+pub fn policy_names() -> Vec<&'static str> {
+    handoff_agents::policy_names().chain(handoff_agents::SHIPPED.iter().map(|(n, _)| *n)).collect()
+}

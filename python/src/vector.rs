@@ -1,0 +1,204 @@
+//! `handoff_rl._native.VectorEnv`: N environments stepped in Rust by one call, the interpreter
+//! released while they run.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use handoff_env::VectorEnv as RustVectorEnv;
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::env::{InvalidAction, lock, step_error};
+use crate::options::EnvOptions;
+
+/// The vector and the buffer actions are copied into.
+struct State {
+    envs: RustVectorEnv,
+    actions: Vec<usize>,
+}
+
+/// A batch of environments with Gymnasium 1.x next-step autoreset: the step after an episode
+/// ends resets that environment (its action is ignored) and returns the new episode's first
+/// observation with reward 0. Every call returns fresh arrays. Not for use from two threads at
+/// once.
+#[pyclass(module = "handoff_rl._native")]
+pub struct VectorEnv {
+    state: Mutex<State>,
+    /// Number of environments.
+    #[pyo3(get)]
+    num_envs: usize,
+    /// Length of the observation vector.
+    #[pyo3(get)]
+    observation_len: usize,
+    /// Number of actions (candidate slots).
+    #[pyo3(get)]
+    n_actions: usize,
+    /// Threads stepping the environments (results do not depend on it).
+    #[pyo3(get)]
+    threads: usize,
+    low: Vec<f32>,
+    high: Vec<f32>,
+}
+
+/// What `reset` and `step` return: observations, rewards, terminated, truncated, masks, and the
+/// info arrays.
+type Batch<'py> = (
+    Bound<'py, PyArray2<f32>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<bool>>,
+    Bound<'py, PyArray1<bool>>,
+    Bound<'py, PyArray2<i8>>,
+    Bound<'py, PyDict>,
+);
+
+#[pymethods]
+impl VectorEnv {
+    /// `num_envs` environments on `scenario`, stepped on `threads` threads (the keyword
+    /// arguments are those of `Env`).
+    #[new]
+    #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, num_envs = 1, *,
+        threads = 1, control = None, fallback = None, reward = None, days = None, scale = 1.0,
+        max_steps = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        scenario: &str,
+        num_envs: usize,
+        threads: usize,
+        control: Option<Vec<String>>,
+        fallback: Option<String>,
+        reward: Option<HashMap<String, f64>>,
+        days: Option<u32>,
+        scale: f64,
+        max_steps: Option<u64>,
+    ) -> PyResult<Self> {
+        if !(1..=4096).contains(&num_envs) {
+            return Err(crate::options::value_error(format!(
+                "num_envs: {num_envs} is outside 1..=4096"
+            )));
+        }
+        if threads == 0 {
+            return Err(crate::options::value_error("threads: at least 1"));
+        }
+        let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, max_steps)?;
+        let envs = (0..num_envs).map(|_| options.env()).collect::<PyResult<Vec<_>>>()?;
+        let envs = RustVectorEnv::new(envs).with_threads(threads);
+        let first = &envs.envs()[0];
+        let space = first.observation_space();
+        Ok(Self {
+            low: space.low,
+            high: space.high,
+            observation_len: first.observation_len(),
+            n_actions: first.action_space().n,
+            num_envs,
+            threads: threads.min(num_envs),
+            state: Mutex::new(State { envs, actions: vec![0; num_envs] }),
+        })
+    }
+
+    /// Lower bounds of one environment's observation, float32.
+    #[getter]
+    fn observation_low<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, &self.low)
+    }
+
+    /// Upper bounds of one environment's observation, float32.
+    #[getter]
+    fn observation_high<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, &self.high)
+    }
+
+    /// Resets every environment from one base seed (environment `i`'s `k`-th episode runs on
+    /// `episode_seed(seed, i, k)`).
+    fn reset<'py>(&self, py: Python<'py>, seed: u64) -> PyResult<Batch<'py>> {
+        let mut guard = lock(&self.state)?;
+        let state = &mut *guard;
+        py.detach(|| state.envs.reset(seed));
+        batch(py, &state.envs)
+    }
+
+    /// Steps every environment with its action (int64, one per environment). An invalid action
+    /// raises `InvalidAction`, naming the environment, before anything is stepped.
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        actions: PyReadonlyArray1<'py, i64>,
+    ) -> PyResult<Batch<'py>> {
+        let mut guard = lock(&self.state)?;
+        let state = &mut *guard;
+        let actions = actions.as_slice()?;
+        if actions.len() != self.num_envs {
+            return Err(InvalidAction::new_err(format!(
+                "{} actions for {} environments",
+                actions.len(),
+                self.num_envs
+            )));
+        }
+        for (i, (&a, slot)) in actions.iter().zip(&mut state.actions).enumerate() {
+            *slot = usize::try_from(a).map_err(|_| {
+                InvalidAction::new_err(format!("environment {i}: action {a} is negative"))
+            })?;
+        }
+        let State { envs, actions } = state;
+        py.detach(|| envs.step(actions)).map_err(|e| {
+            let inner = step_error(e.error.clone());
+            InvalidAction::new_err(format!("environment {}: {}", e.index, inner.value(py)))
+        })?;
+        batch(py, &state.envs)
+    }
+
+    /// Resets now the environments whose last step ended an episode and leaves the others
+    /// (Stable-Baselines3's same-step autoreset); returns the batch with their new episodes'
+    /// first observations and masks.
+    fn reset_ended<'py>(&self, py: Python<'py>) -> PyResult<Batch<'py>> {
+        let mut guard = lock(&self.state)?;
+        let state = &mut *guard;
+        py.detach(|| state.envs.reset_ended());
+        batch(py, &state.envs)
+    }
+
+    /// The seed of episode `episode` of environment `index` in a vector reset with `seed`.
+    #[staticmethod]
+    fn episode_seed(seed: u64, index: usize, episode: u64) -> u64 {
+        RustVectorEnv::episode_seed(seed, index, episode)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "VectorEnv(num_envs={}, threads={}, observation_len={}, n_actions={})",
+            self.num_envs, self.threads, self.observation_len, self.n_actions
+        )
+    }
+}
+
+/// The vector's outputs as fresh arrays. The info dict holds, per environment, the simulated
+/// time, chats completed, the episode's return so far and the steps taken, with `has_info`
+/// false (and zeros) for environments that were autoreset this step.
+fn batch<'py>(py: Python<'py>, envs: &RustVectorEnv) -> PyResult<Batch<'py>> {
+    let n = envs.len();
+    let obs = envs.observations();
+    let obs = PyArray1::from_slice(py, obs.as_slice().expect("observations are contiguous"))
+        .reshape([n, obs.ncols()])?;
+    let masks = envs.masks();
+    let mask_cols = masks.ncols();
+    let masks =
+        PyArray1::from_iter(py, masks.iter().map(|&m| i8::from(m))).reshape([n, mask_cols])?;
+    let infos = envs.infos();
+    let field = |f: fn(&handoff_env::Info) -> f64| {
+        PyArray1::from_iter(py, infos.iter().map(|i| i.as_ref().map_or(0.0, f)))
+    };
+    let d = PyDict::new(py);
+    d.set_item("has_info", PyArray1::from_iter(py, infos.iter().map(Option::is_some)))?;
+    d.set_item("time_s", field(|i| i.time_s))?;
+    d.set_item("chats_completed", field(|i| i.chats_completed as f64))?;
+    d.set_item("episode_return", field(|i| i.episode_return))?;
+    d.set_item("steps", field(|i| i.steps as f64))?;
+    Ok((
+        obs,
+        PyArray1::from_slice(py, envs.rewards()),
+        PyArray1::from_slice(py, envs.terminated()),
+        PyArray1::from_slice(py, envs.truncated()),
+        masks,
+        d,
+    ))
+}

@@ -63,7 +63,7 @@ def evaluate(
     as in :class:`handoff_rl.HandoffEnv`: a policy trained on that environment is evaluated on
     the episodes it was trained on. `baselines` defaults to every built-in heuristic and the
     shipped tuned policies that fit the scenario; `baseline`, the policy the others are compared
-    with seed by seed, defaults to ``study-treatment``. The numbers are those ``handoff eval``
+    with seed by seed, defaults to ``study-treatment`` when evaluated, else the first baseline. The numbers are those ``handoff eval``
     gives for the same policies and seeds, bit for bit.
 
     A callable policy is called under the interpreter lock, from the threads that run its

@@ -91,8 +91,8 @@ class HandoffVectorEnv(VectorEnv):
         return obs, info
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
-        if self.invalid_action == "first_valid":
+        actions = np.asarray(actions, dtype=np.int64).ravel()
+        if self.invalid_action == "first_valid" and actions.size == self.num_envs:
             actions = first_valid(actions, self._masks)
         return self._batch(self._native.step(actions))
 

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use handoff_env::{Observation, Policy, Scenario};
-use handoff_eval::{EvalConfig, EvalJson, evaluate as evaluate_policies, markdown, policy_list};
+use handoff_eval::{
+    DEFAULT_BASELINE, EvalConfig, EvalJson, evaluate as evaluate_policies, markdown, policy_list,
+};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 
@@ -104,6 +106,10 @@ pub fn evaluate(
     };
     let mut names = vec![python_name.clone()];
     names.extend(baselines.unwrap_or_else(|| handoff_agents::baseline_policies(scenario)));
+    // compared with study-treatment when evaluated, else with the first baseline
+    let baseline = baseline.or_else(|| {
+        (!names.iter().any(|n| n == DEFAULT_BASELINE)).then(|| names.get(1).cloned()).flatten()
+    });
     let (names, baseline) =
         policy_list(&names, baseline.as_deref(), scenario).map_err(value_error)?;
     if !(1..=100_000).contains(&seeds) {

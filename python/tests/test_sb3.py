@@ -1,0 +1,65 @@
+"""Stable-Baselines3: the VecEnv adapter's same-step autoreset, and MaskablePPO that never sends
+a masked action."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from sb3_contrib import MaskablePPO
+
+import handoff_rl
+from handoff_rl import _native
+from handoff_rl.sb3 import HandoffVecEnv
+from conftest import SMALL
+
+
+class GuardedVecEnv(HandoffVecEnv):
+    """Counts the actions that reach the environment and fails on a masked one."""
+
+    steps = 0
+
+    def step_async(self, actions: np.ndarray) -> None:
+        masks = self.action_masks()
+        actions = np.asarray(actions).reshape(self.num_envs)
+        assert masks[np.arange(self.num_envs), actions].all(), "a masked action reached the env"
+        self.steps += self.num_envs
+        super().step_async(actions)
+
+
+def test_same_step_autoreset_keeps_the_final_observation():
+    env = HandoffVecEnv(num_envs=2, **SMALL, max_steps=3)
+    env.seed(5)
+    env.reset()
+    for step in range(1, 4):
+        actions = env.action_masks().argmax(axis=1)
+        obs, rewards, dones, infos = env.step(actions)
+        assert list(dones) == [step == 3] * 2
+    for i in range(2):
+        single = handoff_rl.HandoffEnv(**SMALL, max_steps=3)
+        _, info = single.reset(seed=_native.VectorEnv.episode_seed(5, i, 0))
+        for _ in range(3):
+            final, *_ , info = single.step(int(np.flatnonzero(info["action_mask"])[0]))
+        assert np.array_equal(infos[i]["terminal_observation"], final)
+        assert infos[i]["TimeLimit.truncated"] is True
+        assert infos[i]["episode"]["l"] == 3
+        first, _ = single.reset(seed=_native.VectorEnv.episode_seed(5, i, 1))
+        assert np.array_equal(obs[i], first)
+
+
+def test_maskable_ppo_on_the_vec_env_never_sends_a_masked_action():
+    env = GuardedVecEnv(num_envs=4, **SMALL, threads=2, max_steps=256)
+    model = MaskablePPO("MlpPolicy", env, n_steps=256, batch_size=256, n_epochs=2, seed=1)
+    model.learn(total_timesteps=2048)
+    assert env.steps >= 2048
+    assert model.ep_info_buffer, "episodes ended and were logged"
+
+
+def test_maskable_ppo_on_gym_make():
+    env = gym.make("handoff_rl/Small-v0", days=1, scale=0.3, max_steps=200)
+    model = MaskablePPO("MlpPolicy", env, n_steps=200, batch_size=100, n_epochs=1, seed=1)
+    model.learn(total_timesteps=400)
+    result = handoff_rl.evaluate(
+        lambda obs, mask: model.predict(obs, action_masks=mask.astype(bool), deterministic=True)[0],
+        **SMALL, baselines=["c-mu"], seeds=1, name="ppo",
+    )
+    assert np.isfinite(result.policy("ppo")["return_mean"])

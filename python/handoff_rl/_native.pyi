@@ -1,0 +1,101 @@
+"""Type stubs of the Rust extension `handoff_rl._native` (python/src)."""
+
+from typing import Any, Callable, Union
+
+import numpy as np
+import numpy.typing as npt
+
+DEFAULT_SCENARIO: str
+
+class InvalidAction(ValueError):
+    """An action that is out of range or masked out; the environment is unchanged."""
+
+def scenario_names() -> list[str]:
+    """The built-in scenarios."""
+
+def policy_names() -> list[str]:
+    """The built-in heuristics and the shipped tuned policies."""
+
+Info = dict[str, Any]
+Batch = tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.int8],
+    dict[str, npt.NDArray[Any]],
+]
+
+class Env:
+    """One environment; not for use from two threads at once."""
+
+    scenario_name: str
+    observation_len: int
+    n_actions: int
+    observation_low: npt.NDArray[np.float32]
+    observation_high: npt.NDArray[np.float32]
+    def __init__(
+        self,
+        scenario: str = ...,
+        *,
+        control: list[str] | None = None,
+        fallback: str | None = None,
+        reward: dict[str, float] | None = None,
+        days: int | None = None,
+        scale: float = 1.0,
+        max_steps: int | None = None,
+    ) -> None: ...
+    def scenario_toml(self) -> str: ...
+    def reset(self, seed: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8], Info]: ...
+    def step(
+        self, action: int
+    ) -> tuple[npt.NDArray[np.float32], float, bool, bool, npt.NDArray[np.int8], Info]: ...
+    def valid_actions(self) -> list[int]: ...
+    def is_over(self) -> bool: ...
+
+class VectorEnv:
+    """N environments stepped in Rust with next-step autoreset."""
+
+    num_envs: int
+    observation_len: int
+    n_actions: int
+    threads: int
+    observation_low: npt.NDArray[np.float32]
+    observation_high: npt.NDArray[np.float32]
+    def __init__(
+        self,
+        scenario: str = ...,
+        num_envs: int = 1,
+        *,
+        threads: int = 1,
+        control: list[str] | None = None,
+        fallback: str | None = None,
+        reward: dict[str, float] | None = None,
+        days: int | None = None,
+        scale: float = 1.0,
+        max_steps: int | None = None,
+    ) -> None: ...
+    def reset(self, seed: int) -> Batch: ...
+    def step(self, actions: npt.NDArray[np.int64]) -> Batch: ...
+    def reset_ended(self) -> Batch: ...
+    @staticmethod
+    def episode_seed(seed: int, index: int, episode: int) -> int: ...
+
+def evaluate(
+    policy: Union[Callable[[npt.NDArray[np.float32], npt.NDArray[np.int8]], int], str],
+    scenario: str = ...,
+    *,
+    baselines: list[str] | None = None,
+    baseline: str | None = None,
+    seeds: int = 10,
+    first_seed: int = 1,
+    name: str = "python",
+    control: list[str] | None = None,
+    fallback: str | None = None,
+    reward: dict[str, float] | None = None,
+    days: int | None = None,
+    scale: float = 1.0,
+    threads: int | None = None,
+    resamples: int = 10000,
+) -> tuple[str, str]:
+    """(JSON, Markdown) of the comparison, as `handoff eval` prints them."""

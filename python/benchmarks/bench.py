@@ -104,7 +104,9 @@ def main() -> None:
         json.dump({"python": rows, "native": rust}, sys.stdout, indent=2)
         print()
         return
-    print("| workload | from Python, steps/s | native (`handoff bench`), steps/s | Python / native |")
+    print(
+        "| workload | from Python, steps/s | native (`handoff bench`), steps/s | Python / native |"
+    )
     print("|---|---:|---:|---:|")
     for key, value in rows.items():
         print(f"| {key} | {value:,.0f} | {rust[key]:,.0f} | {value / rust[key]:.2f} |")

@@ -1,6 +1,7 @@
 """Type stubs of the Rust extension `handoff_rl._native` (python/src)."""
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,7 +83,7 @@ class VectorEnv:
     def episode_seed(seed: int, index: int, episode: int) -> int: ...
 
 def evaluate(
-    policy: Union[Callable[[npt.NDArray[np.float32], npt.NDArray[np.int8]], int], str],
+    policy: Callable[[npt.NDArray[np.float32], npt.NDArray[np.int8]], int] | str,
     scenario: str = ...,
     *,
     baselines: list[str] | None = None,

@@ -17,11 +17,9 @@ InvalidActionMode = Literal["raise", "first_valid"]
 _SEED_LIMIT = 2**63
 
 
-def observation_space(
-    native: _native.Env | _native.VectorEnv, low: np.ndarray, high: np.ndarray, obs_mode: ObsMode
-) -> spaces.Space:
+def observation_space(native: _native.Env | _native.VectorEnv, obs_mode: ObsMode) -> spaces.Space:
     """The observation space of one environment: a Box, or a Dict of the Box and the mask."""
-    box = spaces.Box(low=low, high=high, dtype=np.float32)
+    box = spaces.Box(low=native.observation_low, high=native.observation_high, dtype=np.float32)
     if obs_mode == "box":
         return box
     if obs_mode == "dict":
@@ -33,9 +31,7 @@ def observation_space(
 def check_invalid_action_mode(mode: str) -> None:
     """Raises ValueError unless `mode` is a way of treating invalid actions."""
     if mode not in ("raise", "first_valid"):
-        raise ValueError(
-            f'invalid_action: "{mode}" is not a mode (allowed: raise, first_valid)'
-        )
+        raise ValueError(f'invalid_action: "{mode}" is not a mode (allowed: raise, first_valid)')
 
 
 class HandoffEnv(gym.Env):
@@ -95,9 +91,7 @@ class HandoffEnv(gym.Env):
             scale=scale,
             max_steps=max_steps,
         )
-        self.observation_space = observation_space(
-            self._native, self._native.observation_low, self._native.observation_high, obs_mode
-        )
+        self.observation_space = observation_space(self._native, obs_mode)
         self.action_space = spaces.Discrete(self._native.n_actions)
         self.obs_mode: ObsMode = obs_mode
         self.invalid_action: InvalidActionMode = invalid_action

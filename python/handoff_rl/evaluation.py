@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from handoff_rl import _native
 
 #: A policy: a callable from (observation float32, action mask int8) to an action, or the name
 #: of a policy as ``handoff eval --policy`` takes it.
-PolicyLike = Union[Callable[[np.ndarray, np.ndarray], int], str]
+PolicyLike = Callable[[np.ndarray, np.ndarray], int] | str
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ def evaluate(
     as in :class:`handoff_rl.HandoffEnv`: a policy trained on that environment is evaluated on
     the episodes it was trained on. `baselines` defaults to every built-in heuristic and the
     shipped tuned policies that fit the scenario; `baseline`, the policy the others are compared
-    with seed by seed, defaults to ``study-treatment`` when evaluated, else the first baseline. The numbers are those ``handoff eval``
-    gives for the same policies and seeds, bit for bit.
+    with seed by seed, defaults to ``study-treatment`` when evaluated, else the first baseline.
+    The numbers are those ``handoff eval`` gives for the same policies and seeds, bit for bit.
 
     A callable policy is called under the interpreter lock, from the threads that run its
     episodes (one episode per thread at a time); an exception it raises, or an invalid action,

@@ -15,7 +15,8 @@ through ``env_method``) run at native speed::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -24,7 +25,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
 from handoff_rl import _native
-from handoff_rl.env import _SEED_LIMIT
+from handoff_rl.env import _SEED_LIMIT, observation_space
 
 
 class HandoffVecEnv(VecEnv):
@@ -64,10 +65,8 @@ class HandoffVecEnv(VecEnv):
             max_steps=max_steps,
         )
         self.render_mode = None
-        observation_space = spaces.Box(
-            low=self._native.observation_low, high=self._native.observation_high, dtype=np.float32
-        )
-        super().__init__(num_envs, observation_space, spaces.Discrete(self._native.n_actions))
+        actions = spaces.Discrete(self._native.n_actions)
+        super().__init__(num_envs, observation_space(self._native, "box"), actions)
         self._masks = np.zeros((num_envs, self._native.n_actions), dtype=np.int8)
         self._actions = np.zeros(num_envs, dtype=np.int64)
         self._rng = np.random.default_rng()
@@ -121,7 +120,11 @@ class HandoffVecEnv(VecEnv):
         raise AttributeError(f"HandoffVecEnv: setting {attr_name} is not supported")
 
     def env_method(
-        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+        self,
+        method_name: str,
+        *method_args: Any,
+        indices: VecEnvIndices = None,
+        **method_kwargs: Any,
     ) -> list[Any]:
         if method_name != "action_masks":
             raise AttributeError(f"HandoffVecEnv: no environment method {method_name}")

@@ -67,9 +67,7 @@ class HandoffVectorEnv(VectorEnv):
             max_steps=max_steps,
         )
         self.num_envs = num_envs
-        self.single_observation_space = observation_space(
-            self._native, self._native.observation_low, self._native.observation_high, obs_mode
-        )
+        self.single_observation_space = observation_space(self._native, obs_mode)
         self.single_action_space = spaces.Discrete(self._native.n_actions)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)

@@ -9,7 +9,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::env::{InvalidAction, lock, step_error};
+use crate::env::{InvalidAction, lock};
 use crate::options::EnvOptions;
 
 /// The vector and the buffer actions are copied into.
@@ -140,10 +140,8 @@ impl VectorEnv {
             })?;
         }
         let State { envs, actions } = state;
-        py.detach(|| envs.step(actions)).map_err(|e| {
-            let inner = step_error(e.error.clone());
-            InvalidAction::new_err(format!("environment {}: {}", e.index, inner.value(py)))
-        })?;
+        // every action is checked before any environment steps, so the error is the caller's
+        py.detach(|| envs.step(actions)).map_err(|e| InvalidAction::new_err(e.to_string()))?;
         batch(py, &state.envs)
     }
 

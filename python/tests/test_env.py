@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import SMALL
 from gymnasium.utils.env_checker import check_env
 
 import handoff_rl
-from conftest import SMALL
 
 
 def first_valid(mask: np.ndarray) -> int:
@@ -139,7 +139,12 @@ def test_control_fallback_and_reward_take_effect():
     doubled = run_episode(
         handoff_rl.HandoffEnv(
             **SMALL,
-            reward={"satisfaction": 2.0, "duration_per_min": 0.04, "retrial": 1.0, "abandonment": 2.0},
+            reward={
+                "satisfaction": 2.0,
+                "duration_per_min": 0.04,
+                "retrial": 1.0,
+                "abandonment": 2.0,
+            },
         ),
         9,
     )

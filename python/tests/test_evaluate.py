@@ -7,10 +7,10 @@ import subprocess
 
 import numpy as np
 import pytest
-
-import handoff_rl
 from conftest import SMALL
 from test_env import run_episode
+
+import handoff_rl
 
 
 def test_named_policies_give_handoff_evals_json_exactly(handoff_bin):
@@ -18,18 +18,57 @@ def test_named_policies_give_handoff_evals_json_exactly(handoff_bin):
         "c-mu", **SMALL, baselines=["study-treatment", "surge-c-mu"], seeds=3, resamples=1000
     )
     cli = subprocess.run(
-        [handoff_bin, "eval", "--scenario", "small", "--days", "1", "--scale", "0.3",
-         "--seeds", "3", "--resamples", "1000", "--json",
-         "--policy", "c-mu", "--policy", "study-treatment", "--policy", "surge-c-mu"],
-        check=True, capture_output=True, text=True,
+        [
+            handoff_bin,
+            "eval",
+            "--scenario",
+            "small",
+            "--days",
+            "1",
+            "--scale",
+            "0.3",
+            "--seeds",
+            "3",
+            "--resamples",
+            "1000",
+            "--json",
+            "--policy",
+            "c-mu",
+            "--policy",
+            "study-treatment",
+            "--policy",
+            "surge-c-mu",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert result.json == cli.stdout
     assert result.report == json.loads(cli.stdout)
     markdown = subprocess.run(
-        [handoff_bin, "eval", "--scenario", "small", "--days", "1", "--scale", "0.3",
-         "--seeds", "3", "--resamples", "1000",
-         "--policy", "c-mu", "--policy", "study-treatment", "--policy", "surge-c-mu"],
-        check=True, capture_output=True, text=True,
+        [
+            handoff_bin,
+            "eval",
+            "--scenario",
+            "small",
+            "--days",
+            "1",
+            "--scale",
+            "0.3",
+            "--seeds",
+            "3",
+            "--resamples",
+            "1000",
+            "--policy",
+            "c-mu",
+            "--policy",
+            "study-treatment",
+            "--policy",
+            "surge-c-mu",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert result.markdown == markdown
 
@@ -51,8 +90,14 @@ def test_a_callable_scores_what_it_earns_in_the_environment():
 
 def test_threads_change_nothing():
     runs = [
-        handoff_rl.evaluate(first_valid, **SMALL, baselines=["c-mu", "least-loaded"], seeds=2,
-                            threads=t, resamples=500).json
+        handoff_rl.evaluate(
+            first_valid,
+            **SMALL,
+            baselines=["c-mu", "least-loaded"],
+            seeds=2,
+            threads=t,
+            resamples=500,
+        ).json
         for t in (1, 2)
     ]
     assert runs[0] == runs[1]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import ray
 import torch
+from conftest import SMALL
 
 import handoff_rl
 from handoff_rl.rllib import ActionMaskingPPOModule, ppo_config
-from conftest import SMALL
 
 
 @pytest.fixture(scope="module")

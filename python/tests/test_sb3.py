@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+from conftest import SMALL
 from sb3_contrib import MaskablePPO
 
 import handoff_rl
 from handoff_rl import _native
 from handoff_rl.sb3 import HandoffVecEnv
-from conftest import SMALL
 
 
 class GuardedVecEnv(HandoffVecEnv):
@@ -38,7 +38,7 @@ def test_same_step_autoreset_keeps_the_final_observation():
         single = handoff_rl.HandoffEnv(**SMALL, max_steps=3)
         _, info = single.reset(seed=_native.VectorEnv.episode_seed(5, i, 0))
         for _ in range(3):
-            final, *_ , info = single.step(int(np.flatnonzero(info["action_mask"])[0]))
+            final, *_, info = single.step(int(np.flatnonzero(info["action_mask"])[0]))
         assert np.array_equal(infos[i]["terminal_observation"], final)
         assert infos[i]["TimeLimit.truncated"] is True
         assert infos[i]["episode"]["l"] == 3
@@ -60,6 +60,9 @@ def test_maskable_ppo_on_gym_make():
     model.learn(total_timesteps=400)
     result = handoff_rl.evaluate(
         lambda obs, mask: model.predict(obs, action_masks=mask.astype(bool), deterministic=True)[0],
-        **SMALL, baselines=["c-mu"], seeds=1, name="ppo",
+        **SMALL,
+        baselines=["c-mu"],
+        seeds=1,
+        name="ppo",
     )
     assert np.isfinite(result.policy("ppo")["return_mean"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import SMALL
 
 import handoff_rl
 from handoff_rl import _native
-from conftest import SMALL
 
 
 def first_valid_rows(masks: np.ndarray) -> np.ndarray:
@@ -71,7 +71,7 @@ def rollout(threads: int) -> list[np.ndarray]:
 
 def test_results_do_not_depend_on_threads():
     one, two = rollout(1), rollout(2)
-    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
 
 
 def test_every_step_returns_fresh_arrays():

@@ -17,59 +17,17 @@ def test_named_policies_give_handoff_evals_json_exactly(handoff_bin):
     result = handoff_rl.evaluate(
         "c-mu", **SMALL, baselines=["study-treatment", "surge-c-mu"], seeds=3, resamples=1000
     )
-    cli = subprocess.run(
-        [
-            handoff_bin,
-            "eval",
-            "--scenario",
-            "small",
-            "--days",
-            "1",
-            "--scale",
-            "0.3",
-            "--seeds",
-            "3",
-            "--resamples",
-            "1000",
-            "--json",
-            "--policy",
-            "c-mu",
-            "--policy",
-            "study-treatment",
-            "--policy",
-            "surge-c-mu",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert result.json == cli.stdout
-    assert result.report == json.loads(cli.stdout)
-    markdown = subprocess.run(
-        [
-            handoff_bin,
-            "eval",
-            "--scenario",
-            "small",
-            "--days",
-            "1",
-            "--scale",
-            "0.3",
-            "--seeds",
-            "3",
-            "--resamples",
-            "1000",
-            "--policy",
-            "c-mu",
-            "--policy",
-            "study-treatment",
-            "--policy",
-            "surge-c-mu",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    args = [handoff_bin, "eval", "--scenario", "small", "--days", "1", "--scale", "0.3"]
+    args += ["--seeds", "3", "--resamples", "1000"]
+    args += ["--policy", "c-mu", "--policy", "study-treatment", "--policy", "surge-c-mu"]
+
+    def cli(*extra: str) -> str:
+        return subprocess.run(args + list(extra), check=True, capture_output=True, text=True).stdout
+
+    text = cli("--json")
+    assert result.json == text
+    assert result.report == json.loads(text)
+    markdown = cli()
     assert result.markdown == markdown
 
 

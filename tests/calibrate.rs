@@ -113,6 +113,56 @@ fn bad_calibrate_arguments_exit_2() {
     assert_eq!(handoff(&["calibrate", "--scenario", "nope"]).status.code(), Some(2));
 }
 
+/// Both arms on the same customers with the same policy are the same run: every effect the
+/// study's estimators report is exactly zero (common random numbers), and the report names the
+/// arms.
+#[test]
+fn the_same_policy_in_both_arms_has_no_effect_at_all() {
+    let o = handoff(&[
+        "calibrate",
+        "--scenario",
+        "small",
+        "--seeds",
+        "2",
+        "--control",
+        "study-treatment@takeover_frustration=0.5",
+        "--treatment",
+        "study-treatment@takeover_frustration=0.5",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(v["arms"]["treatment"], "study-treatment@takeover_frustration=0.5");
+    let effects: Vec<&serde_json::Value> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            let name = t["name"].as_str().unwrap();
+            !name.starts_with("mix_") && !name.starts_with("control_")
+        })
+        .collect();
+    assert!(effects.len() >= 20, "{} effects", effects.len());
+    for t in effects {
+        assert_eq!(t["simulated"], 0.0, "{t}");
+    }
+}
+
+#[test]
+fn bad_arms_are_refused_before_anything_runs() {
+    for (args, expected) in [
+        (&["--treatment", "nope"][..], "--treatment: unknown policy \"nope\""),
+        (&["--control", "study-control@max_chats=9"], "max_chats = 9 is out of range"),
+        (&["--treatment", "ckpt:runs/x"], "compare a trained policy with `handoff eval`"),
+        (&["--control", "c-mu", "--fit"], "--fit, --sensitivity and --cross-validate"),
+    ] {
+        let o = handoff(&[&["calibrate", "--scenario", "small"][..], args].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn sensitivity_and_cross_validation_are_reported_in_json() {
     let o =

@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use handoff_agents::{STUDY_ARMS, by_name};
+use handoff_agents::spec::resolve;
+use handoff_agents::{STUDY_ARMS, SpecError};
 use handoff_env::{ArmStats, EscalationMix};
 use handoff_env::{ChatRecord, Escalation, Policy, Scenario, Simulator};
 use serde::{Deserialize, Serialize};
@@ -390,15 +391,56 @@ pub fn distance(seeds: &[SeedMeasurement], targets: &Targets) -> f64 {
         .sum()
 }
 
+/// The two policies compared: the study's arms ([`Arms::study`]) or any policies
+/// `handoff eval --policy` takes but trained ones (a workflow to try against the study's
+/// estimators, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Arms {
+    /// The control arm's policy.
+    pub control: String,
+    /// The treatment arm's policy.
+    pub treatment: String,
+}
+
+impl Arms {
+    /// The study's arms, `study-control` and `study-treatment`.
+    pub fn study() -> Self {
+        let [(_, control), (_, treatment)] = STUDY_ARMS;
+        Self { control: control.to_string(), treatment: treatment.to_string() }
+    }
+
+    /// Whether these are the study's arms.
+    pub fn is_study(&self) -> bool {
+        *self == Self::study()
+    }
+}
+
+impl Default for Arms {
+    fn default() -> Self {
+        Self::study()
+    }
+}
+
 /// Measures `seeds` seeds (1, 2, ...) of both study arms, calling `on_seed` after each.
 pub fn measure(scenario: &Scenario, seeds: u64, on_seed: &dyn Fn()) -> Vec<SeedMeasurement> {
+    measure_arms(scenario, &Arms::study(), seeds, on_seed).expect("the study's arms are built in")
+}
+
+/// Measures `seeds` seeds (1, 2, ...) of `arms`, calling `on_seed` after each; an error when a
+/// policy cannot be made on `scenario`.
+pub fn measure_arms(
+    scenario: &Scenario,
+    arms: &Arms,
+    seeds: u64,
+    on_seed: &dyn Fn(),
+) -> Result<Vec<SeedMeasurement>, SpecError> {
     (1..=seeds)
         .map(|seed| {
-            let [mut control, mut treatment] =
-                STUDY_ARMS.map(|(_, policy)| by_name(policy, scenario).expect("built in"));
+            let mut control = resolve(&arms.control, scenario)?;
+            let mut treatment = resolve(&arms.treatment, scenario)?;
             let m = measure_seed(scenario, seed, control.as_mut(), treatment.as_mut());
             on_seed();
-            m
+            Ok(m)
         })
         .collect()
 }
@@ -410,6 +452,8 @@ pub struct CalibrationReport {
     pub pass: bool,
     /// The scenario measured.
     pub scenario: String,
+    /// The policies of the two arms.
+    pub arms: Arms,
     /// Seeds measured.
     pub seeds: u64,
     /// Standard errors added to each tolerance (0 at full scale).
@@ -474,30 +518,33 @@ fn curve_points(curves: &DelayCurves) -> Vec<CurvePoint> {
     out
 }
 
-/// Measures both study arms on `seeds` seeds and checks them against the built-in targets, each
-/// tolerance widened by `widen` standard errors; `on_seed` is called after each seed.
+/// Measures `arms` on `seeds` seeds and checks them against the built-in targets, each
+/// tolerance widened by `widen` standard errors; `on_seed` is called after each seed. An error
+/// when a policy cannot be made on `scenario`.
 pub fn calibrate(
     scenario: &Scenario,
+    arms: &Arms,
     seeds: u64,
     widen: f64,
     on_seed: &dyn Fn(),
-) -> CalibrationReport {
-    let measured = measure(scenario, seeds, on_seed);
+) -> Result<CalibrationReport, SpecError> {
+    let measured = measure_arms(scenario, arms, seeds, on_seed)?;
     let rows = summarise(&measured, &Targets::builtin(), widen);
     let mut curves = DelayCurves::default();
     for m in &measured {
         curves.merge(&m.curves);
     }
-    CalibrationReport {
+    Ok(CalibrationReport {
         pass: rows.iter().all(|r| r.pass != Some(false)),
         scenario: scenario.name.clone(),
+        arms: arms.clone(),
         seeds,
         widen,
         targets: rows,
         curves: curve_points(&curves),
         sensitivity: None,
         cross_validation: None,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use handoff_env::scenario::DEFAULT_SCENARIO;
-use handoff_eval::calibration::Targets;
+use handoff_eval::calibration::{Arms, Targets};
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
 use handoff_eval::fit::{FitSettings, Sensitivity, cross_validate, fit, sensitivity};
 
@@ -65,6 +65,15 @@ pub struct CalibrateArgs {
     /// predicts the family it did not see (one fit per family: slow).
     #[arg(long)]
     pub cross_validate: bool,
+    /// The control arm's policy: a heuristic, one with parameters (`NAME@key=value,...`), a
+    /// policy file or a shipped tuned policy. The study's estimators then compare it with the
+    /// treatment arm (the fit, --sensitivity and --cross-validate keep the study's arms).
+    #[arg(long, value_name = "POLICY", default_value = "study-control")]
+    pub control: String,
+    /// The treatment arm's policy, as --control: try a workflow of the treated workers, e.g.
+    /// `study-treatment@max_chats=2`, against the study's effects.
+    #[arg(long, value_name = "POLICY", default_value = "study-treatment")]
+    pub treatment: String,
 }
 
 /// The step of `--sensitivity`, as a share of each parameter's fit range.
@@ -84,7 +93,26 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     if !(0.0..=100.0).contains(&args.widen) {
         return Err(CliError::input("--widen must be in 0..100"));
     }
+    let arms = Arms { control: args.control.clone(), treatment: args.treatment.clone() };
+    if !arms.is_study() && (args.fit || args.sensitivity || args.cross_validate) {
+        return Err(CliError::input(
+            "--control and --treatment change the arms measured; --fit, --sensitivity and \
+             --cross-validate fit the model to the study's own arms: run them without",
+        ));
+    }
+    for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
+        if policy.starts_with("ckpt:") {
+            return Err(CliError::input(format!(
+                "{flag} {policy}: calibrate takes heuristics and policy files; compare a trained \
+                 policy with `handoff eval`"
+            )));
+        }
+    }
     let mut scenario = load_scenario(&args.scenario, args.days)?;
+    for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
+        handoff_agents::spec::resolve(policy, &scenario)
+            .map_err(|e| CliError::input(format!("{flag}: {e}")))?;
+    }
     let mut outputs: Vec<&std::path::Path> = args.svg.iter().map(PathBuf::as_path).collect();
     if args.fit {
         outputs.push(&args.fit_out);
@@ -152,7 +180,8 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     };
     let scenario = scenario.scaled(args.scale);
     let bar = progress_bar(args.seeds, "simulating seeds");
-    let mut report = calibrate(&scenario, args.seeds, args.widen, &|| bar.inc(1));
+    let mut report = calibrate(&scenario, &arms, args.seeds, args.widen, &|| bar.inc(1))
+        .map_err(|e| CliError::input(e.to_string()))?;
     bar.finish_and_clear();
     report.sensitivity = sensitivity;
     report.cross_validation = cross_validation;
@@ -197,13 +226,21 @@ pub fn render_text(report: &CalibrationReport) -> String {
     let passed = report.targets.iter().filter(|r| r.pass == Some(true)).count();
     let total = report.targets.iter().filter(|r| r.pass.is_some()).count();
     let mut out = format!(
-        "calibration of {} against arXiv:2605.14830, {} seed(s){}\n\n",
+        "calibration of {} against arXiv:2605.14830, {} seed(s){}{}\n\n",
         report.scenario,
         report.seeds,
         if report.widen > 0.0 {
             format!(", tolerances widened by {} standard errors", report.widen)
         } else {
             String::new()
+        },
+        if report.arms.is_study() {
+            String::new()
+        } else {
+            format!(
+                "\narms: control {}, treatment {} (not the study's)",
+                report.arms.control, report.arms.treatment
+            )
         }
     );
     out.push_str(&table(&rows));

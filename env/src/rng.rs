@@ -138,20 +138,43 @@ pub fn lognormal<R: Rng + ?Sized>(rng: &mut R, median: f64, sigma: f64) -> f64 {
 
 /// 1 + Poisson(mean - 1): a count of at least one with the given mean (inversion; small means).
 pub fn one_plus_poisson<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u32 {
-    let lambda = (mean - 1.0).max(0.0);
-    if lambda == 0.0 {
-        return 1;
+    OnePlusPoisson::new(mean).sample(rng)
+}
+
+/// The distribution of [`one_plus_poisson`] with its `exp(-λ)` computed once, for a mean drawn
+/// from many times: the same draws for the same generator state, one transcendental call fewer
+/// per draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OnePlusPoisson {
+    /// λ = mean - 1, at least 0.
+    lambda: f64,
+    /// `exp(-λ)`, the probability of the count 1.
+    p_one: f64,
+}
+
+impl OnePlusPoisson {
+    /// The distribution with the given mean (means below 1 count as 1).
+    pub fn new(mean: f64) -> Self {
+        let lambda = (mean - 1.0).max(0.0);
+        Self { lambda, p_one: libm::exp(-lambda) }
     }
-    let mut k = 0u32;
-    let mut p = libm::exp(-lambda);
-    let mut cdf = p;
-    let u = uniform(rng);
-    while u > cdf && k < 1000 {
-        k += 1;
-        p *= lambda / f64::from(k);
-        cdf += p;
+
+    /// A draw by inversion (one uniform, none when the mean is 1).
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+        if self.lambda == 0.0 {
+            return 1;
+        }
+        let (mut k, mut p) = (0u32, self.p_one);
+        let mut cdf = p;
+        let u = uniform(rng);
+        while u > cdf && k < 1000 {
+            k += 1;
+            p *= self.lambda / f64::from(k);
+            cdf += p;
+        }
+        1 + k
     }
-    1 + k
 }
 
 /// The logistic function.

@@ -1,7 +1,7 @@
 //! Events: arrivals (thinned Poisson), the hourly staffing change, and the messages, replies
 //! and patience checks of each chat.
 
-use super::Simulator;
+use super::{Simulator, messages_per_reply_mean};
 use super::state::effort_power;
 use crate::chat::{Chat, Escalation, Handler, Phase};
 use crate::events::EventKind;
@@ -130,8 +130,12 @@ impl Simulator {
             unreachable!("a worker reply belongs to a worker's chat");
         };
         let effort = chat.effort;
-        let msg_mean = 1.0 + (wp.messages_per_reply - 1.0) * effort;
-        chat.worker_messages += rng::one_plus_poisson(&mut chat.service_rng.rng, msg_mean);
+        chat.worker_messages += if effort == 1.0 {
+            self.full_effort_messages.sample(&mut chat.service_rng.rng)
+        } else {
+            let mean = messages_per_reply_mean(wp.messages_per_reply, effort);
+            rng::one_plus_poisson(&mut chat.service_rng.rng, mean)
+        };
         chat.human_replies += 1;
         let slip = if chat.reply_after_switch { 1.0 - wp.switch_slip } else { 1.0 };
         let p_productive =

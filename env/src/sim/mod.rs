@@ -24,7 +24,7 @@ use crate::events::{EventKind, EventQueue};
 use crate::observation::Observation;
 use crate::outcome::ChatRecord;
 use crate::pool::FreePool;
-use crate::rng::{self, Stream};
+use crate::rng::{self, OnePlusPoisson, Stream};
 use crate::roster::Roster;
 use crate::scenario::{HOUR_S, Scenario};
 
@@ -150,6 +150,8 @@ pub struct Simulator {
     completed: Vec<ChatRecord>,
     /// Counters of this run.
     counters: SimCounters,
+    /// Messages per reply at full effort, the most frequent draw of its kind.
+    full_effort_messages: OnePlusPoisson,
 }
 
 impl Simulator {
@@ -199,6 +201,10 @@ impl Simulator {
             obs: Observation::new(candidates),
             completed: Vec::new(),
             counters: SimCounters::default(),
+            full_effort_messages: OnePlusPoisson::new(messages_per_reply_mean(
+                scenario.workers.messages_per_reply,
+                1.0,
+            )),
             scenario,
         };
         sim.reset(0);
@@ -404,6 +410,13 @@ impl Simulator {
         }
         Ok(())
     }
+}
+
+/// Mean messages a worker sends per reply at `effort` (1 at no effort, the scenario's
+/// `messages_per_reply` at full effort).
+#[inline]
+fn messages_per_reply_mean(full_effort_mean: f64, effort: f64) -> f64 {
+    1.0 + (full_effort_mean - 1.0) * effort
 }
 
 #[cfg(test)]

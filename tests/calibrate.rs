@@ -107,10 +107,29 @@ fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
 }
 
 #[test]
+fn a_fit_from_the_centre_starts_at_the_middle_of_every_range() {
+    let dir = temp_dir("fit-centre");
+    let out = dir.join("fitted.toml");
+    let fit = ["--fit", "--fit-start", "centre", "--fit-out", out.to_str().unwrap()];
+    let o = handoff(&quick_fit(&fit, "2"));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for (parameter, lo, hi) in handoff::eval::fit::FREE_PARAMETERS {
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{parameter}:")))
+            .unwrap_or_else(|| panic!("{parameter} is not reported: {stdout}"));
+        let start: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!((start - (lo + hi) / 2.0).abs() < 1e-4, "{line}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn bad_calibrate_arguments_exit_2() {
     assert_eq!(handoff(&["calibrate", "--seeds", "0"]).status.code(), Some(2));
     assert_eq!(handoff(&["calibrate", "--scale", "-1"]).status.code(), Some(2));
     assert_eq!(handoff(&["calibrate", "--scenario", "nope"]).status.code(), Some(2));
+    assert_eq!(handoff(&["calibrate", "--fit-start", "nowhere"]).status.code(), Some(2));
 }
 
 /// Both arms on the same customers with the same policy are the same run: every effect the

@@ -92,8 +92,19 @@ pub struct FitResult {
     pub parameters: Vec<(String, f64, f64)>,
 }
 
+/// Where a fit starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FitStart {
+    /// The scenario's own values (for the shipped scenario: the values fitted with every target).
+    #[default]
+    Scenario,
+    /// The middle of every parameter's fit range: a fit that knows nothing of earlier fits.
+    Centre,
+}
+
 /// Where the fit's simulations run: a reduced centre over a few days on fixed seeds, the same
-/// at every evaluation (common random numbers).
+/// at every evaluation (common random numbers), and where the optimiser starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitSettings {
     /// Scale of workers and arrivals.
@@ -102,6 +113,8 @@ pub struct FitSettings {
     pub days: u32,
     /// Seeds 1 to `seeds`.
     pub seeds: u64,
+    /// The starting point.
+    pub start: FitStart,
 }
 
 impl FitSettings {
@@ -126,7 +139,10 @@ pub fn fit(
 ) -> Result<(Scenario, FitResult), String> {
     let base = settings.reduce(full);
     let seeds = settings.seeds;
-    let x0 = get_parameters(full);
+    let x0 = match settings.start {
+        FitStart::Scenario => get_parameters(full),
+        FitStart::Centre => denormalise(&vec![0.5; FREE_PARAMETERS.len()]),
+    };
     let u0 = normalise(&x0);
     let bounds = vec![(0.0, 1.0); FREE_PARAMETERS.len()];
     let evaluations = std::cell::Cell::new(0u64);
@@ -328,7 +344,7 @@ mod tests {
     #[test]
     fn sensitivity_finds_what_a_parameter_moves_and_what_it_cannot() {
         let full = Scenario::builtin("taobao").unwrap();
-        let settings = FitSettings { scale: 0.03, days: 2, seeds: 1 };
+        let settings = FitSettings { scale: 0.03, days: 2, seeds: 1, start: FitStart::Scenario };
         let targets = Targets::builtin();
         let s = sensitivity(&full, &targets, settings, 0.1, &|_| {}).unwrap();
         let row = s.rows.iter().find(|r| r.parameter == "satisfaction.base").unwrap();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_eval::calibration::{Arms, Targets};
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
-use handoff_eval::fit::{FitSettings, Sensitivity, cross_validate, fit, sensitivity};
+use handoff_eval::fit::{FitSettings, FitStart, Sensitivity, cross_validate, fit, sensitivity};
 
 use super::format::{fixed, progress_bar, table};
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
@@ -53,6 +53,11 @@ pub struct CalibrateArgs {
     /// Seeds of the simulations inside the fit (the same at every evaluation).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub fit_seeds: u64,
+    /// Where the fit and the refits of --cross-validate start: the scenario's own values, or
+    /// the middle of every parameter's fit range (a fit that knows nothing of earlier fits;
+    /// give it more --fit-evaluations).
+    #[arg(long, value_enum, default_value_t = StartArg::Scenario)]
+    pub fit_start: StartArg,
     /// Most objective evaluations of the fit (and of each refit of --cross-validate).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub fit_evaluations: u64,
@@ -74,6 +79,24 @@ pub struct CalibrateArgs {
     /// `study-treatment@max_chats=2`, against the study's effects.
     #[arg(long, value_name = "POLICY", default_value = "study-treatment")]
     pub treatment: String,
+}
+
+/// The values of `--fit-start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StartArg {
+    /// The scenario's own values.
+    Scenario,
+    /// The middle of every parameter's fit range.
+    Centre,
+}
+
+impl From<StartArg> for FitStart {
+    fn from(a: StartArg) -> Self {
+        match a {
+            StartArg::Scenario => FitStart::Scenario,
+            StartArg::Centre => FitStart::Centre,
+        }
+    }
 }
 
 /// The step of `--sensitivity`, as a share of each parameter's fit range.
@@ -125,8 +148,12 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     });
     let mut files = Vec::new();
     let mut prefix = String::new();
-    let settings =
-        FitSettings { scale: args.fit_scale, days: args.fit_days, seeds: args.fit_seeds };
+    let settings = FitSettings {
+        scale: args.fit_scale,
+        days: args.fit_days,
+        seeds: args.fit_seeds,
+        start: args.fit_start.into(),
+    };
     let targets = Targets::builtin();
     if args.fit {
         let bar = progress_bar(args.fit_evaluations, "fitting");

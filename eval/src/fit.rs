@@ -3,7 +3,9 @@
 //!
 //! COBYLA (the `cobyla` crate: a bounded, derivative-free trust-region method, maintained, pure
 //! Rust) minimises [`distance`], the tolerance-scaled squared distance between simulated and
-//! study effects, on the same seeds at every evaluation (common random numbers).
+//! study effects, on the same seeds at every evaluation (common random numbers). It starts from
+//! the scenario's values or, with [`FitStart::Centre`], from the middle of every parameter's
+//! range.
 
 use handoff_env::Scenario;
 use serde::Serialize;

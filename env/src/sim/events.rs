@@ -1,8 +1,8 @@
 //! Events: arrivals (thinned Poisson), the hourly staffing change, and the messages, replies
 //! and patience checks of each chat.
 
-use super::{Simulator, messages_per_reply_mean};
 use super::state::effort_power;
+use super::{Simulator, messages_per_reply_mean};
 use crate::chat::{Chat, Escalation, Handler, Phase};
 use crate::events::EventKind;
 use crate::outcome::Ending;

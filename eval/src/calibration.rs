@@ -415,12 +415,6 @@ impl Arms {
     }
 }
 
-impl Default for Arms {
-    fn default() -> Self {
-        Self::study()
-    }
-}
-
 /// Measures `seeds` seeds (1, 2, ...) of both study arms, calling `on_seed` after each.
 pub fn measure(scenario: &Scenario, seeds: u64, on_seed: &dyn Fn()) -> Vec<SeedMeasurement> {
     measure_arms(scenario, &Arms::study(), seeds, on_seed).expect("the study's arms are built in")

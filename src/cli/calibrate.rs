@@ -123,6 +123,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
              --cross-validate fit the model to the study's own arms: run them without",
         ));
     }
+    let mut scenario = load_scenario(&args.scenario, args.days)?;
     for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
         if policy.starts_with("ckpt:") {
             return Err(CliError::input(format!(
@@ -130,9 +131,6 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
                  policy with `handoff eval`"
             )));
         }
-    }
-    let mut scenario = load_scenario(&args.scenario, args.days)?;
-    for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
         handoff_agents::spec::resolve(policy, &scenario)
             .map_err(|e| CliError::input(format!("{flag}: {e}")))?;
     }

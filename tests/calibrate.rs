@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{handoff, temp_dir};
+use common::{handoff, json, temp_dir};
 
 use handoff::env::Scenario;
 
@@ -29,8 +29,7 @@ fn the_study_scenario_meets_every_target_but_the_spillover_at_reduced_scale() {
         "3",
         "--json",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let v = json(&o);
     let failed: Vec<String> = v["targets"]
         .as_array()
         .unwrap()
@@ -64,7 +63,7 @@ fn a_failing_calibration_exits_1_with_the_documented_json_and_an_svg() {
         svg.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json(&o);
     assert_eq!(v["pass"], false);
     let targets = v["targets"].as_array().unwrap();
     for t in targets.iter().filter(|t| !t["study"].is_null()) {
@@ -149,8 +148,7 @@ fn the_same_policy_in_both_arms_has_no_effect_at_all() {
         "study-treatment@takeover_frustration=0.5",
         "--json",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let v = json(&o);
     assert_eq!(v["arms"]["treatment"], "study-treatment@takeover_frustration=0.5");
     let effects: Vec<&serde_json::Value> = v["targets"]
         .as_array()
@@ -186,8 +184,7 @@ fn bad_arms_are_refused_before_anything_runs() {
 fn sensitivity_and_cross_validation_are_reported_in_json() {
     let o =
         handoff(&quick_fit(&["--days", "1", "--sensitivity", "--cross-validate", "--json"], "3"));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let v = json(&o);
     let s = &v["sensitivity"];
     let targets = s["targets"].as_array().unwrap().len();
     assert_eq!(targets, 19);

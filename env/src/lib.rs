@@ -9,6 +9,7 @@
 //! - [`Simulator`]: the event loop; [`run`] runs it with one policy.
 //! - [`HandoffEnv`] and [`VectorEnv`]: `reset(seed)`, `step(action)`, spaces and action masks.
 //! - [`Policy`]: what every dispatch policy implements.
+//! - [`MODEL_VERSION`] and [`ModelStamp`]: which model a result was made on.
 //!
 //! ```
 //! use handoff_env::{HandoffEnv, Observation, Policy, Scenario};
@@ -53,6 +54,7 @@ mod sim;
 mod spaces;
 mod stats;
 mod vector;
+pub mod version;
 
 pub use chat::{Escalation, RETRIAL_ID_STEP};
 pub use csv::ChatCsv;
@@ -70,3 +72,4 @@ pub use sim::{SimCounters, Simulator, Worker};
 pub use spaces::BoxSpace;
 pub use stats::{ArmStats, ArmSummary, EscalationMix, SegmentStats, SegmentSummary};
 pub use vector::{VectorEnv, VectorStepError};
+pub use version::{MODEL_VERSION, ModelStamp};

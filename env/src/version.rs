@@ -1,0 +1,149 @@
+//! Which model made a result: the simulator's behaviour version and a fingerprint of the
+//! resolved scenario.
+//!
+//! A return, a tuned policy or a checkpoint means one thing only on the model it was made on.
+//! [`MODEL_VERSION`] goes up by hand whenever the simulator's outputs change for the same
+//! scenario and seed (dynamics, observations, rewards): a test pins a digest of a short run per
+//! version, so a change cannot slip through unbumped. [`Scenario::fingerprint`] hashes the
+//! scenario's values, so a changed parameter shows even when the version did not move.
+//! [`ModelStamp`] carries both in every report, tuned policy file and checkpoint.
+//!
+//! The versions and what changed in each: `docs/versions.md`.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::scenario::Scenario;
+
+/// The simulator's behaviour version: bumped whenever the outputs of the same scenario and seed
+/// change. Gymnasium ids carry it (`handoff_rl/Taobao-v0`).
+pub const MODEL_VERSION: u32 = 0;
+
+/// Hex digits of a [`digest`] (64 bits of SHA-256: collisions are not a concern for the few
+/// scenarios a project compares).
+const DIGEST_HEX: usize = 16;
+
+/// A short, stable digest of `bytes`: the first 64 bits of their SHA-256, as hex.
+///
+/// SHA-256 (RustCrypto's `sha2`, already in the dependency tree through Burn) rather than
+/// Rust's `Hasher`: its bits are specified, the same on every machine and release.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(DIGEST_HEX);
+    for byte in &hash[..DIGEST_HEX / 2] {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+impl Scenario {
+    /// A stable hash of every value of the scenario except its `name` and `description` (labels
+    /// that do not change what is simulated): two files that resolve to the same values share a
+    /// fingerprint, and changing any value changes it.
+    ///
+    /// The values are hashed as canonical JSON (fields in declaration order, floats in their
+    /// shortest round-trip form), so the fingerprint is the same on every machine.
+    pub fn fingerprint(&self) -> String {
+        let mut values = serde_json::to_value(self).expect("scenarios serialise");
+        if let Some(fields) = values.as_object_mut() {
+            fields.remove("name");
+            fields.remove("description");
+        }
+        digest(values.to_string().as_bytes())
+    }
+}
+
+/// The model a result was made on: the behaviour version and the scenario's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelStamp {
+    /// [`MODEL_VERSION`] when the result was made.
+    pub model_version: u32,
+    /// [`Scenario::fingerprint`] of the scenario it was made on.
+    pub scenario_fingerprint: String,
+}
+
+impl ModelStamp {
+    /// The stamp of `scenario` on today's model.
+    pub fn of(scenario: &Scenario) -> Self {
+        Self { model_version: MODEL_VERSION, scenario_fingerprint: scenario.fingerprint() }
+    }
+
+    /// `None` when `self` (what an artefact records) matches `current`, else one line naming
+    /// both: `what` was made on model version 0 (scenario fingerprint …), today's is … .
+    pub fn mismatch(&self, current: &ModelStamp, what: &str) -> Option<String> {
+        if self == current {
+            return None;
+        }
+        let mut differences = Vec::new();
+        if self.model_version != current.model_version {
+            differences.push(format!(
+                "model version {} (today's is {})",
+                self.model_version, current.model_version
+            ));
+        }
+        if self.scenario_fingerprint != current.scenario_fingerprint {
+            differences.push(format!(
+                "scenario fingerprint {} (today's is {})",
+                self.scenario_fingerprint, current.scenario_fingerprint
+            ));
+        }
+        Some(format!(
+            "{what} was made on {}: its numbers may not hold on today's model",
+            differences.join(" and ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changing_one_value_changes_the_fingerprint_and_labels_do_not() {
+        let taobao = Scenario::builtin("taobao").unwrap();
+        let fingerprint = taobao.fingerprint();
+        assert_eq!(fingerprint.len(), DIGEST_HEX);
+        assert_eq!(fingerprint, taobao.clone().fingerprint(), "stable");
+
+        let mut renamed = taobao.clone();
+        renamed.name = "my-centre".into();
+        renamed.description = "another label".into();
+        assert_eq!(renamed.fingerprint(), fingerprint, "labels are not values");
+
+        let mut changed = taobao.clone();
+        changed.customers.frustration_mean += 0.01;
+        assert_ne!(changed.fingerprint(), fingerprint);
+        let mut changed = taobao.clone();
+        changed.days += 1;
+        assert_ne!(changed.fingerprint(), fingerprint);
+        let mut changed = taobao;
+        changed.reward.abandonment *= 2.0;
+        assert_ne!(changed.fingerprint(), fingerprint);
+    }
+
+    #[test]
+    fn every_builtin_scenario_has_its_own_fingerprint() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, _) in crate::scenario::BUILTIN {
+            let s = Scenario::builtin(name).unwrap();
+            assert!(seen.insert(s.fingerprint()), "{name} shares a fingerprint");
+        }
+    }
+
+    #[test]
+    fn a_mismatch_names_both_stamps() {
+        let current = ModelStamp::of(&Scenario::builtin("small").unwrap());
+        assert_eq!(current.mismatch(&current, "x"), None);
+        let old = ModelStamp { model_version: MODEL_VERSION + 7, ..current.clone() };
+        let line = old.mismatch(&current, "policies/x.toml").unwrap();
+        assert!(line.starts_with("policies/x.toml was made on model version"), "{line}");
+        assert!(line.contains(&format!("today's is {MODEL_VERSION}")), "{line}");
+        assert!(!line.contains("fingerprint"), "{line}");
+        let other =
+            ModelStamp { scenario_fingerprint: "0123456789abcdef".into(), ..current.clone() };
+        let line = other.mismatch(&current, "ckpt:run").unwrap();
+        assert!(line.contains("0123456789abcdef") && line.contains(&current.scenario_fingerprint));
+        assert!(!line.contains('\n'));
+    }
+}

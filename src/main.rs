@@ -17,7 +17,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Alibaba's Taobao field experiment (arXiv:2605.14830), a Gymnasium-style environment, and tools
 /// to compare dispatch policies.
 #[derive(Debug, Parser)]
-#[command(name = "handoff", version, propagate_version = true)]
+#[command(name = "handoff", version = handoff::cli::version_text(), propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

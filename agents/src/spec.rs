@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use handoff_env::{Policy, Scenario};
+use handoff_env::{MODEL_VERSION, ModelStamp, Policy, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ParamError, ParamSet};
@@ -109,6 +109,19 @@ pub struct TuningRecord {
     pub default_score: f64,
     /// The tuned values' return on each validation seed, in seed order.
     pub seed_returns: Vec<f64>,
+    /// The model tuned on (absent in files written before handoff 0.2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelStamp>,
+}
+
+impl TuningRecord {
+    /// The scenario tuned on, as it resolves today: the record's scenario with its days and
+    /// scale.
+    pub fn scenario_today(&self) -> Result<Scenario, String> {
+        let mut scenario = Scenario::load(&self.scenario).map_err(|e| e.to_string())?;
+        scenario.days = self.days;
+        Ok(scenario.scaled(self.scale))
+    }
 }
 
 /// A policy file: a built-in heuristic and values for its parameters.
@@ -138,6 +151,26 @@ impl PolicyFile {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SpecError::File { path: name.clone(), message: e.to_string() })?;
         Self::parse(&text, &name)
+    }
+
+    /// `None` when the file's values were tuned on today's model (or were set by hand: a file
+    /// without `[tuning]` belongs to no model), else one line saying on what model they were
+    /// tuned and what today's is. `source_name` names the file.
+    pub fn model_mismatch(&self, source_name: &str) -> Option<String> {
+        let tuning = self.tuning.as_ref()?;
+        let Some(recorded) = &tuning.model else {
+            return Some(format!(
+                "{source_name} records no model version (tuned before handoff 0.2.0): its \
+                 numbers may not hold on today's model (version {MODEL_VERSION}); tune it again"
+            ));
+        };
+        match tuning.scenario_today() {
+            Ok(scenario) => recorded.mismatch(&ModelStamp::of(&scenario), source_name),
+            Err(e) => Some(format!(
+                "{source_name} was tuned on scenario {}, which does not load today: {e}",
+                tuning.scenario
+            )),
+        }
     }
 
     /// The file's text: a comment saying how to use it, then TOML.
@@ -317,6 +350,7 @@ mod tests {
             let file = shipped(name).unwrap();
             assert!(file.tuning.is_some(), "{name} records its tuning");
             file.build(&scenario, name).unwrap();
+            assert_eq!(file.model_mismatch(name), None, "re-tune or re-stamp {name}");
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use handoff_agents::spec::resolve;
 use handoff_agents::{STUDY_ARMS, SpecError};
-use handoff_env::{ArmStats, EscalationMix};
+use handoff_env::{ArmStats, EscalationMix, ModelStamp};
 use handoff_env::{ChatRecord, Escalation, Policy, Scenario, Simulator};
 use serde::{Deserialize, Serialize};
 
@@ -446,6 +446,8 @@ pub struct CalibrationReport {
     pub pass: bool,
     /// The scenario measured.
     pub scenario: String,
+    /// The model measured.
+    pub model: ModelStamp,
     /// The policies of the two arms.
     pub arms: Arms,
     /// Seeds measured.
@@ -531,6 +533,7 @@ pub fn calibrate(
     Ok(CalibrationReport {
         pass: rows.iter().all(|r| r.pass != Some(false)),
         scenario: scenario.name.clone(),
+        model: ModelStamp::of(scenario),
         arms: arms.clone(),
         seeds,
         widen,

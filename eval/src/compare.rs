@@ -7,7 +7,7 @@
 //! with its own interval) and the win rate.
 
 use handoff_env::rng::{Stream, derive_seed};
-use handoff_env::{Policy, Scenario};
+use handoff_env::{ModelStamp, Policy, Scenario};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -122,6 +122,8 @@ impl PolicySummary {
 pub struct EvalReport {
     /// The scenario's name.
     pub scenario: String,
+    /// The model the evaluation ran on.
+    pub model: ModelStamp,
     /// The seeds every policy ran on.
     pub seeds: Vec<u64>,
     /// Confidence level of the intervals.
@@ -247,6 +249,7 @@ pub fn evaluate(
         .collect();
     Ok(EvalReport {
         scenario: scenario.name.clone(),
+        model: ModelStamp::of(scenario),
         seeds,
         confidence: config.confidence,
         baseline: baseline.to_string(),

@@ -57,6 +57,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
     };
     let reference = bench_reference();
     let report = BenchReport {
+        model_version: handoff_env::MODEL_VERSION,
         reference,
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
@@ -212,6 +213,8 @@ pub fn bench_reference() -> ReferenceBench {
 /// What `handoff bench --json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The model measured ([`handoff_env::MODEL_VERSION`]).
+    pub model_version: u32,
     /// The reference workload, timed first.
     pub reference: ReferenceBench,
     /// The whole-study simulation.

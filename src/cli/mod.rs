@@ -57,6 +57,23 @@ pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError
     Ok(scenario)
 }
 
+/// What `handoff --version` prints after the name: the release, the model version and the
+/// default scenario's fingerprint (`handoff scenarios` lists every scenario's).
+pub fn version_text() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let default = Scenario::builtin(handoff_env::scenario::DEFAULT_SCENARIO)
+            .expect("the default scenario is built in");
+        format!(
+            "{} (model version {}; {} fingerprint {})",
+            env!("CARGO_PKG_VERSION"),
+            handoff_env::MODEL_VERSION,
+            default.name,
+            default.fingerprint()
+        )
+    });
+    &TEXT
+}
+
 /// Reads a seed: a whole number from 0 to 2^64 - 1 (negative numbers get this message too, not
 /// clap's "unexpected argument").
 pub fn parse_seed(text: &str) -> Result<u64, String> {

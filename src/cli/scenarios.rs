@@ -1,7 +1,7 @@
 //! `handoff scenarios`: the built-in scenarios.
 
-use handoff_env::Scenario;
 use handoff_env::scenario::{BUILTIN, DEFAULT_SCENARIO};
+use handoff_env::{MODEL_VERSION, Scenario};
 use serde::Serialize;
 
 use super::CliError;
@@ -10,10 +10,12 @@ use super::CliError;
 struct Entry {
     name: String,
     default: bool,
+    scenario_fingerprint: String,
     description: String,
     days: u32,
     workers: u32,
     chats_per_day: f64,
+    model_version: u32,
 }
 
 /// The options of `handoff scenarios`.
@@ -36,10 +38,12 @@ fn render(json: bool) -> String {
         .map(|(name, s)| Entry {
             name: (*name).to_string(),
             default: *name == DEFAULT_SCENARIO,
+            scenario_fingerprint: s.fingerprint(),
             description: s.description,
             days: s.days,
             workers: s.workers.count,
             chats_per_day: s.arrivals.chats_per_day,
+            model_version: MODEL_VERSION,
         })
         .collect();
     if json {
@@ -50,6 +54,7 @@ fn render(json: bool) -> String {
         "days".into(),
         "workers".into(),
         "chats/day".into(),
+        "fingerprint".into(),
         "description".into(),
     ]];
     for e in &entries {
@@ -59,8 +64,14 @@ fn render(json: bool) -> String {
             e.days.to_string(),
             e.workers.to_string(),
             format!("{:.0}", e.chats_per_day),
+            e.scenario_fingerprint.clone(),
             e.description.clone(),
         ]);
     }
-    super::format::table_with_text(&rows, &[4])
+    let mut out = super::format::table_with_text(&rows, &[4, 5]);
+    out += &format!(
+        "\nModel version {MODEL_VERSION}; a fingerprint hashes every value of the scenario \
+         (docs/versions.md).\n"
+    );
+    out
 }

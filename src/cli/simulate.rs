@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use handoff_agents::{STUDY_ARMS, run_builtin};
 use handoff_env::scenario::DEFAULT_SCENARIO;
-use handoff_env::{ArmStats, ArmSummary, ChatCsv, Scenario, SegmentSummary};
+use handoff_env::{ArmStats, ArmSummary, ChatCsv, ModelStamp, Scenario, SegmentSummary};
 use serde::Serialize;
 
 use super::format::{percent, table};
@@ -43,6 +43,8 @@ pub fn run(args: &SimulateArgs) -> Result<String, CliError> {
 pub struct SimulateReport {
     /// The scenario's name.
     pub scenario: String,
+    /// The model simulated.
+    pub model: ModelStamp,
     /// The seed.
     pub seed: u64,
     /// Simulated days.
@@ -98,7 +100,13 @@ pub fn simulate(
         .zip(&stats)
         .map(|((arm, _), st)| (arm.to_string(), st.summary()))
         .collect();
-    Ok(SimulateReport { scenario: scenario.name.clone(), seed, days: scenario.days, arms })
+    Ok(SimulateReport {
+        scenario: scenario.name.clone(),
+        model: ModelStamp::of(scenario),
+        seed,
+        days: scenario.days,
+        arms,
+    })
 }
 
 fn segment_rows(report: &SimulateReport) -> Vec<Vec<String>> {

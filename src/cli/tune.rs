@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use handoff_agents::{PolicyFile, TuningRecord, heuristic, policy_names};
+use handoff_env::ModelStamp;
 use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_eval::{TUNE_FIRST_SEED, TuneSettings, tune};
 use serde::Serialize;
@@ -118,6 +119,7 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         score: tuned.score,
         default_score: tuned.default_score,
         seed_returns: tuned.seed_returns.clone(),
+        model: Some(ModelStamp::of(&scenario)),
     };
     let file = PolicyFile {
         policy: h.name.to_string(),

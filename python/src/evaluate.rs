@@ -112,6 +112,14 @@ pub fn evaluate(
     });
     let (names, baseline) =
         policy_list(&names, baseline.as_deref(), scenario).map_err(value_error)?;
+    // a tuned policy file made on another model: a UserWarning naming both, as `handoff eval`
+    for name in &names {
+        let Ok(file) = handoff_agents::spec::policy_file(name) else { continue };
+        if let Some(line) = file.model_mismatch(name) {
+            let message = std::ffi::CString::new(line).map_err(value_error)?;
+            PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &message, 1)?;
+        }
+    }
     if !(1..=100_000).contains(&seeds) {
         return Err(value_error(format!("seeds: {seeds} is outside 1..=100000")));
     }

@@ -6,7 +6,8 @@
 //! RUN/checkpoints/latest              the name of the newest checkpoint
 //! RUN/checkpoints/ckpt-00000040/      model.bpk, optimizer.bpk, policy.bpk, learner.json
 //!                                     (generator, buffers), state.json (counters,
-//!                                     environments), manifest.json
+//!                                     environments), model.json (the model version and
+//!                                     scenario fingerprint it was trained on), manifest.json
 //! RUN/best/                           the same, for the best policy by validation return
 //! ```
 
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use handoff_agents::LearnedPolicy;
 use handoff_agents::net::NetConfig;
 use handoff_agents::spec::{self, PolicyFile};
-use handoff_env::{Policy, Scenario, observation_len};
+use handoff_env::{MODEL_VERSION, ModelStamp, Policy, Scenario, observation_len};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,10 @@ use crate::learner::load_module;
 
 /// The file of a checkpoint holding the acting network (a [`CandidateScorer`]).
 pub const POLICY_FILE: &str = "policy.bpk";
+
+/// The file of a checkpoint holding its [`ModelStamp`]: the model version and the fingerprint of
+/// the run's target scenario ([`crate::setup::target_scenario`]) when it was written.
+pub const MODEL_FILE: &str = "model.json";
 
 /// Checkpoints kept in a run directory (older ones are removed).
 pub const KEEP: usize = 2;
@@ -132,6 +137,9 @@ fn fill(
     std::fs::create_dir_all(&tmp).map_err(|e| fail(&tmp, e))?;
     write(&tmp)?;
     std::fs::write(tmp.join("config.toml"), config.to_toml()).map_err(|e| fail(&tmp, e))?;
+    let stamp = ModelStamp::of(&crate::setup::target_scenario(config)?);
+    let stamp_json = serde_json::to_vec_pretty(&stamp).expect("stamps serialise");
+    std::fs::write(tmp.join(MODEL_FILE), stamp_json).map_err(|e| fail(&tmp, e))?;
     let state_json = serde_json::to_vec(state).expect("loop state serialises");
     std::fs::write(tmp.join("state.json"), state_json).map_err(|e| fail(&tmp, e))?;
     let mut files = Vec::new();
@@ -223,6 +231,29 @@ pub fn open(dir: &Path) -> Result<(TrainConfig, LoopState), TrainError> {
     Ok((config, state))
 }
 
+/// `None` when the checkpoint at `dir` (opened, with its configuration `config`) was trained on
+/// today's model and its scenario as it resolves today, else one line naming both, the
+/// checkpoint called `name`.
+pub fn model_mismatch(dir: &Path, config: &TrainConfig, name: &str) -> Option<String> {
+    let Ok(bytes) = std::fs::read(dir.join(MODEL_FILE)) else {
+        return Some(format!(
+            "{name} records no model version (trained before handoff 0.2.0): its numbers may \
+             not hold on today's model (version {MODEL_VERSION}); train it again"
+        ));
+    };
+    let recorded: ModelStamp = match serde_json::from_slice(&bytes) {
+        Ok(stamp) => stamp,
+        Err(e) => return Some(format!("{name}: {}: {e}", dir.join(MODEL_FILE).display())),
+    };
+    match crate::setup::target_scenario(config) {
+        Ok(scenario) => recorded.mismatch(&ModelStamp::of(&scenario), name),
+        Err(e) => Some(format!(
+            "{name} was trained on scenario {}, which does not load today: {e}",
+            config.scenario
+        )),
+    }
+}
+
 /// The greedy policy of a checkpoint (or of a run directory's best, else newest), called `name`, acting on
 /// observations of `obs_len` floats. The scorer reads any number of candidate slots.
 pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, TrainError> {
@@ -246,25 +277,49 @@ pub const CHECKPOINT_PREFIX: &str = "ckpt:";
 pub struct PolicyMaker {
     trained: HashMap<String, LearnedPolicy>,
     files: HashMap<String, PolicyFile>,
+    warnings: Vec<String>,
 }
 
 impl PolicyMaker {
     /// Loads every policy among `names` that needs loading and checks the rest on `scenario`.
-    pub fn new(names: &[String], scenario: &Scenario) -> Result<Self, TrainError> {
+    ///
+    /// A checkpoint or tuned policy file made on another model version or scenario fingerprint
+    /// than today's ([`model_mismatch`], [`PolicyFile::model_mismatch`]) is refused when
+    /// `strict`, else noted in [`PolicyMaker::warnings`].
+    pub fn new(names: &[String], scenario: &Scenario, strict: bool) -> Result<Self, TrainError> {
         let obs_len = observation_len(scenario.env.candidates as usize);
-        let (mut trained, mut files) = (HashMap::new(), HashMap::new());
+        let (mut trained, mut files, mut warnings) = (HashMap::new(), HashMap::new(), Vec::new());
+        let mut check = |mismatch: Option<String>| match mismatch {
+            Some(line) if strict => {
+                Err(TrainError::Config(format!("{line} (refused with --strict)")))
+            }
+            Some(line) => {
+                warnings.push(line);
+                Ok(())
+            }
+            None => Ok(()),
+        };
         for name in names {
             if let Some(path) = name.strip_prefix(CHECKPOINT_PREFIX) {
-                let policy = load_policy(Path::new(path), name, obs_len)?;
+                let dir = resolve_policy(Path::new(path))?;
+                let (config, _) = open(&dir)?;
+                check(model_mismatch(&dir, &config, name))?;
+                let policy = load_policy(&dir, name, obs_len)?;
                 trained.insert(name.clone(), policy);
             } else {
                 let file =
                     spec::policy_file(name).map_err(|e| TrainError::Config(e.to_string()))?;
                 file.param_set(scenario, name).map_err(|e| TrainError::Config(e.to_string()))?;
+                check(file.model_mismatch(name))?;
                 files.insert(name.clone(), file);
             }
         }
-        Ok(Self { trained, files })
+        Ok(Self { trained, files, warnings })
+    }
+
+    /// One line for each checkpoint or policy file made on another model than today's.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The policy called `name`.

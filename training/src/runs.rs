@@ -57,6 +57,8 @@ pub struct RunSummary {
     pub best_return: Option<f64>,
     /// What is wrong with the run's newest checkpoint, if anything.
     pub problem: Option<String>,
+    /// Whether the newest checkpoint was made on another model than today's, and on which.
+    pub model_mismatch: Option<String>,
 }
 
 /// Every run directory directly under `root` (a folder with a `config.toml`), sorted by name;
@@ -87,13 +89,16 @@ pub fn summarise(dir: &Path) -> Option<RunSummary> {
         complete: false,
         best_return: None,
         problem: None,
+        model_mismatch: None,
     };
     if !dir.join("checkpoints").join(LATEST).exists() {
         summary.problem = Some("no checkpoint yet".to_string());
         return Some(summary);
     }
-    match checkpoint::resolve(dir).and_then(|c| checkpoint::open(&c)) {
-        Ok((_, state)) => {
+    match checkpoint::resolve(dir).and_then(|c| checkpoint::open(&c).map(|opened| (c, opened))) {
+        Ok((newest, (config, state))) => {
+            let name = dir.display().to_string();
+            summary.model_mismatch = checkpoint::model_mismatch(&newest, &config, &name);
             summary.checkpoint_step = state.global_step;
             summary.complete = state.global_step >= config.steps;
             summary.best_return = state.best_return;

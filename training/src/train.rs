@@ -405,7 +405,7 @@ pub fn closing_comparison(
 ) -> Result<EvalReport, TrainError> {
     let scenario = setup::target_scenario(config)?;
     let policies = closing_policies(run_dir, &scenario);
-    let maker = PolicyMaker::new(&policies, &scenario)?;
+    let maker = PolicyMaker::new(&policies, &scenario, false)?;
     let eval = EvalConfig { seeds, first_seed: TEST_FIRST_SEED, ..EvalConfig::default() };
     let factory = |name: &str, s: &Scenario| maker.make(name, s);
     evaluate(&scenario, &policies, baseline, &eval, &factory, on_episode)

@@ -80,6 +80,10 @@ pub struct EvalArgs {
     /// A condition on the results, e.g. 'c-mu.return > study-treatment.return' (repeat).
     #[arg(long = "assert", value_name = "EXPR")]
     pub assertions: Vec<String>,
+    /// Refuse (exit 2) a checkpoint or tuned policy file made on another model version or
+    /// scenario fingerprint than today's, instead of warning on standard error.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Runs `handoff eval`: returns the text for stdout, or an error whose code is 1 when an
@@ -102,7 +106,10 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
         .map_err(CliError::input)?;
     let assertions = parse_assertions(&args.assertions, &policies)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input
-    let maker = PolicyMaker::new(&policies, &scenario).map_err(CliError::input)?;
+    let maker = PolicyMaker::new(&policies, &scenario, args.strict).map_err(CliError::input)?;
+    for warning in maker.warnings() {
+        eprintln!("warning: {warning}");
+    }
     let config = EvalConfig {
         seeds: args.seeds,
         first_seed: args.first_seed,

@@ -2,7 +2,10 @@
 Stable-Baselines3 and RLlib.
 
 Importing the package registers one Gymnasium id per built-in scenario, for ``gymnasium.make``
-and ``gymnasium.make_vec``::
+and ``gymnasium.make_vec``. An id's version is the simulator's model version
+(:data:`MODEL_VERSION`), which goes up whenever the dynamics, observations or rewards change, so
+that a number reported with an id means one thing; an older version refuses to build and names
+the current id (``docs/versions.md`` lists what changed in each)::
 
     import gymnasium as gym
     import handoff_rl
@@ -25,7 +28,13 @@ from importlib.metadata import PackageNotFoundError, version
 import gymnasium
 
 from handoff_rl import _native
-from handoff_rl._native import DEFAULT_SCENARIO, InvalidAction, policy_names, scenario_names
+from handoff_rl._native import (
+    DEFAULT_SCENARIO,
+    MODEL_VERSION,
+    InvalidAction,
+    policy_names,
+    scenario_names,
+)
 from handoff_rl.env import HandoffEnv
 from handoff_rl.evaluation import EvalResult, evaluate
 from handoff_rl.vector import HandoffVectorEnv
@@ -42,6 +51,7 @@ __all__ = [
     "HandoffEnv",
     "HandoffVectorEnv",
     "InvalidAction",
+    "MODEL_VERSION",
     "env_id",
     "evaluate",
     "policy_names",
@@ -49,19 +59,30 @@ __all__ = [
 ]
 
 
-def env_id(scenario: str) -> str:
-    """The Gymnasium id of a built-in scenario: ``ai-outage`` is ``handoff_rl/AiOutage-v0``."""
-    return "handoff_rl/" + "".join(part.capitalize() for part in scenario.split("-")) + "-v0"
+def env_id(
+    scenario: str, version: int = MODEL_VERSION, namespace: str = "handoff_rl"
+) -> str:
+    """The Gymnasium id of a built-in scenario: ``ai-outage`` is ``handoff_rl/AiOutage-v0`` on
+    model version 0."""
+    name = "".join(part.capitalize() for part in scenario.split("-"))
+    return f"{namespace}/{name}-v{version}"
 
 
-#: Gymnasium id of each built-in scenario.
-ENV_IDS: dict[str, str] = {name: env_id(name) for name in _native.scenario_names()}
+def register_envs(version: int = MODEL_VERSION, namespace: str = "handoff_rl") -> dict[str, str]:
+    """Registers every built-in scenario with Gymnasium as ``NAMESPACE/Name-vVERSION`` and
+    returns the ids by scenario. Importing the package calls it with today's model version;
+    Gymnasium then refuses an older version of an id with ``DeprecatedEnv``, naming this one."""
+    ids = {name: env_id(name, version, namespace) for name in _native.scenario_names()}
+    for scenario, id_ in ids.items():
+        if id_ not in gymnasium.registry:
+            gymnasium.register(
+                id=id_,
+                entry_point="handoff_rl.env:HandoffEnv",
+                vector_entry_point="handoff_rl.vector:HandoffVectorEnv",
+                kwargs={"scenario": scenario},
+            )
+    return ids
 
-for _scenario, _id in ENV_IDS.items():
-    if _id not in gymnasium.registry:
-        gymnasium.register(
-            id=_id,
-            entry_point="handoff_rl.env:HandoffEnv",
-            vector_entry_point="handoff_rl.vector:HandoffVectorEnv",
-            kwargs={"scenario": _scenario},
-        )
+
+#: Gymnasium id of each built-in scenario, on today's model.
+ENV_IDS: dict[str, str] = register_envs()

@@ -7,6 +7,8 @@ import numpy as np
 import numpy.typing as npt
 
 DEFAULT_SCENARIO: str
+#: The simulator's behaviour version; Gymnasium ids end in ``-v{MODEL_VERSION}``.
+MODEL_VERSION: int
 
 class InvalidAction(ValueError):
     """An action that is out of range or masked out; the environment is unchanged."""

@@ -23,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(options::scenario_names, m)?)?;
     m.add_function(wrap_pyfunction!(options::policy_names, m)?)?;
     m.add("DEFAULT_SCENARIO", handoff_env::scenario::DEFAULT_SCENARIO)?;
+    m.add("MODEL_VERSION", handoff_env::MODEL_VERSION)?;
     m.add("InvalidAction", m.py().get_type::<env::InvalidAction>())?;
     Ok(())
 }

@@ -26,6 +26,15 @@ def run_episode(env: handoff_rl.HandoffEnv, seed: int, choose=first_valid) -> tu
             return total, steps
 
 
+def test_an_older_model_version_refuses_to_build_and_names_the_current_id():
+    # as after a change of behaviour: today's version is registered under a newer number
+    newer = handoff_rl.MODEL_VERSION + 1
+    ids = handoff_rl.register_envs(version=newer, namespace="handoff_rl_next")
+    assert ids["taobao"] == f"handoff_rl_next/Taobao-v{newer}"
+    with pytest.raises(gym.error.DeprecatedEnv, match=ids["taobao"]):
+        gym.make(f"handoff_rl_next/Taobao-v{handoff_rl.MODEL_VERSION}")
+
+
 def test_gymnasium_env_checker_passes():
     env = gym.make("handoff_rl/Small-v0", days=1, scale=0.3, invalid_action="first_valid")
     check_env(env.unwrapped)
@@ -33,7 +42,8 @@ def test_gymnasium_env_checker_passes():
 
 def test_every_builtin_scenario_is_registered():
     assert set(handoff_rl.ENV_IDS) == set(handoff_rl.scenario_names())
-    assert handoff_rl.ENV_IDS["ai-outage"] == "handoff_rl/AiOutage-v0"
+    version = handoff_rl.MODEL_VERSION
+    assert handoff_rl.ENV_IDS["ai-outage"] == f"handoff_rl/AiOutage-v{version}"
     for env_id in handoff_rl.ENV_IDS.values():
         spec = gym.spec(env_id)
         assert spec.entry_point == "handoff_rl.env:HandoffEnv"

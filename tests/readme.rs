@@ -60,11 +60,26 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
-/// The arguments of every `handoff` command in the README's shell blocks (`handoff ARGS` or
-/// `cargo run --release -- ARGS`), comments removed and continued lines joined.
+/// The README and every page in `docs/`.
+fn documents() -> Vec<String> {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut pages: Vec<_> = std::fs::read_dir(docs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.sort();
+    let mut texts = vec![readme()];
+    texts.extend(pages.iter().map(|p| std::fs::read_to_string(p).unwrap()));
+    texts
+}
+
+/// The arguments of every `handoff` command in the shell blocks of the README and the pages of
+/// `docs/` (`handoff ARGS` or `cargo run --release -- ARGS`), comments removed and continued
+/// lines joined.
 fn documented_commands() -> Vec<Vec<String>> {
     let mut commands = Vec::new();
-    for (info, body) in blocks(&readme()) {
+    for (info, body) in documents().iter().flat_map(|text| blocks(text)) {
         if info != "sh" {
             continue;
         }

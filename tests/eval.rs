@@ -40,11 +40,11 @@ fn records(scenario: &Scenario, name: &str, seed: u64) -> Vec<ChatRecord> {
 fn one_policy_twice_gives_identical_episodes() {
     let s = quick();
     for name in ["random", "c-mu"] {
-        let mut fallback = policy("study-treatment", &s);
-        let a = run_episode(&s, 5, policy(name, &s).as_mut(), fallback.as_mut());
-        let b = run_episode(&s, 5, policy(name, &s).as_mut(), fallback.as_mut());
+        let fallback = policy("study-treatment", &s);
+        let a = run_episode(&s, 5, policy(name, &s), fallback.clone());
+        let b = run_episode(&s, 5, policy(name, &s), fallback.clone());
         assert_eq!(a, b, "{name}");
-        let c = run_episode(&s, 6, policy(name, &s).as_mut(), fallback.as_mut());
+        let c = run_episode(&s, 6, policy(name, &s), fallback);
         assert_ne!(a.episode_return, c.episode_return, "{name}: seeds must matter");
     }
 }
@@ -82,8 +82,8 @@ fn episode_return_matches_the_environment_s() {
         while !env.is_over() {
             total += env.step(agent.act(env.observation())).unwrap().reward;
         }
-        let mut fallback = policy(&s.env.fallback_policy, &s);
-        let episode = run_episode(&s, 9, policy(name, &s).as_mut(), fallback.as_mut());
+        let fallback = policy(&s.env.fallback_policy, &s);
+        let episode = run_episode(&s, 9, policy(name, &s), fallback);
         let tolerance = 1e-9 * total.abs().max(1.0);
         assert!(
             (episode.episode_return - total).abs() <= tolerance,

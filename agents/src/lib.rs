@@ -24,6 +24,7 @@
 pub mod burn_rl;
 pub mod c_mu;
 pub mod c_mu_theta;
+pub mod corrected;
 pub mod early_takeover;
 pub mod emotion_first;
 #[cfg(feature = "burn")]
@@ -45,6 +46,7 @@ use handoff_env::{SimCounters, Simulator};
 
 pub use c_mu::CMu;
 pub use c_mu_theta::CMuTheta;
+pub use corrected::{Corrected, RouteAdvantage};
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
 #[cfg(feature = "burn")]

@@ -27,6 +27,7 @@ fn held(load: f32, cap: u32) -> u32 {
 }
 
 /// `inner` with workers held to `max_chats` chats at once.
+#[derive(Clone)]
 pub struct ConcurrencyLimit {
     inner: Box<dyn Policy>,
     max_chats: u32,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::StepError;
 use crate::observation::{Observation, observation_len, observation_space};
+use crate::outcome::ChatRecord;
 use crate::policy::Policy;
 use crate::rng::{self, Stream};
 use crate::scenario::{DecisionKind, Scenario};
@@ -52,7 +53,9 @@ enum State {
     Over,
 }
 
-/// A handoff environment.
+/// A handoff environment. A clone (the simulator, the fallback policy and the episode's
+/// counters) continues exactly as the original would, given the same actions.
+#[derive(Clone)]
 pub struct HandoffEnv {
     sim: Simulator,
     fallback: Box<dyn Policy>,
@@ -63,6 +66,8 @@ pub struct HandoffEnv {
     steps: u64,
     completed: u64,
     episode_return: f64,
+    /// A chat whose record to keep when it ends (rollouts), and the record once it has.
+    watched: Option<(u64, Option<ChatRecord>)>,
 }
 
 impl std::fmt::Debug for HandoffEnv {
@@ -88,6 +93,7 @@ impl HandoffEnv {
             steps: 0,
             completed: 0,
             episode_return: 0.0,
+            watched: None,
         }
     }
 
@@ -124,6 +130,21 @@ impl HandoffEnv {
     /// Whether the episode has ended (call `reset`).
     pub fn is_over(&self) -> bool {
         self.state != State::Running
+    }
+
+    /// Keeps the record of the chat `chat_id` when it ends, for [`HandoffEnv::watched_record`].
+    pub(crate) fn watch(&mut self, chat_id: u64) {
+        self.watched = Some((chat_id, None));
+    }
+
+    /// The record of the watched chat, once it has ended.
+    pub(crate) fn watched_record(&self) -> Option<&ChatRecord> {
+        self.watched.as_ref().and_then(|(_, record)| record.as_ref())
+    }
+
+    /// Truncates episodes after `max_steps` agent steps (0: never), as `env.max_steps` does.
+    pub(crate) fn set_max_steps(&mut self, max_steps: u64) {
+        self.max_steps = max_steps;
     }
 
     /// The simulator (for inspection).
@@ -183,6 +204,11 @@ impl HandoffEnv {
             let more = self.sim.advance();
             for r in self.sim.completed() {
                 reward += r.reward;
+                if let Some((id, record)) = &mut self.watched {
+                    if r.chat_id == *id {
+                        *record = Some(*r);
+                    }
+                }
             }
             completed += self.sim.completed().len() as u32;
             self.sim.clear_completed();

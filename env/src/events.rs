@@ -82,7 +82,7 @@ impl Ord for Entry {
 }
 
 /// Future events, earliest first.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct EventQueue {
     heap: BinaryHeap<Entry>,
     next_seq: u64,

@@ -15,6 +15,7 @@
 //! use handoff_env::{HandoffEnv, Observation, Policy, Scenario};
 //!
 //! /// Always the first valid action.
+//! #[derive(Clone)]
 //! struct First;
 //! impl Policy for First {
 //!     fn name(&self) -> &str { "first" }
@@ -47,6 +48,7 @@ mod outcome;
 mod policy;
 mod pool;
 pub mod rng;
+mod rollout;
 mod roster;
 mod runner;
 pub mod scenario;

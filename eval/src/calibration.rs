@@ -553,6 +553,7 @@ mod tests {
         let targets = Targets::builtin();
         assert!(targets.targets.len() >= 19);
         let scenario = Scenario::builtin("small").unwrap();
+        #[derive(Clone)]
         struct First;
         impl Policy for First {
             fn name(&self) -> &str {

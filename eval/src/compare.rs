@@ -202,9 +202,9 @@ pub fn evaluate(
     let episodes: Vec<EpisodeResult> = jobs
         .par_iter()
         .map(|&(p, seed)| {
-            let mut policy = factory(&policies[p], scenario).expect("checked above");
-            let mut fallback = factory(&scenario.env.fallback_policy, scenario).expect("checked");
-            let result = run_episode(scenario, seed, policy.as_mut(), fallback.as_mut());
+            let policy = factory(&policies[p], scenario).expect("checked above");
+            let fallback = factory(&scenario.env.fallback_policy, scenario).expect("checked");
+            let result = run_episode(scenario, seed, policy, fallback);
             on_episode();
             result
         })

@@ -139,25 +139,22 @@ impl KpiSums {
 /// A policy that makes the decisions of the kinds the scenario lets the agent control
 /// (`env.control`) and leaves the others to the scenario's fallback policy, as the environment
 /// does.
-pub struct DecisionSplit<'a> {
-    agent: &'a mut dyn Policy,
-    fallback: &'a mut dyn Policy,
+#[derive(Clone)]
+pub struct DecisionSplit {
+    agent: Box<dyn Policy>,
+    fallback: Box<dyn Policy>,
     /// Whether the agent makes each kind of decision, indexed by `DecisionKind as usize`.
     controlled: [bool; 3],
 }
 
-impl<'a> DecisionSplit<'a> {
+impl DecisionSplit {
     /// `agent` for the kinds `scenario` controls, `fallback` for the rest.
-    pub fn new(
-        scenario: &Scenario,
-        agent: &'a mut dyn Policy,
-        fallback: &'a mut dyn Policy,
-    ) -> Self {
+    pub fn new(scenario: &Scenario, agent: Box<dyn Policy>, fallback: Box<dyn Policy>) -> Self {
         Self { agent, fallback, controlled: DecisionKind::ALL.map(|k| scenario.controls(k)) }
     }
 }
 
-impl Policy for DecisionSplit<'_> {
+impl Policy for DecisionSplit {
     fn name(&self) -> &str {
         self.agent.name()
     }
@@ -181,8 +178,8 @@ impl Policy for DecisionSplit<'_> {
 pub fn run_episode(
     scenario: &Scenario,
     seed: u64,
-    policy: &mut dyn Policy,
-    fallback: &mut dyn Policy,
+    policy: Box<dyn Policy>,
+    fallback: Box<dyn Policy>,
 ) -> EpisodeResult {
     let mut sim = Simulator::new(scenario.clone());
     let mut split = DecisionSplit::new(scenario, policy, fallback);
@@ -202,10 +199,9 @@ pub fn run_episodes(
     (0..seeds)
         .into_par_iter()
         .map(|i| {
-            let mut policy = make();
-            let mut fallback = handoff_agents::by_name(&scenario.env.fallback_policy, scenario)
+            let fallback = handoff_agents::by_name(&scenario.env.fallback_policy, scenario)
                 .expect("validated fallback");
-            run_episode(scenario, first_seed + i, policy.as_mut(), fallback.as_mut())
+            run_episode(scenario, first_seed + i, make(), fallback)
         })
         .collect()
 }

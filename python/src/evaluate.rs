@@ -19,7 +19,9 @@ type FirstError = Arc<Mutex<Option<PyErr>>>;
 
 /// A Python callable `(observation float32, action_mask int8) -> action` as a dispatch policy.
 /// After its first error or invalid action it is no longer called (the episode goes on with the
-/// first valid action) and the evaluation raises that error.
+/// first valid action) and the evaluation raises that error. Clones share the callable and the
+/// first error.
+#[derive(Clone)]
 struct PythonPolicy {
     name: String,
     callable: Arc<Py<PyAny>>,

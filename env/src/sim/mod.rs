@@ -87,8 +87,9 @@ pub struct SimCounters {
     pub events: u64,
 }
 
-/// The simulator of one run.
-#[derive(Debug)]
+/// The simulator of one run. A clone continues exactly as the original would: every random
+/// stream is part of its state.
+#[derive(Debug, Clone)]
 pub struct Simulator {
     /// Every parameter of the run.
     scenario: Scenario,
@@ -280,6 +281,12 @@ impl Simulator {
     /// The workers (for inspection and invariant checks).
     pub fn workers(&self) -> &[Worker] {
         &self.workers
+    }
+
+    /// The id of the chat in flight in `slot` (an observation's `chat_slot`), if any.
+    pub fn chat_id(&self, slot: u32) -> Option<u64> {
+        let slot = slot as usize;
+        self.alive.get(slot).copied().unwrap_or(false).then(|| self.chats[slot].id)
     }
 
     /// Chats in flight.

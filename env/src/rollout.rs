@@ -1,0 +1,74 @@
+//! Comparing a decision's options by simulation: copy the environment, take each option, let a
+//! rule make every later decision for a while, and add up the rewards.
+//!
+//! A copy of the environment continues exactly as the original would (the same customers, the
+//! same replies, the same arrivals: every random stream is part of the copied state), so two
+//! options differ only through what the decision changed: common random numbers make the
+//! comparison exact for this episode (Bertsekas's rollout; Roubos and Bhulai 2012 for call
+//! centres). What the copy knows is the episode's true future, which no dispatcher knows: the
+//! differences are unbiased estimates of the options' value differences given the state, fit to
+//! learn from (distilled into a policy that sees only observations), not to decide with.
+
+use crate::env::HandoffEnv;
+use crate::error::StepError;
+use crate::outcome::ChatRecord;
+use crate::policy::Policy;
+use crate::scenario::DecisionKind;
+
+impl HandoffEnv {
+    /// The reward earned from now until `horizon_s` simulated seconds later (or the episode's
+    /// end) by taking `action` now and letting `rule` make every later decision the agent
+    /// controls, on a copy of the environment; the environment itself is unchanged.
+    ///
+    /// The copy ignores `env.max_steps`. `rule` is copied too, so each option starts from its
+    /// current state. Two identical options return exactly the same reward.
+    pub fn rollout_return(
+        &self,
+        action: usize,
+        rule: &dyn Policy,
+        horizon_s: f64,
+    ) -> Result<f64, StepError> {
+        let end = self.observation().time_s + horizon_s;
+        let mut copy = self.clone();
+        copy.set_max_steps(0);
+        let mut rule = dyn_clone::clone_box(rule);
+        let mut total = copy.step(action)?.reward;
+        while !copy.is_over() && copy.observation().time_s < end {
+            let action = rule.act(copy.observation());
+            total += copy.step(action)?.reward;
+        }
+        Ok(total)
+    }
+
+    /// The record of the chat routed at this decision, run to its end on a copy of the
+    /// environment after taking `action`, with `rule` making every later decision the agent
+    /// controls; the environment itself is unchanged. `None` when this is not a route decision,
+    /// or the episode ended first.
+    ///
+    /// The chat's own outcome, on the same random numbers for every option: the customer,
+    /// the AI's and the workers' replies are the same draws, so the options' records differ
+    /// only through the decision and the workers' load it meets.
+    pub fn rollout_chat(
+        &self,
+        action: usize,
+        rule: &dyn Policy,
+    ) -> Result<Option<ChatRecord>, StepError> {
+        let obs = self.observation();
+        if obs.kind != DecisionKind::Route || self.is_over() {
+            return Ok(None);
+        }
+        let Some(chat_id) = self.simulator().chat_id(obs.chat.chat_slot) else {
+            return Ok(None);
+        };
+        let mut copy = self.clone();
+        copy.set_max_steps(0);
+        copy.watch(chat_id);
+        let mut rule = dyn_clone::clone_box(rule);
+        copy.step(action)?;
+        while copy.watched_record().is_none() && !copy.is_over() {
+            let action = rule.act(copy.observation());
+            copy.step(action)?;
+        }
+        Ok(copy.watched_record().copied())
+    }
+}

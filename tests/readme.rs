@@ -201,7 +201,7 @@ fn the_readme_names_every_tensorboard_tag_a_run_logs() {
     let dir = temp_dir("tags");
     std::fs::write(
         dir.join("tiny.toml"),
-        "scenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 1024\neval_seeds = 1\n\
+        "algo = \"ppo\"\nscenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 1024\neval_seeds = 1\n\
          [ppo]\nnum_steps = 64\nteacher_steps = 256\n",
     )
     .unwrap();

@@ -109,7 +109,7 @@ fn a_checkpoint_of_a_changed_scenario_or_another_model_warns_and_strict_refuses_
     std::fs::write(
         &config,
         format!(
-            "scenario = \"{}\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 256\neval_seeds = 1\n\
+            "algo = \"ppo\"\nscenario = \"{}\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 256\neval_seeds = 1\n\
              [ppo]\nnum_steps = 64\n",
             scenario.display()
         ),

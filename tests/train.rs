@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{handoff, handoff_in, stderr, stdout, temp_dir};
 
 /// A configuration that trains in seconds.
-const TINY: &str = "scenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 512\n\
+const TINY: &str = "algo = \"ppo\"\nscenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 512\n\
                     eval_seeds = 1\n[ppo]\nnum_steps = 64\n";
 
 #[test]
@@ -67,7 +67,7 @@ fn a_short_run_trains_checkpoints_and_compares_with_the_heuristics() {
     let config = dir.join("tiny.toml");
     std::fs::write(
         &config,
-        "scenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 1024\n\
+        "algo = \"ppo\"\nscenario = \"small\"\nscale = 0.1\nenvs = 2\nhidden = 8\nsteps = 1024\n\
          eval_seeds = 1\n[ppo]\nnum_steps = 64\n",
     )
     .unwrap();
@@ -238,4 +238,69 @@ fn a_run_killed_at_any_moment_resumes_to_the_result_of_an_uninterrupted_one() {
     assert!(kills >= 3, "only {kills} kills landed before the run finished");
     assert_eq!(trained_row(&out), expected, "the killed and resumed run ends elsewhere");
     assert_eq!(newest_checkpoint(&run), newest_checkpoint(&whole));
+}
+
+/// A rollout run that takes seconds: two training episodes of a day of `small`.
+const TINY_ROLLOUT: &str =
+    "scenario = \"small\"\n[rollout]\nseeds = 2\nvalidation_seeds = 2\nreply_values = [0.0, 0.1]\n";
+
+#[test]
+fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit() {
+    let dir = temp_dir("rollout");
+    let config = dir.join("rollout.toml");
+    std::fs::write(&config, TINY_ROLLOUT).unwrap();
+    let config = config.to_str().unwrap();
+    let mut files = Vec::new();
+    for name in ["a", "b"] {
+        let run = dir.join(name);
+        let run_s = run.to_str().unwrap();
+        let o = handoff(&["train", "--config", config, "--run-dir", run_s, "--test-seeds", "2"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let policy = run.join("policy.toml");
+        assert!(out.contains(&format!("the corrected rule is {}", policy.display())), "{out}");
+        assert!(out.contains(&format!("| {} |", policy.display())), "{out}");
+        let text = std::fs::read_to_string(&policy).unwrap();
+        assert!(text.contains("[correction]") && text.contains("samples = "), "{text}");
+        files.push(text.replace(run_s, "RUN"));
+    }
+    assert_eq!(files[0], files[1], "the same configuration, the same policy");
+
+    // the policy file is a policy like any other
+    let policy = dir.join("a/policy.toml");
+    let policy_s = policy.to_str().unwrap();
+    let o = handoff(&["eval", "--scenario", "small", "--seeds", "2", "--policy", policy_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // a damaged correction is refused, naming the file and the section
+    let broken = dir.join("broken.toml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    let weights = text.lines().find(|l| l.starts_with("weights = ")).unwrap();
+    std::fs::write(&broken, text.replace(weights, "weights = [1.0, 2.0]")).unwrap();
+    let o = handoff(&["eval", "--scenario", "small", "--policy", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[correction]: route advantage: 2 weights"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_rollout_rule_that_does_not_exist_or_does_not_fit_is_refused_naming_the_field() {
+    let dir = temp_dir("rollout-bad");
+    for (rule, needle) in [
+        ("oracle", "rollout.rule: unknown policy \"oracle\""),
+        ("c-mu@max_chats=9", "rollout.rule: c-mu@max_chats=9: [parameters]: max_chats = 9"),
+    ] {
+        let config = dir.join("bad.toml");
+        std::fs::write(&config, format!("{TINY_ROLLOUT}rule = \"{rule}\"\n")).unwrap();
+        let run = dir.join("run");
+        let o = handoff(&[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--run-dir",
+            run.to_str().unwrap(),
+            "--force",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{rule}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{rule}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
 }

@@ -24,7 +24,7 @@ use handoff_env::{MODEL_VERSION, ModelStamp, Policy, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ParamError, ParamSet};
-use crate::{Heuristic, heuristic, policy_names};
+use crate::{Corrected, Heuristic, RouteAdvantage, heuristic, policy_names};
 
 /// The tuned policies shipped in `policies/`: (name, file text). Each was written by `handoff
 /// tune` (its `[tuning]` record says how) and is checked to reproduce its record.
@@ -124,6 +124,22 @@ impl TuningRecord {
     }
 }
 
+/// A learned correction of the file's rule ([`crate::Corrected`]), as `handoff train --algo
+/// rollout` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRecord {
+    /// The rule corrected, as it was named (its values are the file's policy and parameters).
+    pub rule: String,
+    /// The value of a saved human reply chosen on the validation seeds.
+    pub reply_value: f64,
+    /// Rollout comparisons the estimate was fitted on.
+    pub samples: u64,
+    /// The estimate of the AI's advantage ([`crate::RouteAdvantage`]), one weight per route
+    /// feature.
+    pub weights: Vec<f64>,
+}
+
 /// A policy file: a built-in heuristic and values for its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +152,9 @@ pub struct PolicyFile {
     /// How the values were found, when `handoff tune` wrote the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<TuningRecord>,
+    /// A learned correction of the rule's routing, when `handoff train` wrote the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<CorrectionRecord>,
 }
 
 impl PolicyFile {
@@ -192,7 +211,14 @@ impl PolicyFile {
         source_name: &str,
     ) -> Result<Box<dyn Policy>, SpecError> {
         let (h, set) = self.heuristic_and_params(scenario, source_name)?;
-        Ok(h.build(scenario, &set))
+        let rule = h.build(scenario, &set);
+        let Some(correction) = &self.correction else { return Ok(rule) };
+        let advantage = RouteAdvantage { weights: correction.weights.clone() };
+        advantage.check().map_err(|message| SpecError::File {
+            path: source_name.to_string(),
+            message: format!("[correction]: {message}"),
+        })?;
+        Ok(Box::new(Corrected::new(source_name, rule, advantage)))
     }
 
     /// The file's heuristic and its parameter set on `scenario` (see [`PolicyFile::param_set`]).
@@ -258,6 +284,7 @@ impl PolicySpec {
             policy: self.base.clone(),
             parameters: self.overrides.iter().cloned().collect(),
             tuning: None,
+            correction: None,
         }
     }
 }

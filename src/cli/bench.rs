@@ -232,11 +232,12 @@ pub struct BenchReport {
 /// Trains PPO on `scenario` for `steps` steps (8 environments, default hyperparameters) in a
 /// scratch directory, then times the trained policy deciding on the same scenario.
 pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, TrainError> {
-    use handoff_training::config::{TeacherPolicy, TrainConfig};
+    use handoff_training::config::{Algo, TeacherPolicy, TrainConfig};
     use handoff_training::train::{TrainOptions, train};
     let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = TrainConfig {
+        algo: Algo::Ppo,
         scenario: scenario.to_string(),
         scale: 1.0,
         steps,

@@ -1,5 +1,5 @@
-//! `handoff train`: PPO or DQN on a scenario, with TensorBoard logs, checkpoints and a closing
-//! comparison against the heuristics.
+//! `handoff train`: the best rule improved by rollouts (the default), PPO or DQN on a scenario,
+//! with TensorBoard logs, checkpoints and a closing comparison against the heuristics.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +7,7 @@ use handoff_training::config::{Algo, TrainConfig};
 use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
 use handoff_training::train::{
     Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, closing_policies, train,
+    trained_policy,
 };
 
 use super::format::{progress_bar, steps_bar};
@@ -15,6 +16,8 @@ use super::{CliError, interrupt, write_atomic};
 /// The learners of `handoff train`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum AlgoArg {
+    /// The best rule with its AI-or-worker routing corrected by rollout comparisons.
+    Rollout,
     /// Proximal policy optimisation.
     Ppo,
     /// Double DQN.
@@ -25,7 +28,7 @@ pub enum AlgoArg {
 /// default, given in each flag's help and checked by a test against `TrainConfig::default()`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// The learner [default: ppo].
+    /// The learner [default: rollout].
     #[arg(long, value_enum)]
     pub algo: Option<AlgoArg>,
     /// A built-in scenario or the path of a scenario TOML file [default: taobao].
@@ -102,6 +105,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
     };
     if let Some(a) = args.algo {
         config.algo = match a {
+            AlgoArg::Rollout => Algo::Rollout,
             AlgoArg::Ppo => Algo::Ppo,
             AlgoArg::Dqn => Algo::Dqn,
         };
@@ -198,7 +202,9 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     if out.parent() == Some(Path::new(RUNS_ROOT)) {
         link_latest(Path::new(RUNS_ROOT), &out)?;
     }
-    write_atomic(&out.join("curve.svg"), &super::runs::curve_svg(&out)?)?;
+    if config.algo != Algo::Rollout {
+        write_atomic(&out.join("curve.svg"), &super::runs::curve_svg(&out)?)?;
+    }
     if !outcome.finished {
         return Err(CliError {
             message: format!(
@@ -226,15 +232,23 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
             return Ok(report);
         }
     }
-    let mut report = format!(
-        "trained {} for {} steps; checkpoint {}\ntraining curve: {}/curve.svg; TensorBoard: \
-         tensorboard --logdir {}\n",
-        config.algo.name(),
-        outcome.global_step,
-        outcome.checkpoint.display(),
-        out.display(),
-        out.display()
-    );
+    let mut report = if config.algo == Algo::Rollout {
+        format!(
+            "trained rollout on {} episodes; the corrected rule is {}\n",
+            outcome.global_step,
+            outcome.checkpoint.display()
+        )
+    } else {
+        format!(
+            "trained {} for {} steps; checkpoint {}\ntraining curve: {}/curve.svg; \
+             TensorBoard: tensorboard --logdir {}\n",
+            config.algo.name(),
+            outcome.global_step,
+            outcome.checkpoint.display(),
+            out.display(),
+            out.display()
+        )
+    };
     let centre = &outcome.centre;
     if let (Some(full), Some(trained)) = (centre.full_wait_min, centre.training_wait_min) {
         report.push_str(&format!(
@@ -246,8 +260,17 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
             centre.scenario.env.fallback_policy,
         ));
     }
-    if let Some(e) = &outcome.eval {
-        report.push_str(&format!(
+    match (&outcome.eval, config.algo) {
+        (Some(e), Algo::Rollout) => report.push_str(&format!(
+            "validation ({} seeds of {} day(s) at full size): return {:.1}, best heuristic {} \
+             {:.1}\n",
+            config.rollout.validation_seeds,
+            outcome.centre.scenario.days,
+            e.return_mean,
+            e.best_heuristic,
+            e.best_heuristic_return,
+        )),
+        (Some(e), _) => report.push_str(&format!(
             "last validation ({} seeds): return {:.1}, best heuristic {} {:.1}; the best \
              validated policy is in {}/best\n",
             config.eval_seeds,
@@ -255,19 +278,20 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
             e.best_heuristic,
             e.best_heuristic_return,
             out.display()
-        ));
+        )),
+        (None, _) => {}
     }
     let baseline = outcome.best_heuristic.clone();
     interrupt::on_interrupt(format!(
         "the closing comparison was not finished; the trained policy is in {}; compare it with: \
-         handoff eval --scenario {} --policy ckpt:{} --first-seed {TEST_FIRST_SEED} --seeds {}",
+         handoff eval --scenario {} --policy {} --first-seed {TEST_FIRST_SEED} --seeds {}",
         out.display(),
         config.scenario,
-        out.display(),
+        trained_policy(&out, config.algo),
         args.test_seeds
     ));
     let target = handoff_training::setup::target_scenario(&config)?;
-    let policies = closing_policies(&out, &target).len() as u64;
+    let policies = closing_policies(&out, &target, config.algo).len() as u64;
     let bar = progress_bar(args.test_seeds * policies, "episodes");
     let comparison = closing_comparison(&config, &out, &baseline, args.test_seeds, &|| bar.inc(1))?;
     bar.finish_and_clear();

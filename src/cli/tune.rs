@@ -125,6 +125,7 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         policy: h.name.to_string(),
         parameters: tuned.set.iter().map(|(k, v)| (k.to_string(), v)).collect(),
         tuning: Some(record),
+        correction: None,
     };
     let out_text = out.display().to_string();
     write_atomic(&out, &file.to_toml(&out_text))?;

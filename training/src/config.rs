@@ -12,6 +12,9 @@ use crate::error::TrainError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
+    /// The best rule, improved by simulation: rollout comparisons on common random numbers
+    /// distilled into a correction of its AI-or-worker routing (`crate::rollout`).
+    Rollout,
     /// Proximal policy optimisation with a masked categorical policy.
     Ppo,
     /// Double DQN with a target network and a replay buffer.
@@ -22,6 +25,7 @@ impl Algo {
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
+            Algo::Rollout => "rollout",
             Algo::Ppo => "ppo",
             Algo::Dqn => "dqn",
         }
@@ -167,12 +171,14 @@ pub struct TrainConfig {
     pub ppo: PpoConfig,
     /// DQN's hyperparameters.
     pub dqn: DqnConfig,
+    /// The rollout learner's settings.
+    pub rollout: RolloutConfig,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            algo: Algo::Ppo,
+            algo: Algo::Rollout,
             scenario: "taobao".to_string(),
             control: Vec::new(),
             days: 1,
@@ -188,6 +194,46 @@ impl Default for TrainConfig {
             eval_seeds: 4,
             ppo: PpoConfig::default(),
             dqn: DqnConfig::default(),
+            rollout: RolloutConfig::default(),
+        }
+    }
+}
+
+/// The rollout learner's settings (`crate::rollout`). It trains on the scenario at full size
+/// over `days` (`scale` and `match_waits` are PPO's and DQN's), and is judged there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// The rule to improve: a built-in or shipped tuned policy, with parameters or from a file,
+    /// as `handoff eval --policy` takes it; "" for the best of the built-in and shipped tuned
+    /// rules on the validation seeds.
+    pub rule: String,
+    /// Training episodes per iteration (seeds hashed from `seed`, never validation or test
+    /// seeds).
+    pub seeds: u64,
+    /// Share of the AI-or-worker decisions compared by rollout.
+    pub share: f64,
+    /// Rounds of policy iteration: each collects under the policy the last one made.
+    pub iterations: u64,
+    /// Candidate values of a human reply saved for the other customers, in reward; the one
+    /// with the best mean return on `validation_seeds` is kept.
+    pub reply_values: Vec<f64>,
+    /// Validation seeds (from 1000000) on which the reply value and the rule are chosen.
+    pub validation_seeds: u64,
+    /// Ridge penalty of the regressions, per sample.
+    pub ridge: f64,
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        Self {
+            rule: String::new(),
+            seeds: 16,
+            share: 1.0,
+            iterations: 1,
+            reply_values: vec![0.0, 0.04, 0.08, 0.12, 0.14, 0.16, 0.18, 0.2, 0.24, 0.32],
+            validation_seeds: 16,
+            ridge: 1e-4,
         }
     }
 }
@@ -374,6 +420,21 @@ impl TrainConfig {
         range("dqn.train_frequency", d.train_frequency as f64, 1.0, 1e9)?;
         range("dqn.max_grad_norm", d.max_grad_norm, 1e-6, 1e6)?;
         range("dqn.reward_scale", d.reward_scale, 1e-9, 1e9)?;
+        let r = &self.rollout;
+        range("rollout.seeds", r.seeds as f64, 1.0, 100_000.0)?;
+        range("rollout.share", r.share, 1e-6, 1.0)?;
+        range("rollout.iterations", r.iterations as f64, 1.0, 100.0)?;
+        range("rollout.validation_seeds", r.validation_seeds as f64, 2.0, 10_000.0)?;
+        range("rollout.ridge", r.ridge, 0.0, 1e6)?;
+        if r.reply_values.is_empty() {
+            return Err("rollout.reply_values: give at least one value".to_string());
+        }
+        for &v in &r.reply_values {
+            range("rollout.reply_values", v, 0.0, 1e3)?;
+        }
+        if !r.rule.is_empty() {
+            handoff_agents::spec::policy_file(&r.rule).map_err(|e| format!("rollout.rule: {e}"))?;
+        }
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod learner;
 pub mod logger;
 pub mod ppo;
+pub mod rollout;
 pub mod runs;
 pub mod setup;
 pub mod train;

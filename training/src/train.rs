@@ -93,16 +93,18 @@ pub struct TrainOutcome {
     pub centre: setup::TrainingScenario,
 }
 
-/// The learner for `config`.
+/// The network learner for `config` (`None` for the rollout learner, which has no network:
+/// [`crate::rollout::train`]).
 pub fn make_learner(
     config: &TrainConfig,
     device: &burn::prelude::Device,
     obs_len: usize,
     slots: usize,
-) -> Box<dyn Learner> {
+) -> Option<Box<dyn Learner>> {
     match config.algo {
-        Algo::Ppo => Box::new(Ppo::new(config, device, obs_len, slots)),
-        Algo::Dqn => Box::new(Dqn::new(config, device, obs_len, slots)),
+        Algo::Rollout => None,
+        Algo::Ppo => Some(Box::new(Ppo::new(config, device, obs_len, slots))),
+        Algo::Dqn => Some(Box::new(Dqn::new(config, device, obs_len, slots))),
     }
 }
 
@@ -143,6 +145,7 @@ pub const RUN_FILES: &[&str] = &[
     crate::logger::SCALARS_FILE,
     "comparison.md",
     "curve.svg",
+    crate::rollout::POLICY_FILE,
 ];
 
 /// Removes a run's files from `run` (and nothing else in it).
@@ -165,7 +168,11 @@ fn remove_run_files(run: &Path) -> Result<(), TrainError> {
 
 /// Prepares a fresh run directory, refusing one that already holds a run unless `overwrite`.
 /// A run interrupted before its first checkpoint has nothing to resume: its files are replaced.
-fn create_run_dir(run: &Path, config: &TrainConfig, overwrite: bool) -> Result<(), TrainError> {
+pub(crate) fn create_run_dir(
+    run: &Path,
+    config: &TrainConfig,
+    overwrite: bool,
+) -> Result<(), TrainError> {
     if run.join("checkpoints").join("latest").exists() && !overwrite {
         return Err(TrainError::Checkpoint(format!(
             "{} already holds a run: pass --resume to continue it, --force to start it over, or \
@@ -189,13 +196,17 @@ pub fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
+    if config.algo == Algo::Rollout {
+        return crate::rollout::train(config, options, on_progress);
+    }
     let centre = setup::training_scenario(config)?;
     let scenario = centre.scenario.clone();
     let device = setup::device(config.device)?;
     let run = options.run_dir.as_path();
     let mut vector = setup::vector_env(&scenario, config.envs, config.seed)?;
     let (obs_len, slots) = (vector.observations().ncols(), vector.masks().ncols());
-    let mut learner = make_learner(config, &device, obs_len, slots);
+    let mut learner =
+        make_learner(config, &device, obs_len, slots).expect("rollout runs are handed on above");
     let mut state = LoopState {
         iteration: 0,
         global_step: 0,
@@ -385,11 +396,20 @@ fn evaluate_scorer(
     }
 }
 
+/// The name of a run's trained policy: its policy file for the rollout learner, else its
+/// checkpoint (`ckpt:DIR`).
+pub fn trained_policy(run_dir: &Path, algo: Algo) -> String {
+    match algo {
+        Algo::Rollout => run_dir.join(crate::rollout::POLICY_FILE).display().to_string(),
+        Algo::Ppo | Algo::Dqn => format!("{CHECKPOINT_PREFIX}{}", run_dir.display()),
+    }
+}
+
 /// The policies of a run's closing comparison on `scenario`: [`baseline_policies`], then the
-/// run's trained policy (`ckpt:DIR`).
-pub fn closing_policies(run_dir: &Path, scenario: &Scenario) -> Vec<String> {
+/// run's trained policy ([`trained_policy`]).
+pub fn closing_policies(run_dir: &Path, scenario: &Scenario, algo: Algo) -> Vec<String> {
     let mut policies = baseline_policies(scenario);
-    policies.push(format!("{CHECKPOINT_PREFIX}{}", run_dir.display()));
+    policies.push(trained_policy(run_dir, algo));
     policies
 }
 
@@ -404,7 +424,7 @@ pub fn closing_comparison(
     on_episode: &(dyn Fn() + Sync),
 ) -> Result<EvalReport, TrainError> {
     let scenario = setup::target_scenario(config)?;
-    let policies = closing_policies(run_dir, &scenario);
+    let policies = closing_policies(run_dir, &scenario, config.algo);
     let maker = PolicyMaker::new(&policies, &scenario, false)?;
     let eval = EvalConfig { seeds, first_seed: TEST_FIRST_SEED, ..EvalConfig::default() };
     let factory = |name: &str, s: &Scenario| maker.make(name, s);

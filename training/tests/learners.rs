@@ -91,11 +91,12 @@ fn solve_bandit(algo: Algo, iterations: usize) -> f64 {
     let steps_per_iteration = match algo {
         Algo::Ppo => config.ppo.num_steps,
         Algo::Dqn => handoff_training::dqn::ITERATION_STEPS,
+        Algo::Rollout => unreachable!("the network learners only"),
     };
     config.steps = (iterations * steps_per_iteration * envs) as u64;
     config.dqn.exploration_fraction = 0.5;
     let device = handoff_training::setup::device(DeviceKind::Flex).unwrap();
-    let mut learner = make_learner(&config, &device, observation_len(SLOTS), SLOTS);
+    let mut learner = make_learner(&config, &device, observation_len(SLOTS), SLOTS).unwrap();
     let mut bandit = Bandit::new(envs);
     let live = vec![true; envs];
     for it in 0..iterations {
@@ -174,6 +175,7 @@ fn tiny_config(algo: Algo) -> TrainConfig {
     let per_iteration = match algo {
         Algo::Ppo => 64,
         Algo::Dqn => handoff_training::dqn::ITERATION_STEPS,
+        Algo::Rollout => unreachable!("the network learners only"),
     };
     config.steps = 6 * 2 * per_iteration as u64;
     config

@@ -59,9 +59,7 @@ __all__ = [
 ]
 
 
-def env_id(
-    scenario: str, version: int = MODEL_VERSION, namespace: str = "handoff_rl"
-) -> str:
+def env_id(scenario: str, version: int = MODEL_VERSION, namespace: str = "handoff_rl") -> str:
     """The Gymnasium id of a built-in scenario: ``ai-outage`` is ``handoff_rl/AiOutage-v0`` on
     model version 0."""
     name = "".join(part.capitalize() for part in scenario.split("-"))

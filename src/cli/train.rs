@@ -262,8 +262,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     }
     match (&outcome.eval, config.algo) {
         (Some(e), Algo::Rollout) => report.push_str(&format!(
-            "validation ({} seeds of {} day(s) at full size): return {:.1}, best heuristic {} \
-             {:.1}\n",
+            "validation ({} seeds of {} day(s) at full size): return {:.1}, the rule {} {:.1}\n",
             config.rollout.validation_seeds,
             outcome.centre.scenario.days,
             e.return_mean,

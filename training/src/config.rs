@@ -206,7 +206,7 @@ impl Default for TrainConfig {
 pub struct RolloutConfig {
     /// The rule to improve: a built-in or shipped tuned policy, with parameters or from a file,
     /// as `handoff eval --policy` takes it; "" for the best of the built-in and shipped tuned
-    /// rules on the validation seeds.
+    /// rules on `eval_seeds` validation episodes of the scenario's own length.
     pub rule: String,
     /// Training episodes per iteration (seeds hashed from `seed`, never validation or test
     /// seeds).

@@ -271,6 +271,20 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     let policy_s = policy.to_str().unwrap();
     let o = handoff(&["eval", "--scenario", "small", "--seeds", "2", "--policy", policy_s]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // stamped with the model it was fitted on: strict accepts it today, and refuses it once the
+    // stamp names another model version
+    let o = handoff(&["eval", "--scenario", "small", "--policy", policy_s, "--strict"]);
+    assert!(o.status.success() && stderr(&o).is_empty(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&policy).unwrap();
+    let version = format!("[correction.model]\nmodel_version = {}", handoff::env::MODEL_VERSION);
+    assert!(text.contains(&version), "{text}");
+    let stale = dir.join("stale.toml");
+    std::fs::write(&stale, text.replace(&version, "[correction.model]\nmodel_version = 99"))
+        .unwrap();
+    let o =
+        handoff(&["eval", "--scenario", "small", "--policy", stale.to_str().unwrap(), "--strict"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("model version 99"), "{}", stderr(&o));
     // a damaged correction is refused, naming the file and the section
     let broken = dir.join("broken.toml");
     let text = std::fs::read_to_string(&policy).unwrap();

@@ -131,6 +131,12 @@ impl TuningRecord {
 pub struct CorrectionRecord {
     /// The rule corrected, as it was named (its values are the file's policy and parameters).
     pub rule: String,
+    /// The scenario the correction was fitted on (built-in name or path), over `days` days.
+    pub scenario: String,
+    /// Simulated days of its training episodes.
+    pub days: u32,
+    /// The model it was fitted on.
+    pub model: ModelStamp,
     /// The value of a saved human reply chosen on the validation seeds.
     pub reply_value: f64,
     /// Rollout comparisons the estimate was fitted on.
@@ -172,10 +178,27 @@ impl PolicyFile {
         Self::parse(&text, &name)
     }
 
-    /// `None` when the file's values were tuned on today's model (or were set by hand: a file
-    /// without `[tuning]` belongs to no model), else one line saying on what model they were
-    /// tuned and what today's is. `source_name` names the file.
+    /// `None` when the file's values were tuned (and its correction fitted) on today's model
+    /// (or were set by hand: a file without `[tuning]` or `[correction]` belongs to no model),
+    /// else one line saying on what model they were made and what today's is. `source_name`
+    /// names the file.
     pub fn model_mismatch(&self, source_name: &str) -> Option<String> {
+        if let Some(correction) = &self.correction {
+            let mut scenario = match Scenario::load(&correction.scenario) {
+                Ok(scenario) => scenario,
+                Err(e) => {
+                    return Some(format!(
+                        "{source_name} was fitted on scenario {}, which does not load today: {e}",
+                        correction.scenario
+                    ));
+                }
+            };
+            scenario.days = correction.days;
+            let mismatch = correction.model.mismatch(&ModelStamp::of(&scenario), source_name);
+            if mismatch.is_some() {
+                return mismatch;
+            }
+        }
         let tuning = self.tuning.as_ref()?;
         let Some(recorded) = &tuning.model else {
             return Some(format!(

@@ -26,7 +26,7 @@ use handoff_agents::corrected::{ROUTE_FEATURES, route_choice, route_features};
 use handoff_agents::spec::{self, CorrectionRecord, PolicyFile};
 use handoff_agents::{Corrected, RouteAdvantage, make_env};
 use handoff_env::rng::{Stream, derive_seed, uniform};
-use handoff_env::{Observation, Policy, Scenario};
+use handoff_env::{ModelStamp, Observation, Policy, Scenario};
 use handoff_eval::{mean_kpis, run_episodes, stats};
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -292,9 +292,16 @@ pub fn train(
     };
     let episodes =
         run_episodes(&scenario, EVAL_FIRST_SEED, r.validation_seeds, &|| corrected("rollout"));
+    // the scenario as the file names it (without the run's `control`), as a reader reloads it
+    let mut named = Scenario::load(&config.scenario)?;
+    named.days = scenario.days;
+    let stamp = ModelStamp::of(&named);
     let file = PolicyFile {
         correction: Some(CorrectionRecord {
             rule: rule_name.clone(),
+            scenario: config.scenario.clone(),
+            days: scenario.days,
+            model: stamp,
             reply_value: chosen.1.unwrap_or(0.0),
             samples: samples.len() as u64,
             weights: advantage.weights.clone(),

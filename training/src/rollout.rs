@@ -204,7 +204,7 @@ fn validation_return(
 }
 
 /// Trains the rollout learner with `config` into `options.run_dir` (see the module's docs),
-/// calling `on_progress` after every training episode. A run is short (minutes) and is not
+/// calling `on_progress` after every iteration. A run is short (minutes) and is not
 /// resumed: `options.resume` on a complete run returns it as it is.
 pub fn train(
     config: &TrainConfig,

@@ -264,7 +264,10 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         (Some(e), Algo::Rollout) => report.push_str(&format!(
             "validation ({} seeds of {} day(s) at full size): return {:.1}, the rule {} {:.1}\n",
             config.rollout.validation_seeds,
-            outcome.centre.scenario.days,
+            match config.rollout.validation_days {
+                0 => handoff_training::setup::target_scenario(&config)?.days,
+                days => days,
+            },
             e.return_mean,
             e.best_heuristic,
             e.best_heuristic_return,

@@ -218,8 +218,11 @@ pub struct RolloutConfig {
     /// Candidate values of a human reply saved for the other customers, in reward; the one
     /// with the best mean return on `validation_seeds` is kept.
     pub reply_values: Vec<f64>,
-    /// Validation seeds (from 1000000) on which the reply value and the rule are chosen.
+    /// Validation seeds (from 1000000) on which the reply value is chosen.
     pub validation_seeds: u64,
+    /// Simulated days of those validation episodes (0: the scenario's own). One day is enough
+    /// where a chat's consequences end with the day; with returning retrials they do not.
+    pub validation_days: u32,
     /// Ridge penalty of the regressions, per sample.
     pub ridge: f64,
 }
@@ -233,6 +236,7 @@ impl Default for RolloutConfig {
             iterations: 1,
             reply_values: vec![0.0, 0.04, 0.08, 0.12, 0.14, 0.16, 0.18, 0.2, 0.24, 0.32],
             validation_seeds: 16,
+            validation_days: 1,
             ridge: 1e-4,
         }
     }
@@ -425,6 +429,7 @@ impl TrainConfig {
         range("rollout.share", r.share, 1e-6, 1.0)?;
         range("rollout.iterations", r.iterations as f64, 1.0, 100.0)?;
         range("rollout.validation_seeds", r.validation_seeds as f64, 2.0, 10_000.0)?;
+        range("rollout.validation_days", f64::from(r.validation_days), 0.0, 3650.0)?;
         range("rollout.ridge", r.ridge, 0.0, 1e6)?;
         if r.reply_values.is_empty() {
             return Err("rollout.reply_values: give at least one value".to_string());

@@ -237,7 +237,11 @@ pub fn train(
     create_run_dir(run, config, options.overwrite)?;
     let mut logger = Logger::new(run)?;
     let make_rule = || rule.build(&scenario, &rule_name).expect("checked by rule_file");
-    let rule_return = validation_return(&scenario, r.validation_seeds, &make_rule);
+    let mut validation = target.clone();
+    if r.validation_days > 0 {
+        validation.days = r.validation_days;
+    }
+    let rule_return = validation_return(&validation, r.validation_seeds, &make_rule);
     let started = Instant::now();
     let total = r.seeds * r.iterations;
     let mut samples = Vec::new();
@@ -275,7 +279,7 @@ pub fn train(
         chosen = (rule_return, None);
         for &value in &r.reply_values {
             let candidate = estimates.advantage(value);
-            let mean = validation_return(&scenario, r.validation_seeds, &|| {
+            let mean = validation_return(&validation, r.validation_seeds, &|| {
                 Box::new(Corrected::new("rollout", make_rule(), candidate.clone()))
             });
             if mean > chosen.0 {
@@ -291,7 +295,7 @@ pub fn train(
         Box::new(Corrected::new(name, make_rule(), advantage.clone()))
     };
     let episodes =
-        run_episodes(&scenario, EVAL_FIRST_SEED, r.validation_seeds, &|| corrected("rollout"));
+        run_episodes(&validation, EVAL_FIRST_SEED, r.validation_seeds, &|| corrected("rollout"));
     // the scenario as the file names it (without the run's `control`), as a reader reloads it
     let mut named = Scenario::load(&config.scenario)?;
     named.days = scenario.days;

@@ -29,14 +29,8 @@ impl HandoffEnv {
         horizon_s: f64,
     ) -> Result<f64, StepError> {
         let end = self.observation().time_s + horizon_s;
-        let mut copy = self.clone();
-        copy.set_max_steps(0);
-        let mut rule = dyn_clone::clone_box(rule);
-        let mut total = copy.step(action)?.reward;
-        while !copy.is_over() && copy.observation().time_s < end {
-            let action = rule.act(copy.observation());
-            total += copy.step(action)?.reward;
-        }
+        let (_, total) =
+            self.run_copy(action, rule, None, |copy| copy.observation().time_s >= end)?;
         Ok(total)
     }
 
@@ -60,15 +54,31 @@ impl HandoffEnv {
         let Some(chat_id) = self.simulator().chat_id(obs.chat.chat_slot) else {
             return Ok(None);
         };
+        let (copy, _) =
+            self.run_copy(action, rule, Some(chat_id), |copy| copy.watched_record().is_some())?;
+        Ok(copy.watched_record().copied())
+    }
+
+    /// A copy of the environment (no step limit, watching `watch`'s chat) that took `action`
+    /// and then `rule`'s actions until `done` or the episode's end, and the reward on the way.
+    fn run_copy(
+        &self,
+        action: usize,
+        rule: &dyn Policy,
+        watch: Option<u64>,
+        done: impl Fn(&HandoffEnv) -> bool,
+    ) -> Result<(HandoffEnv, f64), StepError> {
         let mut copy = self.clone();
         copy.set_max_steps(0);
-        copy.watch(chat_id);
-        let mut rule = dyn_clone::clone_box(rule);
-        copy.step(action)?;
-        while copy.watched_record().is_none() && !copy.is_over() {
-            let action = rule.act(copy.observation());
-            copy.step(action)?;
+        if let Some(chat_id) = watch {
+            copy.watch(chat_id);
         }
-        Ok(copy.watched_record().copied())
+        let mut rule = dyn_clone::clone_box(rule);
+        let mut total = copy.step(action)?.reward;
+        while !copy.is_over() && !done(&copy) {
+            let action = rule.act(copy.observation());
+            total += copy.step(action)?.reward;
+        }
+        Ok((copy, total))
     }
 }

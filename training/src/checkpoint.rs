@@ -259,12 +259,22 @@ pub fn model_mismatch(dir: &Path, config: &TrainConfig, name: &str) -> Option<St
 pub fn load_policy(path: &Path, name: &str, obs_len: usize) -> Result<LearnedPolicy, TrainError> {
     let dir = resolve_policy(path)?;
     let (config, _) = open(&dir)?;
+    load_opened(&dir, &config, name, obs_len)
+}
+
+/// [`load_policy`] of the checkpoint `dir`, already checked by [`open`] (which read `config`).
+fn load_opened(
+    dir: &Path,
+    config: &TrainConfig,
+    name: &str,
+    obs_len: usize,
+) -> Result<LearnedPolicy, TrainError> {
     let device =
         crate::setup::device(config.device).or_else(|_| crate::setup::device(DeviceKind::Flex))?;
     // the initial weights are overwritten by the checkpoint's
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
     let scorer = NetConfig::new(0).with_hidden(config.hidden).scorer(&mut rng, &device);
-    let scorer = load_module(scorer, &dir, POLICY_FILE)?;
+    let scorer = load_module(scorer, dir, POLICY_FILE)?;
     Ok(LearnedPolicy::new(name, scorer, device, obs_len))
 }
 
@@ -304,7 +314,7 @@ impl PolicyMaker {
                 let dir = resolve_policy(Path::new(path))?;
                 let (config, _) = open(&dir)?;
                 check(model_mismatch(&dir, &config, name))?;
-                let policy = load_policy(&dir, name, obs_len)?;
+                let policy = load_opened(&dir, &config, name, obs_len)?;
                 trained.insert(name.clone(), policy);
             } else {
                 let file =

@@ -1,8 +1,8 @@
 //! A rule with a learned correction where it matters: whether an AI-eligible chat goes to the AI
 //! or to the worker the rule would choose.
 //!
-//! The correction is an estimate of how much more the chat earns (in reward, over the next
-//! hour of the whole centre) with the AI than with that worker, linear in a few features of the
+//! The correction is an estimate of how much more the AI earns than that worker (the chat's own
+//! reward gain plus the worker time it saves, priced in reward), linear in a few features of the
 //! decision ([`route_features`]). The policy takes the rule's action unless the estimate says the
 //! other option is better, so with zero weights it *is* the rule, decision for decision (residual
 //! policy learning, Silver et al. 2018), and fitting the estimate to rollout comparisons on
@@ -148,11 +148,6 @@ impl Corrected {
     /// `rule` corrected by `advantage`, shown as `name`.
     pub fn new(name: impl Into<String>, rule: Box<dyn Policy>, advantage: RouteAdvantage) -> Self {
         Self { name: name.into(), rule, advantage, scratch: Observation::new(0) }
-    }
-
-    /// The advantage estimate.
-    pub fn advantage(&self) -> &RouteAdvantage {
-        &self.advantage
     }
 }
 

@@ -4,15 +4,16 @@
 //!
 //! One iteration:
 //! 1. **Collect.** Run the current policy (at first the rule itself) on training seeds. At a
-//!    share of its AI-or-worker decisions, copy the environment and roll each option out under
-//!    the current policy for `horizon_s` simulated seconds ([`HandoffEnv::rollout_return`]).
-//!    Both copies share every random number, so the difference of their returns is the option's
-//!    advantage for this episode, free of the noise of everything else the centre does.
-//! 2. **Fit.** A ridge regression of those advantages on the decision's features
-//!    ([`route_features`]): an estimate of the AI's advantage given what a dispatcher sees (it
-//!    averages over the futures the copies knew).
-//! 3. **Improve.** The new policy is the rule corrected where the estimate disagrees with it
-//!    ([`Corrected`]); the next iteration rolls out under it.
+//!    share of its AI-or-worker decisions, copy the environment and run the routed chat to its
+//!    end under the current policy once with each option (`HandoffEnv::rollout_chat`). Both
+//!    copies share every random number, so the two records of the chat differ only through the
+//!    decision, free of the noise of everything else the centre does.
+//! 2. **Fit.** Ridge regressions of the chat's reward gain from the AI and of the human replies
+//!    the AI saves on the decision's features ([`route_features`]): estimates given what a
+//!    dispatcher sees (they average over the futures the copies knew).
+//! 3. **Improve.** The AI's advantage is the gain plus a price per saved reply, chosen on
+//!    validation episodes; the new policy is the rule corrected where that advantage disagrees
+//!    with it ([`Corrected`]); the next iteration rolls out under it.
 //!
 //! [`train`] runs the iterations at full size on training seeds (hashed from the run's seed),
 //! chooses the value of a saved human reply on the validation seeds, and writes the corrected
@@ -27,7 +28,7 @@ use handoff_agents::spec::{self, CorrectionRecord, PolicyFile};
 use handoff_agents::{Corrected, RouteAdvantage, make_env};
 use handoff_env::rng::{Stream, derive_seed, uniform};
 use handoff_env::{ModelStamp, Observation, Policy, Scenario};
-use handoff_eval::{mean_kpis, run_episodes, stats};
+use handoff_eval::{EpisodeResult, mean_kpis, run_episodes, stats};
 use rand::SeedableRng;
 use rayon::prelude::*;
 
@@ -193,14 +194,14 @@ fn rule_file(
     Ok((name.clone(), file))
 }
 
-/// Mean return of `make` on the validation seeds.
-fn validation_return(
+/// The episodes of `make` on the validation seeds and their mean return.
+fn validate(
     scenario: &Scenario,
     seeds: u64,
     make: &(dyn Fn() -> Box<dyn Policy> + Sync),
-) -> f64 {
+) -> (f64, Vec<EpisodeResult>) {
     let episodes = run_episodes(scenario, EVAL_FIRST_SEED, seeds, make);
-    stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>())
+    (stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>()), episodes)
 }
 
 /// Trains the rollout learner with `config` into `options.run_dir` (see the module's docs),
@@ -241,12 +242,14 @@ pub fn train(
     if r.validation_days > 0 {
         validation.days = r.validation_days;
     }
-    let rule_return = validation_return(&validation, r.validation_seeds, &make_rule);
+    let rule_validation = validate(&validation, r.validation_seeds, &make_rule);
+    let rule_return = rule_validation.0;
     let started = Instant::now();
     let total = r.seeds * r.iterations;
     let mut samples = Vec::new();
     let mut advantage = RouteAdvantage::zero();
-    let mut chosen = (rule_return, None::<f64>);
+    // (mean validation return, the chosen reply value, its validation episodes)
+    let mut chosen = (rule_return, None::<f64>, rule_validation.1.clone());
     for iteration in 0..r.iterations {
         let first_seed = derive_seed(config.seed, Stream::Policy, iteration);
         let collected = collect_seeds(
@@ -276,14 +279,14 @@ pub fn train(
         })?;
         // the value of a saved reply with the best validation return; the rule itself (no
         // correction) stays unless a value beats it
-        chosen = (rule_return, None);
+        chosen = (rule_return, None, rule_validation.1.clone());
         for &value in &r.reply_values {
             let candidate = estimates.advantage(value);
-            let mean = validation_return(&validation, r.validation_seeds, &|| {
+            let (mean, episodes) = validate(&validation, r.validation_seeds, &|| {
                 Box::new(Corrected::new("rollout", make_rule(), candidate.clone()))
             });
             if mean > chosen.0 {
-                chosen = (mean, Some(value));
+                chosen = (mean, Some(value), episodes);
             }
         }
         advantage = chosen.1.map_or_else(RouteAdvantage::zero, |v| estimates.advantage(v));
@@ -291,11 +294,6 @@ pub fn train(
         logger.scalar("eval/best_heuristic_return", rule_return, step);
         logger.flush()?;
     }
-    let corrected = |name: &str| -> Box<dyn Policy> {
-        Box::new(Corrected::new(name, make_rule(), advantage.clone()))
-    };
-    let episodes =
-        run_episodes(&validation, EVAL_FIRST_SEED, r.validation_seeds, &|| corrected("rollout"));
     // the scenario as the file names it (without the run's `control`), as a reader reloads it
     let mut named = Scenario::load(&config.scenario)?;
     named.days = scenario.days;
@@ -327,7 +325,7 @@ pub fn train(
             return_mean: chosen.0,
             best_heuristic: rule_name,
             best_heuristic_return: rule_return,
-            kpis: mean_kpis(&episodes),
+            kpis: mean_kpis(&chosen.2),
         }),
         best_heuristic: best.0,
         centre,

@@ -68,8 +68,9 @@ pub use observation::{
 };
 pub use outcome::{ChatRecord, Ending};
 pub use policy::Policy;
+pub use roster::{ShortHour, StaffingCoverage};
 pub use runner::run;
-pub use scenario::{DecisionKind, Scenario};
+pub use scenario::{DecisionKind, Scenario, Shifts};
 pub use sim::{SimCounters, Simulator, Worker};
 pub use spaces::BoxSpace;
 pub use stats::{ArmStats, ArmSummary, EscalationMix, SegmentStats, SegmentSummary};

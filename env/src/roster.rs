@@ -16,6 +16,16 @@
 //!   in the last seven days first, then the longest rested. When the rules leave too few, the
 //!   day off gives way first, then the rest period: coverage of the profile comes first, and
 //!   [`Roster::relaxed`] counts the exceptions.
+//!
+//! Even so, some profiles cannot be covered: with staffing 1.0 every worker would have to be on
+//! duty around the clock, and breaks alone keep about one in nine off. The roster then delivers
+//! fewer workers than asked, and [`Scenario::staffing_coverage`] reports the hours and the
+//! shortfall. With `workers.shifts = "none"` there are no shift rules: the first `k` workers are
+//! on duty in an hour that asks for `k`.
+
+use serde::Serialize;
+
+use crate::scenario::{Scenario, Shifts};
 
 /// Longest span of a shift, break included, hours.
 pub const SHIFT_SPAN_H: u32 = 9;
@@ -67,7 +77,11 @@ impl WorkerShifts {
 /// The roster of one run: call [`Roster::next_hour`] at the start of every hour.
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
+    /// Shift rules, or none.
+    shifts: Shifts,
     workers: Vec<WorkerShifts>,
+    /// Workers on duty after the last [`Roster::next_hour`].
+    on_duty: usize,
     /// Workers who come on duty this hour, in the order the roster chose them.
     coming: Vec<u32>,
     /// Workers who go off duty this hour (the end of a shift or a break).
@@ -79,14 +93,15 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// A roster of `workers` workers, none on duty yet.
-    pub fn new(workers: usize) -> Self {
-        Self { workers: vec![WorkerShifts::default(); workers], ..Self::default() }
+    /// A roster of `workers` workers under `shifts`, none on duty yet.
+    pub fn new(workers: usize, shifts: Shifts) -> Self {
+        Self { shifts, workers: vec![WorkerShifts::default(); workers], ..Self::default() }
     }
 
     /// Starts again from an empty roster, keeping allocated memory.
     pub fn reset(&mut self) {
         self.workers.iter_mut().for_each(|w| *w = WorkerShifts::default());
+        self.on_duty = 0;
         self.coming.clear();
         self.leaving.clear();
         self.relaxed = 0;
@@ -97,6 +112,14 @@ impl Roster {
     pub fn next_hour(&mut self, hour: u32, target: usize) {
         self.coming.clear();
         self.leaving.clear();
+        if self.shifts == Shifts::None {
+            // no shift rules: workers 0..target are on duty
+            let target = target.min(self.workers.len());
+            self.coming.extend(self.on_duty as u32..target as u32);
+            self.leaving.extend(target as u32..self.on_duty as u32);
+            self.on_duty = target;
+            return;
+        }
         let mut on_duty = 0;
         for (i, w) in self.workers.iter_mut().enumerate() {
             let Some(start) = w.started else { continue };
@@ -116,11 +139,20 @@ impl Roster {
                 on_duty += 1;
             }
         }
-        if on_duty > target {
-            self.stand_down(hour, on_duty - target);
-        } else if on_duty < target {
-            self.start_shifts(hour, target - on_duty);
-        }
+        self.on_duty = match on_duty.cmp(&target) {
+            std::cmp::Ordering::Greater => {
+                self.stand_down(hour, on_duty - target);
+                target
+            }
+            std::cmp::Ordering::Less => on_duty + self.start_shifts(hour, target - on_duty),
+            std::cmp::Ordering::Equal => on_duty,
+        };
+    }
+
+    /// Workers on duty after the last [`Roster::next_hour`]: the hour's target, or fewer when
+    /// the shift rules leave nobody free to start (everyone else is on a shift or its break).
+    pub fn on_duty(&self) -> usize {
+        self.on_duty
     }
 
     /// Takes `n` workers off duty: first by breaks due soon (the longest on duty first), then by
@@ -153,8 +185,9 @@ impl Roster {
         }
     }
 
-    /// Starts `n` new shifts, preferring the workers the rules allow.
-    fn start_shifts(&mut self, hour: u32, n: usize) {
+    /// Starts up to `n` new shifts, preferring the workers the rules allow; returns how many
+    /// started (fewer than `n` when fewer workers are off shift).
+    fn start_shifts(&mut self, hour: u32, n: usize) -> usize {
         self.candidates.clear();
         for (i, w) in self.workers.iter().enumerate() {
             if w.started.is_some() {
@@ -179,6 +212,7 @@ impl Roster {
             w.had_break = false;
             self.coming.push(i);
         }
+        n.min(self.candidates.len())
     }
 
     /// Workers coming on duty this hour.
@@ -199,6 +233,105 @@ impl Roster {
     }
 }
 
+/// The staffing a scenario's workers deliver against what its profile asks, over its days: the
+/// roster is the same in every arm and for every seed, so this is a property of the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffingCoverage {
+    /// The shift rules it was measured under.
+    pub shifts: Shifts,
+    /// Worker-hours the staffing profile asks for over the scenario's days.
+    pub asked_worker_hours: u64,
+    /// Worker-hours on duty.
+    pub staffed_worker_hours: u64,
+    /// The hours of the day short of their staffing on at least one day, in order.
+    pub short_hours: Vec<ShortHour>,
+}
+
+/// An hour of the day the roster cannot staff as asked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShortHour {
+    /// The hour of the day, 0 to 23.
+    pub hour: u32,
+    /// Workers asked on duty.
+    pub asked: u32,
+    /// Workers on duty, the mean over the scenario's days.
+    pub staffed_mean: f64,
+    /// Days on which this hour was short.
+    pub short_days: u32,
+}
+
+impl StaffingCoverage {
+    /// The share of the worker-hours asked that are on duty (1 when nothing is asked).
+    pub fn delivered(&self) -> f64 {
+        if self.asked_worker_hours == 0 {
+            return 1.0;
+        }
+        self.staffed_worker_hours as f64 / self.asked_worker_hours as f64
+    }
+
+    /// One line saying where the staffing falls short and what to do, or `None` when every hour
+    /// gets what it asks.
+    pub fn shortfall(&self) -> Option<String> {
+        if self.short_hours.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 6;
+        let mut hours: Vec<String> = self
+            .short_hours
+            .iter()
+            .take(SHOWN)
+            .map(|h| format!("{:02}:00 {:.1} of {}", h.hour, h.staffed_mean, h.asked))
+            .collect();
+        if self.short_hours.len() > SHOWN {
+            hours.push(format!("{} more hours", self.short_hours.len() - SHOWN));
+        }
+        Some(format!(
+            "the shift roster staffs {:.1} % of the worker-hours asked (short at {}): shifts of \
+             at most {SHIFT_SPAN_H} h with a one-hour break cannot cover this profile; \
+             workers.shifts = \"none\" keeps the asked staffing on duty every hour",
+            100.0 * self.delivered(),
+            hours.join(", ")
+        ))
+    }
+}
+
+impl Scenario {
+    /// Runs the scenario's roster over its days and compares the workers on duty with those its
+    /// staffing profile asks for, hour by hour.
+    pub fn staffing_coverage(&self) -> StaffingCoverage {
+        let workers = &self.workers;
+        let mut roster = Roster::new(workers.count as usize, workers.shifts);
+        let mut staffed = [0u64; 24];
+        let mut short_days = [0u32; 24];
+        let (mut asked_total, mut staffed_total) = (0, 0);
+        for hour in 0..self.days * 24 {
+            let asked = workers.asked_on_duty(hour);
+            roster.next_hour(hour, asked);
+            let on_duty = roster.on_duty();
+            let of_day = (hour % 24) as usize;
+            staffed[of_day] += on_duty as u64;
+            short_days[of_day] += u32::from(on_duty < asked);
+            asked_total += asked as u64;
+            staffed_total += on_duty as u64;
+        }
+        let short_hours = (0..24u32)
+            .filter(|&h| short_days[h as usize] > 0)
+            .map(|h| ShortHour {
+                hour: h,
+                asked: workers.asked_on_duty(h) as u32,
+                staffed_mean: staffed[h as usize] as f64 / f64::from(self.days),
+                short_days: short_days[h as usize],
+            })
+            .collect();
+        StaffingCoverage {
+            shifts: workers.shifts,
+            asked_worker_hours: asked_total,
+            staffed_worker_hours: staffed_total,
+            short_hours,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +339,7 @@ mod tests {
     /// Runs a roster of `workers` over `days` days of an hourly profile; returns for each worker
     /// the hours on duty, and checks each hour's coverage against its target.
     fn run(workers: usize, days: u32, profile: &[f64; 24]) -> (Vec<Vec<u32>>, Roster) {
-        let mut roster = Roster::new(workers);
+        let mut roster = Roster::new(workers, Shifts::Roster);
         let mut on = vec![false; workers];
         let mut hours = vec![Vec::new(); workers];
         for hour in 0..days * 24 {
@@ -293,5 +426,52 @@ mod tests {
         // 45 % on duty around the clock: 10.8 hours a day each
         let (_, roster) = run(60, 8, &[0.45; 24]);
         assert!(roster.relaxed() > 0);
+    }
+
+    /// 12 workers asked on duty around the clock for a week, under `shifts`.
+    fn always_on(shifts: Shifts) -> Scenario {
+        let mut s = Scenario::builtin("small").unwrap();
+        s.days = 7;
+        s.workers.count = 12;
+        s.workers.staffing = vec![1.0; 24];
+        s.workers.shifts = shifts;
+        s
+    }
+
+    #[test]
+    fn without_shifts_every_worker_asked_is_on_duty_every_hour() {
+        let coverage = always_on(Shifts::None).staffing_coverage();
+        assert_eq!(coverage.asked_worker_hours, 12 * 24 * 7);
+        assert_eq!(coverage.staffed_worker_hours, coverage.asked_worker_hours);
+        assert!(coverage.short_hours.is_empty());
+        assert_eq!(coverage.shortfall(), None);
+        // a profile that rises and falls: exactly the hour's count, the lowest workers first
+        let mut roster = Roster::new(10, Shifts::None);
+        for (hour, target) in [(0, 4), (1, 7), (2, 2), (3, 12)] {
+            roster.next_hour(hour, target);
+            assert_eq!(roster.on_duty(), target.min(10));
+        }
+    }
+
+    #[test]
+    fn a_roster_that_cannot_cover_its_profile_is_reported_with_its_hours() {
+        let coverage = always_on(Shifts::Roster).staffing_coverage();
+        // a one-hour break in every shift of at most nine hours keeps about one in nine off
+        let delivered = coverage.delivered();
+        assert!((0.80..0.97).contains(&delivered), "delivered {delivered:.3}");
+        assert!(!coverage.short_hours.is_empty());
+        let message = coverage.shortfall().expect("the shortfall is reported");
+        let first = &coverage.short_hours[0];
+        assert!(message.contains(&format!("{:02}:00 ", first.hour)), "{message}");
+        assert!(message.contains("of 12"), "{message}");
+        assert!(message.contains("workers.shifts = \"none\""), "{message}");
+    }
+
+    #[test]
+    fn the_shipped_scenarios_get_the_staffing_they_ask_for() {
+        for (name, _) in crate::scenario::BUILTIN {
+            let coverage = Scenario::builtin(name).unwrap().staffing_coverage();
+            assert_eq!(coverage.shortfall(), None, "{name}");
+        }
     }
 }

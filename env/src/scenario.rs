@@ -415,6 +415,12 @@ pub struct Workers {
     pub cap: u32,
     /// Fraction of workers on duty in each hour of the day (24 values in 0..1).
     pub staffing: Vec<f64>,
+    /// How workers come on duty: `"roster"` (shifts with breaks, rest and days off; the
+    /// default) or `"none"` (the staffing on duty every hour). Left out of the serialised
+    /// scenario at its default, so the fingerprints of scenarios written before the field existed
+    /// stay as they were.
+    #[serde(skip_serializing_if = "Shifts::is_roster")]
+    pub shifts: Shifts,
     /// Median time to write one reply with full attention, seconds.
     pub reply_median_s: f64,
     /// Log-scale spread of reply times.
@@ -443,6 +449,29 @@ pub struct Workers {
     pub perfunctory_close_rate: f64,
 }
 
+/// How workers come on duty ([`Workers::shifts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shifts {
+    /// Shifts of at most nine hours with a one-hour break, eleven hours of rest and a weekly
+    /// day off, started and ended to follow the staffing profile (see the `roster` module). A
+    /// profile these rules cannot cover is delivered short and reported
+    /// ([`Scenario::staffing_coverage`]).
+    #[default]
+    Roster,
+    /// No shift rules: the staffing fraction of the workers is on duty every hour (workers
+    /// `0..k` of the hour's `k`). The textbook pool of queueing theory, or a team that is always
+    /// on.
+    None,
+}
+
+impl Shifts {
+    /// Whether this is the default, [`Shifts::Roster`].
+    pub fn is_roster(&self) -> bool {
+        *self == Shifts::Roster
+    }
+}
+
 /// Fraction of workers on duty per hour, following demand (assumption).
 const DEFAULT_STAFFING: [f64; 24] = [
     0.25, 0.15, 0.1, 0.05, 0.05, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.9, 0.8, 0.8, 0.85, 0.85, 0.8,
@@ -455,6 +484,7 @@ impl Default for Workers {
             count: 30,
             cap: 4,
             staffing: DEFAULT_STAFFING.to_vec(),
+            shifts: Shifts::Roster,
             reply_median_s: 35.0,
             reply_sigma: 0.5,
             speed_sigma: 0.2,
@@ -472,6 +502,12 @@ impl Default for Workers {
 }
 
 impl Workers {
+    /// Workers the staffing profile asks to have on duty in `hour` (hours since the start of
+    /// the run).
+    pub fn asked_on_duty(&self, hour: u32) -> usize {
+        (self.staffing[hour as usize % 24] * f64::from(self.count)).round() as usize
+    }
+
     /// Checks every value of this section against its allowed range.
     fn validate(&self, v: &mut Validator<'_>) -> Result<(), ScenarioError> {
         v.range("workers.count", f64::from(self.count), 1.0, 100_000.0)?;

@@ -54,6 +54,9 @@ pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError
         scenario.days = d;
         scenario.validate("--days").map_err(CliError::input)?;
     }
+    if let Some(shortfall) = scenario.staffing_coverage().shortfall() {
+        eprintln!("warning: {name}: {shortfall}");
+    }
     Ok(scenario)
 }
 

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use handoff_agents::{STUDY_ARMS, run_builtin};
 use handoff_env::scenario::DEFAULT_SCENARIO;
-use handoff_env::{ArmStats, ArmSummary, ChatCsv, ModelStamp, Scenario, SegmentSummary};
+use handoff_env::{
+    ArmStats, ArmSummary, ChatCsv, ModelStamp, Scenario, SegmentSummary, Shifts, StaffingCoverage,
+};
 use serde::Serialize;
 
 use super::format::{percent, table};
@@ -49,6 +51,8 @@ pub struct SimulateReport {
     pub seed: u64,
     /// Simulated days.
     pub days: u32,
+    /// The worker-hours on duty against those the staffing profile asks (the same in both arms).
+    pub staffing: StaffingCoverage,
     /// Per arm, the summaries of all, eligible and ineligible chats.
     pub arms: BTreeMap<String, ArmSummary>,
 }
@@ -105,6 +109,7 @@ pub fn simulate(
         model: ModelStamp::of(scenario),
         seed,
         days: scenario.days,
+        staffing: scenario.staffing_coverage(),
         arms,
     })
 }
@@ -174,6 +179,24 @@ fn effect_rows(control: &ArmSummary, treatment: &ArmSummary) -> Vec<Vec<String>>
     rows
 }
 
+/// The staffing delivered, in one line, and the shortfall when there is one.
+fn staffing_line(staffing: &StaffingCoverage) -> String {
+    let rules = match staffing.shifts {
+        Shifts::Roster => "shift roster",
+        Shifts::None => "no shifts",
+    };
+    let mut line = format!(
+        "\nstaffing ({rules}): {} of {} worker-hours asked on duty ({})\n",
+        staffing.staffed_worker_hours,
+        staffing.asked_worker_hours,
+        percent(staffing.delivered())
+    );
+    if let Some(shortfall) = staffing.shortfall() {
+        line.push_str(&format!("warning: {shortfall}\n"));
+    }
+    line
+}
+
 /// Renders the report as text tables.
 pub fn render_text(report: &SimulateReport) -> String {
     let mut out = format!(
@@ -181,6 +204,7 @@ pub fn render_text(report: &SimulateReport) -> String {
         report.scenario, report.seed, report.days
     );
     out.push_str(&table(&segment_rows(report)));
+    out.push_str(&staffing_line(&report.staffing));
     if let (Some(c), Some(t)) = (report.arms.get("control"), report.arms.get("treatment")) {
         if let Some(mix) = &t.eligible.escalation_mix {
             out.push_str(&format!(

@@ -94,9 +94,7 @@ impl Simulator {
     /// A new hour: the roster's shifts and breaks change who is on duty.
     pub(super) fn on_hour(&mut self) {
         let hour = (self.now / HOUR_S).round() as u32;
-        let count = self.workers.len();
-        let share = self.scenario.workers.staffing[hour as usize % 24];
-        self.roster.next_hour(hour, (share * count as f64).round() as usize);
+        self.roster.next_hour(hour, self.scenario.workers.asked_on_duty(hour));
         for i in 0..self.roster.leaving().len() {
             let worker = self.roster.leaving()[i];
             self.go_off_duty(worker);

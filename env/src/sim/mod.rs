@@ -185,7 +185,7 @@ impl Simulator {
             queue: VecDeque::new(),
             pending_routes: VecDeque::new(),
             pending_assigns: VecDeque::new(),
-            roster: Roster::new(n_workers),
+            roster: Roster::new(n_workers, scenario.workers.shifts),
             joining: VecDeque::new(),
             returns: Vec::new(),
             free_returns: Vec::new(),

@@ -7,16 +7,16 @@ use common::{handoff, json, temp_dir};
 
 use handoff::env::Scenario;
 
-/// The one target the simulator does not reproduce: the rating spillover to AI-ineligible chats
-/// (README, 'What does not match'). The gate checks that it still fails, so that a change that
-/// reproduces it is noticed and this exception removed.
-const KNOWN_FAILURE: &str = "rating_ineligible";
+/// The one target the simulator does not reproduce: the rating spillover to AI-ineligible chats,
+/// marked `known_gap` in calibration/targets.toml. The gate checks that it still fails, so that a
+/// change that reproduces it is noticed and the mark removed.
+const KNOWN_GAP: &str = "rating_ineligible";
 
 /// The calibration gate of CI: the study scenario at half its workers and arrivals (the same
 /// load per worker) for 3 days and 8 seeds, with tolerances widened by 3 standard errors of the
 /// estimates to allow for the smaller sample.
 #[test]
-fn the_study_scenario_meets_every_target_but_the_spillover_at_reduced_scale() {
+fn the_study_scenario_meets_every_target_but_the_known_gap_at_reduced_scale() {
     let o = handoff(&[
         "calibrate",
         "--scale",
@@ -30,11 +30,10 @@ fn the_study_scenario_meets_every_target_but_the_spillover_at_reduced_scale() {
         "--json",
     ]);
     let v = json(&o);
-    let failed: Vec<String> = v["targets"]
-        .as_array()
-        .unwrap()
+    let targets = v["targets"].as_array().unwrap();
+    let failed: Vec<String> = targets
         .iter()
-        .filter(|t| t["pass"] == false && t["name"] != KNOWN_FAILURE)
+        .filter(|t| t["pass"] == false && t["name"] != KNOWN_GAP)
         .map(|t| {
             format!(
                 "{} = {} (study {}, tolerance {})",
@@ -43,9 +42,21 @@ fn the_study_scenario_meets_every_target_but_the_spillover_at_reduced_scale() {
         })
         .collect();
     assert!(failed.is_empty(), "failed targets: {failed:#?}");
-    let spillover = v["targets"].as_array().unwrap().iter().find(|t| t["name"] == KNOWN_FAILURE);
-    assert_eq!(spillover.unwrap()["pass"], false, "the spillover passes now: remove the exception");
-    assert_eq!(o.status.code(), Some(1), "the known failure fails the run");
+    let gaps: Vec<&serde_json::Value> =
+        targets.iter().filter(|t| t.get("known_gap").is_some()).collect();
+    assert_eq!(gaps.len(), 1, "one known gap: {gaps:?}");
+    assert_eq!(gaps[0]["name"], KNOWN_GAP);
+    assert_eq!(gaps[0]["pass"], false, "the known gap passes now: remove its mark");
+    assert_eq!(v["pass"], true, "a known gap does not fail the run");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // the text shows the gap in a section of its own, with its numbers and its reason (a small
+    // run: the layout does not depend on the sample)
+    let small = ["calibrate", "--scale", "0.1", "--days", "1", "--seeds", "2"];
+    let text = String::from_utf8(handoff(&small).stdout).unwrap();
+    let (checked, gap) = text.split_once("known gaps:").expect("a known-gaps section");
+    assert!(!checked.contains("AI-ineligible (stars)"), "{checked}");
+    assert!(gap.contains("rating, AI-ineligible (stars)") && gap.contains("FAIL"), "{gap}");
+    assert!(gap.contains("not painted on"), "{gap}");
 }
 
 #[test]

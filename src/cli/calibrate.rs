@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use handoff_env::scenario::DEFAULT_SCENARIO;
-use handoff_eval::calibration::{Arms, Targets};
+use handoff_eval::calibration::{Arms, Row, Targets};
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
 use handoff_eval::fit::{FitSettings, FitStart, Sensitivity, cross_validate, fit, sensitivity};
 
@@ -234,8 +234,10 @@ pub fn render_text(report: &CalibrationReport) -> String {
             .map(String::from)
             .to_vec(),
     ];
-    for r in &report.targets {
-        rows.push(vec![
+    let (gaps, checked): (Vec<&Row>, Vec<&Row>) =
+        report.targets.iter().partition(|r| r.known_gap.is_some());
+    let row = |r: &Row| {
+        vec![
             r.label.clone(),
             r.study.map(fixed3).unwrap_or_else(|| "-".into()),
             fixed3(r.simulated),
@@ -246,10 +248,11 @@ pub fn render_text(report: &CalibrationReport) -> String {
                 Some(false) => "FAIL".into(),
                 None => "not a target".into(),
             },
-        ]);
-    }
-    let passed = report.targets.iter().filter(|r| r.pass == Some(true)).count();
-    let total = report.targets.iter().filter(|r| r.pass.is_some()).count();
+        ]
+    };
+    rows.extend(checked.iter().map(|r| row(r)));
+    let passed = checked.iter().filter(|r| r.pass == Some(true)).count();
+    let total = checked.iter().filter(|r| r.pass.is_some()).count();
     let mut out = format!(
         "calibration of {} against arXiv:2605.14830, {} seed(s){}{}\n\n",
         report.scenario,
@@ -269,9 +272,20 @@ pub fn render_text(report: &CalibrationReport) -> String {
         }
     );
     out.push_str(&table(&rows));
-    out.push_str(&format!(
-        "\n{passed} of {total} targets pass\n\nmechanisms: escalated chats by intervention delay\n"
-    ));
+    out.push_str(&format!("\n{passed} of {total} targets pass\n"));
+    if !gaps.is_empty() {
+        out.push_str(&format!(
+            "\nknown gaps: {} target(s) the model does not reproduce, outside the verdict\n",
+            gaps.len()
+        ));
+        let mut gap_rows = vec![rows[0].clone()];
+        gap_rows.extend(gaps.iter().map(|r| row(r)));
+        out.push_str(&table(&gap_rows));
+        for r in &gaps {
+            out.push_str(&format!("{}: {}\n", r.label, r.known_gap.as_deref().unwrap_or("")));
+        }
+    }
+    out.push_str("\nmechanisms: escalated chats by intervention delay\n");
     let mut curve_rows = vec![
         ["escalation", "delay", "chats", "effort", "messages/reply", "rating"]
             .map(String::from)

@@ -1,8 +1,8 @@
 //! Golden outputs: `handoff simulate` on the study's arms reproduces, byte for byte, the JSON the
-//! files in `tests/golden/` hold. They were written before the assign decision, holding and
-//! returning retrials existed, so they show that with those options off (their defaults) the
-//! study's numbers did not move. A deliberate change of the model regenerates them with
-//! `HANDOFF_BLESS=1 cargo test --test golden` and says why in its commit.
+//! files in `tests/golden/` hold, so that a change which moves the study's numbers cannot pass
+//! unnoticed. `git log tests/golden` says when and why each was last written (the last time: a
+//! new `staffing` section, values unchanged). A deliberate change of the model regenerates them
+//! with `HANDOFF_BLESS=1 cargo test --test golden` and says why in its own commit.
 
 mod common;
 

@@ -102,6 +102,12 @@ fn documented_commands() -> Vec<Vec<String>> {
 }
 
 #[test]
+fn the_readme_starts_short() {
+    let lines = readme().lines().count();
+    assert!(lines <= 300, "the README has {lines} lines: reference belongs in docs/");
+}
+
+#[test]
 fn every_documented_command_parses() {
     let commands = documented_commands();
     assert!(commands.len() >= 10, "found only {commands:?}");
@@ -115,10 +121,15 @@ fn every_documented_command_parses() {
     }
 }
 
-/// The README's sample block that follows the line containing `marker`.
+/// The README and the pages of `docs/`, one after the other.
+fn documentation() -> String {
+    documents().join("\n")
+}
+
+/// The sample block of the README or a `docs/` page that follows the line containing `marker`.
 fn sample_after(marker: &str) -> String {
-    let text = readme();
-    let at = text.find(marker).unwrap_or_else(|| panic!("{marker} is not in the README"));
+    let text = documentation();
+    let at = text.find(marker).unwrap_or_else(|| panic!("{marker} is not documented"));
     let rest = &text[at..];
     let start = rest.find("```\n").expect("a sample block follows") + 4;
     let end = rest[start..].find("```").unwrap() + start;
@@ -153,21 +164,29 @@ fn the_simulate_sample_has_the_shape_simulate_prints() {
 
 #[test]
 fn the_calibration_sample_lists_the_metrics_calibrate_reports() {
-    let sample = sample_after("18 of the 19 targets pass, so the command");
+    let sample = sample_after("every target but the known gap passes, so the command");
     let o = handoff(&["calibrate", "--scenario", "small", "--seeds", "1", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let labels: Vec<&str> = report["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["label"].as_str().unwrap())
-        .collect();
-    let documented: Vec<String> = sample
-        .lines()
-        .skip(2)
-        .map(|l| l.split("  ").next().unwrap_or("").trim().to_string())
-        .collect();
-    assert_eq!(documented, labels, "README calibration table:\n{sample}");
+    let rows = report["targets"].as_array().unwrap();
+    let labels = |gap: bool| -> Vec<&str> {
+        rows.iter()
+            .filter(|r| r.get("known_gap").is_some() == gap)
+            .map(|r| r["label"].as_str().unwrap())
+            .collect()
+    };
+    let documented = |block: &str| -> Vec<String> {
+        block
+            .lines()
+            .skip(2)
+            .take_while(|l| !l.is_empty())
+            .map(|l| l.split("  ").next().unwrap_or("").trim().to_string())
+            .collect()
+    };
+    let (checked, gaps) = sample.split_once("known gaps:").expect("a known-gaps section");
+    let checked = checked.lines().take_while(|l| !l.contains(" targets pass")).collect::<Vec<_>>();
+    assert_eq!(documented(&checked.join("\n")), labels(false), "calibration table:\n{sample}");
+    let gap_table = gaps.split_once('\n').map(|(_, rest)| rest).unwrap_or("");
+    assert_eq!(documented(gap_table), labels(true), "known gaps:\n{sample}");
 }
 
 #[test]
@@ -186,7 +205,7 @@ fn the_evaluation_tables_have_the_columns_eval_prints() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     let header = out.lines().find(|l| l.starts_with("| policy |")).unwrap();
-    let text = readme();
+    let text = documentation();
     let documented: Vec<&str> =
         text.lines().filter(|l| l.starts_with("| policy | return")).collect();
     assert!(documented.len() >= 3, "the README shows the baseline tables");
@@ -197,7 +216,7 @@ fn the_evaluation_tables_have_the_columns_eval_prints() {
 }
 
 #[test]
-fn the_readme_names_every_tensorboard_tag_a_run_logs() {
+fn the_documentation_names_every_tensorboard_tag_a_run_logs() {
     let dir = temp_dir("tags");
     std::fs::write(
         dir.join("tiny.toml"),
@@ -216,7 +235,7 @@ fn the_readme_names_every_tensorboard_tag_a_run_logs() {
         "1",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = readme();
+    let text = documentation();
     let scalars = std::fs::read_to_string(run.join("scalars.csv")).unwrap();
     let mut tags: Vec<&str> = scalars.lines().skip(1).filter_map(|l| l.split(',').nth(1)).collect();
     tags.sort();
@@ -228,8 +247,8 @@ fn the_readme_names_every_tensorboard_tag_a_run_logs() {
 }
 
 #[test]
-fn the_readme_lists_every_policy_and_scenario() {
-    let text = readme();
+fn the_documentation_lists_every_policy_and_scenario() {
+    let text = documentation();
     for name in handoff::agents::policy_names() {
         assert!(text.contains(&format!("| `{name}` |")), "policy {name} is not in the README");
     }

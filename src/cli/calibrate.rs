@@ -281,6 +281,7 @@ pub fn render_text(report: &CalibrationReport) -> String {
         let mut gap_rows = vec![rows[0].clone()];
         gap_rows.extend(gaps.iter().map(|r| row(r)));
         out.push_str(&table(&gap_rows));
+        out.push('\n');
         for r in &gaps {
             out.push_str(&format!("{}: {}\n", r.label, r.known_gap.as_deref().unwrap_or("")));
         }

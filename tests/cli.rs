@@ -162,6 +162,24 @@ fn bench_reports_both_throughputs_as_json() {
     assert_eq!(v["learner"]["steps"].as_u64().unwrap(), 4096);
     assert!(v["learner"]["train_steps_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["learner"]["inference_us"].as_f64().unwrap() > 0.0);
+    // the learned policy's cost per decision, beside its rule's, on the same decisions
+    let c = &v["corrected"];
+    assert_eq!(c["decisions"].as_u64().unwrap(), 5000);
+    assert!(c["corrected_routings"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["rule_ns"].as_f64().unwrap() > 0.0 && c["corrected_ns"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn staffing_the_roster_cannot_deliver_is_reported_and_shifts_none_delivers_it() {
+    let always_on = "base = \"small\"\n[workers]\ncount = 12\nstaffing = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]\n";
+    let (code, err) = simulate_file("always-on", always_on);
+    assert_eq!(code, 0, "{err}");
+    let warning = err.lines().find(|l| l.starts_with("warning: ")).expect("a warning");
+    assert!(warning.contains("always-on.toml") && warning.contains("of 12"), "{warning}");
+    assert!(warning.contains("workers.shifts = \"none\""), "{warning}");
+    let (code, err) = simulate_file("no-shifts", &format!("{always_on}shifts = \"none\"\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
 }
 
 /// Runs `simulate` on a scenario file with `body` and returns (exit code, stderr).

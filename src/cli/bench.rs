@@ -63,6 +63,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         env: bench_env(&env_scenario, args.steps, 1),
         env_every_kind: bench_env(&with_every_lever(&env_scenario), args.steps, 1),
         vector: bench_vector(&env_scenario, args.vector_envs as usize, args.steps / 4),
+        corrected: bench_decisions(&env_scenario, args.steps / 4),
         learner,
     };
     Ok(if args.json { to_json(&report) } else { render_text(&report) })
@@ -225,8 +226,74 @@ pub struct BenchReport {
     pub env_every_kind: EnvBench,
     /// The vector environment on one and two threads.
     pub vector: VectorBench,
+    /// The default learner's policy (a rule with a linear correction) per decision.
+    pub corrected: DecisionBench,
     /// PPO training and inference (absent with `--skip-learner`).
     pub learner: Option<LearnerBench>,
+}
+
+/// The cost per decision of the policy `handoff train --algo rollout` writes (the rule with a
+/// linear correction of its AI-or-worker routing), against the rule alone, on the same
+/// decisions. The policy does not look ahead when it decides: its rollouts are made in training.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionBench {
+    /// Scenario decided on (the agent making every kind of decision).
+    pub scenario: String,
+    /// The rule corrected.
+    pub rule: String,
+    /// Decisions timed.
+    pub decisions: u64,
+    /// Of them, routings of AI-eligible chats with a choice (where the correction reads its
+    /// features).
+    pub corrected_routings: u64,
+    /// Mean nanoseconds per decision of the rule alone.
+    pub rule_ns: f64,
+    /// Mean nanoseconds per decision of the corrected policy.
+    pub corrected_ns: f64,
+}
+
+/// The rule the decision benchmark corrects: the best rule of the default learner's validation.
+const BENCH_RULE: &str = "surge-c-mu-theta";
+
+/// Times the rule and the rule with a correction (non-zero weights, so that every eligible
+/// routing computes its features and estimate) on the same `decisions` decisions of `scenario`,
+/// the environment following the rule.
+pub fn bench_decisions(scenario: &Scenario, decisions: u64) -> DecisionBench {
+    use handoff_agents::corrected::{ROUTE_FEATURES, RouteAdvantage};
+    let scenario = with_every_lever(scenario);
+    let mut rule = handoff_agents::spec::resolve(BENCH_RULE, &scenario).expect("shipped");
+    let weights = vec![1e-3; ROUTE_FEATURES];
+    let mut corrected =
+        handoff_agents::Corrected::new("corrected", rule.clone(), RouteAdvantage { weights });
+    let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
+    let (mut rule_s, mut corrected_s, mut routings) = (0.0, 0.0, 0);
+    let mut episodes = 1;
+    env.reset(1);
+    for _ in 0..decisions {
+        if env.is_over() {
+            episodes += 1;
+            env.reset(episodes);
+        }
+        let obs = env.observation();
+        let start = Instant::now();
+        let action = rule.act(obs);
+        let ruled = Instant::now();
+        std::hint::black_box(corrected.act(obs));
+        corrected_s += ruled.elapsed().as_secs_f64();
+        rule_s += (ruled - start).as_secs_f64();
+        routings += u64::from(
+            obs.kind == DecisionKind::Route && obs.chat.eligible && obs.valid_count() > 1,
+        );
+        env.step(action).expect("the rule picks valid actions");
+    }
+    DecisionBench {
+        scenario: scenario.name.clone(),
+        rule: BENCH_RULE.into(),
+        decisions,
+        corrected_routings: routings,
+        rule_ns: 1e9 * rule_s / decisions as f64,
+        corrected_ns: 1e9 * corrected_s / decisions as f64,
+    }
 }
 
 /// Trains PPO on `scenario` for `steps` steps (8 environments, default hyperparameters) in a
@@ -391,6 +458,21 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{} steps", relative(per_s)),
         ]);
     }
+    let c = &report.corrected;
+    rows.push(vec![
+        format!("{} on {}, every decision", c.rule, c.scenario),
+        format!("{} decisions", c.decisions),
+        format!("{:.3}", c.rule_ns * c.decisions as f64 / 1e9),
+        format!("{:.0} ns/decision", c.rule_ns),
+        format!("{} decisions", relative(1e9 / c.rule_ns)),
+    ]);
+    rows.push(vec![
+        format!("learned: {} + correction (rollout)", c.rule),
+        format!("{} decisions, {} corrected", c.decisions, c.corrected_routings),
+        format!("{:.3}", c.corrected_ns * c.decisions as f64 / 1e9),
+        format!("{:.0} ns/decision, no lookahead", c.corrected_ns),
+        format!("{} decisions", relative(1e9 / c.corrected_ns)),
+    ]);
     if let Some(l) = &report.learner {
         rows.push(vec![
             format!("train PPO on {} (updates included)", l.scenario),

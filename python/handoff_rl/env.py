@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -28,6 +29,15 @@ def observation_space(native: _native.Env | _native.VectorEnv, obs_mode: ObsMode
     raise ValueError(f'obs_mode: "{obs_mode}" is not an observation mode (allowed: box, dict)')
 
 
+def whole_action(action: Any) -> int:
+    """`action` as an int; a number that is not whole (2.5) raises InvalidAction rather than
+    being truncated."""
+    value = np.asarray(action)
+    if value.shape != () or value.dtype.kind not in "iuf" or value != np.floor(value):
+        raise _native.InvalidAction(f"action {action!r} is not a whole number")
+    return int(value)
+
+
 def check_invalid_action_mode(mode: str) -> None:
     """Raises ValueError unless `mode` is a way of treating invalid actions."""
     if mode not in ("raise", "first_valid"):
@@ -43,9 +53,16 @@ class HandoffEnv(gym.Env):
     ``obs_mode="dict"``, ``{"observations", "action_mask"}`` as RLlib, TorchRL and PettingZoo
     expect); the action is a candidate slot. `info["action_mask"]` (int8) and
     :meth:`action_masks` say which actions are valid (sb3-contrib's MaskablePPO calls the
-    latter). An invalid action raises :class:`handoff_rl.InvalidAction` and leaves the
-    environment as it was; ``invalid_action="first_valid"`` maps it to the first valid action
-    instead (what ``gymnasium.utils.env_checker.check_env`` needs, as it samples actions blindly).
+    latter). A masked or out-of-range action is mapped to the first valid action and reported
+    in ``info["invalid_action"]`` (the action given), so that checkers which sample actions
+    blindly (Gymnasium's and Stable-Baselines3's ``check_env``) run with default arguments;
+    ``invalid_action="raise"`` raises :class:`handoff_rl.InvalidAction` instead and leaves the
+    environment as it was. An action that is not a whole number (2.5) always raises.
+
+    ``clone()`` (or ``copy.deepcopy``) returns a copy that continues exactly as this environment
+    would: compare options by rolling each out on a copy. With ``rule`` set, ``info["rule_action"]``
+    is that policy's choice at the decision now waiting (a start for learners that imitate or
+    improve on a rule).
 
     ``reset(seed=s)`` starts the same episode as the Rust ``HandoffEnv::reset(s)``; a reset
     without a seed draws one from the generator the last seed set.
@@ -60,7 +77,8 @@ class HandoffEnv(gym.Env):
         scale: workers and arrivals scaled by this factor (same load per worker).
         max_steps: truncate episodes after this many agent steps (0: never).
         obs_mode: ``"box"`` or ``"dict"``.
-        invalid_action: ``"raise"`` or ``"first_valid"``.
+        invalid_action: ``"first_valid"`` (default) or ``"raise"``.
+        rule: a policy, named as ``fallback`` is, whose choice ``info["rule_action"]`` reports.
     """
 
     metadata = {"render_modes": []}
@@ -76,7 +94,8 @@ class HandoffEnv(gym.Env):
         scale: float = 1.0,
         max_steps: int | None = None,
         obs_mode: ObsMode = "box",
-        invalid_action: InvalidActionMode = "raise",
+        invalid_action: InvalidActionMode = "first_valid",
+        rule: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         check_invalid_action_mode(invalid_action)
@@ -90,6 +109,7 @@ class HandoffEnv(gym.Env):
             days=days,
             scale=scale,
             max_steps=max_steps,
+            rule=rule,
         )
         self.observation_space = observation_space(self._native, obs_mode)
         self.action_space = spaces.Discrete(self._native.n_actions)
@@ -117,14 +137,23 @@ class HandoffEnv(gym.Env):
         return self._observe(obs, mask, info), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        action = int(action)
+        action = whole_action(action)
+        given = None
         if self.invalid_action == "first_valid" and not (
             0 <= action < self._mask.size and self._mask[action]
         ):
             valid = np.flatnonzero(self._mask)
-            action = int(valid[0]) if valid.size else action
+            if valid.size:
+                given, action = action, int(valid[0])
         obs, reward, terminated, truncated, mask, info = self._native.step(action)
+        if given is not None:
+            info["invalid_action"] = given
         return self._observe(obs, mask, info), reward, terminated, truncated, info
+
+    def clone(self) -> HandoffEnv:
+        """A copy that continues exactly as this environment would (the same as
+        ``copy.deepcopy``): stepping the copy leaves this one untouched."""
+        return copy.deepcopy(self)
 
     def action_masks(self) -> np.ndarray:
         """Which actions are valid now, as booleans (what sb3-contrib's MaskablePPO reads)."""

@@ -49,7 +49,7 @@ class HandoffVectorEnv(VectorEnv):
         scale: float = 1.0,
         max_steps: int | None = None,
         obs_mode: ObsMode = "box",
-        invalid_action: InvalidActionMode = "raise",
+        invalid_action: InvalidActionMode = "first_valid",
         render_mode: str | None = None,
     ) -> None:
         check_invalid_action_mode(invalid_action)
@@ -89,7 +89,12 @@ class HandoffVectorEnv(VectorEnv):
         return obs, info
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        actions = np.asarray(actions, dtype=np.int64).ravel()
+        given = np.asarray(actions)
+        if given.dtype.kind not in "iuf" or (
+            given.dtype.kind == "f" and (given != np.floor(given)).any()
+        ):
+            raise _native.InvalidAction(f"actions {actions!r}: every action must be a whole number")
+        actions = given.astype(np.int64).ravel()
         if self.invalid_action == "first_valid" and actions.size == self.num_envs:
             actions = first_valid(actions, self._masks)
         return self._batch(self._native.step(actions))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use handoff_env::{HandoffEnv, Info, StepError};
+use handoff_env::{HandoffEnv, Info, Policy, StepError};
 use numpy::PyArray1;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -23,9 +23,12 @@ create_exception!(
 type Reset<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i8>>, Bound<'py, PyDict>);
 
 /// The environment and the buffer its observation is encoded into.
+#[derive(Clone)]
 struct State {
     env: HandoffEnv,
     features: Vec<f32>,
+    /// The rule whose choice `info["rule_action"]` reports, if one was asked for.
+    rule: Option<Box<dyn Policy>>,
 }
 
 /// One handoff environment: `reset(seed)` and `step(action)` return NumPy arrays (observation as
@@ -83,6 +86,16 @@ impl State {
         self.env.observation().encode(&mut self.features);
         PyArray1::from_slice(py, &self.features)
     }
+
+    /// Adds the rule's choice at the decision now waiting to `info` (none after the end).
+    fn add_rule_action(&mut self, info: &Bound<'_, PyDict>) -> PyResult<()> {
+        if let Some(rule) = &mut self.rule {
+            if !self.env.is_over() {
+                info.set_item("rule_action", rule.act(self.env.observation()))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
@@ -91,10 +104,12 @@ impl Env {
     /// decision kinds the agent makes (route, attend, assign); `fallback` names the policy that
     /// makes the others (a built-in, shipped tuned or `name@key=value` policy, or a policy
     /// file); `reward` overrides reward weights; `days` and `scale` shorten and shrink the
-    /// scenario; `max_steps` truncates episodes.
+    /// scenario; `max_steps` truncates episodes; `rule` names a policy (as `fallback` does) whose
+    /// choice at every agent decision `info["rule_action"]` reports, for learners that imitate
+    /// or improve on it.
     #[new]
     #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, *, control = None,
-        fallback = None, reward = None, days = None, scale = 1.0, max_steps = None))]
+        fallback = None, reward = None, days = None, scale = 1.0, max_steps = None, rule = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         scenario: &str,
@@ -104,15 +119,17 @@ impl Env {
         days: Option<u32>,
         scale: f64,
         max_steps: Option<u64>,
+        rule: Option<String>,
     ) -> PyResult<Self> {
         let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, max_steps)?;
         let env = options.env()?;
+        let rule = rule.map(|name| options.policy("rule", &name)).transpose()?;
         let space = env.observation_space();
         let observation_len = env.observation_len();
         Ok(Self {
             scenario_name: env.scenario().name.clone(),
             n_actions: env.action_space().n,
-            state: Mutex::new(State { env, features: vec![0.0; observation_len] }),
+            state: Mutex::new(State { env, features: vec![0.0; observation_len], rule }),
             observation_len,
             low: space.low,
             high: space.high,
@@ -144,6 +161,10 @@ impl Env {
         let state = &mut *guard;
         let info = py.detach(|| state.env.reset(seed).1);
         let info = info_dict(py, &info, &state.env)?;
+        if let Some(rule) = &mut state.rule {
+            rule.reset(seed);
+        }
+        state.add_rule_action(&info)?;
         Ok((state.observation(py), mask_array(py, &state.env), info))
     }
 
@@ -172,6 +193,7 @@ impl Env {
         };
         let step = py.detach(|| state.env.step(action)).map_err(step_error)?;
         let info = info_dict(py, &step.info, &state.env)?;
+        state.add_rule_action(&info)?;
         Ok((
             state.observation(py),
             step.reward,
@@ -190,6 +212,31 @@ impl Env {
     /// Whether the episode has ended (or never started): call `reset`.
     fn is_over(&self) -> PyResult<bool> {
         Ok(lock(&self.state)?.env.is_over())
+    }
+
+    /// A copy that continues exactly as this environment would: every random stream, the
+    /// fallback policy's state and the episode so far are copied, and stepping one leaves the
+    /// other untouched (compare options by rolling each out on a copy).
+    fn clone(&self) -> PyResult<Self> {
+        let state = lock(&self.state)?.clone();
+        Ok(Self {
+            state: Mutex::new(state),
+            scenario_name: self.scenario_name.clone(),
+            observation_len: self.observation_len,
+            n_actions: self.n_actions,
+            low: self.low.clone(),
+            high: self.high.clone(),
+        })
+    }
+
+    /// `copy.copy`: the same as [`Env::clone`] (a shallow copy would share the simulator).
+    fn __copy__(&self) -> PyResult<Self> {
+        self.clone()
+    }
+
+    /// `copy.deepcopy`: the same as [`Env::clone`].
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyDict>) -> PyResult<Self> {
+        self.clone()
     }
 
     fn __repr__(&self) -> String {

@@ -1,6 +1,9 @@
-"""The single environment: Gymnasium's checker, seeds, masks and invalid actions."""
+"""The single environment: Gymnasium's checker, seeds, masks, invalid actions, copies and the
+rule's choice."""
 
 from __future__ import annotations
+
+import copy
 
 import gymnasium as gym
 import numpy as np
@@ -82,7 +85,7 @@ def test_reset_without_seed_follows_the_last_seed():
 
 
 def test_invalid_action_raises_and_changes_nothing():
-    env = handoff_rl.HandoffEnv(**SMALL)
+    env = handoff_rl.HandoffEnv(**SMALL, invalid_action="raise")
     obs, info = env.reset(seed=1)
     masked = int(np.flatnonzero(info["action_mask"] == 0)[0])
     for bad in (masked, env.action_space.n, -1):
@@ -96,8 +99,8 @@ def test_invalid_action_raises_and_changes_nothing():
     assert np.array_equal(after, expected)
 
 
-def test_first_valid_option_maps_invalid_actions():
-    env = handoff_rl.HandoffEnv(**SMALL, invalid_action="first_valid")
+def test_by_default_invalid_actions_map_to_the_first_valid_one_and_say_so():
+    env = handoff_rl.HandoffEnv(**SMALL)
     ref = handoff_rl.HandoffEnv(**SMALL)
     _, info = env.reset(seed=2)
     ref.reset(seed=2)
@@ -105,58 +108,87 @@ def test_first_valid_option_maps_invalid_actions():
     got = env.step(masked)
     want = ref.step(first_valid(info["action_mask"]))
     assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+    assert got[4]["invalid_action"] == masked
+    assert "invalid_action" not in want[4]
 
 
-def test_dict_observations_carry_the_mask():
-    env = handoff_rl.HandoffEnv(**SMALL, obs_mode="dict")
-    obs, info = env.reset(seed=1)
-    assert env.observation_space.contains(obs)
-    assert np.array_equal(obs["action_mask"], info["action_mask"])
+@pytest.mark.parametrize("mode", ["first_valid", "raise"])
+def test_an_action_that_is_not_a_whole_number_is_refused(mode):
+    env = handoff_rl.HandoffEnv(**SMALL, invalid_action=mode)
+    _, info = env.reset(seed=2)
+    valid = first_valid(info["action_mask"])
+    for bad in (valid + 0.5, np.float32(valid + 0.25), "1", [valid]):
+        with pytest.raises(handoff_rl.InvalidAction, match="whole number"):
+            env.step(bad)
+    env.step(float(valid))  # a whole float is the action it names
+    envs = handoff_rl.HandoffVectorEnv(2, **SMALL, invalid_action=mode)
+    envs.reset(seed=2)
+    with pytest.raises(handoff_rl.InvalidAction, match="whole number"):
+        envs.step(np.array([0.5, 1.0]))
 
 
-def test_truncation_at_max_steps():
-    env = handoff_rl.HandoffEnv(**SMALL, max_steps=7)
-    total, steps = run_episode(env, 4)
-    assert steps == 7
+def test_gymnasium_and_sb3_checkers_pass_with_default_arguments():
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    handoff_rl.register_envs()
+    env = gym.make(f"handoff_rl/Small-v{handoff_rl.MODEL_VERSION}")
+    check_env(env.unwrapped)
+    check_env(env)
+    sb3_check_env(handoff_rl.HandoffEnv("small"), warn=True)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"scenario": "nowhere"}, "nowhere"),
-        ({"control": ["routing"]}, "routing"),
-        ({"control": []}, "at least one"),
-        ({"reward": {"joy": 1.0}}, "joy"),
-        ({"reward": {"retrial": 1e9}}, "reward.retrial"),
-        ({"fallback": "c-mu@max_chats=99"}, "max_chats"),
-        ({"scale": 0.0}, "scale"),
-        ({"obs_mode": "image"}, "obs_mode"),
-        ({"invalid_action": "ignore"}, "invalid_action"),
-    ],
-)
-def test_bad_arguments_are_value_errors_that_name_them(kwargs, message):
-    args = {**SMALL, **kwargs}
-    with pytest.raises(ValueError, match=message):
-        handoff_rl.HandoffEnv(**args)
+def test_a_clone_continues_exactly_as_the_original_and_leaves_it_untouched():
+    env = handoff_rl.HandoffEnv(**SMALL)
+    _, info = env.reset(seed=5)
+    rng = np.random.default_rng(0)
+
+    def some_valid(mask):
+        return int(rng.choice(np.flatnonzero(mask)))
+
+    for _ in range(40):
+        _, _, _, _, info = env.step(some_valid(info["action_mask"]))
+    twin, deep = env.clone(), copy.deepcopy(env)
+    # stepping a third copy far ahead changes nothing in the others
+    runaway = env.clone()
+    for _ in range(200):
+        _, _, term, trunc, rinfo = runaway.step(first_valid(runaway.action_masks()))
+        if term or trunc:
+            break
+    for _ in range(300):
+        action = some_valid(info["action_mask"])
+        got = [e.step(action) for e in (env, twin, deep)]
+        for other in got[1:]:
+            assert np.array_equal(got[0][0], other[0]) and got[0][1:4] == other[1:4]
+            assert got[0][4]["time_s"] == other[4]["time_s"]
+        info = got[0][4]
+        if got[0][2] or got[0][3]:
+            break
 
 
-def test_control_fallback_and_reward_take_effect():
-    plain = run_episode(handoff_rl.HandoffEnv(**SMALL), 9)
-    route_only = handoff_rl.HandoffEnv(**SMALL, control=["route"], fallback="c-mu")
-    _, info = route_only.reset(seed=9)
-    assert info["decision"] == "route"
-    assert run_episode(route_only, 9) != plain
-    doubled = run_episode(
-        handoff_rl.HandoffEnv(
-            **SMALL,
-            reward={
-                "satisfaction": 2.0,
-                "duration_per_min": 0.04,
-                "retrial": 1.0,
-                "abandonment": 2.0,
-            },
-        ),
-        9,
+def test_following_rule_action_everywhere_is_the_rule_itself():
+    rule = "c-mu-theta"
+    every_kind = ["route", "attend", "assign"]
+    env = handoff_rl.HandoffEnv(**SMALL, control=every_kind, rule=rule)
+    _, info = env.reset(seed=1)
+    followed, steps = 0.0, 0
+    while True:
+        assert info["action_mask"][info["rule_action"]] == 1, "the rule chooses a valid action"
+        _, reward, terminated, truncated, info = env.step(info["rule_action"])
+        followed += reward
+        steps += 1
+        if terminated or truncated:
+            break
+    assert "rule_action" not in info, "no decision waits after the end"
+    assert steps > 100
+    # the evaluation's rule makes the same decisions (the kinds the agent controls)
+    result = handoff_rl.evaluate(
+        lambda obs, mask: first_valid(mask),
+        **SMALL,
+        control=every_kind,
+        baselines=[rule],
+        seeds=1,
     )
-    assert doubled[1] == plain[1]
-    assert doubled[0] == pytest.approx(2 * plain[0], rel=1e-9)
+    assert result.policy(rule)["return_mean"] == pytest.approx(followed, rel=1e-12, abs=0)
+    with pytest.raises(ValueError, match="rule: "):
+        handoff_rl.HandoffEnv(**SMALL, rule="no-such-rule")

@@ -85,7 +85,7 @@ def test_every_step_returns_fresh_arrays():
 
 
 def test_invalid_action_names_the_environment_and_steps_nothing():
-    envs = handoff_rl.HandoffVectorEnv(3, **SMALL)
+    envs = handoff_rl.HandoffVectorEnv(3, **SMALL, invalid_action="raise")
     obs, info = envs.reset(seed=1)
     actions = first_valid_rows(info["action_mask"])
     bad = actions.copy()

@@ -151,6 +151,11 @@ fn main() -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
+        // a stop the user asked for (Ctrl-C) is not an error: it says where things stand
+        Err(e) if e.code == handoff::cli::interrupt::EXIT_INTERRUPTED => {
+            eprintln!("{}", e.message);
+            ExitCode::from(e.code)
+        }
         Err(e) => {
             eprintln!("error: {}", e.message);
             ExitCode::from(e.code)

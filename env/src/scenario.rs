@@ -217,6 +217,19 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("taobao-levers", include_str!("../../scenarios/taobao-levers.toml")),
 ];
 
+/// The largest factor [`Scenario::scaled`] takes (ten times the workers and arrivals).
+pub const MAX_SCALE: f64 = 10.0;
+
+/// Checks a factor for [`Scenario::scaled`]: above 0 and at most [`MAX_SCALE`]. The one place
+/// of this rule: the command line, the training configuration and Python's `scale` call it.
+pub fn check_scale(scale: f64) -> Result<(), String> {
+    if scale > 0.0 && scale <= MAX_SCALE {
+        Ok(())
+    } else {
+        Err(format!("{scale} is out of range (allowed above 0, at most {MAX_SCALE})"))
+    }
+}
+
 /// The scenario used when none is named.
 pub const DEFAULT_SCENARIO: &str = "taobao";
 

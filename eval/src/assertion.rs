@@ -300,6 +300,23 @@ impl Assertion {
         Ok(Self { text: text.trim().to_string(), lhs, op, rhs })
     }
 
+    /// The policy whose difference from the baseline the assertion reads when that policy *is*
+    /// `baseline` (a difference of 0 and a win rate of 0.5 by definition), else `None`.
+    pub fn reads_baseline_against_itself(&self, baseline: &str) -> Option<&str> {
+        [&self.lhs, &self.rhs].into_iter().find_map(|o| match o {
+            Operand::Metric { policy, metric }
+                if policy == baseline
+                    && matches!(
+                        metric,
+                        Metric::Diff | Metric::DiffLo | Metric::DiffHi | Metric::WinRate
+                    ) =>
+            {
+                Some(policy.as_str())
+            }
+            _ => None,
+        })
+    }
+
     /// The policies the assertion reads.
     pub fn policies(&self) -> impl Iterator<Item = &str> {
         [&self.lhs, &self.rhs].into_iter().filter_map(|o| match o {

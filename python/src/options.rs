@@ -72,9 +72,8 @@ impl EnvOptions {
         if let Some(m) = max_steps {
             s.env.max_steps = m;
         }
-        if !(scale > 0.0 && scale <= 10.0) {
-            return Err(value_error(format!("scale: {scale} is outside (0, 10]")));
-        }
+        handoff_env::scenario::check_scale(scale)
+            .map_err(|e| value_error(format!("scale: {e}")))?;
         s = s.scaled(scale);
         if let Some(f) = fallback {
             s.env.fallback_policy = f;
@@ -88,9 +87,14 @@ impl EnvOptions {
     /// The fallback policy: a built-in or shipped tuned policy, with parameters or from a file,
     /// as `handoff eval --policy` takes them.
     pub fn fallback(&self) -> PyResult<Box<dyn Policy>> {
-        let name = &self.scenario.env.fallback_policy;
+        self.policy("fallback", &self.scenario.env.fallback_policy)
+    }
+
+    /// The policy `name` (what `handoff eval --policy` takes but checkpoints) on the scenario; a
+    /// `ValueError` naming the keyword argument `argument` when it cannot be made.
+    pub fn policy(&self, argument: &str, name: &str) -> PyResult<Box<dyn Policy>> {
         handoff_agents::spec::resolve(name, &self.scenario)
-            .map_err(|e| value_error(format!("fallback: {e}")))
+            .map_err(|e| value_error(format!("{argument}: {e}")))
     }
 
     /// A fresh environment on the scenario.

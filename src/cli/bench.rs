@@ -22,20 +22,20 @@ pub struct BenchArgs {
     #[arg(long, default_value = "small")]
     pub env_scenario: String,
     /// Environment steps to take.
-    #[arg(long, default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 2_000_000, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, u64::MAX))]
     pub steps: u64,
     /// Simulated days of the simulator benchmark, overriding the scenario's (1 to 3650).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
     pub days: Option<u32>,
     /// Scenario of the PPO training benchmark.
     #[arg(long, default_value = "small")]
     pub train_scenario: String,
     /// Environment steps of the PPO training benchmark.
-    #[arg(long, default_value_t = 204_800, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 204_800, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, u64::MAX))]
     pub train_steps: u64,
     /// Environments of the vector benchmark: with few, a step's work is too short to split
     /// between threads (at 16, about 10 µs a thread against several µs of hand-over).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..=4096))]
+    #[arg(long, default_value_t = 64, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(2, 4096))]
     pub vector_envs: u64,
     /// Leave out the training benchmark.
     #[arg(long)]

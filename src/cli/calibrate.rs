@@ -19,13 +19,13 @@ pub struct CalibrateArgs {
     #[arg(long, default_value = DEFAULT_SCENARIO)]
     pub scenario: String,
     /// Seeds to simulate (1, 2, ..., N).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, default_value_t = 5, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 1000))]
     pub seeds: u64,
     /// Simulated days, overriding the scenario's (1 to 3650).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
     pub days: Option<u32>,
     /// Scale workers and arrivals by this factor (same load per worker), for quick checks.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = super::scale)]
     pub scale: f64,
     /// Widen every tolerance by this many standard errors of the estimate (for reduced
     /// scales, whose sampling error exceeds the study's).
@@ -45,13 +45,13 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "PATH", default_value = "fitted.toml")]
     pub fit_out: PathBuf,
     /// Scale of the simulations inside the fit.
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = 0.25, allow_hyphen_values = true, value_parser = super::scale)]
     pub fit_scale: f64,
     /// Simulated days of the simulations inside the fit (1 to 3650).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    #[arg(long, default_value_t = 6, allow_hyphen_values = true, value_parser = super::days())]
     pub fit_days: u32,
     /// Seeds of the simulations inside the fit (the same at every evaluation).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, default_value_t = 2, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 1000))]
     pub fit_seeds: u64,
     /// Where the fit and the refits of --cross-validate start: the scenario's own values, or
     /// the middle of every parameter's fit range (a fit that knows nothing of earlier fits;
@@ -59,7 +59,7 @@ pub struct CalibrateArgs {
     #[arg(long, value_enum, default_value_t = StartArg::Scenario)]
     pub fit_start: StartArg,
     /// Most objective evaluations of the fit (and of each refit of --cross-validate).
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 300, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, u64::MAX))]
     pub fit_evaluations: u64,
     /// Print which targets each free parameter moves: central differences over a tenth of each
     /// parameter's fit range at the scenario's values (after --fit, the fitted ones), in units
@@ -109,10 +109,6 @@ const SENSITIVITY_TOP: usize = 4;
 /// Runs `handoff calibrate`: fits first with `--fit`, then measures; exit 1 when a target fails
 /// (the report is printed first).
 pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
-    let scales_ok = |x: f64| x > 0.0 && x <= 10.0;
-    if !(scales_ok(args.scale) && scales_ok(args.fit_scale)) {
-        return Err(CliError::input("--scale and --fit-scale must be in (0, 10]"));
-    }
     if !(0.0..=100.0).contains(&args.widen) {
         return Err(CliError::input("--widen must be in 0..100"));
     }

@@ -85,7 +85,44 @@ pub fn parse_seed(text: &str) -> Result<u64, String> {
 }
 
 /// The `--days` values a command accepts: 1 to 3650 (ten years), as scenarios allow.
-pub const DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=3650;
+pub const MAX_DAYS: u64 = 3650;
+
+/// The value parser of a flag that takes a whole number from `min` to `max`: a negative, a
+/// fraction or a value out of range is refused with the allowed range (clap's own parser says
+/// "invalid digit", or takes `-5` for a flag). Declare the flag with `allow_hyphen_values` so
+/// that `--seeds -5` reaches it.
+pub fn whole_number<T: TryFrom<u64>>(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let allowed = if max == u64::MAX {
+            format!("allowed {min} or more")
+        } else {
+            format!("allowed {min} to {max}")
+        };
+        match text.trim().parse::<i128>() {
+            Ok(n) if n >= i128::from(min) && n <= i128::from(max) => {
+                T::try_from(n as u64).map_err(|_| format!("{text} is out of range ({allowed})"))
+            }
+            Ok(_) => Err(format!("{text} is out of range ({allowed})")),
+            Err(_) => Err(format!("\"{text}\" is not a whole number ({allowed})")),
+        }
+    }
+}
+
+/// The value parser of `--scale` and `--fit-scale`: a factor on workers and arrivals that
+/// [`handoff_env::scenario::check_scale`] accepts.
+pub fn scale(text: &str) -> Result<f64, String> {
+    let scale: f64 = text.trim().parse().map_err(|_| format!("\"{text}\" is not a number"))?;
+    handoff_env::scenario::check_scale(scale)?;
+    Ok(scale)
+}
+
+/// The value parser of `--days`: 1 to [`MAX_DAYS`].
+pub fn days() -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync + 'static {
+    whole_number(1, MAX_DAYS)
+}
 
 /// Serialises a report as pretty JSON with a final newline.
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {

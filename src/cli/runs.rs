@@ -22,6 +22,10 @@ pub struct RunsArgs {
 
 /// Runs `handoff runs`.
 pub fn run(args: &RunsArgs) -> Result<String, CliError> {
+    // the default folder is missing until the first run; a folder named by hand must exist
+    if args.root != Path::new(RUNS_ROOT) && !args.root.is_dir() {
+        return Err(CliError::input(format!("--root {}: no such directory", args.root.display())));
+    }
     let runs = list_runs(&args.root);
     if args.json {
         return Ok(to_json(&runs));

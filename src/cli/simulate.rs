@@ -23,7 +23,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub seed: u64,
     /// Simulated days, overriding the scenario's (1 to 3650).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
     pub days: Option<u32>,
     /// Print JSON instead of tables.
     #[arg(long)]

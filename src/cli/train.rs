@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use handoff_training::config::{Algo, TrainConfig};
+use handoff_training::config::{Algo, MAX_ENVS, MAX_STEPS, TrainConfig};
 use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
 use handoff_training::train::{
     Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, closing_policies, train,
@@ -39,20 +39,20 @@ pub struct TrainArgs {
     #[arg(long, value_name = "KINDS")]
     pub control: Option<String>,
     /// Environment steps to train for [default: 4000000].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, MAX_STEPS))]
     pub steps: Option<u64>,
     /// Seed of networks, environments and sampling [default: 1].
     #[arg(long, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub seed: Option<u64>,
     /// Environments stepped together [default: 16].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, MAX_ENVS))]
     pub envs: Option<usize>,
     /// Simulated days per training episode [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
     pub days: Option<u32>,
     /// Scale of workers and arrivals during training, the same load per worker [default:
     /// 0.05]; pass 1 for a scenario that is small already.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::scale)]
     pub scale: Option<f64>,
     /// Compute device: flex (CPU); wgpu or cuda when built with that cargo feature [default:
     /// flex].
@@ -73,7 +73,7 @@ pub struct TrainArgs {
     pub force: bool,
     /// Unseen test seeds of the closing comparison with the heuristics (the configuration's
     /// `eval_seeds` are the validation seeds during training).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, default_value_t = 20, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 10000))]
     pub test_seeds: u64,
 }
 

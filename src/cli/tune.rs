@@ -22,16 +22,16 @@ pub struct TuneArgs {
     #[arg(long, default_value = DEFAULT_SCENARIO)]
     pub scenario: String,
     /// Validation seeds each candidate is scored on (the same seeds for every candidate).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, default_value_t = 8, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 10000))]
     pub seeds: u64,
     /// Candidate parameter sets to evaluate at most, the defaults included.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = 60, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 100000))]
     pub budget: u64,
     /// Simulated days per episode, overriding the scenario's (1 to 3650).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
     pub days: Option<u32>,
     /// Scale workers and arrivals by this factor (same load per worker), for quicker tuning.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = super::scale)]
     pub scale: f64,
     /// Seed of the search's own randomness (the validation seeds do not depend on it).
     #[arg(long, default_value_t = 0, value_parser = super::parse_seed)]
@@ -74,9 +74,6 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
             policy_names().collect::<Vec<_>>().join(", ")
         ))
     })?;
-    if !(args.scale > 0.0 && args.scale <= 10.0) {
-        return Err(CliError::input("--scale must be in (0, 10]"));
-    }
     if args.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1"));
     }

@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
 
+/// The most environment steps a run may train for.
+pub const MAX_STEPS: u64 = 1_000_000_000_000;
+/// The most environments a run may step together.
+pub const MAX_ENVS: u64 = 1024;
+
 /// Which learner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -387,9 +392,9 @@ impl TrainConfig {
                 Err(format!("{field} = {x} is out of range (allowed {lo} to {hi})"))
             }
         }
-        range("scale", self.scale, 1e-3, 10.0)?;
-        range("steps", self.steps as f64, 1.0, 1e12)?;
-        range("envs", self.envs as f64, 1.0, 1024.0)?;
+        handoff_env::scenario::check_scale(self.scale).map_err(|e| format!("scale = {e}"))?;
+        range("steps", self.steps as f64, 1.0, MAX_STEPS as f64)?;
+        range("envs", self.envs as f64, 1.0, MAX_ENVS as f64)?;
         range("hidden", self.hidden as f64, 1.0, 4096.0)?;
         range("eval_seeds", self.eval_seeds as f64, 1.0, 10_000.0)?;
         range("checkpoint_every", self.checkpoint_every as f64, 1.0, 1e9)?;

@@ -13,8 +13,13 @@ use handoff_training::checkpoint::PolicyMaker;
 use super::format::progress_bar;
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
 
-/// Parses the `--assert` expressions and checks they name evaluated policies (exit 2 if not).
-pub fn parse_assertions(texts: &[String], policies: &[String]) -> Result<Vec<Assertion>, CliError> {
+/// Parses the `--assert` expressions and checks they name evaluated policies and do not read the
+/// baseline's difference from itself (exit 2 if they do).
+pub fn parse_assertions(
+    texts: &[String],
+    policies: &[String],
+    baseline: &str,
+) -> Result<Vec<Assertion>, CliError> {
     texts
         .iter()
         .map(|text| {
@@ -24,6 +29,13 @@ pub fn parse_assertions(texts: &[String], policies: &[String]) -> Result<Vec<Ass
                     "--assert \"{text}\" names policy \"{p}\", which is not evaluated \
                      (evaluated: {})",
                     policies.join(", ")
+                )));
+            }
+            if let Some(p) = assertion.reads_baseline_against_itself(baseline) {
+                return Err(CliError::input(format!(
+                    "--assert \"{text}\" compares {p} with itself: {p} is the baseline (without \
+                     --baseline, study-treatment when evaluated, else the first --policy); name \
+                     another with --baseline"
                 )));
             }
             Ok(assertion)
@@ -48,22 +60,22 @@ pub struct EvalArgs {
     #[arg(long)]
     pub baseline: Option<String>,
     /// Seeds (episodes per policy).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 100000))]
     pub seeds: u64,
     /// The first seed; seeds are consecutive from it.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub first_seed: u64,
     /// Simulated days, overriding the scenario's (1 to 3650).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(super::DAYS_RANGE))]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
     pub days: Option<u32>,
     /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = super::scale)]
     pub scale: f64,
     /// Threads to run episodes on (default: every core). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Bootstrap resamples per interval.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    #[arg(long, default_value_t = 10_000, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(100, 1000000))]
     pub resamples: u64,
     /// Print JSON instead of Markdown.
     #[arg(long)]
@@ -89,9 +101,6 @@ pub struct EvalArgs {
 /// Runs `handoff eval`: returns the text for stdout, or an error whose code is 1 when an
 /// assertion failed (the text is printed first) and 2 for bad input.
 pub fn run(args: &EvalArgs) -> Result<String, CliError> {
-    if !(args.scale > 0.0 && args.scale <= 10.0) {
-        return Err(CliError::input("--scale must be in (0, 10]"));
-    }
     let scenario = load_scenario(&args.scenario, args.days)?.scaled(args.scale);
     if args.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1"));
@@ -104,7 +113,7 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     );
     let (policies, baseline) = policy_list(&args.policies, args.baseline.as_deref(), &scenario)
         .map_err(CliError::input)?;
-    let assertions = parse_assertions(&args.assertions, &policies)?;
+    let assertions = parse_assertions(&args.assertions, &policies, &baseline)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input
     let maker = PolicyMaker::new(&policies, &scenario, args.strict).map_err(CliError::input)?;
     for warning in maker.warnings() {

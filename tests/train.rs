@@ -58,6 +58,9 @@ fn ctrl_c_stops_training_with_a_checkpoint_and_says_how_to_resume() {
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("continue with: handoff train --run-dir"), "{err}");
+    assert!(!err.contains("error:"), "a stop the user asked for is not an error: {err}");
+    // the tiny replica is named: small's 28 workers at scale 0.1 are 3
+    assert!(err.contains("warning: small has 28 workers, so scale 0.1 trains on a centre of 3"));
     assert!(run.join("checkpoints/latest").exists(), "the stop wrote a checkpoint");
 }
 

@@ -142,6 +142,28 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
     Ok(config)
 }
 
+/// Fewest workers a scaled training centre should have before `train` warns that the scale
+/// shrinks a scenario that is small already.
+const FEW_WORKERS: f64 = 10.0;
+
+/// Warns (one line on stderr) when the learners that train on a scaled replica (PPO, DQN)
+/// would train on fewer than [`FEW_WORKERS`] workers: `--scale 0.05` is for the study's centre.
+fn warn_if_tiny(config: &TrainConfig) -> Result<(), CliError> {
+    if config.algo == Algo::Rollout {
+        return Ok(()); // trains at full size
+    }
+    let target = handoff_training::setup::target_scenario(config)?;
+    let workers = (f64::from(target.workers.count) * config.scale).round().max(1.0);
+    if workers < FEW_WORKERS {
+        eprintln!(
+            "warning: {} has {} workers, so scale {} trains on a centre of {workers}; pass \
+             --scale 1 for a scenario that is small already",
+            config.scenario, target.workers.count, config.scale
+        );
+    }
+    Ok(())
+}
+
 /// The run directory: `--run-dir`, else (resuming) where `runs/latest` points, else a new
 /// numbered directory under `runs/`.
 fn run_directory(args: &TrainArgs) -> PathBuf {
@@ -182,6 +204,7 @@ fn saved_config(args: &TrainArgs, out: &Path) -> Result<TrainConfig, CliError> {
 pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let out = run_directory(args);
     let config = if args.resume { saved_config(args, &out)? } else { resolve_config(args)? };
+    warn_if_tiny(&config)?;
     let bar = steps_bar(config.steps, format!("{} on {}", config.algo.name(), config.scenario));
     let options = TrainOptions {
         run_dir: out.clone(),

@@ -113,6 +113,15 @@ fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
     assert!(numbers[1] <= numbers[0], "{line}");
     let fitted = Scenario::load(out.to_str().unwrap()).expect("the fitted scenario loads");
     assert_eq!(fitted.workers.count, Scenario::builtin("small").unwrap().workers.count);
+    assert!(line.contains("CMA-ES with restarts") && line.contains("search seed 0"), "{line}");
+    // the search seed is the fit's only randomness: the same seed repeats it bit for bit
+    let again = dir.join("again.toml");
+    let seeded = |path: &std::path::Path| {
+        let out = path.to_str().unwrap();
+        handoff(&quick_fit(&["--fit", "--fit-out", out, "--fit-search-seed", "7"], "25"));
+        std::fs::read(path).unwrap()
+    };
+    assert_eq!(seeded(&out), seeded(&again), "a seeded fit repeats");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -1,16 +1,18 @@
 //! The fit of the simulator's free parameters to the study's effects by simulated method of
 //! moments (`handoff calibrate --fit`).
 //!
-//! COBYLA (the `cobyla` crate: a bounded, derivative-free trust-region method, maintained, pure
-//! Rust) minimises [`distance`], the tolerance-scaled squared distance between simulated and
-//! study effects, on the same seeds at every evaluation (common random numbers). It starts from
-//! the scenario's values or, with [`FitStart::Centre`], from the middle of every parameter's
-//! range.
+//! The global search of [`crate::search`] (a Latin hypercube over the parameters' ranges, then
+//! CMA-ES with restarts) minimises [`distance`], the tolerance-scaled squared distance between
+//! simulated and study effects (known gaps left out), on the same seeds at every evaluation
+//! (common random numbers). It starts from the scenario's values or, with [`FitStart::Centre`],
+//! from the middle of every parameter's range; the search's own seed is part of the settings and
+//! of the result, so a fit is repeated bit for bit by its command.
 
 use handoff_env::Scenario;
 use serde::Serialize;
 
 use crate::calibration::{SeedMeasurement, Targets, distance, measure, seed_mean};
+use crate::search::maximise;
 
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
 /// `workers.staffing_scale` multiplies the hourly staffing profile (capped at 1): how many
@@ -92,6 +94,8 @@ pub struct FitResult {
     pub evaluations: u64,
     /// Fitted values: (parameter, before, after).
     pub parameters: Vec<(String, f64, f64)>,
+    /// The search that found them, with its seed.
+    pub optimiser: String,
 }
 
 /// Where a fit starts from.
@@ -117,6 +121,8 @@ pub struct FitSettings {
     pub seeds: u64,
     /// The starting point.
     pub start: FitStart,
+    /// Seed of the search's own randomness (the simulations' seeds do not depend on it).
+    pub search_seed: u64,
 }
 
 impl FitSettings {
@@ -128,10 +134,11 @@ impl FitSettings {
     }
 }
 
-/// Fits the free parameters of `full` to `targets` by simulated method of moments: COBYLA
-/// minimises the tolerance-scaled squared distance between simulated and study effects, measured
-/// as `settings` say, for at most `max_evaluations` evaluations. `on_evaluation` sees the number
-/// of evaluations so far and the latest distance. Returns the fitted full-scale scenario.
+/// Fits the free parameters of `full` to `targets` by simulated method of moments: the global
+/// search minimises the tolerance-scaled squared distance between simulated and study effects,
+/// measured as `settings` say, for at most `max_evaluations` evaluations. `on_evaluation` sees
+/// the number of evaluations so far and the latest distance. Returns the fitted full-scale
+/// scenario.
 pub fn fit(
     full: &Scenario,
     targets: &Targets,
@@ -145,37 +152,28 @@ pub fn fit(
         FitStart::Scenario => get_parameters(full),
         FitStart::Centre => denormalise(&vec![0.5; FREE_PARAMETERS.len()]),
     };
-    let u0 = normalise(&x0);
-    let bounds = vec![(0.0, 1.0); FREE_PARAMETERS.len()];
-    let evaluations = std::cell::Cell::new(0u64);
-    let objective = |u: &[f64], _: &mut ()| -> f64 {
-        let d = match set_parameters(&base, &denormalise(u)) {
-            Ok(s) if s.validate("fit").is_ok() => distance(&measure(&s, seeds, &|| {}), targets),
-            _ => 1e12,
-        };
-        evaluations.set(evaluations.get() + 1);
-        on_evaluation(evaluations.get(), d);
-        d
-    };
-    let start_distance = {
-        let s = set_parameters(&base, &x0)?;
-        distance(&measure(&s, seeds, &|| {}), targets)
-    };
-    let result = cobyla::minimize(
-        objective,
-        &u0,
-        &bounds,
-        &[] as &[&dyn cobyla::Func<()>],
-        (),
-        max_evaluations as usize,
-        cobyla::RhoBeg::All(0.1),
-        Some(cobyla::StopTols { ftol_rel: 1e-4, ..cobyla::StopTols::default() }),
+    let ranges: Vec<[f64; 2]> = FREE_PARAMETERS.iter().map(|&(_, lo, hi)| [lo, hi]).collect();
+    let mut evaluations = 0u64;
+    let optimum = maximise(
+        &ranges,
+        &vec![false; ranges.len()],
+        &x0,
+        max_evaluations.max(1) as usize,
+        settings.search_seed,
+        true,
+        |x| {
+            let d = match set_parameters(&base, x) {
+                Ok(s) if s.validate("fit").is_ok() => {
+                    distance(&measure(&s, seeds, &|| {}), targets)
+                }
+                _ => UNSIMULATABLE,
+            };
+            evaluations += 1;
+            on_evaluation(evaluations, d);
+            -d
+        },
     );
-    let (u, y) = match result {
-        Ok((_, u, y)) => (u, y),
-        Err((_, u, y)) => (u, y),
-    };
-    let x = denormalise(&u);
+    let x = optimum.values;
     let fitted = set_parameters(full, &x)?;
     fitted.validate("fitted scenario").map_err(|e| e.to_string())?;
     let parameters = FREE_PARAMETERS
@@ -186,13 +184,21 @@ pub fn fit(
     Ok((
         fitted,
         FitResult {
-            distance_before: start_distance,
-            distance_after: y,
-            evaluations: evaluations.get(),
+            distance_before: -optimum.start_score,
+            distance_after: -optimum.score,
+            evaluations: optimum.evaluations as u64,
             parameters,
+            optimiser: format!(
+                "a Latin hypercube, then CMA-ES with restarts (cmaes 0.2); budget \
+                 {max_evaluations}, search seed {}",
+                settings.search_seed
+            ),
         },
     ))
 }
+
+/// The distance given to parameters the scenario refuses (the search avoids them).
+const UNSIMULATABLE: f64 = 1e12;
 
 /// How much each free parameter moves each target at a point: the central difference of the
 /// target over a step of `step` of the parameter's fit range, in units of the target's tolerance.
@@ -346,7 +352,13 @@ mod tests {
     #[test]
     fn sensitivity_finds_what_a_parameter_moves_and_what_it_cannot() {
         let full = Scenario::builtin("taobao").unwrap();
-        let settings = FitSettings { scale: 0.03, days: 2, seeds: 1, start: FitStart::Scenario };
+        let settings = FitSettings {
+            scale: 0.03,
+            days: 2,
+            seeds: 1,
+            start: FitStart::Scenario,
+            search_seed: 0,
+        };
         let targets = Targets::builtin();
         let s = sensitivity(&full, &targets, settings, 0.1, &|_| {}).unwrap();
         let row = s.rows.iter().find(|r| r.parameter == "satisfaction.base").unwrap();

@@ -38,6 +38,7 @@ pub mod compare;
 pub mod episode;
 pub mod fit;
 pub mod report;
+pub mod search;
 pub mod stats;
 pub mod tune;
 

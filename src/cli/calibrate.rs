@@ -58,6 +58,10 @@ pub struct CalibrateArgs {
     /// give it more --fit-evaluations).
     #[arg(long, value_enum, default_value_t = StartArg::Scenario)]
     pub fit_start: StartArg,
+    /// Seed of the fit's search (its Latin hypercube and CMA-ES); the simulations' seeds do not
+    /// depend on it. The fit prints it, so that its command repeats it bit for bit.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::parse_seed)]
+    pub fit_search_seed: u64,
     /// Most objective evaluations of the fit (and of each refit of --cross-validate).
     #[arg(long, default_value_t = 300, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, u64::MAX))]
     pub fit_evaluations: u64,
@@ -147,6 +151,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         days: args.fit_days,
         seeds: args.fit_seeds,
         start: args.fit_start.into(),
+        search_seed: args.fit_search_seed,
     };
     let targets = Targets::builtin();
     if args.fit {
@@ -161,10 +166,11 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         let text = toml::to_string_pretty(&fitted).map_err(CliError::runtime)?;
         files.push((args.fit_out.as_path(), text));
         prefix = format!(
-            "fit: distance {:.2} -> {:.2} in {} evaluations; wrote {}\n{}\n",
+            "fit: distance {:.2} -> {:.2} in {} evaluations ({}); wrote {}\n{}\n",
             result.distance_before,
             result.distance_after,
             result.evaluations,
+            result.optimiser,
             args.fit_out.display(),
             result
                 .parameters

@@ -84,6 +84,14 @@ impl Scenario {
         };
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?;
+        if table.contains_key("base") {
+            // the document's own fields, checked where the parser still knows their lines (a
+            // typo under `base` names its line as one in a document without `base` does)
+            let own = without_base_line(text);
+            if let Err(e) = toml::from_str::<Scenario>(&own) {
+                return Err(parse_error(toml_error_line(&own, &e)));
+            }
+        }
         let scenario: Scenario = match table.remove("base") {
             None => toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?,
             Some(base) => {
@@ -185,6 +193,22 @@ pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
         ),
         None => e.message().trim_end().to_string(),
     }
+}
+
+/// `text` with its top-level `base = ...` line blanked out (a comment of the same lines), so
+/// that the rest parses as a scenario of its own with its line numbers unchanged.
+fn without_base_line(text: &str) -> String {
+    let mut in_table = false;
+    text.lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            in_table |= trimmed.starts_with('[');
+            let is_base =
+                trimmed.strip_prefix("base").is_some_and(|rest| rest.trim_start().starts_with('='));
+            if !in_table && is_base { "#" } else { line }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `message` on one line: the parser quotes the offending text, which may hold line breaks.
@@ -995,6 +1019,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("b.toml: ") && e.contains("speed"), "{e}");
+        // a typo under `base` names its line, as in a file without `base`
+        assert!(e.contains("line 3 (`speed = 2`): unknown field `speed`"), "{e}");
+        let e = Scenario::from_toml("b.toml", "# a comment\nbase = \"small\"\ndays = \"two\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3 (`days = \"two\"`)"), "{e}");
         let e = Scenario::from_toml("b.toml", "base = \"small\"\n[workers]\ncount = 0")
             .unwrap_err()
             .to_string();

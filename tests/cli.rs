@@ -170,6 +170,27 @@ fn bench_reports_both_throughputs_as_json() {
 }
 
 #[test]
+fn a_fallback_is_any_policy_eval_takes() {
+    // one resolver: a scenario's fallback takes what --policy takes, overrides and shipped
+    // tunings with overrides included
+    for fallback in ["c-mu@max_chats=2", "surge-c-mu-theta@ai_frustration_limit=0.3"] {
+        let dir = temp_dir("fallback");
+        let path = dir.join("f.toml");
+        let body = format!("base = \"small\"\ndays = 1\n[env]\nfallback_policy = \"{fallback}\"\n");
+        std::fs::write(&path, body).unwrap();
+        let scenario = path.to_str().unwrap();
+        let o = handoff(&["eval", "--scenario", scenario, "--scale", "0.3", "--seeds", "1"]);
+        assert!(o.status.success(), "{fallback}: {}", stderr(&o));
+        let o = handoff(&["eval", "--scenario", "small", "--seeds", "1", "--policy", fallback]);
+        assert!(o.status.success(), "{fallback}: {}", stderr(&o));
+        std::fs::remove_dir_all(dir).ok();
+    }
+    let (code, err) = simulate_file("bad-fallback", "[env]\nfallback_policy = \"oracle\"\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("env.fallback_policy") && err.contains("oracle"), "{err}");
+}
+
+#[test]
 fn staffing_the_roster_cannot_deliver_is_reported_and_shifts_none_delivers_it() {
     let always_on = "base = \"small\"\n[workers]\ncount = 12\nstaffing = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]\n";
     let (code, err) = simulate_file("always-on", always_on);

@@ -205,26 +205,27 @@ pub fn by_name(name: &str, scenario: &Scenario) -> Option<Box<dyn Policy>> {
     Some(h.build(scenario, &h.params(scenario)))
 }
 
-/// Checks that the policy `scenario` names in `env.fallback_policy` is built in; the error names
-/// `source` (the scenario's file) and the field, as a scenario's own validation does.
-pub fn check_fallback(scenario: &Scenario, source: &str) -> Result<(), ScenarioError> {
-    let name = &scenario.env.fallback_policy;
-    if heuristic(name).is_some() {
-        return Ok(());
-    }
-    let known: Vec<&str> = policy_names().collect();
-    Err(ScenarioError::Invalid {
+/// The policy `scenario` names in `env.fallback_policy`, resolved as `handoff eval --policy`
+/// resolves a name: a built-in or shipped tuned policy, with `@key=value` overrides, or a policy
+/// file. The one resolver of fallbacks (the command line, the environment, the evaluation, the
+/// training centre and Python); the error names `source` and the field.
+pub fn fallback(scenario: &Scenario, source: &str) -> Result<Box<dyn Policy>, ScenarioError> {
+    spec::resolve(&scenario.env.fallback_policy, scenario).map_err(|e| ScenarioError::Invalid {
         source_name: source.to_string(),
         field: "env.fallback_policy".to_string(),
-        message: format!("\"{name}\" is not a built-in policy (allowed: {})", known.join(", ")),
+        message: e.to_string(),
     })
 }
 
+/// Checks that [`fallback`] resolves the scenario's fallback policy.
+pub fn check_fallback(scenario: &Scenario, source: &str) -> Result<(), ScenarioError> {
+    fallback(scenario, source).map(|_| ())
+}
+
 /// An environment on `scenario` whose uncontrolled decisions are made by the policy the
-/// scenario names in `env.fallback_policy`; an error when that is not a built-in policy.
+/// scenario names in `env.fallback_policy` ([`fallback`]); an error when that does not resolve.
 pub fn make_env(scenario: Scenario) -> Result<HandoffEnv, ScenarioError> {
-    check_fallback(&scenario, &scenario.name)?;
-    let fallback = by_name(&scenario.env.fallback_policy, &scenario).expect("checked above");
+    let fallback = fallback(&scenario, &scenario.name)?;
     Ok(HandoffEnv::new(scenario, fallback))
 }
 

@@ -318,8 +318,9 @@ pub fn shipped(name: &str) -> Option<PolicyFile> {
     Some(PolicyFile::parse(text, name).expect("shipped policies parse (tested)"))
 }
 
-/// The policy file `text` names: a path ending in `.toml`, a shipped tuned policy, or a built-in
-/// heuristic with optional overrides.
+/// The policy file `text` names: a path ending in `.toml`, or a shipped tuned policy or a
+/// built-in heuristic, either with optional overrides (`surge-c-mu-theta@max_chats=3`: the
+/// tuned values with one changed, no longer a tuning's record).
 pub fn policy_file(text: &str) -> Result<PolicyFile, SpecError> {
     if text.ends_with(".toml") {
         return PolicyFile::load(Path::new(text));
@@ -328,6 +329,11 @@ pub fn policy_file(text: &str) -> Result<PolicyFile, SpecError> {
         return Ok(file);
     }
     let spec = PolicySpec::parse(text)?;
+    if let Some(mut file) = shipped(&spec.base) {
+        file.parameters.extend(spec.overrides);
+        file.tuning = None;
+        return Ok(file);
+    }
     if heuristic(&spec.base).is_none() {
         return Err(SpecError::Unknown(spec.base));
     }
@@ -402,5 +408,22 @@ mod tests {
             file.build(&scenario, name).unwrap();
             assert_eq!(file.model_mismatch(name), None, "re-tune or re-stamp {name}");
         }
+    }
+
+    #[test]
+    fn a_shipped_tuning_takes_overrides_on_top_of_its_values() {
+        let tuned = shipped("surge-c-mu-theta").unwrap();
+        let file = policy_file("surge-c-mu-theta@ai_frustration_limit=0.3").unwrap();
+        assert_eq!(file.policy, tuned.policy);
+        assert_eq!(file.parameters["ai_frustration_limit"], 0.3);
+        assert_eq!(file.parameters["switch_weight"], tuned.parameters["switch_weight"]);
+        assert!(file.tuning.is_none(), "no longer the tuned values");
+        let e = policy_file("surge-c-mu-theta@speed=1")
+            .unwrap()
+            .build(&Scenario::default(), "x")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("speed"), "{e}");
     }
 }

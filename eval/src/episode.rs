@@ -199,8 +199,8 @@ pub fn run_episodes(
     (0..seeds)
         .into_par_iter()
         .map(|i| {
-            let fallback = handoff_agents::by_name(&scenario.env.fallback_policy, scenario)
-                .expect("validated fallback");
+            let fallback =
+                handoff_agents::fallback(scenario, &scenario.name).expect("validated fallback");
             run_episode(scenario, first_seed + i, make(), fallback)
         })
         .collect()

@@ -1,7 +1,7 @@
 //! From a configuration to the objects a run needs: the scenario, the device, the environments.
 
 use burn::prelude::Device;
-use handoff_agents::{by_name, check_fallback, make_env};
+use handoff_agents::{check_fallback, make_env};
 use handoff_env::{Scenario, VectorEnv};
 
 use crate::config::{DeviceKind, TrainConfig};
@@ -100,7 +100,7 @@ pub fn training_scenario(config: &TrainConfig) -> Result<TrainingScenario, Train
 
 /// Mean customer wait, minutes, under the scenario's fallback policy over the match seeds.
 fn mean_wait(scenario: &Scenario) -> f64 {
-    let make = || by_name(&scenario.env.fallback_policy, scenario).expect("validated fallback");
+    let make = || handoff_agents::fallback(scenario, &scenario.name).expect("validated fallback");
     let episodes = run_episodes(scenario, MATCH_FIRST_SEED, MATCH_SEEDS, &make);
     stats::mean(&episodes.iter().map(|e| e.kpis.wait_min).collect::<Vec<_>>())
 }

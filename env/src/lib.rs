@@ -42,7 +42,7 @@ mod chat;
 mod csv;
 mod env;
 mod error;
-mod events;
+mod event_queue;
 mod observation;
 mod outcome;
 mod policy;

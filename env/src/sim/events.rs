@@ -1,10 +1,11 @@
-//! Events: arrivals (thinned Poisson), the hourly staffing change, and the messages, replies
-//! and patience checks of each chat.
+//! The handler of each kind of event: arrivals (thinned Poisson), the hourly staffing change,
+//! the messages and replies of each chat, patience checks, the end of a hold and the return of a
+//! retrial.
 
 use super::state::effort_power;
 use super::{Simulator, messages_per_reply_mean};
-use crate::chat::{Chat, Escalation, Handler, Phase};
-use crate::events::EventKind;
+use crate::chat::{Chat, Escalation, Handler, Phase, RETRIAL_ID_STEP};
+use crate::event_queue::EventKind;
 use crate::outcome::Ending;
 use crate::rng;
 use crate::scenario::{DAY_S, HOUR_S};
@@ -202,5 +203,43 @@ impl Simulator {
                 self.mark_ready(supervisor);
             }
         }
+    }
+
+    /// A waiting customer's patience check: the chat ends abandoned if the wait has lasted the
+    /// customer's patience, else the check re-arms for the wait's new end.
+    pub(super) fn on_abandon_check(&mut self, slot: u32) {
+        let chat = &mut self.chats[slot as usize];
+        chat.abandon_check_scheduled = false;
+        if !chat.is_waiting() {
+            return;
+        }
+        if self.now >= chat.abandon_at {
+            self.end_chat(slot, Ending::Abandoned);
+        } else {
+            chat.abandon_check_scheduled = true;
+            let (at, life) = (chat.abandon_at, chat.life_token);
+            self.events.push(at, EventKind::Abandon, slot, life);
+        }
+    }
+
+    /// A hold ends: the worker is asked again, unless the hold was already cut short.
+    pub(super) fn on_hold_over(&mut self, worker: u32, token: u32) {
+        let w = &mut self.workers[worker as usize];
+        if w.hold_token == token {
+            w.hold_token = 0;
+            self.mark_ready(worker);
+        }
+    }
+
+    /// The retrial in `returns[index]` comes back as a new chat of the same customer and issue.
+    pub(super) fn on_return(&mut self, index: u32) {
+        let back = self.returns[index as usize];
+        self.free_returns.push(index);
+        let id = back.parent_id + RETRIAL_ID_STEP;
+        let life = self.token();
+        let mut chat = Chat::new(id, self.now, back.eligible, life, self.seed, &self.scenario);
+        chat.frustration += back.carried_frustration;
+        chat.retrial_of = Some(back.parent_id);
+        self.admit(chat);
     }
 }

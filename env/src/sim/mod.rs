@@ -20,7 +20,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::chat::{Chat, Phase};
 use crate::error::StepError;
-use crate::events::{EventKind, EventQueue};
+use crate::event_queue::{EventKind, EventQueue};
 use crate::observation::Observation;
 use crate::outcome::ChatRecord;
 use crate::pool::FreePool;

@@ -2,8 +2,8 @@
 //! and takeover, assigning chats to workers, the end of a chat and the retrial it may bring back.
 
 use super::{Return, Simulator};
-use crate::chat::{Chat, Escalation, Handler, Phase, RETRIAL_ID_STEP};
-use crate::events::EventKind;
+use crate::chat::{Chat, Escalation, Handler, Phase};
+use crate::event_queue::EventKind;
 use crate::outcome::{ChatRecord, Ending};
 use crate::rng::{self, Stream};
 use crate::scenario::{DAY_S, Effort, HOUR_S, RETRIAL_WINDOW_S};
@@ -17,21 +17,6 @@ impl Simulator {
         chat.awaiting_since = self.now;
         chat.abandon_at = self.now + chat.customer.patience_s;
         if !chat.abandon_check_scheduled {
-            chat.abandon_check_scheduled = true;
-            let (at, life) = (chat.abandon_at, chat.life_token);
-            self.events.push(at, EventKind::Abandon, slot, life);
-        }
-    }
-
-    pub(super) fn on_abandon_check(&mut self, slot: u32) {
-        let chat = &mut self.chats[slot as usize];
-        chat.abandon_check_scheduled = false;
-        if !chat.is_waiting() {
-            return;
-        }
-        if self.now >= chat.abandon_at {
-            self.end_chat(slot, Ending::Abandoned);
-        } else {
             chat.abandon_check_scheduled = true;
             let (at, life) = (chat.abandon_at, chat.life_token);
             self.events.push(at, EventKind::Abandon, slot, life);
@@ -255,15 +240,6 @@ impl Simulator {
         self.events.push(at, EventKind::HoldOver, worker, token);
     }
 
-    /// A hold ends: the worker is asked again, unless the hold was already cut short.
-    pub(super) fn on_hold_over(&mut self, worker: u32, token: u32) {
-        let w = &mut self.workers[worker as usize];
-        if w.hold_token == token {
-            w.hold_token = 0;
-            self.mark_ready(worker);
-        }
-    }
-
     /// Schedules the return of the customer of the chat in `slot`, which has just ended with a
     /// retrial (`retrial.returns`). The return comes an exponential delay after the chat arrived,
     /// within the 7-day window, thinned by the hourly arrival profile so that customers come back
@@ -309,18 +285,6 @@ impl Simulator {
             }
         };
         self.events.push(at, EventKind::Return, index, 0);
-    }
-
-    /// The retrial in `returns[index]` comes back as a new chat of the same customer and issue.
-    pub(super) fn on_return(&mut self, index: u32) {
-        let back = self.returns[index as usize];
-        self.free_returns.push(index);
-        let id = back.parent_id + RETRIAL_ID_STEP;
-        let life = self.token();
-        let mut chat = Chat::new(id, self.now, back.eligible, life, self.seed, &self.scenario);
-        chat.frustration += back.carried_frustration;
-        chat.retrial_of = Some(back.parent_id);
-        self.admit(chat);
     }
 
     /// Puts a chat that has just arrived into the slab and asks where it goes.

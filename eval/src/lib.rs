@@ -36,19 +36,19 @@ pub mod assertion;
 pub mod calibration;
 pub mod compare;
 pub mod episode;
-pub mod fit;
 pub mod report;
 pub mod search;
 pub mod stats;
 pub mod tune;
 
 pub use assertion::{Assertion, AssertionError, AssertionOutcome, Metric};
+pub use calibration::fit;
+pub use calibration::fit::{FitResult, fit};
 pub use calibration::{CalibrationReport, calibrate};
 pub use compare::{
     Comparison, DEFAULT_BASELINE, EvalConfig, EvalReport, PolicyFactory, PolicySummary, evaluate,
     mean_kpis, policy_list,
 };
 pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
-pub use fit::{FitResult, fit};
 pub use report::{EvalJson, markdown};
 pub use tune::{TUNE_FIRST_SEED, TuneSettings, Tuned, tune};

@@ -11,7 +11,7 @@
 use handoff_env::Scenario;
 use serde::Serialize;
 
-use crate::calibration::{SeedMeasurement, Targets, distance, measure, seed_mean};
+use super::measure::{SeedMeasurement, Targets, distance, measure, seed_mean};
 use crate::search::maximise;
 
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).

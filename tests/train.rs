@@ -133,7 +133,7 @@ fn bad_training_input_is_refused_with_a_clear_message() {
     let run = dir.join("run");
     let run = run.to_str().unwrap();
     for (args, needle) in [
-        (vec!["--steps", "0"], "steps = 0 is out of range"),
+        (vec!["--steps", "0"], "'--steps <STEPS>': 0 is out of range (allowed 1 to"),
         (vec!["--control", "route,think"], "\"think\" is not a decision kind"),
         (vec!["--device", "tpu"], "device \"tpu\" is not available"),
         (vec!["--scenario", "nowhere.toml"], "nowhere.toml"),

@@ -192,3 +192,58 @@ def test_following_rule_action_everywhere_is_the_rule_itself():
     assert result.policy(rule)["return_mean"] == pytest.approx(followed, rel=1e-12, abs=0)
     with pytest.raises(ValueError, match="rule: "):
         handoff_rl.HandoffEnv(**SMALL, rule="no-such-rule")
+
+
+def test_dict_observations_carry_the_mask():
+    env = handoff_rl.HandoffEnv(**SMALL, obs_mode="dict")
+    obs, info = env.reset(seed=1)
+    assert env.observation_space.contains(obs)
+    assert np.array_equal(obs["action_mask"], info["action_mask"])
+
+
+def test_truncation_at_max_steps():
+    env = handoff_rl.HandoffEnv(**SMALL, max_steps=7)
+    total, steps = run_episode(env, 4)
+    assert steps == 7
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scenario": "nowhere"}, "nowhere"),
+        ({"control": ["routing"]}, "routing"),
+        ({"control": []}, "at least one"),
+        ({"reward": {"joy": 1.0}}, "joy"),
+        ({"reward": {"retrial": 1e9}}, "reward.retrial"),
+        ({"fallback": "c-mu@max_chats=99"}, "max_chats"),
+        ({"scale": 0.0}, "scale"),
+        ({"obs_mode": "image"}, "obs_mode"),
+        ({"invalid_action": "ignore"}, "invalid_action"),
+    ],
+)
+def test_bad_arguments_are_value_errors_that_name_them(kwargs, message):
+    args = {**SMALL, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        handoff_rl.HandoffEnv(**args)
+
+
+def test_control_fallback_and_reward_take_effect():
+    plain = run_episode(handoff_rl.HandoffEnv(**SMALL), 9)
+    route_only = handoff_rl.HandoffEnv(**SMALL, control=["route"], fallback="c-mu")
+    _, info = route_only.reset(seed=9)
+    assert info["decision"] == "route"
+    assert run_episode(route_only, 9) != plain
+    doubled = run_episode(
+        handoff_rl.HandoffEnv(
+            **SMALL,
+            reward={
+                "satisfaction": 2.0,
+                "duration_per_min": 0.04,
+                "retrial": 1.0,
+                "abandonment": 2.0,
+            },
+        ),
+        9,
+    )
+    assert doubled[1] == plain[1]
+    assert doubled[0] == pytest.approx(2 * plain[0], rel=1e-9)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from conftest import SMALL
 from sb3_contrib import MaskablePPO
 
@@ -58,11 +59,16 @@ def test_maskable_ppo_on_gym_make():
     env = gym.make("handoff_rl/Small-v0", days=1, scale=0.3, max_steps=200)
     model = MaskablePPO("MlpPolicy", env, n_steps=200, batch_size=100, n_epochs=1, seed=1)
     model.learn(total_timesteps=400)
-    result = handoff_rl.evaluate(
-        lambda obs, mask: model.predict(obs, action_masks=mask.astype(bool), deterministic=True)[0],
-        **SMALL,
-        baselines=["c-mu"],
-        seeds=1,
-        name="ppo",
-    )
-    assert np.isfinite(result.policy("ppo")["return_mean"])
+
+    def policy(obs, mask):
+        return model.predict(obs, action_masks=mask.astype(bool), deterministic=True)[0]
+
+    result = handoff_rl.evaluate(policy, **SMALL, baselines=["c-mu"], seeds=1, name="ppo")
+    # the evaluation runs the trained model on the episode the environment gives for seed 1
+    single = handoff_rl.HandoffEnv(**SMALL)
+    obs, info = single.reset(seed=1)
+    earned, terminated, truncated = 0.0, False, False
+    while not (terminated or truncated):
+        obs, reward, terminated, truncated, info = single.step(policy(obs, info["action_mask"]))
+        earned += reward
+    assert result.policy("ppo")["return_mean"] == pytest.approx(earned, rel=1e-12, abs=0)

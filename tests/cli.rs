@@ -170,6 +170,21 @@ fn bench_reports_both_throughputs_as_json() {
 }
 
 #[test]
+fn a_column_header_names_a_policy_file_by_its_file_name() {
+    let dir = temp_dir("header");
+    let file = dir.join("mine.toml");
+    std::fs::write(&file, "policy = \"c-mu\"\n[parameters]\nmax_chats = 2\n").unwrap();
+    let path = file.to_str().unwrap();
+    let args = ["eval", "--scenario", "small", "--seeds", "1", "--policy", "c-mu"];
+    let o = handoff(&[&args[..], &["--policy", path, "--baseline", path]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("baseline {path}, ")), "{out}");
+    assert!(out.contains("| minus mine.toml (95 % CI) |"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn a_fallback_is_any_policy_eval_takes() {
     // one resolver: a scenario's fallback takes what --policy takes, overrides and shipped
     // tunings with overrides included

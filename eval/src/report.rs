@@ -86,7 +86,7 @@ pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
         out,
         "| policy | return (95 % CI) | minus {} (95 % CI) | win rate | duration min | wait min \
          | rating | abandoned % |",
-        report.baseline
+        column_label(&report.baseline)
     );
     out.push_str("|---|---|---|---:|---:|---:|---:|---:|\n");
     // one number format per column: as many decimals as the column's largest magnitude allows
@@ -127,4 +127,14 @@ pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
         }
     }
     out
+}
+
+/// How a column header names a policy: a policy file by its file name (the line above the table
+/// and the rows give the whole path), any other policy by its name.
+pub fn column_label(policy: &str) -> &str {
+    if policy.ends_with(".toml") {
+        std::path::Path::new(policy).file_name().and_then(|n| n.to_str()).unwrap_or(policy)
+    } else {
+        policy
+    }
 }

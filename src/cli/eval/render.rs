@@ -128,7 +128,10 @@ pub fn svg(report: &EvalReport) -> Result<String, CliError> {
         let views: [(String, Value, bool); 2] = [
             ("episode return (mean, 95 % CI)".to_string(), |p| (p.return_mean, p.return_ci), false),
             (
-                format!("return minus {} (paired, 95 % CI)", report.baseline),
+                format!(
+                    "return minus {} (paired, 95 % CI)",
+                    handoff_eval::report::column_label(&report.baseline)
+                ),
                 |p| (p.vs_baseline.diff, p.vs_baseline.ci),
                 true,
             ),

@@ -116,6 +116,47 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The scenario with the values at dotted paths (`"workers.count"`, `"reward.retrial"`)
+    /// replaced, merged field by field as a file's values are merged into its `base`, then
+    /// validated. An unknown path, a value of the wrong type or out of range is an error naming
+    /// `source` and the field.
+    pub fn with_overrides<'a>(
+        &self,
+        source: &str,
+        overrides: impl IntoIterator<Item = (&'a str, toml::Value)>,
+    ) -> Result<Scenario, ScenarioError> {
+        let invalid = |field: &str, message: String| ScenarioError::Invalid {
+            source_name: source.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        let mut merged = toml::Table::try_from(self).expect("scenarios serialise");
+        for (path, value) in overrides {
+            let mut table = &mut merged;
+            let mut keys = path.split('.').peekable();
+            while let Some(key) = keys.next() {
+                if keys.peek().is_none() {
+                    // an unknown field is refused by the deserialiser, naming it
+                    table.insert(key.to_string(), value.clone());
+                } else {
+                    table = table
+                        .entry(key)
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                        .as_table_mut()
+                        .ok_or_else(|| invalid(path, format!("{key} is not a section")))?;
+                }
+            }
+        }
+        let scenario = Scenario::deserialize(toml::Value::Table(merged)).map_err(|e| {
+            ScenarioError::Parse {
+                source_name: source.to_string(),
+                message: one_line(e.message().trim_end()),
+            }
+        })?;
+        scenario.validate(source)?;
+        Ok(scenario)
+    }
+
     /// A built-in scenario by name.
     pub fn builtin(name: &str) -> Option<Self> {
         BUILTIN.iter().find(|(n, _)| *n == name).map(|(n, text)| {
@@ -1035,6 +1076,26 @@ mod tests {
             let e = Scenario::from_toml("c.toml", &text).unwrap_err().to_string();
             assert!(!e.contains('\n') && e.contains("assig\\n"), "{e}");
         }
+    }
+
+    #[test]
+    fn overrides_change_the_values_at_their_paths_and_name_a_bad_one() {
+        let taobao = Scenario::builtin("taobao").unwrap();
+        let changes =
+            [("workers.count", toml::Value::Integer(100)), ("reward.retrial", 0.25.into())];
+        let s = taobao.with_overrides("test", changes).unwrap();
+        assert_eq!((s.workers.count, s.reward.retrial), (100, 0.25));
+        assert_eq!(s.workers.staffing, taobao.workers.staffing, "the rest is unchanged");
+        assert_eq!(s.customers, taobao.customers);
+        let error = |path: &str, value: toml::Value| {
+            taobao.with_overrides("kw", [(path, value)]).unwrap_err().to_string()
+        };
+        let e = error("reward.joy", 1.0.into());
+        assert!(e.starts_with("kw: ") && e.contains("joy"), "{e}");
+        let e = error("workers.count", toml::Value::Integer(0));
+        assert!(e.contains("workers.count") && e.contains("allowed"), "{e}");
+        let e = error("days.hours", 1.0.into());
+        assert!(e.contains("days"), "{e}");
     }
 
     #[test]

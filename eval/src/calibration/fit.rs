@@ -35,20 +35,19 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
     ("customers.frustration_relief", 0.0, 0.95),
 ];
 
-/// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]).
+/// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]),
+/// through [`Scenario::with_overrides`] (the staffing scale multiplies the profile, capped at 1).
 fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, String> {
-    let mut v = serde_json::to_value(scenario).map_err(|e| e.to_string())?;
     let mut staffing_scale = 1.0;
+    let mut overrides = Vec::new();
     for ((path, _, _), &x) in FREE_PARAMETERS.iter().zip(values) {
         if *path == "workers.staffing_scale" {
             staffing_scale = x;
-            continue;
+        } else {
+            overrides.push((*path, toml::Value::Float(x)));
         }
-        let pointer = format!("/{}", path.replace('.', "/"));
-        let slot = v.pointer_mut(&pointer).ok_or_else(|| format!("no parameter {path}"))?;
-        *slot = serde_json::json!(x);
     }
-    let mut s: Scenario = serde_json::from_value(v).map_err(|e| e.to_string())?;
+    let mut s = scenario.with_overrides("the fit", overrides).map_err(|e| e.to_string())?;
     for x in &mut s.workers.staffing {
         *x = (*x * staffing_scale).min(1.0);
     }

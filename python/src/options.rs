@@ -8,10 +8,6 @@ use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-/// The reward weights a `reward` dictionary may set, as the scenario's `[reward]` section names
-/// them.
-const REWARD_WEIGHTS: [&str; 4] = ["satisfaction", "duration_per_min", "retrial", "abandonment"];
-
 /// Where the errors of keyword arguments say they come from.
 const SOURCE: &str = "keyword arguments";
 
@@ -50,21 +46,14 @@ impl EnvOptions {
                 .collect::<PyResult<_>>()?;
         }
         if let Some(weights) = reward {
-            for (name, value) in weights {
-                let field = match name.as_str() {
-                    "satisfaction" => &mut s.reward.satisfaction,
-                    "duration_per_min" => &mut s.reward.duration_per_min,
-                    "retrial" => &mut s.reward.retrial,
-                    "abandonment" => &mut s.reward.abandonment,
-                    _ => {
-                        return Err(value_error(format!(
-                            "reward: \"{name}\" is not a reward weight (allowed: {})",
-                            REWARD_WEIGHTS.join(", ")
-                        )));
-                    }
-                };
-                *field = value;
-            }
+            // the scenario's own override path: an unknown weight or a value out of range is
+            // refused naming it
+            let paths: Vec<(String, f64)> = weights
+                .into_iter()
+                .map(|(name, value)| (format!("reward.{name}"), value))
+                .collect();
+            let overrides = paths.iter().map(|(path, value)| (path.as_str(), (*value).into()));
+            s = s.with_overrides(SOURCE, overrides).map_err(value_error)?;
         }
         if let Some(d) = days {
             s.days = d;

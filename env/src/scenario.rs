@@ -108,8 +108,7 @@ impl Scenario {
                 })?;
                 let mut merged = toml::Table::try_from(&base).expect("scenarios serialise");
                 merge_tables(&mut merged, table);
-                Scenario::deserialize(toml::Value::Table(merged))
-                    .map_err(|e| parse_error(e.message().trim_end().to_string()))?
+                from_table(merged, source)?
             }
         };
         scenario.validate(source)?;
@@ -147,12 +146,7 @@ impl Scenario {
                 }
             }
         }
-        let scenario = Scenario::deserialize(toml::Value::Table(merged)).map_err(|e| {
-            ScenarioError::Parse {
-                source_name: source.to_string(),
-                message: one_line(e.message().trim_end()),
-            }
-        })?;
+        let scenario = from_table(merged, source)?;
         scenario.validate(source)?;
         Ok(scenario)
     }
@@ -250,6 +244,15 @@ fn without_base_line(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The scenario a merged table holds (a base with a file's values, or with overrides), not yet
+/// validated; `source` names it in a parse error.
+fn from_table(table: toml::Table, source: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::deserialize(toml::Value::Table(table)).map_err(|e| ScenarioError::Parse {
+        source_name: source.to_string(),
+        message: one_line(e.message().trim_end()),
+    })
 }
 
 /// `message` on one line: the parser quotes the offending text, which may hold line breaks.

@@ -36,7 +36,8 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
 ];
 
 /// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]),
-/// through [`Scenario::with_overrides`] (the staffing scale multiplies the profile, capped at 1).
+/// through [`Scenario::with_overrides`], which validates it (the staffing scale then multiplies
+/// the profile, capped at 1, which keeps it valid); an error for values the scenario refuses.
 fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, String> {
     let mut staffing_scale = 1.0;
     let mut overrides = Vec::new();
@@ -161,11 +162,10 @@ pub fn fit(
         settings.search_seed,
         true,
         |x| {
+            // set_parameters validates: parameters the scenario refuses score a flat penalty
             let d = match set_parameters(&base, x) {
-                Ok(s) if s.validate("fit").is_ok() => {
-                    distance(&measure(&s, seeds, &|| {}), targets)
-                }
-                _ => UNSIMULATABLE,
+                Ok(s) => distance(&measure(&s, seeds, &|| {}), targets),
+                Err(_) => UNSIMULATABLE,
             };
             evaluations += 1;
             on_evaluation(evaluations, d);
@@ -174,7 +174,6 @@ pub fn fit(
     );
     let x = optimum.values;
     let fitted = set_parameters(full, &x)?;
-    fitted.validate("fitted scenario").map_err(|e| e.to_string())?;
     let parameters = FREE_PARAMETERS
         .iter()
         .zip(x0.iter().zip(&x))
@@ -236,7 +235,6 @@ pub fn sensitivity(
     let done = std::cell::Cell::new(0);
     let at = |u: &[f64]| -> Result<Vec<SeedMeasurement>, String> {
         let s = set_parameters(&base, &denormalise(u))?;
-        s.validate("sensitivity").map_err(|e| e.to_string())?;
         let m = measure(&s, settings.seeds, &|| {});
         done.set(done.get() + 1);
         on_evaluation(done.get());

@@ -144,7 +144,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
 
 /// Fewest workers a scaled training centre should have before `train` warns that the scale
 /// shrinks a scenario that is small already.
-const FEW_WORKERS: f64 = 10.0;
+const FEW_WORKERS: u32 = 10;
 
 /// Warns (one line on stderr) when the learners that train on a scaled replica (PPO, DQN)
 /// would train on fewer than [`FEW_WORKERS`] workers: `--scale 0.05` is for the study's centre.
@@ -153,7 +153,7 @@ fn warn_if_tiny(config: &TrainConfig) -> Result<(), CliError> {
         return Ok(()); // trains at full size
     }
     let target = handoff_training::setup::target_scenario(config)?;
-    let workers = (f64::from(target.workers.count) * config.scale).round().max(1.0);
+    let workers = target.scaled(config.scale).workers.count;
     if workers < FEW_WORKERS {
         eprintln!(
             "warning: {} has {} workers, so scale {} trains on a centre of {workers}; pass \

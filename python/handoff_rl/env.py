@@ -29,11 +29,21 @@ def observation_space(native: _native.Env | _native.VectorEnv, obs_mode: ObsMode
     raise ValueError(f'obs_mode: "{obs_mode}" is not an observation mode (allowed: box, dict)')
 
 
+def whole_numbers(actions: Any) -> np.ndarray | None:
+    """`actions` as int64, or None when a value is not a whole number (2.5, "1"): the caller
+    refuses it rather than truncating it."""
+    values = np.asarray(actions)
+    kind = values.dtype.kind
+    if kind not in "iuf" or (kind == "f" and (values != np.floor(values)).any()):
+        return None
+    return values.astype(np.int64)
+
+
 def whole_action(action: Any) -> int:
-    """`action` as an int; a number that is not whole (2.5) raises InvalidAction rather than
-    being truncated."""
-    value = np.asarray(action)
-    if value.shape != () or value.dtype.kind not in "iuf" or value != np.floor(value):
+    """One action as an int; a number that is not whole (2.5) or a sequence raises InvalidAction
+    rather than being truncated."""
+    value = whole_numbers(action)
+    if value is None or value.shape != ():
         raise _native.InvalidAction(f"action {action!r} is not a whole number")
     return int(value)
 

@@ -16,6 +16,7 @@ from handoff_rl.env import (
     ObsMode,
     check_invalid_action_mode,
     observation_space,
+    whole_numbers,
 )
 
 
@@ -89,12 +90,10 @@ class HandoffVectorEnv(VectorEnv):
         return obs, info
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        given = np.asarray(actions)
-        if given.dtype.kind not in "iuf" or (
-            given.dtype.kind == "f" and (given != np.floor(given)).any()
-        ):
+        given = whole_numbers(actions)
+        if given is None:
             raise _native.InvalidAction(f"actions {actions!r}: every action must be a whole number")
-        actions = given.astype(np.int64).ravel()
+        actions = given.ravel()
         if self.invalid_action == "first_valid" and actions.size == self.num_envs:
             actions = first_valid(actions, self._masks)
         return self._batch(self._native.step(actions))

@@ -151,6 +151,18 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The value at a dotted path (`"workers.count"`), as [`Scenario::with_overrides`] names
+    /// fields; `None` for a path that names no value.
+    pub fn value_at(&self, path: &str) -> Option<toml::Value> {
+        let table = toml::Table::try_from(self).expect("scenarios serialise");
+        let mut keys = path.split('.');
+        let mut value = table.get(keys.next()?)?;
+        for key in keys {
+            value = value.as_table()?.get(key)?;
+        }
+        Some(value.clone())
+    }
+
     /// A built-in scenario by name.
     pub fn builtin(name: &str) -> Option<Self> {
         BUILTIN.iter().find(|(n, _)| *n == name).map(|(n, text)| {
@@ -1099,6 +1111,11 @@ mod tests {
         assert!(e.contains("workers.count") && e.contains("allowed"), "{e}");
         let e = error("days.hours", 1.0.into());
         assert!(e.contains("days"), "{e}");
+        // the read side names fields the same way
+        assert_eq!(s.value_at("workers.count"), Some(toml::Value::Integer(100)));
+        assert_eq!(s.value_at("reward.retrial"), Some(toml::Value::Float(0.25)));
+        assert_eq!(s.value_at("reward.joy"), None);
+        assert_eq!(s.value_at("days.hours"), None);
     }
 
     #[test]

@@ -57,15 +57,14 @@ fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, Strin
 
 /// The free parameters of `scenario` (the staffing scale of a scenario is 1 by definition).
 fn get_parameters(scenario: &Scenario) -> Vec<f64> {
-    let v = serde_json::to_value(scenario).expect("scenarios serialise");
     FREE_PARAMETERS
         .iter()
         .map(|(path, lo, hi)| {
             if *path == "workers.staffing_scale" {
                 return 1.0;
             }
-            let pointer = format!("/{}", path.replace('.', "/"));
-            v.pointer(&pointer).and_then(|x| x.as_f64()).unwrap_or(*lo).clamp(*lo, *hi)
+            let value = scenario.value_at(path).and_then(|x| x.as_float());
+            value.expect("every free parameter is a real field").clamp(*lo, *hi)
         })
         .collect()
 }
@@ -336,6 +335,26 @@ pub fn cross_validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_read_back_as_they_were_set() {
+        let taobao = Scenario::builtin("taobao").unwrap();
+        // a point inside every range, the staffing scale at 1 (it is not read back)
+        let point: Vec<f64> = FREE_PARAMETERS
+            .iter()
+            .enumerate()
+            .map(|(i, (path, lo, hi))| {
+                if *path == "workers.staffing_scale" {
+                    1.0
+                } else {
+                    lo + (hi - lo) * 0.3 + 0.01 * i as f64
+                }
+            })
+            .collect();
+        let set = set_parameters(&taobao, &point).unwrap();
+        assert_eq!(get_parameters(&set), point);
+        assert_ne!(get_parameters(&taobao), point);
+    }
 
     #[test]
     fn every_target_belongs_to_a_family() {

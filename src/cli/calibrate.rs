@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_eval::calibration::{Arms, Row, Targets};
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
 use handoff_eval::fit::{FitSettings, FitStart, Sensitivity, cross_validate, fit, sensitivity};
@@ -15,18 +14,12 @@ use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
 /// The options of `handoff calibrate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CalibrateArgs {
-    /// A built-in scenario or the path of a scenario TOML file.
-    #[arg(long, default_value = DEFAULT_SCENARIO)]
-    pub scenario: String,
+    /// The scenario, its days and its scale.
+    #[command(flatten)]
+    pub centre: super::CentreArgs,
     /// Seeds to simulate (1, 2, ..., N).
     #[arg(long, default_value_t = 5, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 1000))]
     pub seeds: u64,
-    /// Simulated days, overriding the scenario's (1 to 3650).
-    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
-    pub days: Option<u32>,
-    /// Scale workers and arrivals by this factor (same load per worker), for quick checks.
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = super::scale)]
-    pub scale: f64,
     /// Widen every tolerance by this many standard errors of the estimate (for reduced
     /// scales, whose sampling error exceeds the study's).
     #[arg(long, default_value_t = 0.0)]
@@ -123,7 +116,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
              --cross-validate fit the model to the study's own arms: run them without",
         ));
     }
-    let mut scenario = load_scenario(&args.scenario, args.days)?;
+    let mut scenario = load_scenario(&args.centre.scenario, args.centre.days)?;
     for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
         if policy.starts_with("ckpt:") {
             return Err(CliError::input(format!(
@@ -205,7 +198,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     } else {
         None
     };
-    let scenario = scenario.scaled(args.scale);
+    let scenario = scenario.scaled(args.centre.scale);
     let bar = progress_bar(args.seeds, "simulating seeds");
     let mut report = calibrate(&scenario, &arms, args.seeds, args.widen, &|| bar.inc(1))
         .map_err(|e| CliError::input(e.to_string()))?;

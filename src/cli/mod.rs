@@ -45,6 +45,28 @@ impl From<handoff_training::TrainError> for CliError {
     }
 }
 
+/// The scenario a command runs on, its length and its size: the one definition of
+/// `--scenario`, `--days` and `--scale` for the commands that take all three.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CentreArgs {
+    /// A built-in scenario (`handoff scenarios`) or the path of a scenario TOML file.
+    #[arg(long, default_value = handoff_env::scenario::DEFAULT_SCENARIO)]
+    pub scenario: String,
+    /// Simulated days per episode, overriding the scenario's (1 to 3650).
+    #[arg(long, allow_hyphen_values = true, value_parser = days())]
+    pub days: Option<u32>,
+    /// Scale workers and arrivals by this factor (same load per worker), for quicker runs.
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = scale)]
+    pub scale: f64,
+}
+
+impl CentreArgs {
+    /// The scenario with `--days` applied, then scaled by `--scale`.
+    pub fn load(&self) -> Result<Scenario, CliError> {
+        Ok(load_scenario(&self.scenario, self.days)?.scaled(self.scale))
+    }
+}
+
 /// Loads a scenario by built-in name or path, applying a `--days` override and revalidating,
 /// and checks that its fallback policy is built in.
 pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError> {

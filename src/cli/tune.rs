@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use handoff_agents::{PolicyFile, TuningRecord, heuristic, policy_names};
 use handoff_env::ModelStamp;
-use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_eval::{TUNE_FIRST_SEED, TuneSettings, tune};
 use serde::Serialize;
 
 use super::format::progress_bar;
-use super::{CliError, check_writable, load_scenario, to_json, write_atomic};
+use super::{CliError, check_writable, to_json, write_atomic};
 
 /// The options of `handoff tune`.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,21 +17,15 @@ pub struct TuneArgs {
     /// The built-in heuristic to tune (`handoff policies` lists them with their parameters).
     #[arg(long)]
     pub policy: String,
-    /// A built-in scenario or the path of a scenario TOML file.
-    #[arg(long, default_value = DEFAULT_SCENARIO)]
-    pub scenario: String,
+    /// The scenario, its days and its scale.
+    #[command(flatten)]
+    pub centre: super::CentreArgs,
     /// Validation seeds each candidate is scored on (the same seeds for every candidate).
     #[arg(long, default_value_t = 8, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 10000))]
     pub seeds: u64,
     /// Candidate parameter sets to evaluate at most, the defaults included.
     #[arg(long, default_value_t = 60, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 100000))]
     pub budget: u64,
-    /// Simulated days per episode, overriding the scenario's (1 to 3650).
-    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
-    pub days: Option<u32>,
-    /// Scale workers and arrivals by this factor (same load per worker), for quicker tuning.
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = super::scale)]
-    pub scale: f64,
     /// Seed of the search's own randomness (the validation seeds do not depend on it).
     #[arg(long, default_value_t = 0, value_parser = super::parse_seed)]
     pub search_seed: u64,
@@ -77,15 +70,15 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
     if args.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1"));
     }
-    let scenario = load_scenario(&args.scenario, args.days)?.scaled(args.scale);
+    let scenario = args.centre.load()?;
     let defaults = h.params(&scenario);
     if defaults.params().iter().all(|p| p.min == p.max) {
         return Err(CliError::input(format!(
             "\"{}\" has no parameters to tune on {}",
-            h.name, args.scenario
+            h.name, args.centre.scenario
         )));
     }
-    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario, h.name));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.centre.scenario, h.name));
     check_writable(&[&out])?;
     super::interrupt::on_interrupt("tuning was not finished; no policy file was written");
     let settings = TuneSettings {
@@ -103,8 +96,8 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
     let tuned = pool.install(|| tune(&scenario, h, &settings, &|| bar.inc(1)));
     bar.finish_and_clear();
     let record = TuningRecord {
-        scenario: args.scenario.clone(),
-        scale: args.scale,
+        scenario: args.centre.scenario.clone(),
+        scale: args.centre.scale,
         days: scenario.days,
         first_seed: settings.first_seed,
         seeds: settings.seeds,
@@ -141,8 +134,8 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
          (disjoint from eval's default seeds from 1, training's validation seeds from 1000000 \
          and test seeds from 2000000).\n\n",
         h.name,
-        args.scenario,
-        args.scale,
+        args.centre.scenario,
+        args.centre.scale,
         scenario.days,
         tuned.evaluations,
         settings.first_seed,

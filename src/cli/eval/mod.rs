@@ -6,12 +6,11 @@ pub mod render;
 use std::path::PathBuf;
 
 use handoff_env::Scenario;
-use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_eval::{Assertion, AssertionOutcome, EvalConfig, EvalJson, evaluate, policy_list};
 use handoff_training::checkpoint::PolicyMaker;
 
 use super::format::progress_bar;
-use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
+use super::{CliError, check_writable, to_json, write_all_atomic};
 
 /// Parses the `--assert` expressions and checks they name evaluated policies and do not read the
 /// baseline's difference from itself (exit 2 if they do).
@@ -46,9 +45,9 @@ pub fn parse_assertions(
 /// The options of `handoff eval`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
-    /// A built-in scenario or the path of a scenario TOML file.
-    #[arg(long, default_value = DEFAULT_SCENARIO)]
-    pub scenario: String,
+    /// The scenario, its days and its scale.
+    #[command(flatten)]
+    pub centre: crate::cli::CentreArgs,
     /// A policy to evaluate (repeat the flag): a built-in one (`handoff policies`), with
     /// parameters as in `c-mu@max_chats=3,takeover_frustration=0.9`, a shipped tuned one, a
     /// policy file (`FILE.toml`, as `handoff tune` writes) or a trained one (`ckpt:DIR`). All
@@ -65,12 +64,6 @@ pub struct EvalArgs {
     /// The first seed; seeds are consecutive from it.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub first_seed: u64,
-    /// Simulated days, overriding the scenario's (1 to 3650).
-    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
-    pub days: Option<u32>,
-    /// Scale workers and arrivals by this factor (same load per worker), for quick runs.
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true, value_parser = super::scale)]
-    pub scale: f64,
     /// Threads to run episodes on (default: every core). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -101,7 +94,7 @@ pub struct EvalArgs {
 /// Runs `handoff eval`: returns the text for stdout, or an error whose code is 1 when an
 /// assertion failed (the text is printed first) and 2 for bad input.
 pub fn run(args: &EvalArgs) -> Result<String, CliError> {
-    let scenario = load_scenario(&args.scenario, args.days)?.scaled(args.scale);
+    let scenario = args.centre.load()?;
     if args.threads == Some(0) {
         return Err(CliError::input("--threads must be at least 1"));
     }

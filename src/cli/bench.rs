@@ -301,8 +301,12 @@ pub fn bench_decisions(scenario: &Scenario, decisions: u64) -> DecisionBench {
 pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, TrainError> {
     use handoff_training::config::{Algo, TeacherPolicy, TrainConfig};
     use handoff_training::train::{TrainOptions, train};
-    let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // removed when dropped, on every return below (errors included)
+    let scratch = tempfile::Builder::new()
+        .prefix("handoff-bench-")
+        .tempdir()
+        .map_err(|e| TrainError::write(&std::env::temp_dir(), e))?;
+    let dir = scratch.path().join("run");
     let mut config = TrainConfig {
         algo: Algo::Ppo,
         scenario: scenario.to_string(),
@@ -338,7 +342,6 @@ pub fn bench_learner(scenario: &str, steps: u64) -> Result<LearnerBench, TrainEr
         elapsed += start.elapsed().as_secs_f64();
         env.step(action).map_err(|e| TrainError::InvalidAction(e.to_string()))?;
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(LearnerBench {
         scenario: config.scenario,
         steps: outcome.global_step,

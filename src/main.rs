@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use handoff::cli::{
-    CliError, bench, calibrate, eval, policies, runs, scenarios, simulate, train, tune,
+    CliError, bench, calibrate, eval, fit_logs, policies, runs, scenarios, simulate, train, tune,
 };
 
 /// mimalloc rather than the system allocator: Burn allocates and frees tensor buffers of a few
@@ -83,6 +83,22 @@ enum Command {
     ///
     /// Each run also draws its training curve beside its TensorBoard files (RUN/curve.svg).
     Runs(runs::RunsArgs),
+    /// Turn a chat centre's log into a scenario of that centre.
+    ///
+    /// Reads the log row by row (a CSV with handoff's chats columns; `simulate --csv` writes
+    /// one) and estimates what it identifies: the volume and hourly profile of arrivals, the
+    /// customers' patience (a log-normal by censored maximum likelihood on first waits: who left
+    /// before a first reply, and how long the others waited), the AI-eligible share and the
+    /// workers on duty by hour when the log has those columns. Writes a scenario on a calibrated
+    /// base with a comment on the source of every value, and sets the log's key numbers beside
+    /// the fitted simulator's, with 95 % intervals. Exit 2 for a log it cannot read, naming the
+    /// line and column.
+    #[command(after_help = "Examples:\n  \
+        handoff simulate --scenario small --csv chats.csv\n  \
+        handoff fit-logs --chats chats.csv --base small --out my-centre.toml --svg fit.svg\n  \
+        handoff eval --scenario my-centre.toml\n\n\
+        Schema: docs/logs.md (columns, units, what a log cannot show).")]
+    FitLogs(fit_logs::FitLogsArgs),
     /// Tune a heuristic's parameters for mean return, and write them as a policy file.
     ///
     /// Searches the parameter ranges `handoff policies` lists with CMA-ES, scoring every
@@ -133,6 +149,7 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Eval(args) => eval::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Tune(args) => tune::run(&args),
+        Command::FitLogs(args) => fit_logs::run(&args),
         Command::Policies(args) => policies::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),

@@ -140,6 +140,9 @@ pub struct Chat {
     pub awaiting_since: f64,
     /// Total time spent waiting, seconds.
     pub total_wait_s: f64,
+    /// The first wait, from arrival to the first reply taken up (or to leaving); `None` while
+    /// it lasts.
+    pub first_wait_s: Option<f64>,
     /// Why it left the AI, if it did.
     pub escalation: Option<Escalation>,
     /// When it left the AI.
@@ -207,6 +210,7 @@ impl Chat {
             frustration: customer.frustration,
             awaiting_since: arrival_s,
             total_wait_s: 0.0,
+            first_wait_s: None,
             escalation: None,
             escalated_at: 0.0,
             intervention_delay_s: None,
@@ -239,6 +243,7 @@ impl Chat {
     pub fn end_wait(&mut self, now: f64, per_min: f64) {
         let waited = (now - self.awaiting_since).max(0.0);
         self.total_wait_s += waited;
+        self.first_wait_s.get_or_insert(waited);
         self.frustration += per_min * waited / 60.0;
         self.abandon_at = f64::INFINITY;
     }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::outcome::ChatRecord;
 
 /// The CSV header.
-pub const HEADER: &str = "chat_id,arm,ai_eligible,escalation,ending,duration_s,wait_s,\
+pub const HEADER: &str = "chat_id,arm,arrival_s,ai_eligible,escalation,ending,duration_s,\
+first_wait_s,wait_s,\
 intervention_delay_s,worker_messages,ai_replies,human_replies,effort,frustration,satisfaction,\
 rating,retrial_prob,retrial,reward,concurrency,switch_aways,retrial_of,worker";
 
@@ -40,12 +41,14 @@ impl ChatCsv {
         let worker = r.worker.map(|w| w.to_string()).unwrap_or_default();
         writeln!(
             self.out,
-            "{},{arm},{},{},{},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{},{retrial_of},{worker}",
+            "{},{arm},{:.3},{},{},{},{:.3},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{},{retrial_of},{worker}",
             r.chat_id,
+            r.arrival_s,
             u8::from(r.ai_eligible),
             r.escalation_label(),
             r.ending.label(),
             r.duration_s,
+            r.first_wait_s,
             r.wait_s,
             r.worker_messages,
             r.ai_replies,

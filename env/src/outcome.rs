@@ -21,6 +21,15 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// Every ending, in the order of their labels in error messages.
+    pub const ALL: [Ending; 4] =
+        [Ending::Resolved, Ending::Abandoned, Ending::GaveUp, Ending::ClosedUnresolved];
+
+    /// The ending a CSV or JSON label names, `None` for any other text.
+    pub fn from_label(label: &str) -> Option<Ending> {
+        Self::ALL.into_iter().find(|e| e.label() == label)
+    }
+
     /// The label used in CSV and JSON.
     pub fn label(self) -> &'static str {
         match self {
@@ -49,8 +58,11 @@ pub struct ChatRecord {
     pub ending: Ending,
     /// From arrival to end, seconds.
     pub duration_s: f64,
-    /// Time the customer spent waiting, seconds.
+    /// Time the customer spent waiting, seconds (every wait of the chat).
     pub wait_s: f64,
+    /// The first wait: from arrival until a worker or the AI took up the first reply, or until
+    /// the customer left before one, seconds. A log's first response time.
+    pub first_wait_s: f64,
     /// Time from escalation to the first human reply, seconds.
     pub intervention_delay_s: Option<f64>,
     /// Messages written by workers.
@@ -159,6 +171,7 @@ impl ChatRecord {
             ending,
             duration_s,
             wait_s: chat.total_wait_s,
+            first_wait_s: chat.first_wait_s.unwrap_or(duration_s),
             intervention_delay_s: chat.intervention_delay_s,
             worker_messages: chat.worker_messages,
             ai_replies: chat.ai_replies,

@@ -11,6 +11,7 @@
 //! - [`fit`]: the free parameters fitted to the study's effects by simulated method of moments.
 //! - [`report`]: an evaluation as the Markdown table and the JSON document `handoff eval` prints.
 //! - [`tune`]: a heuristic's parameters tuned for mean return on validation seeds (CMA-ES).
+//! - [`logs`]: a centre's own chat log read row by row and fitted into a scenario.
 //!
 //! Long work reports progress through callbacks, so that a command line can draw a bar and a
 //! library user can log or ignore it.
@@ -36,6 +37,7 @@ pub mod assertion;
 pub mod calibration;
 pub mod compare;
 pub mod episode;
+pub mod logs;
 pub mod report;
 pub mod search;
 pub mod stats;
@@ -50,5 +52,6 @@ pub use compare::{
     mean_kpis, policy_list,
 };
 pub use episode::{DecisionSplit, EpisodeResult, EscalationMix, Kpis, run_episode, run_episodes};
+pub use logs::{FitLogsSettings, LogError, LogFit, fit_logs};
 pub use report::{EvalJson, markdown};
 pub use tune::{TUNE_FIRST_SEED, TuneSettings, Tuned, tune};

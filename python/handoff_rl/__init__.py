@@ -18,6 +18,7 @@ the current id (``docs/versions.md`` lists what changed in each)::
 - :class:`HandoffVectorEnv`: N environments stepped natively (``gymnasium.vector.VectorEnv``).
 - :func:`evaluate`: a policy against the heuristics on common random numbers, as
   ``handoff eval``.
+- :func:`fit_logs`: a centre's chat log turned into a scenario, as ``handoff fit-logs``.
 - :mod:`handoff_rl.sb3` and :mod:`handoff_rl.rllib`: adapters for Stable-Baselines3 and RLlib.
 """
 
@@ -37,6 +38,7 @@ from handoff_rl._native import (
 )
 from handoff_rl.env import HandoffEnv
 from handoff_rl.evaluation import EvalResult, evaluate
+from handoff_rl.logs import fit_logs
 from handoff_rl.vector import HandoffVectorEnv
 
 try:
@@ -54,6 +56,7 @@ __all__ = [
     "MODEL_VERSION",
     "env_id",
     "evaluate",
+    "fit_logs",
     "policy_names",
     "scenario_names",
 ]

@@ -1,5 +1,6 @@
 """Type stubs of the Rust extension `handoff_rl._native` (python/src)."""
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +88,17 @@ class VectorEnv:
     def reset_ended(self) -> Batch: ...
     @staticmethod
     def episode_seed(seed: int, index: int, episode: int) -> int: ...
+
+def fit_logs(
+    chats: str | os.PathLike[str],
+    *,
+    base: str = ...,
+    arm: str | None = None,
+    seeds: int = 4,
+    policy: str | None = None,
+    name: str | None = None,
+) -> str:
+    """The report of `handoff fit-logs --json`, the fitted scenario in `scenario_toml`."""
 
 def evaluate(
     policy: Callable[[npt.NDArray[np.float32], npt.NDArray[np.int8]], int] | str,

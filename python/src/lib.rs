@@ -9,6 +9,7 @@
 
 mod env;
 mod evaluate;
+mod logs;
 mod options;
 mod vector;
 
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<env::Env>()?;
     m.add_class::<vector::VectorEnv>()?;
     m.add_function(wrap_pyfunction!(evaluate::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::fit_logs, m)?)?;
     m.add_function(wrap_pyfunction!(options::scenario_names, m)?)?;
     m.add_function(wrap_pyfunction!(options::policy_names, m)?)?;
     m.add("DEFAULT_SCENARIO", handoff_env::scenario::DEFAULT_SCENARIO)?;

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod calibrate;
 pub mod eval;
+pub mod fit_logs;
 pub mod format;
 pub mod interrupt;
 pub mod policies;

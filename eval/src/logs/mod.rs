@@ -1,0 +1,236 @@
+//! Bring your own centre: a chat log (handoff's own chats CSV, or any log with its columns)
+//! read row by row, the values it identifies estimated directly, written as a scenario on a
+//! calibrated base, and the log's key numbers set beside the fitted simulator's.
+//!
+//! What a log identifies, and how (Brown et al., "Statistical analysis of a telephone call
+//! center", JASA 2005):
+//! - the volume and the hourly profile of arrivals: counts per day and per hour of the day;
+//! - customers' patience: a log-normal by censored maximum likelihood on first waits
+//!   ([`patience`]);
+//! - the share of AI-eligible chats, when the log marks them;
+//! - the workers on duty in each hour, from the workers seen answering, when the log names them.
+//!
+//! Everything else (how long replies take, how many rounds an issue needs, effort, attention)
+//! is the base scenario's, calibrated to the Taobao study: a log of chats does not show it.
+
+mod patience;
+mod read;
+mod summary;
+mod write;
+
+use std::path::Path;
+
+use handoff_agents::spec::resolve;
+use handoff_env::{Scenario, Simulator};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use patience::{CensoredWaits, MIN_ABANDONMENTS, PatienceFit};
+pub use read::{Columns, LogRow, OPTIONAL, REQUIRED, read_log};
+pub use summary::{Interval, Kpi, LogSummary};
+
+/// Why a log could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LogError {
+    /// The file could not be opened or read.
+    #[error("{file}: {message}")]
+    Io {
+        /// The log's path.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The file has no header or no rows.
+    #[error("{file}: the log is empty (a header and at least one chat are needed)")]
+    Empty {
+        /// The log's path.
+        file: String,
+    },
+    /// A required column is missing from the header.
+    #[error(
+        "{file}: missing column {column} (required: arrival_s or arrival, first_wait_s, duration_s, ending)"
+    )]
+    MissingColumn {
+        /// The log's path.
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// A row could not be read.
+    #[error("{file}: line {line}: {message}")]
+    Row {
+        /// The log's path.
+        file: String,
+        /// The row's line in the file (the header is line 1).
+        line: u64,
+        /// What is wrong with it, naming the column.
+        message: String,
+    },
+    /// The fitted values do not make a valid scenario on the base, or the base is unknown.
+    #[error("{0}")]
+    Scenario(String),
+}
+
+/// How to fit a log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitLogsSettings {
+    /// The built-in scenario the log's values are written onto.
+    pub base: String,
+    /// The fitted scenario's name.
+    pub name: String,
+    /// Seeds of the fitted simulator to set beside the log.
+    pub seeds: u64,
+    /// The arm to read from a log with an `arm` column (`simulate --csv` writes both).
+    pub arm: Option<String>,
+    /// The policy the fitted simulator runs (default: `study-treatment` when the log shows AI
+    /// chats, else `study-control`).
+    pub policy: Option<String>,
+}
+
+/// The values a log identifies, each with its interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimates {
+    /// Chats per day (a Poisson count's interval).
+    pub chats_per_day: Interval,
+    /// Arrivals per hour of each hour of the day, averaged over days.
+    pub arrivals_per_hour: [f64; 24],
+    /// The share of AI-eligible chats, when the log marks them.
+    pub eligible_share: Option<Interval>,
+    /// Patience, when enough customers left before a first reply.
+    pub patience: Option<PatienceFit>,
+    /// Workers seen answering in each hour of the day (mean over days), when the log names
+    /// them.
+    pub workers_by_hour: Option<[f64; 24]>,
+}
+
+/// A log fitted: the scenario written, the estimates behind it and the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogFit {
+    /// The log's path.
+    pub file: String,
+    /// Chats in the log.
+    pub rows: u64,
+    /// Whole days the log spans.
+    pub days: u32,
+    /// The optional columns found.
+    pub columns: Columns,
+    /// The base scenario.
+    pub base: String,
+    /// What the log identified.
+    pub estimates: Estimates,
+    /// Values kept at the base's because the log cannot show them, each with the reason.
+    pub kept: Vec<String>,
+    /// The policy the fitted simulator ran.
+    pub policy: String,
+    /// Its seeds.
+    pub seeds: u64,
+    /// The log's key numbers beside the fitted simulator's.
+    pub kpis: Vec<Kpi>,
+    /// Arrivals per hour of each hour of the day in the fitted simulator, mean over seeds.
+    pub simulated_arrivals_per_hour: [f64; 24],
+    /// The Kaplan-Meier survival of patience in the log (seconds, share still patient).
+    pub patience_curve: Vec<(f64, f64)>,
+    /// The fitted scenario's TOML, with a comment on the source of every value.
+    pub scenario_toml: String,
+    /// The fitted scenario.
+    #[serde(skip)]
+    pub scenario: Scenario,
+}
+
+/// Reads the log at `path` (the rows of `arm`, when given) into its sums.
+pub fn summarise_log(path: &Path, arm: Option<&str>) -> Result<(Columns, LogSummary), LogError> {
+    let mut summary = LogSummary::default();
+    let (columns, _) = read_log(path, arm, |row| summary.add(row))?;
+    Ok((columns, summary))
+}
+
+/// Fits the log at `path`: estimates what it identifies, writes the scenario on the base, and
+/// runs the fitted simulator on `settings.seeds` seeds (in parallel; `on_seed` after each) to
+/// set its key numbers beside the log's.
+pub fn fit_logs(
+    path: &Path,
+    settings: &FitLogsSettings,
+    on_seed: &(dyn Fn() + Sync),
+) -> Result<LogFit, LogError> {
+    let base = Scenario::builtin(&settings.base).ok_or_else(|| {
+        LogError::Scenario(format!(
+            "--base \"{}\" is not a built-in scenario (allowed: {})",
+            settings.base,
+            handoff_env::scenario::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let (columns, summary) = summarise_log(path, settings.arm.as_deref())?;
+    let file = path.display().to_string();
+    let estimates = Estimates {
+        chats_per_day: summary.kpis()[0].log,
+        arrivals_per_hour: {
+            let days = f64::from(summary.days().max(1));
+            summary.arrivals_by_hour().map(|n| n as f64 / days)
+        },
+        eligible_share: columns.has("ai_eligible").then(|| {
+            let (yes, marked) = summary.eligible();
+            let p = yes as f64 / marked.max(1) as f64;
+            let half = 1.96 * (p * (1.0 - p) / marked.max(1) as f64).sqrt();
+            Interval { value: p, lo: (p - half).max(0.0), hi: (p + half).min(1.0) }
+        }),
+        patience: summary.patience.fit(),
+        workers_by_hour: summary.workers_by_hour(),
+    };
+    let written =
+        write::scenario_toml(&file, &settings.name, &settings.base, &base, &summary, &estimates);
+    let scenario = Scenario::from_toml(&format!("{} (fitted)", file), &written.text)
+        .map_err(|e| LogError::Scenario(e.to_string()))?;
+    let shows_ai = summary.ai_involved().0 > 0;
+    let policy = settings
+        .policy
+        .clone()
+        .unwrap_or_else(|| if shows_ai { "study-treatment" } else { "study-control" }.to_string());
+    resolve(&policy, &scenario).map_err(|e| LogError::Scenario(format!("--policy: {e}")))?;
+    let per_seed: Vec<(Vec<Kpi>, [f64; 24])> = (1..=settings.seeds)
+        .into_par_iter()
+        .map(|seed| {
+            let mut run = LogSummary::default();
+            let mut sim = Simulator::new(scenario.clone());
+            let mut p = resolve(&policy, &scenario).expect("resolved above");
+            handoff_env::run(&mut sim, seed, p.as_mut(), |chat| {
+                run.add(&LogRow::from_record(chat))
+            });
+            on_seed();
+            let days = f64::from(run.days().max(1));
+            (run.kpis(), run.arrivals_by_hour().map(|n| n as f64 / days))
+        })
+        .collect();
+    let mut simulated_arrivals_per_hour = [0.0; 24];
+    for (_, rates) in &per_seed {
+        for (sum, rate) in simulated_arrivals_per_hour.iter_mut().zip(rates) {
+            *sum += rate / per_seed.len() as f64;
+        }
+    }
+    let mut kpis = summary.kpis();
+    for kpi in &mut kpis {
+        let values: Vec<f64> = per_seed
+            .iter()
+            .filter_map(|(seed, _)| seed.iter().find(|k| k.name == kpi.name))
+            .map(|k| k.log.value)
+            .collect();
+        if values.len() == per_seed.len() && !values.is_empty() {
+            kpi.simulated = Some(Interval::over_seeds(&values));
+        }
+    }
+    Ok(LogFit {
+        file,
+        rows: summary.rows,
+        days: summary.days(),
+        columns,
+        base: settings.base.clone(),
+        estimates,
+        kept: written.kept,
+        policy,
+        seeds: settings.seeds,
+        kpis,
+        simulated_arrivals_per_hour,
+        patience_curve: summary.patience.kaplan_meier(),
+        scenario_toml: written.text,
+        scenario,
+    })
+}

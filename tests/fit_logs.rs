@@ -1,0 +1,227 @@
+//! `handoff fit-logs`: what it recovers from a log handoff did not write, a round trip through
+//! `simulate --csv`, and bad logs.
+
+mod common;
+
+use std::fmt::Write as _;
+
+use common::{handoff, json, stderr, temp_dir};
+
+/// SplitMix64: the test's own random numbers, so the log owes nothing to handoff's code.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn exponential(&mut self, mean: f64) -> f64 {
+        -mean * (1.0 - self.uniform()).ln()
+    }
+
+    fn log_normal(&mut self, median: f64, sigma: f64) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        let z = (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+        median * (sigma * z).exp()
+    }
+}
+
+const DAYS: u32 = 10;
+const CHATS_PER_DAY: f64 = 10_000.0;
+const PATIENCE_MEDIAN_S: f64 = 120.0;
+const PATIENCE_SIGMA: f64 = 1.0;
+
+/// Relative arrival rate in hour `h`: a day that swings 40 % around its mean (mean 1).
+fn profile(h: usize) -> f64 {
+    1.0 + 0.4 * (std::f64::consts::TAU * (h as f64 - 9.0) / 24.0).sin()
+}
+
+/// A FIFO queue with 55 servers, time-varying Poisson arrivals, log-normal service and
+/// log-normal patience, written as a log ordered by the end of each chat (not by arrival), with
+/// a column the fit does not know.
+fn independent_log() -> String {
+    let mut rng = SplitMix(2026);
+    let peak_per_s = CHATS_PER_DAY / 86_400.0 * 1.4;
+    let mut free_at = vec![0.0f64; 55];
+    let mut rows: Vec<(f64, String)> = Vec::new();
+    let mut t = 0.0;
+    loop {
+        t += rng.exponential(1.0 / peak_per_s);
+        if t >= f64::from(DAYS) * 86_400.0 {
+            break;
+        }
+        let hour = ((t % 86_400.0) / 3600.0) as usize;
+        if rng.uniform() >= profile(hour) / 1.4 {
+            continue; // thinning
+        }
+        let patience = rng.log_normal(PATIENCE_MEDIAN_S, PATIENCE_SIGMA);
+        let service = rng.log_normal(300.0, 0.5);
+        let server = (0..free_at.len()).min_by(|&a, &b| free_at[a].total_cmp(&free_at[b])).unwrap();
+        let start = free_at[server].max(t);
+        let (wait, duration, ending) = if start - t > patience {
+            (patience, patience, "abandoned")
+        } else {
+            free_at[server] = start + service;
+            (start - t, start - t + service, "resolved")
+        };
+        let row = format!("{t:.3},{wait:.3},{duration:.3},{ending},web");
+        rows.push((t + duration, row));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut text = String::from("arrival_s,first_wait_s,duration_s,ending,channel\n");
+    for (_, row) in rows {
+        writeln!(text, "{row}").unwrap();
+    }
+    text
+}
+
+#[test]
+fn recovers_the_hourly_profile_and_patience_from_a_log_handoff_did_not_write() {
+    let dir = temp_dir("independent");
+    let path = dir.join("log.csv");
+    std::fs::write(&path, independent_log()).unwrap();
+    let (columns, summary) = handoff::eval::logs::summarise_log(&path, None).unwrap();
+    assert!(columns.optional.is_empty(), "{columns:?}");
+    assert!((95_000..105_000).contains(&summary.rows), "{} chats", summary.rows);
+    assert_eq!(summary.days(), DAYS);
+    // each hour within 5 % of its true rate, or within 4 standard errors of its Poisson count
+    // where that is wider (the quietest hours hold about 2,500 arrivals, a standard error of
+    // 2 %: 5 % is 2.5 of them, which one hour in 80 exceeds by chance)
+    for (h, &n) in summary.arrivals_by_hour().iter().enumerate() {
+        let truth = CHATS_PER_DAY / 24.0 * profile(h) * f64::from(DAYS);
+        let error = n as f64 / truth - 1.0;
+        let tolerance = f64::max(0.05, 4.0 / truth.sqrt());
+        assert!(error.abs() < tolerance, "hour {h}: {n} arrivals against {truth:.0} ({error:+.3})");
+    }
+    let patience = summary.patience.fit().expect("enough customers left");
+    assert!(patience.abandonments > 1000, "{patience:?}");
+    let error = patience.median_s / PATIENCE_MEDIAN_S - 1.0;
+    assert!(error.abs() < 0.10, "median patience {:.1} s ({error:+.3})", patience.median_s);
+    assert!(patience.median_ci[0] < PATIENCE_MEDIAN_S && PATIENCE_MEDIAN_S < patience.median_ci[1]);
+    assert!((patience.sigma / PATIENCE_SIGMA - 1.0).abs() < 0.10, "{patience:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_simulated_log_fits_back_to_its_scenario() {
+    let dir = temp_dir("round-trip");
+    // small, perturbed: fewer workers, less patient customers, more AI-eligible issues
+    let truth = dir.join("truth.toml");
+    std::fs::write(
+        &truth,
+        "base = \"small\"\nname = \"truth\"\ndays = 4\n[arrivals]\nchats_per_day = 1300.0\n\
+         eligible_share = 0.1\n[customers]\npatience_median_s = 150.0\npatience_sigma = 0.7\n\
+         [workers]\ncount = 24\n",
+    )
+    .unwrap();
+    let log = dir.join("log.csv");
+    let o = handoff(&[
+        "simulate",
+        "--scenario",
+        truth.to_str().unwrap(),
+        "--csv",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.join("fitted.toml");
+    let o = handoff(&[
+        "fit-logs",
+        "--chats",
+        log.to_str().unwrap(),
+        "--arm",
+        "treatment",
+        "--base",
+        "small",
+        "--seeds",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    let estimates = &v["estimates"];
+    let covers = |x: &serde_json::Value, truth: f64| {
+        let (lo, hi) = (x["lo"].as_f64().unwrap(), x["hi"].as_f64().unwrap());
+        assert!(lo <= truth && truth <= hi, "{truth} outside [{lo}, {hi}]");
+    };
+    covers(&estimates["chats_per_day"], 1300.0);
+    covers(&estimates["eligible_share"], 0.1);
+    let patience = &estimates["patience"];
+    let ci = |key: &str| serde_json::json!({"lo": patience[key][0], "hi": patience[key][1]});
+    covers(&ci("median_ci"), 150.0);
+    covers(&ci("sigma_ci"), 0.7);
+    // the fitted centre behaves as the log did: every key number's interval meets the log's
+    for kpi in v["kpis"].as_array().unwrap() {
+        let (log, sim) = (&kpi["log"], &kpi["simulated"]);
+        let meet =
+            log["lo"].as_f64() <= sim["hi"].as_f64() && sim["lo"].as_f64() <= log["hi"].as_f64();
+        assert!(meet, "{}: log {log}, fitted {sim}", kpi["name"]);
+    }
+    // the written scenario is the one the fit ran
+    let fitted = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(fitted, v["scenario_toml"].as_str().unwrap());
+    let o = handoff(&["eval", "--scenario", out.to_str().unwrap(), "--seeds", "1", "--days", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_bad_log_exits_2_naming_the_file_line_and_column_and_writes_nothing() {
+    let dir = temp_dir("bad");
+    let header = "arrival_s,first_wait_s,duration_s,ending\n";
+    let cases = [
+        (
+            "no-wait.csv",
+            "arrival_s,duration_s,ending\n1,2,resolved\n",
+            "missing column first_wait_s",
+        ),
+        (
+            "text.csv",
+            &format!("{header}1,0,30,resolved\n2,0,soon,resolved\n") as &str,
+            "line 3: duration_s: \"soon\" is not a number",
+        ),
+        (
+            "negative.csv",
+            &format!("{header}1,0,-4,resolved\n"),
+            "line 2: duration_s: -4 is negative",
+        ),
+        (
+            "wait.csv",
+            &format!("{header}1,50,30,resolved\n"),
+            "line 2: first_wait_s: 50 is longer than the chat",
+        ),
+        (
+            "ending.csv",
+            &format!("{header}1,0,30,fine\n"),
+            "line 2: ending: \"fine\" is not one of resolved",
+        ),
+        ("empty.csv", "", "the log is empty"),
+        ("header.csv", header, "the log is empty"),
+    ];
+    let out = dir.join("out.toml");
+    for (name, text, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let o = handoff(&[
+            "fit-logs",
+            "--chats",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let message = stderr(&o);
+        assert_eq!(message.lines().count(), 1, "{name}: {message}");
+        assert!(message.contains(name) && message.contains(expected), "{name}: {message}");
+        assert!(!out.exists(), "{name} wrote {}", out.display());
+    }
+    let o = handoff(&["fit-logs", "--chats", dir.join("absent.csv").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("absent.csv"), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir).ok();
+}

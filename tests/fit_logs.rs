@@ -225,3 +225,121 @@ fn a_bad_log_exits_2_naming_the_file_line_and_column_and_writes_nothing() {
     assert!(stderr(&o).contains("absent.csv"), "{}", stderr(&o));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Rows of a chats CSV as (arrival_s, ai_eligible) of one arm, in arrival order.
+fn arrivals(csv: &std::path::Path, arm: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut rows: Vec<(String, String)> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[col("arm")] == arm)
+        .map(|r| (r[col("arrival_s")].to_string(), r[col("ai_eligible")].to_string()))
+        .collect();
+    rows.sort_by(|a, b| a.0.parse::<f64>().unwrap().total_cmp(&b.0.parse::<f64>().unwrap()));
+    rows
+}
+
+#[test]
+fn a_scenario_replays_the_arrivals_of_a_log() {
+    let dir = temp_dir("trace");
+    let log = dir.join("log.csv");
+    let o = handoff(&[
+        "simulate",
+        "--scenario",
+        "small",
+        "--days",
+        "2",
+        "--csv",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the trace's path is relative to the scenario file, wherever the command runs
+    let scenario = dir.join("replay.toml");
+    std::fs::write(
+        &scenario,
+        "base = \"small\"\nname = \"replay\"\ndays = 2\n[arrivals]\ntrace = \"log.csv\"\n\
+         trace_arm = \"treatment\"\nchats_per_day = 10.0\n",
+    )
+    .unwrap();
+    let replayed = dir.join("replayed.csv");
+    let o = handoff(&[
+        "simulate",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--seed",
+        "9",
+        "--csv",
+        replayed.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // every arrival of the log, at its time and with its eligibility, in both arms (the
+    // volume of the scenario, 10 a day, does not apply)
+    let logged = arrivals(&log, "treatment");
+    assert!(logged.len() > 2000, "{} chats", logged.len());
+    assert_eq!(arrivals(&replayed, "treatment"), logged);
+    assert_eq!(arrivals(&replayed, "control"), logged);
+    // a replica keeps each logged chat with its scale's chance
+    let half = handoff::env::Scenario::load(scenario.to_str().unwrap()).unwrap().scaled(0.5);
+    let mut sim = handoff::env::Simulator::new(half.clone());
+    let mut policy = handoff::agents::by_name("study-treatment", &half).unwrap();
+    let mut kept = 0.0;
+    handoff::env::run(&mut sim, 3, policy.as_mut(), |_| kept += 1.0);
+    let n = logged.len() as f64;
+    assert!((kept - n / 2.0).abs() < 4.0 * (n / 4.0).sqrt(), "kept {kept} of {n}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_trace_that_is_missing_or_too_short_is_refused() {
+    let dir = temp_dir("bad-trace");
+    let log = dir.join("log.csv");
+    let o = handoff(&["simulate", "--scenario", "small", "--csv", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (name, text, expected) in [
+        ("missing.toml", "base = \"small\"\n[arrivals]\ntrace = \"nope.csv\"\n", "nope.csv"),
+        (
+            "short.toml",
+            "base = \"small\"\ndays = 5\n[arrivals]\ntrace = \"log.csv\"\ntrace_arm = \"control\"\n",
+            "the log covers 1 of the 5 days the scenario runs",
+        ),
+        ("arms.toml", "base = \"small\"\n[arrivals]\ntrace = \"log.csv\"\n", "more than one arm"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let o = handoff(&["simulate", "--scenario", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let message = stderr(&o);
+        assert!(
+            message.contains("arrivals.trace") && message.contains(expected),
+            "{name}: {message}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_traces_fingerprint_follows_its_arrivals_not_its_path() {
+    let dir = temp_dir("trace-fingerprint");
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let log = dir.join("a/log.csv");
+    let o = handoff(&["simulate", "--scenario", "small", "--csv", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::copy(&log, dir.join("b/log.csv")).unwrap();
+    let text = "base = \"small\"\n[arrivals]\ntrace = \"log.csv\"\ntrace_arm = \"control\"\n";
+    let load = |sub: &str| {
+        let path = dir.join(sub).join("replay.toml");
+        std::fs::write(&path, text).unwrap();
+        handoff::env::Scenario::load(path.to_str().unwrap()).unwrap().fingerprint()
+    };
+    let (a, b) = (load("a"), load("b"));
+    assert_eq!(a, b);
+    // the same file with one arrival moved is another scenario
+    let moved = std::fs::read_to_string(&log).unwrap().replacen(",control,", ",control,1", 1);
+    std::fs::write(dir.join("b/log.csv"), moved).unwrap();
+    assert_ne!(load("b"), a);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -10,6 +10,7 @@
 //! - [`HandoffEnv`] and [`VectorEnv`]: `reset(seed)`, `step(action)`, spaces and action masks.
 //! - [`Policy`]: what every dispatch policy implements.
 //! - [`MODEL_VERSION`] and [`ModelStamp`]: which model a result was made on.
+//! - [`log`]: a centre's chat log read row by row, and its arrivals as a replayable trace.
 //!
 //! ```
 //! use handoff_env::{HandoffEnv, Observation, Policy, Scenario};
@@ -43,6 +44,7 @@ mod csv;
 mod env;
 mod error;
 mod event_queue;
+pub mod log;
 mod observation;
 mod outcome;
 mod policy;

@@ -39,7 +39,8 @@ pub fn digest(bytes: &[u8]) -> String {
 impl Scenario {
     /// A stable hash of every value of the scenario except its `name` and `description` (labels
     /// that do not change what is simulated): two files that resolve to the same values share a
-    /// fingerprint, and changing any value changes it.
+    /// fingerprint, and changing any value changes it. A replayed trace counts by its arrivals
+    /// ([`crate::log::Trace::digest`]), not by where its file lies.
     ///
     /// The values are hashed as canonical JSON (fields in declaration order, floats in their
     /// shortest round-trip form), so the fingerprint is the same on every machine.
@@ -48,6 +49,11 @@ impl Scenario {
         if let Some(fields) = values.as_object_mut() {
             fields.remove("name");
             fields.remove("description");
+        }
+        if let (Some(trace), Some(arrivals)) =
+            (&self.arrivals.replay, values.get_mut("arrivals").and_then(|a| a.as_object_mut()))
+        {
+            arrivals.insert("trace".to_string(), serde_json::Value::from(trace.digest()));
         }
         digest(values.to_string().as_bytes())
     }

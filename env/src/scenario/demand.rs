@@ -18,6 +18,27 @@ pub struct Arrivals {
     pub eligible_share: f64,
     /// Periods with a multiplied arrival rate (sale-day peaks).
     pub surges: Vec<Window>,
+    /// A chat log (the schema of `handoff fit-logs`, docs/logs.md) whose arrivals replace the
+    /// Poisson process: the path, relative to the scenario file. `chats_per_day`,
+    /// `hourly_profile` and `surges` do not apply then; each chat's AI-eligibility is the log's
+    /// where it marks it, else drawn with `eligible_share`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// The arm to replay from a trace that holds several (`simulate --csv` writes two).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_arm: Option<String>,
+    /// How many times each arrival of the trace counts, on average: below 1 a chat is kept
+    /// with this chance, above 1 it comes that many times (its whole part, and once more with
+    /// the chance of its fraction). `--scale` multiplies it.
+    #[serde(skip_serializing_if = "is_one")]
+    pub trace_share: f64,
+    /// The trace's arrivals, read when the scenario is loaded.
+    #[serde(skip)]
+    pub replay: Option<crate::log::Trace>,
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// Relative arrivals per hour: quiet at night, peaks late morning and evening (assumption).
@@ -33,6 +54,10 @@ impl Default for Arrivals {
             hourly_profile: DEFAULT_PROFILE.to_vec(),
             eligible_share: 0.058,
             surges: Vec::new(),
+            trace: None,
+            trace_arm: None,
+            trace_share: 1.0,
+            replay: None,
         }
     }
 }
@@ -47,6 +72,13 @@ impl Arrivals {
         }
         v.range("arrivals.eligible_share", self.eligible_share, 0.0, 1.0)?;
         v.windows("arrivals.surges", &self.surges, true)?;
+        v.range("arrivals.trace_share", self.trace_share, 1e-6, super::MAX_SCALE)?;
+        if let (Some(path), None) = (&self.trace, &self.replay) {
+            return v.fail(
+                "arrivals.trace",
+                &format!("{path} was not read (a scenario with a trace is loaded from its file)"),
+            );
+        }
         Ok(())
     }
 }

@@ -113,7 +113,7 @@ impl Scenario {
                 return Err(parse_error(toml_error_line(&own, &e)));
             }
         }
-        let scenario: Scenario = match table.remove("base") {
+        let mut scenario: Scenario = match table.remove("base") {
             None => toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?,
             Some(base) => {
                 let base = base.as_str().and_then(Self::builtin).ok_or_else(|| {
@@ -132,8 +132,30 @@ impl Scenario {
                 from_table(merged, source)?
             }
         };
+        scenario.read_trace(source)?;
         scenario.validate(source)?;
         Ok(scenario)
+    }
+
+    /// Reads the arrivals of `arrivals.trace`, a path relative to the file `source` names (or
+    /// to the working directory), and keeps the path as resolved so that copies and overrides
+    /// find the same file.
+    fn read_trace(&mut self, source: &str) -> Result<(), ScenarioError> {
+        let Some(path) = &self.arrivals.trace else { return Ok(()) };
+        let source_file = std::path::Path::new(source);
+        let resolved = match source_file.parent() {
+            Some(dir) if source_file.is_file() => dir.join(path),
+            _ => std::path::PathBuf::from(path),
+        };
+        let trace = crate::log::Trace::read(&resolved, self.arrivals.trace_arm.as_deref())
+            .map_err(|e| ScenarioError::Invalid {
+                source_name: source.to_string(),
+                field: "arrivals.trace".to_string(),
+                message: e.to_string(),
+            })?;
+        self.arrivals.trace = Some(resolved.display().to_string());
+        self.arrivals.replay = Some(trace);
+        Ok(())
     }
 
     /// The scenario with the values at dotted paths (`"workers.count"`, `"reward.retrial"`)
@@ -167,7 +189,14 @@ impl Scenario {
                 }
             }
         }
-        let scenario = from_table(merged, source)?;
+        let mut scenario = from_table(merged, source)?;
+        let same_trace = (&scenario.arrivals.trace, &scenario.arrivals.trace_arm)
+            == (&self.arrivals.trace, &self.arrivals.trace_arm);
+        if same_trace {
+            scenario.arrivals.replay = self.arrivals.replay.clone();
+        } else {
+            scenario.read_trace(source)?;
+        }
         scenario.validate(source)?;
         Ok(scenario)
     }
@@ -218,6 +247,9 @@ impl Scenario {
         let mut s = self.clone();
         s.workers.count = ((f64::from(s.workers.count) * scale).round() as u32).max(1);
         s.arrivals.chats_per_day *= scale;
+        if s.arrivals.trace.is_some() {
+            s.arrivals.trace_share *= scale;
+        }
         s
     }
 
@@ -235,6 +267,18 @@ impl Scenario {
     pub fn validate(&self, source: &str) -> Result<(), ScenarioError> {
         let mut v = Validator { source };
         v.range("days", f64::from(self.days), 1.0, 3650.0)?;
+        if let Some(trace) = &self.arrivals.replay
+            && trace.days() < self.days
+        {
+            return v.fail(
+                "arrivals.trace",
+                &format!(
+                    "the log covers {} of the {} days the scenario runs (days)",
+                    trace.days(),
+                    self.days
+                ),
+            );
+        }
         self.arrivals.validate(&mut v)?;
         self.issues.validate(&mut v)?;
         self.customers.validate(&mut v)?;

@@ -65,6 +65,9 @@ impl Simulator {
 
     /// Thinning of a Poisson process at the maximal rate (Lewis and Shedler, 1979).
     pub(super) fn schedule_next_arrival(&mut self, from: f64) {
+        if self.replay.is_some() {
+            return self.schedule_replayed_arrival();
+        }
         if self.max_rate <= 0.0 {
             return;
         }
@@ -81,9 +84,40 @@ impl Simulator {
         }
     }
 
+    /// The next arrival of a replayed log: its time, as often as `arrivals.trace_share` says.
+    fn schedule_replayed_arrival(&mut self) {
+        let Some(replay) = &mut self.replay else { return };
+        if replay.copies_left > 0 {
+            replay.copies_left -= 1;
+            let at = replay.trace.time(replay.current);
+            self.events.push(at, EventKind::Arrival, 0, 0);
+            return;
+        }
+        while replay.next < replay.trace.len() {
+            let i = replay.next;
+            replay.next += 1;
+            let at = replay.trace.time(i);
+            if at >= self.horizon {
+                replay.next = replay.trace.len();
+                return;
+            }
+            let fraction = replay.share.fract();
+            let copies = replay.share.floor() as u32
+                + u32::from(fraction > 0.0 && rng::bernoulli(&mut self.arrivals_rng, fraction));
+            if copies > 0 {
+                (replay.current, replay.copies_left) = (i, copies - 1);
+                self.events.push(at, EventKind::Arrival, 0, 0);
+                return;
+            }
+        }
+    }
+
     pub(super) fn on_arrival(&mut self) {
-        let eligible =
-            rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share);
+        let logged = self.replay.as_ref().and_then(|r| r.trace.eligible(r.current));
+        let eligible = match logged {
+            Some(eligible) => eligible,
+            None => rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share),
+        };
         let id = self.next_chat_id;
         self.next_chat_id += 1;
         let life = self.token();

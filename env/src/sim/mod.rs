@@ -87,6 +87,20 @@ pub struct SimCounters {
     pub events: u64,
 }
 
+/// A log's arrivals being replayed.
+#[derive(Debug, Clone)]
+struct Replay {
+    trace: crate::log::Trace,
+    /// Each arrival's expected count (`arrivals.trace_share`).
+    share: f64,
+    /// The next arrival of the trace to consider.
+    next: usize,
+    /// The arrival scheduled last.
+    current: usize,
+    /// Further copies of the current arrival still to come.
+    copies_left: u32,
+}
+
 /// The simulator of one run. A clone continues exactly as the original would: every random
 /// stream is part of its state.
 #[derive(Debug, Clone)]
@@ -135,6 +149,9 @@ pub struct Simulator {
     max_rate: f64,
     /// The largest hourly rate before surges: the thinning bound of returning retrials.
     peak_hourly_rate: f64,
+    /// Where a replayed log's arrivals stand (`arrivals.trace`), in place of the Poisson
+    /// process.
+    replay: Option<Replay>,
     /// Id of the next chat to arrive (twins share ids across policies).
     next_chat_id: u64,
     /// The next token that tells a current event from a stale one.
@@ -194,6 +211,13 @@ impl Simulator {
             hourly_rate,
             max_rate,
             peak_hourly_rate,
+            replay: scenario.arrivals.replay.clone().map(|trace| Replay {
+                trace,
+                share: scenario.arrivals.trace_share,
+                next: 0,
+                current: 0,
+                copies_left: 0,
+            }),
             next_chat_id: 0,
             next_token: 1,
             supervisor_cursor: 0,
@@ -236,6 +260,9 @@ impl Simulator {
         self.ready.clear();
         self.completed.clear();
         self.arrivals_rng = rng::stream_rng(seed, Stream::Arrivals);
+        if let Some(replay) = &mut self.replay {
+            (replay.next, replay.current, replay.copies_left) = (0, 0, 0);
+        }
         self.next_chat_id = 0;
         self.next_token = 1;
         self.supervisor_cursor = 0;

@@ -14,7 +14,6 @@
 //! is the base scenario's, calibrated to the Taobao study: a log of chats does not show it.
 
 mod patience;
-mod read;
 mod summary;
 mod write;
 
@@ -25,51 +24,9 @@ use handoff_env::{Scenario, Simulator};
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub use handoff_env::log::{Columns, LogError, LogRow, OPTIONAL, REQUIRED, read_log};
 pub use patience::{CensoredWaits, MIN_ABANDONMENTS, PatienceFit};
-pub use read::{Columns, LogRow, OPTIONAL, REQUIRED, read_log};
 pub use summary::{Interval, Kpi, LogSummary};
-
-/// Why a log could not be read.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum LogError {
-    /// The file could not be opened or read.
-    #[error("{file}: {message}")]
-    Io {
-        /// The log's path.
-        file: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// The file has no header or no rows.
-    #[error("{file}: the log is empty (a header and at least one chat are needed)")]
-    Empty {
-        /// The log's path.
-        file: String,
-    },
-    /// A required column is missing from the header.
-    #[error(
-        "{file}: missing column {column} (required: arrival_s or arrival, first_wait_s, duration_s, ending)"
-    )]
-    MissingColumn {
-        /// The log's path.
-        file: String,
-        /// The column.
-        column: String,
-    },
-    /// A row could not be read.
-    #[error("{file}: line {line}: {message}")]
-    Row {
-        /// The log's path.
-        file: String,
-        /// The row's line in the file (the header is line 1).
-        line: u64,
-        /// What is wrong with it, naming the column.
-        message: String,
-    },
-    /// The fitted values do not make a valid scenario on the base, or the base is unknown.
-    #[error("{0}")]
-    Scenario(String),
-}
 
 /// How to fit a log.
 #[derive(Debug, Clone, PartialEq)]

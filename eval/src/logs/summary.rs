@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::patience::CensoredWaits;
-use super::read::LogRow;
+use handoff_env::log::LogRow;
 
 /// Histograms record milliseconds to three significant digits (0.1 % of a value).
 const SIGNIFICANT_DIGITS: u8 = 3;

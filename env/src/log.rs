@@ -1,12 +1,55 @@
-//! The log schema (handoff's own chats CSV) and its reader: one row at a time, every value
-//! checked, every error naming the file, the line and the column.
+//! A centre's chat log, in the schema of handoff's own chats CSV, read one row at a time
+//! (every value checked, every error naming the file, the line and the column); and a log's
+//! arrivals as a [`Trace`] a scenario replays.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use handoff_env::{ChatRecord, Ending};
+use crate::outcome::{ChatRecord, Ending};
+use crate::scenario::DAY_S;
 
-use super::LogError;
+/// Why a log could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LogError {
+    /// The file could not be opened or read.
+    #[error("{file}: {message}")]
+    Io {
+        /// The log's path.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The file has no header or no rows.
+    #[error("{file}: the log is empty (a header and at least one chat are needed)")]
+    Empty {
+        /// The log's path.
+        file: String,
+    },
+    /// A required column is missing from the header.
+    #[error(
+        "{file}: missing column {column} (required: arrival_s or arrival, first_wait_s, duration_s, ending)"
+    )]
+    MissingColumn {
+        /// The log's path.
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// A row could not be read.
+    #[error("{file}: line {line}: {message}")]
+    Row {
+        /// The log's path.
+        file: String,
+        /// The row's line in the file (the header is line 1).
+        line: u64,
+        /// What is wrong with it, naming the column.
+        message: String,
+    },
+    /// The fitted values do not make a valid scenario on the base, or the base is unknown.
+    #[error("{0}")]
+    Scenario(String),
+}
 
 /// The columns a log must have; the arrival may be `arrival_s` or `arrival` (ISO 8601).
 pub const REQUIRED: [&str; 4] = ["arrival_s", "first_wait_s", "duration_s", "ending"];
@@ -276,6 +319,80 @@ fn iso_seconds(text: &str) -> Result<f64, String> {
     let epoch = jiff::civil::date(1970, 1, 1).at(0, 0, 0, 0);
     let span = at.duration_since(epoch).as_secs_f64();
     Ok(span)
+}
+
+/// A log's arrivals, replayed by a scenario (`arrivals.trace`) in place of the Poisson
+/// process: times in seconds from the midnight of the log's first day, in order, with each
+/// chat's AI-eligibility where the log marks it. Shared by every copy of the scenario.
+#[derive(Clone, PartialEq)]
+pub struct Trace {
+    times: Arc<[f64]>,
+    eligible: Option<Arc<[bool]>>,
+    days: u32,
+    digest: String,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Trace {{ arrivals: {}, days: {} }}", self.times.len(), self.days)
+    }
+}
+
+impl Trace {
+    /// Reads the arrivals of the log at `path` (the rows of `arm`, when given). Memory holds
+    /// the arrival times, 9 bytes a chat.
+    pub fn read(path: &Path, arm: Option<&str>) -> Result<Self, LogError> {
+        let mut rows: Vec<(f64, Option<bool>)> = Vec::new();
+        let (columns, _) = read_log(path, arm, |row| rows.push((row.arrival_s, row.ai_eligible)))?;
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let origin = (rows[0].0 / DAY_S).floor() * DAY_S;
+        let last = rows[rows.len() - 1].0 - origin;
+        let times: Arc<[f64]> = rows.iter().map(|r| r.0 - origin).collect();
+        let eligible: Option<Arc<[bool]>> =
+            columns.has("ai_eligible").then(|| rows.iter().map(|r| r.1.unwrap_or(false)).collect());
+        let mut bytes = Vec::with_capacity(times.len() * 9);
+        for (i, t) in times.iter().enumerate() {
+            bytes.extend_from_slice(&t.to_bits().to_le_bytes());
+            bytes.push(eligible.as_ref().map_or(2, |e| u8::from(e[i])));
+        }
+        Ok(Self {
+            times,
+            eligible,
+            days: (last / DAY_S).floor() as u32 + 1,
+            digest: crate::version::digest(&bytes),
+        })
+    }
+
+    /// A hash of the arrivals and their eligibility: the trace's part of the scenario's
+    /// fingerprint, the same for the same arrivals wherever the file lies.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Arrivals in the trace.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether the trace has no arrivals (a read trace always has some).
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// Whole days from the first arrival's midnight to the last arrival's day's end.
+    pub fn days(&self) -> u32 {
+        self.days
+    }
+
+    /// The `i`-th arrival, seconds from the midnight of the first day.
+    pub fn time(&self, i: usize) -> f64 {
+        self.times[i]
+    }
+
+    /// Whether the `i`-th chat was AI-eligible, when the log marks it.
+    pub fn eligible(&self, i: usize) -> Option<bool> {
+        self.eligible.as_ref().map(|e| e[i])
+    }
 }
 
 #[cfg(test)]

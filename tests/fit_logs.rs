@@ -343,3 +343,59 @@ fn a_traces_fingerprint_follows_its_arrivals_not_its_path() {
     assert_ne!(load("b"), a);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn the_service_fit_recovers_the_reply_time_and_the_ratings_of_a_simulated_log() {
+    let dir = temp_dir("service");
+    // small with slower replies and readier raters than its base: durations and ratings that
+    // the base's service does not give
+    let truth = dir.join("slow.toml");
+    std::fs::write(
+        &truth,
+        "base = \"small\"\nname = \"slow\"\ndays = 4\n[workers]\nreply_median_s = 60.0\n\
+         count = 40\n[customers]\nrating_propensity = 0.3\n",
+    )
+    .unwrap();
+    let log = dir.join("slow.csv");
+    let o = handoff(&[
+        "simulate",
+        "--scenario",
+        truth.to_str().unwrap(),
+        "--csv",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.join("fitted.toml");
+    let o = handoff(&[
+        "fit-logs",
+        "--chats",
+        log.to_str().unwrap(),
+        "--arm",
+        "treatment",
+        "--base",
+        "small",
+        "--fit-service",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    let fitted = |path: &str| {
+        let p = v["service"]["parameters"].as_array().unwrap().iter().find(|p| p["path"] == path);
+        p.unwrap()["fitted"].as_f64().unwrap()
+    };
+    let reply = fitted("workers.reply_median_s");
+    assert!((reply / 60.0 - 1.0).abs() < 0.1, "reply {reply} s against 60");
+    let propensity = fitted("customers.rating_propensity");
+    assert!((propensity / 0.3 - 1.0).abs() < 0.15, "rating propensity {propensity} against 0.3");
+    // the fitted centre behaves as the log did, waits and abandonment included (not fitted)
+    for kpi in v["kpis"].as_array().unwrap() {
+        let (log, sim) = (&kpi["log"], &kpi["simulated"]);
+        let meet =
+            log["lo"].as_f64() <= sim["hi"].as_f64() && sim["lo"].as_f64() <= log["hi"].as_f64();
+        assert!(meet, "{}: log {log}, fitted {sim}", kpi["name"]);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

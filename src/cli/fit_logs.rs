@@ -35,6 +35,15 @@ pub struct FitLogsArgs {
     /// chats, else study-control).
     #[arg(long)]
     pub policy: Option<String>,
+    /// Candidates of the service fit: simulated method of moments that moves the reply time
+    /// (durations), the rating propensity and satisfaction (ratings) and the retrial base
+    /// toward the log's; 300 recovers them on a simulated log (docs/logs.md). 0 keeps the
+    /// base's service.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(0, 10000))]
+    pub fit_service: usize,
+    /// The service fit's search seed (a fit repeats bit for bit from its command).
+    #[arg(long, default_value_t = 0, value_parser = super::parse_seed)]
+    pub search_seed: u64,
     /// Also draw the log against the fitted simulator (arrivals by hour, patience) as an SVG.
     #[arg(long, value_name = "PATH")]
     pub svg: Option<PathBuf>,
@@ -69,6 +78,8 @@ pub fn run(args: &FitLogsArgs) -> Result<String, CliError> {
         seeds: args.seeds,
         arm: args.arm.clone(),
         policy: args.policy.clone(),
+        service_budget: args.fit_service,
+        search_seed: args.search_seed,
     };
     let bar = progress_bar(args.seeds, "simulating the fitted centre");
     let fit = fit_logs(&args.chats, &settings, &|| bar.inc(1))?;
@@ -138,6 +149,24 @@ fn text(fit: &LogFit, out: &str) -> String {
     if let Some(w) = &e.workers_by_hour {
         let peak = w.iter().copied().fold(0.0, f64::max);
         t += &format!("  workers answering    up to {peak:.1} in an hour (mean over days)\n");
+    }
+    if let Some(s) = &fit.service {
+        t += &format!(
+            "\nService fit (simulated method of moments on {}; {} candidates, search seed {}): \
+             distance {:.1} -> {:.1}\n",
+            s.moments.join(", "),
+            s.evaluations,
+            s.search_seed,
+            s.distance_before,
+            s.distance_after
+        );
+        for p in &s.parameters {
+            t += &format!("  {:<32} {:.4} (base {:.4})\n", p.path, p.fitted, p.base);
+        }
+    }
+    if fit.service.is_none() {
+        t += "\nThe service is the base's: --fit-service 300 fits the reply time, ratings and \
+              retrials to the log.\n";
     }
     t += &format!("\nKept from the base scenario ({}):\n", fit.base);
     for k in &fit.kept {

@@ -14,6 +14,7 @@
 //! is the base scenario's, calibrated to the Taobao study: a log of chats does not show it.
 
 mod patience;
+mod service;
 mod summary;
 mod write;
 
@@ -26,6 +27,7 @@ use serde::Serialize;
 
 pub use handoff_env::log::{Columns, LogError, LogRow, OPTIONAL, REQUIRED, read_log};
 pub use patience::{CensoredWaits, MIN_ABANDONMENTS, PatienceFit};
+pub use service::{FittedParameter, ServiceFit};
 pub use summary::{Interval, Kpi, LogSummary};
 
 /// How to fit a log.
@@ -42,6 +44,11 @@ pub struct FitLogsSettings {
     /// The policy the fitted simulator runs (default: `study-treatment` when the log shows AI
     /// chats, else `study-control`).
     pub policy: Option<String>,
+    /// Candidates of the service fit (simulated method of moments on durations, ratings and
+    /// retrials); 0 leaves the service at the base's.
+    pub service_budget: usize,
+    /// The service fit's search seed.
+    pub search_seed: u64,
 }
 
 /// The values a log identifies, each with its interval.
@@ -77,6 +84,8 @@ pub struct LogFit {
     pub estimates: Estimates,
     /// Values kept at the base's because the log cannot show them, each with the reason.
     pub kept: Vec<String>,
+    /// The service fit, when it ran.
+    pub service: Option<ServiceFit>,
     /// The policy the fitted simulator ran.
     pub policy: String,
     /// Its seeds.
@@ -133,16 +142,52 @@ pub fn fit_logs(
         patience: summary.patience.fit(),
         workers_by_hour: summary.workers_by_hour(),
     };
-    let written =
+    let mut written =
         write::scenario_toml(&file, &settings.name, &settings.base, &base, &summary, &estimates);
-    let scenario = Scenario::from_toml(&format!("{} (fitted)", file), &written.text)
-        .map_err(|e| LogError::Scenario(e.to_string()))?;
+    let parse = |text: &str| {
+        Scenario::from_toml(&format!("{file} (fitted)"), text)
+            .map_err(|e| LogError::Scenario(e.to_string()))
+    };
+    let mut scenario = parse(&written.text)?;
     let shows_ai = summary.ai_involved().0 > 0;
     let policy = settings
         .policy
         .clone()
         .unwrap_or_else(|| if shows_ai { "study-treatment" } else { "study-control" }.to_string());
     resolve(&policy, &scenario).map_err(|e| LogError::Scenario(format!("--policy: {e}")))?;
+    let mut service_fit = None;
+    if settings.service_budget > 0 {
+        let (_, fit) = service::fit_service(
+            &scenario,
+            &summary.kpis(),
+            &columns,
+            &policy,
+            settings.service_budget,
+            settings.search_seed,
+        )
+        .map_err(LogError::Scenario)?;
+        for p in &fit.parameters {
+            let note = format!(
+                "simulated method of moments on the log's {} ({} candidates, search seed {}; \
+                 base {:.4})",
+                fit.moments.join(", "),
+                fit.evaluations,
+                fit.search_seed,
+                p.base
+            );
+            write::insert_value(&mut written.text, p.path, p.fitted, &note);
+        }
+        // the file is the scenario: its rounded values are the ones simulated
+        scenario = parse(&written.text)?;
+        written.kept.pop();
+        written.kept.push(
+            "the rounds an issue needs, effort, attention, the AI and the customers' writing and \
+             frustration: the base's (the service fit moved the reply time, the ratings and the \
+             retrials)"
+                .to_string(),
+        );
+        service_fit = Some(fit);
+    }
     let per_seed: Vec<(Vec<Kpi>, [f64; 24])> = (1..=settings.seeds)
         .into_par_iter()
         .map(|seed| {
@@ -182,6 +227,7 @@ pub fn fit_logs(
         base: settings.base.clone(),
         estimates,
         kept: written.kept,
+        service: service_fit,
         policy,
         seeds: settings.seeds,
         kpis,

@@ -139,3 +139,15 @@ fn workers_section(base: &Scenario, at_work: &[f64; 24], named: usize) -> String
         array(&rostered(peak))
     )
 }
+
+/// Adds `key = value` under `[section]` of `text` (after its header, or in a new section at the
+/// end), with `comment` above it.
+pub(super) fn insert_value(text: &mut String, path: &str, value: f64, comment: &str) {
+    let (section, key) = path.split_once('.').expect("a dotted path");
+    let lines = format!("# {comment}\n{key} = {value:.4}\n");
+    let header = format!("\n[{section}]\n");
+    match text.find(&header) {
+        Some(at) => text.insert_str(at + header.len(), &lines),
+        None => *text += &format!("{header}{lines}"),
+    }
+}

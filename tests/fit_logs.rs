@@ -106,6 +106,40 @@ fn recovers_the_hourly_profile_and_patience_from_a_log_handoff_did_not_write() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Simulates the scenario file `truth` into a log and fits its treatment arm back onto
+/// `small` (with the extra `fit-logs` arguments), writing `out`; returns the `--json` report.
+fn simulate_and_fit(
+    truth: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let log = truth.with_extension("csv");
+    let o = handoff(&[
+        "simulate",
+        "--scenario",
+        truth.to_str().unwrap(),
+        "--csv",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut args = vec!["fit-logs", "--chats", log.to_str().unwrap(), "--arm", "treatment"];
+    args.extend(["--base", "small", "--out", out.to_str().unwrap(), "--json"]);
+    args.extend(extra);
+    let o = handoff(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    json(&o)
+}
+
+/// Every key number of the fitted centre has an interval that meets the log's.
+fn assert_the_fitted_centre_meets_the_log(report: &serde_json::Value) {
+    for kpi in report["kpis"].as_array().unwrap() {
+        let (log, sim) = (&kpi["log"], &kpi["simulated"]);
+        let meet =
+            log["lo"].as_f64() <= sim["hi"].as_f64() && sim["lo"].as_f64() <= log["hi"].as_f64();
+        assert!(meet, "{}: log {log}, fitted {sim}", kpi["name"]);
+    }
+}
+
 #[test]
 fn a_simulated_log_fits_back_to_its_scenario() {
     let dir = temp_dir("round-trip");
@@ -118,32 +152,8 @@ fn a_simulated_log_fits_back_to_its_scenario() {
          [workers]\ncount = 24\n",
     )
     .unwrap();
-    let log = dir.join("log.csv");
-    let o = handoff(&[
-        "simulate",
-        "--scenario",
-        truth.to_str().unwrap(),
-        "--csv",
-        log.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.join("fitted.toml");
-    let o = handoff(&[
-        "fit-logs",
-        "--chats",
-        log.to_str().unwrap(),
-        "--arm",
-        "treatment",
-        "--base",
-        "small",
-        "--seeds",
-        "6",
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = json(&o);
+    let v = simulate_and_fit(&truth, &out, &["--seeds", "6"]);
     let estimates = &v["estimates"];
     let covers = |x: &serde_json::Value, truth: f64| {
         let (lo, hi) = (x["lo"].as_f64().unwrap(), x["hi"].as_f64().unwrap());
@@ -155,13 +165,8 @@ fn a_simulated_log_fits_back_to_its_scenario() {
     let ci = |key: &str| serde_json::json!({"lo": patience[key][0], "hi": patience[key][1]});
     covers(&ci("median_ci"), 150.0);
     covers(&ci("sigma_ci"), 0.7);
-    // the fitted centre behaves as the log did: every key number's interval meets the log's
-    for kpi in v["kpis"].as_array().unwrap() {
-        let (log, sim) = (&kpi["log"], &kpi["simulated"]);
-        let meet =
-            log["lo"].as_f64() <= sim["hi"].as_f64() && sim["lo"].as_f64() <= log["hi"].as_f64();
-        assert!(meet, "{}: log {log}, fitted {sim}", kpi["name"]);
-    }
+    // the fitted centre behaves as the log did
+    assert_the_fitted_centre_meets_the_log(&v);
     // the written scenario is the one the fit ran
     let fitted = std::fs::read_to_string(&out).unwrap();
     assert_eq!(fitted, v["scenario_toml"].as_str().unwrap());
@@ -356,32 +361,8 @@ fn the_service_fit_recovers_the_reply_time_and_the_ratings_of_a_simulated_log() 
          count = 40\n[customers]\nrating_propensity = 0.3\n",
     )
     .unwrap();
-    let log = dir.join("slow.csv");
-    let o = handoff(&[
-        "simulate",
-        "--scenario",
-        truth.to_str().unwrap(),
-        "--csv",
-        log.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.join("fitted.toml");
-    let o = handoff(&[
-        "fit-logs",
-        "--chats",
-        log.to_str().unwrap(),
-        "--arm",
-        "treatment",
-        "--base",
-        "small",
-        "--fit-service",
-        "300",
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = json(&o);
+    let v = simulate_and_fit(&truth, &out, &["--fit-service", "300"]);
     let fitted = |path: &str| {
         let p = v["service"]["parameters"].as_array().unwrap().iter().find(|p| p["path"] == path);
         p.unwrap()["fitted"].as_f64().unwrap()
@@ -391,11 +372,6 @@ fn the_service_fit_recovers_the_reply_time_and_the_ratings_of_a_simulated_log() 
     let propensity = fitted("customers.rating_propensity");
     assert!((propensity / 0.3 - 1.0).abs() < 0.15, "rating propensity {propensity} against 0.3");
     // the fitted centre behaves as the log did, waits and abandonment included (not fitted)
-    for kpi in v["kpis"].as_array().unwrap() {
-        let (log, sim) = (&kpi["log"], &kpi["simulated"]);
-        let meet =
-            log["lo"].as_f64() <= sim["hi"].as_f64() && sim["lo"].as_f64() <= log["hi"].as_f64();
-        assert!(meet, "{}: log {log}, fitted {sim}", kpi["name"]);
-    }
+    assert_the_fitted_centre_meets_the_log(&v);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -427,13 +427,7 @@ pub fn curves_svg(report: &CalibrationReport) -> Result<String, CliError> {
                     )
                     .map_err(|e| fail(&e))?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| fail(&e))?;
+            super::format::draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         }
         root.present().map_err(|e| fail(&e))?;
     }

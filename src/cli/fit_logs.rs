@@ -228,13 +228,7 @@ fn svg_text(fit: &LogFit) -> Result<String, CliError> {
                 .label(name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| fail(&e))?;
+        super::format::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         let curve = &fit.patience_curve;
         let x_max = curve.iter().map(|p| p.0).fold(60.0, f64::max);
         let y_min = curve.iter().map(|p| p.1).fold(1.0, f64::min);
@@ -267,13 +261,7 @@ fn svg_text(fit: &LogFit) -> Result<String, CliError> {
                 .label("fitted log-normal")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| fail(&e))?;
+        super::format::draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         root.present().map_err(|e| fail(&e))?;
     }
     Ok(svg)

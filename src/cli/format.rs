@@ -193,3 +193,23 @@ pub fn steps_bar(len: u64, prefix: String) -> Progress {
     let what = format!("{prefix} steps");
     Progress::new(len, &what, style, Some(prefix))
 }
+
+/// Draws a chart's legend as every plot of the command line does (a white, bordered box at
+/// `position`).
+pub fn draw_legend<'a, DB, CT>(
+    chart: &mut plotters::chart::ChartContext<'a, DB, CT>,
+    position: plotters::chart::SeriesLabelPosition,
+) -> Result<(), super::CliError>
+where
+    DB: plotters::prelude::DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    use plotters::style::{BLACK, Color, WHITE};
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| super::CliError::runtime(format!("plotting: {e}")))
+}

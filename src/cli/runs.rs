@@ -106,13 +106,7 @@ pub fn curve_svg(dir: &Path) -> Result<String, CliError> {
                 .label(*label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| fail(&e))?;
+        super::format::draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(|e| fail(&e))?;
     }
     Ok(svg)

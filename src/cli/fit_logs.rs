@@ -150,6 +150,9 @@ fn text(fit: &LogFit, out: &str) -> String {
         let peak = w.iter().copied().fold(0.0, f64::max);
         t += &format!("  workers answering    up to {peak:.1} in an hour (mean over days)\n");
     }
+    if let Some(cap) = e.chats_held_at_once {
+        t += &format!("  chats held at once   up to {cap} per worker\n");
+    }
     if let Some(s) = &fit.service {
         t += &format!(
             "\nService fit (simulated method of moments on {}; {} candidates, search seed {}): \

@@ -65,6 +65,8 @@ pub struct Estimates {
     /// Workers seen answering in each hour of the day (mean over days), when the log names
     /// them.
     pub workers_by_hour: Option<[f64; 24]>,
+    /// The most chats a worker holds at once (`workers.cap`), when the log names workers.
+    pub chats_held_at_once: Option<u32>,
 }
 
 /// A log fitted: the scenario written, the estimates behind it and the comparison.
@@ -141,6 +143,7 @@ pub fn fit_logs(
         }),
         patience: summary.patience.fit(),
         workers_by_hour: summary.workers_by_hour(),
+        chats_held_at_once: summary.chats_held_at_once(),
     };
     let mut written =
         write::scenario_toml(&file, &settings.name, &settings.base, &base, &summary, &estimates);

@@ -23,8 +23,23 @@ const MINUTES: usize = 1440;
 /// last an hour).
 const PAUSE_MIN: usize = 15;
 
-/// The minutes of one day in which a worker was answering a chat.
-type DayMinutes = [u64; MINUTES.div_ceil(64)];
+/// One worker's day: the minutes in which they were answering a chat, and how many chats they
+/// held through the whole of each minute.
+#[derive(Debug, Clone)]
+struct WorkerDay {
+    answering: [u64; MINUTES.div_ceil(64)],
+    holding: Box<[u8; MINUTES]>,
+}
+
+impl Default for WorkerDay {
+    fn default() -> Self {
+        Self { answering: [0; MINUTES.div_ceil(64)], holding: Box::new([0; MINUTES]) }
+    }
+}
+
+/// The share of a worker's minutes at work in which they must be seen holding a number of chats
+/// for it to count as what they hold at once (a rare minute is a clock's quirk, not a habit).
+const HOLDING_SHARE: f64 = 0.001;
 
 /// z for a two-sided 95 % interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -50,8 +65,8 @@ pub struct LogSummary {
     rating_sum: f64,
     rating_squares: f64,
     retrials: (u64, u64),
-    /// The minutes in which each worker was answering, per (worker, day).
-    answering: HashMap<(u32, i64), DayMinutes>,
+    /// Each worker's days, per (worker, day).
+    answering: HashMap<(u32, i64), WorkerDay>,
 }
 
 impl Default for LogSummary {
@@ -121,14 +136,20 @@ impl LogSummary {
             self.rating_squares += f64::from(r).powi(2);
         }
         if let Some(w) = row.worker {
-            // the worker answered from the first reply to the end
-            let start = ((row.arrival_s + wait) / 60.0).floor() as i64;
-            let end = ((row.arrival_s + row.duration_s) / 60.0).floor() as i64;
+            // the worker answered from the first reply to the end, and held the chat through
+            // every whole minute in between
+            let (from_s, to_s) = (row.arrival_s + wait, row.arrival_s + row.duration_s);
+            let (start, end) = ((from_s / 60.0).floor() as i64, (to_s / 60.0).floor() as i64);
+            let whole = (from_s / 60.0).ceil() as i64..end;
             for minute in start..=end {
                 let (day, m) =
                     (minute.div_euclid(MINUTES as i64), minute.rem_euclid(MINUTES as i64));
-                let bits = self.answering.entry((w, day)).or_insert([0; MINUTES.div_ceil(64)]);
-                bits[m as usize / 64] |= 1 << (m % 64);
+                let worker_day = self.answering.entry((w, day)).or_default();
+                worker_day.answering[m as usize / 64] |= 1 << (m % 64);
+                if whole.contains(&minute) {
+                    let held = &mut worker_day.holding[m as usize];
+                    *held = held.saturating_add(1);
+                }
             }
         }
     }
@@ -169,6 +190,22 @@ impl LogSummary {
         ids.len()
     }
 
+    /// The most chats a worker holds at once: the largest number of chats held through a whole
+    /// minute in at least 0.1 % of the minutes workers answered; `None` when the log names no
+    /// workers or no chat lasted a whole minute.
+    pub fn chats_held_at_once(&self) -> Option<u32> {
+        let mut minutes_holding = [0u64; 256];
+        let mut at_work = 0u64;
+        for day in self.answering.values() {
+            at_work += day.answering.iter().map(|b| u64::from(b.count_ones())).sum::<u64>();
+            for &held in day.holding.iter() {
+                minutes_holding[held as usize] += 1;
+            }
+        }
+        let enough = (HOLDING_SHARE * at_work as f64).max(1.0);
+        (1..256).rev().find(|&n| minutes_holding[n] as f64 >= enough).map(|n| n as u32)
+    }
+
     /// Workers at work in each hour of the day, averaged over the log's days: the minutes each
     /// worker was answering a chat, with pauses shorter than 15 minutes between chats counted
     /// as work. `None` when the log names no workers.
@@ -178,8 +215,8 @@ impl LogSummary {
         }
         let days = f64::from(self.days().max(1));
         let mut minutes = [0u64; 24];
-        for bits in self.answering.values() {
-            let answering = |m: usize| bits[m / 64] >> (m % 64) & 1 == 1;
+        for day in self.answering.values() {
+            let answering = |m: usize| day.answering[m / 64] >> (m % 64) & 1 == 1;
             let mut last: Option<usize> = None;
             for m in (0..MINUTES).filter(|&m| answering(m)) {
                 let from = match last {

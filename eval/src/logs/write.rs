@@ -96,7 +96,23 @@ pub(super) fn scenario_toml(
         )),
     }
     match estimates.workers_by_hour.filter(|w| w.iter().any(|&x| x > 0.0)) {
-        Some(workers) => t += &workers_section(base, &workers, summary.workers_seen()),
+        Some(workers) => {
+            t += &workers_section(base, &workers, summary.workers_seen());
+            if let Some(cap) = estimates.chats_held_at_once {
+                t += &format!(
+                    "# the most chats a worker held through a whole minute, in at least 0.1 % of \
+                     the minutes\n# workers answered\ncap = {cap}\n"
+                );
+                // the environment offers every held chat and two more as candidates
+                if cap + 2 > base.env.candidates {
+                    t += &format!(
+                        "\n[env]\n# every chat a worker holds, and two more (the cap above)\n\
+                         candidates = {}\n",
+                        cap + 2
+                    );
+                }
+            }
+        }
         None => kept.push(format!(
             "workers.count = {} and workers.staffing: the base's (the log has no worker column)",
             base.workers.count

@@ -88,11 +88,13 @@ enum Command {
     /// Reads the log row by row (a CSV with handoff's chats columns; `simulate --csv` writes
     /// one) and estimates what it identifies: the volume and hourly profile of arrivals, the
     /// customers' patience (a log-normal by censored maximum likelihood on first waits: who left
-    /// before a first reply, and how long the others waited), the AI-eligible share and the
-    /// workers on duty by hour when the log has those columns. Writes a scenario on a calibrated
-    /// base with a comment on the source of every value, and sets the log's key numbers beside
-    /// the fitted simulator's, with 95 % intervals. Exit 2 for a log it cannot read, naming the
-    /// line and column.
+    /// before a first reply, and how long the others waited), the AI-eligible share, and the
+    /// workers on duty by hour and the chats each holds at once when the log names workers.
+    /// With --fit-service, the reply time, ratings and retrials are fitted to the log by
+    /// simulated method of moments. Writes a scenario on a calibrated base with a comment on the
+    /// source of every value, and sets the log's key numbers beside the fitted simulator's, with
+    /// 95 % intervals. The same log and flags give the same scenario, bit for bit. Exit 2 for a
+    /// log it cannot read, naming the line and column.
     #[command(after_help = "Examples:\n  \
         handoff simulate --scenario small --csv chats.csv\n  \
         handoff fit-logs --chats chats.csv --base small --out my-centre.toml --svg fit.svg\n  \

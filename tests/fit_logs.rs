@@ -160,6 +160,8 @@ fn a_simulated_log_fits_back_to_its_scenario() {
     .unwrap();
     let out = dir.join("fitted.toml");
     let v = simulate_and_fit(&truth, &out, &["--seeds", "6"]);
+    // the same log and flags give the same report, bit for bit
+    assert_eq!(simulate_and_fit(&truth, &out, &["--seeds", "6"]), v);
     let estimates = &v["estimates"];
     let covers = |x: &serde_json::Value, truth: f64| {
         let (lo, hi) = (x["lo"].as_f64().unwrap(), x["hi"].as_f64().unwrap());

@@ -37,8 +37,8 @@ pub struct FitLogsArgs {
     pub policy: Option<String>,
     /// Candidates of the service fit: simulated method of moments that moves the reply time
     /// (durations), the rating propensity and satisfaction (ratings) and the retrial base
-    /// toward the log's; 300 recovers them on a simulated log (docs/logs.md). 0 keeps the
-    /// base's service.
+    /// toward the log's; 300 recovers them on a small simulated centre, 600 on the study's
+    /// (docs/logs.md). 0 keeps the base's service.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(0, 10000))]
     pub fit_service: usize,
     /// The service fit's search seed (a fit repeats bit for bit from its command).

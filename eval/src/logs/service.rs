@@ -77,11 +77,10 @@ const MOMENTS: &[&str] = &[
     "retrial_share",
 ];
 
-/// Days each candidate is simulated (at most the scenario's): at the study's size 120,000 chats
-/// a seed, quartiles to a few tenths of a percent. Three days and a week gave the same fit of a
-/// 25-day log (600 candidates: distance 0.2 and 0.1, the same values to 0.1 %) in 10 and 16
-/// minutes.
-const FIT_DAYS: u32 = 3;
+/// Days each candidate is simulated (at most the scenario's): a week, every day of the roster's
+/// weekly pattern (a two-day run of a four-day log measured other durations than the log's
+/// days do), few enough for a search of a few hundred candidates on a large centre.
+const FIT_DAYS: u32 = 7;
 
 /// Seeds each candidate is simulated on.
 const FIT_SEEDS: u64 = 2;

@@ -78,8 +78,9 @@ const MOMENTS: &[&str] = &[
 ];
 
 /// Days each candidate is simulated (at most the scenario's): a week, every day of the roster's
-/// weekly pattern (a two-day run of a four-day log measured other durations than the log's
-/// days do), few enough for a search of a few hundred candidates on a large centre.
+/// weekly pattern. Three days fitted the study's 25-day log as well in 10 minutes instead of 16,
+/// but the independent queue's fitted centre then waited 24 % less than its log (3.7 s against
+/// 4.9; a week: 4.4).
 const FIT_DAYS: u32 = 7;
 
 /// Seeds each candidate is simulated on.

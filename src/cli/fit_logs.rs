@@ -250,13 +250,9 @@ fn svg_text(fit: &LogFit) -> Result<String, CliError> {
             .label("log (Kaplan-Meier)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
         if let Some(p) = &fit.estimates.patience {
-            let survival = |t: f64| {
-                let z = (t.max(1e-9).ln() - p.median_s.ln()) / p.sigma;
-                0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
-            };
             let points = (0..=200).map(|i| {
                 let t = x_max * f64::from(i) / 200.0;
-                (t, survival(t))
+                (t, p.survival(t.max(1e-9)))
             });
             chart
                 .draw_series(LineSeries::new(points, RED.stroke_width(2)))

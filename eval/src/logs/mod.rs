@@ -112,6 +112,16 @@ pub fn summarise_log(path: &Path, arm: Option<&str>) -> Result<(Columns, LogSumm
     Ok((columns, summary))
 }
 
+/// One run of `scenario` under `policy` (a name that resolves on it) from `seed`, summed as a
+/// log is: the fitted simulator's side of every comparison with the log.
+fn simulated_summary(scenario: &Scenario, policy: &str, seed: u64) -> LogSummary {
+    let mut run = LogSummary::default();
+    let mut sim = Simulator::new(scenario.clone());
+    let mut p = resolve(policy, scenario).expect("the policy was resolved on the scenario");
+    handoff_env::run(&mut sim, seed, p.as_mut(), |chat| run.add(&LogRow::from_record(chat)));
+    run
+}
+
 /// Fits the log at `path`: estimates what it identifies, writes the scenario on the base, and
 /// runs the fitted simulator on `settings.seeds` seeds (in parallel; `on_seed` after each) to
 /// set its key numbers beside the log's.
@@ -128,19 +138,12 @@ pub fn fit_logs(
         ))
     })?;
     let (columns, summary) = summarise_log(path, settings.arm.as_deref())?;
+    let log_kpis = summary.kpis();
     let file = path.display().to_string();
     let estimates = Estimates {
-        chats_per_day: summary.kpis()[0].log,
-        arrivals_per_hour: {
-            let days = f64::from(summary.days().max(1));
-            summary.arrivals_by_hour().map(|n| n as f64 / days)
-        },
-        eligible_share: columns.has("ai_eligible").then(|| {
-            let (yes, marked) = summary.eligible();
-            let p = yes as f64 / marked.max(1) as f64;
-            let half = 1.96 * (p * (1.0 - p) / marked.max(1) as f64).sqrt();
-            Interval { value: p, lo: (p - half).max(0.0), hi: (p + half).min(1.0) }
-        }),
+        chats_per_day: summary.chats_per_day(),
+        arrivals_per_hour: summary.arrivals_per_hour(),
+        eligible_share: columns.has("ai_eligible").then(|| summary.eligible_share()),
         patience: summary.patience.fit(),
         workers_by_hour: summary.workers_by_hour(),
         chats_held_at_once: summary.chats_held_at_once(),
@@ -160,9 +163,9 @@ pub fn fit_logs(
     resolve(&policy, &scenario).map_err(|e| LogError::Scenario(format!("--policy: {e}")))?;
     let mut service_fit = None;
     if settings.service_budget > 0 {
-        let (_, fit) = service::fit_service(
+        let fit = service::fit_service(
             &scenario,
-            &summary.kpis(),
+            &log_kpis,
             &columns,
             &policy,
             settings.service_budget,
@@ -182,27 +185,26 @@ pub fn fit_logs(
         }
         // the file is the scenario: its rounded values are the ones simulated
         scenario = parse(&written.text)?;
-        written.kept.pop();
-        written.kept.push(
+        service_fit = Some(fit);
+    }
+    written.kept.push(
+        if service_fit.is_some() {
             "the rounds an issue needs, effort, attention, the AI and the customers' writing and \
              frustration: the base's (the service fit moved the reply time, the ratings and the \
              retrials)"
-                .to_string(),
-        );
-        service_fit = Some(fit);
-    }
+        } else {
+            "the service (reply times, rounds an issue needs, effort, attention, the AI) and the \
+             customers' writing, frustration, rating and retrial: the base's; a log of chats shows \
+             their joint effect (durations, ratings), not each"
+        }
+        .to_string(),
+    );
     let per_seed: Vec<(Vec<Kpi>, [f64; 24])> = (1..=settings.seeds)
         .into_par_iter()
         .map(|seed| {
-            let mut run = LogSummary::default();
-            let mut sim = Simulator::new(scenario.clone());
-            let mut p = resolve(&policy, &scenario).expect("resolved above");
-            handoff_env::run(&mut sim, seed, p.as_mut(), |chat| {
-                run.add(&LogRow::from_record(chat))
-            });
+            let run = simulated_summary(&scenario, &policy, seed);
             on_seed();
-            let days = f64::from(run.days().max(1));
-            (run.kpis(), run.arrivals_by_hour().map(|n| n as f64 / days))
+            (run.kpis(), run.arrivals_per_hour())
         })
         .collect();
     let mut simulated_arrivals_per_hour = [0.0; 24];
@@ -211,7 +213,7 @@ pub fn fit_logs(
             *sum += rate / per_seed.len() as f64;
         }
     }
-    let mut kpis = summary.kpis();
+    let mut kpis = log_kpis;
     for kpi in &mut kpis {
         let values: Vec<f64> = per_seed
             .iter()

@@ -61,10 +61,7 @@ impl CensoredWaits {
     /// to within the bin; its lower edge would bias patience low, by 1.5 % when four customers
     /// in five are answered).
     fn log_likelihood(&self, mu: f64, sigma: f64) -> f64 {
-        let survival_at = |t: f64| -> f64 {
-            let z = (t.ln() - mu) / sigma;
-            0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
-        };
+        let survival_at = |t: f64| survival(t, mu, sigma);
         let survival = |k: usize| -> f64 { if k == 0 { 1.0 } else { survival_at(lower_edge(k)) } };
         let half_bin = 10f64.powf(0.5 / PER_DECADE);
         let mut total = 0.0;
@@ -159,6 +156,20 @@ pub struct PatienceFit {
     pub abandonments: u64,
     /// Customers answered first (patience longer than the wait: censored).
     pub answered: u64,
+}
+
+/// The chance that a log-normal patience (median `exp(mu)`, log-scale spread `sigma`) lasts
+/// beyond `t` seconds.
+fn survival(t: f64, mu: f64, sigma: f64) -> f64 {
+    let z = (t.ln() - mu) / sigma;
+    0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
+}
+
+impl PatienceFit {
+    /// The share of customers still waiting after `t` seconds, by the fitted log-normal.
+    pub fn survival(&self, t: f64) -> f64 {
+        survival(t, self.median_s.ln(), self.sigma)
+    }
 }
 
 /// The maximum of a unimodal `f` on `[lo, hi]` by golden-section search, to 1e-9 of the range.

@@ -4,14 +4,12 @@
 //! [`crate::search`] minimises the distance between the fitted simulator's key numbers and the
 //! log's, on the same seeds at every evaluation (common random numbers).
 
-use handoff_agents::spec::resolve;
-use handoff_env::{Scenario, Simulator};
+use handoff_env::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::summary::{Kpi, LogSummary};
+use super::summary::Kpi;
 use crate::search::maximise;
-use handoff_env::log::LogRow;
 
 /// A parameter the service fit adjusts: its path, its range, whether the search moves it on a
 /// log scale (a time that may be 5 or 600 seconds), and the log column it needs (`None`: every
@@ -118,8 +116,9 @@ pub struct ServiceFit {
     pub search_seed: u64,
 }
 
-/// Fits the service of `scenario` to the log's key numbers `log` with `budget` candidates;
-/// `None` when the log has none of the moments (it always has durations).
+/// Fits the service of `scenario` to the log's key numbers `log` with `budget` candidates (the
+/// moments the log has: it always has durations); an error when the fitted values do not make
+/// a valid scenario.
 pub(super) fn fit_service(
     scenario: &Scenario,
     log: &[Kpi],
@@ -127,7 +126,7 @@ pub(super) fn fit_service(
     policy: &str,
     budget: usize,
     search_seed: u64,
-) -> Result<(Scenario, ServiceFit), String> {
+) -> Result<ServiceFit, String> {
     let parameters: Vec<&ServiceParameter> =
         PARAMETERS.iter().filter(|p| p.needs.is_none_or(|c| columns.has(c))).collect();
     let targets: Vec<(&'static str, f64, f64)> = MOMENTS
@@ -151,15 +150,7 @@ pub(super) fn fit_service(
         short.days = short.days.min(FIT_DAYS);
         let per_seed: Vec<Vec<Kpi>> = (1..=FIT_SEEDS)
             .into_par_iter()
-            .map(|seed| {
-                let mut run = LogSummary::default();
-                let mut sim = Simulator::new(short.clone());
-                let mut p = resolve(policy, &short).expect("resolved by the caller");
-                handoff_env::run(&mut sim, seed, p.as_mut(), |chat| {
-                    run.add(&LogRow::from_record(chat))
-                });
-                run.kpis()
-            })
+            .map(|seed| super::simulated_summary(&short, policy, seed).kpis())
             .collect();
         targets
             .iter()
@@ -188,8 +179,9 @@ pub(super) fn fit_service(
     let optimum = maximise(&ranges, &integer, &start, budget, search_seed, false, |values| {
         with(values).map_or(f64::NEG_INFINITY, |s| -distance(&s))
     });
-    let fitted = with(&optimum.values)?;
-    let fit = ServiceFit {
+    // the values found must make a valid scenario (the caller writes them into its file)
+    with(&optimum.values)?;
+    Ok(ServiceFit {
         parameters: parameters
             .iter()
             .zip(start.iter().zip(&optimum.values))
@@ -204,6 +196,5 @@ pub(super) fn fit_service(
         distance_after: -optimum.score,
         evaluations: optimum.evaluations,
         search_seed,
-    };
-    Ok((fitted, fit))
+    })
 }

@@ -169,14 +169,25 @@ impl LogSummary {
         self.arrivals_by_hour
     }
 
+    /// Arrivals per hour in each hour of the day, averaged over the days.
+    pub fn arrivals_per_hour(&self) -> [f64; 24] {
+        let days = f64::from(self.days().max(1));
+        self.arrivals_by_hour.map(|n| n as f64 / days)
+    }
+
+    /// Chats per day, with a Poisson count's interval.
+    pub fn chats_per_day(&self) -> Interval {
+        poisson_rate(self.rows, f64::from(self.days()))
+    }
+
     /// Chats that ended in `ending`.
     pub fn ended(&self, ending: Ending) -> u64 {
         self.endings[Ending::ALL.iter().position(|e| *e == ending).expect("every ending")]
     }
 
-    /// The share of AI-eligible chats among those the log marks, with the count marked.
-    pub fn eligible(&self) -> (u64, u64) {
-        self.eligible
+    /// The share of AI-eligible chats among those the log marks, with its interval.
+    pub fn eligible_share(&self) -> Interval {
+        share(self.eligible.0, self.eligible.1)
     }
 
     /// Chats the AI handled among those the log marks, with the count marked.
@@ -237,7 +248,7 @@ impl LogSummary {
     pub fn kpis(&self) -> Vec<Kpi> {
         let n = self.rows as f64;
         let mut kpis = vec![
-            Kpi::new("chats_per_day", "chats", poisson_rate(self.rows, f64::from(self.days()))),
+            Kpi::new("chats_per_day", "chats", self.chats_per_day()),
             Kpi::new("abandoned_share", "share", share(self.ended(Ending::Abandoned), self.rows)),
             Kpi::new(
                 "first_wait_mean_s",

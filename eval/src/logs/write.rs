@@ -118,12 +118,6 @@ pub(super) fn scenario_toml(
             base.workers.count
         )),
     }
-    kept.push(
-        "the service (reply times, rounds an issue needs, effort, attention, the AI) and the \
-         customers' writing, frustration, rating and retrial: the base's; a log of chats shows \
-         their joint effect (durations, ratings), not each"
-            .to_string(),
-    );
     Written { text: t, kept }
 }
 

@@ -63,7 +63,8 @@ impl Simulator {
         self.hourly_rate[hour] * surge
     }
 
-    /// Thinning of a Poisson process at the maximal rate (Lewis and Shedler, 1979).
+    /// The next arrival: a replayed log's, or by thinning of a Poisson process at the maximal
+    /// rate (Lewis and Shedler, 1979).
     pub(super) fn schedule_next_arrival(&mut self, from: f64) {
         if self.replay.is_some() {
             return self.schedule_replayed_arrival();
@@ -86,23 +87,26 @@ impl Simulator {
 
     /// The next arrival of a replayed log: its time, as often as `arrivals.trace_share` says.
     fn schedule_replayed_arrival(&mut self) {
-        let Some(replay) = &mut self.replay else { return };
+        let (Some(replay), Some(trace)) = (&mut self.replay, &self.scenario.arrivals.replay) else {
+            return;
+        };
         if replay.copies_left > 0 {
             replay.copies_left -= 1;
-            let at = replay.trace.time(replay.current);
+            let at = trace.time(replay.current);
             self.events.push(at, EventKind::Arrival, 0, 0);
             return;
         }
-        while replay.next < replay.trace.len() {
+        let share = self.scenario.arrivals.trace_share;
+        while replay.next < trace.len() {
             let i = replay.next;
             replay.next += 1;
-            let at = replay.trace.time(i);
+            let at = trace.time(i);
             if at >= self.horizon {
-                replay.next = replay.trace.len();
+                replay.next = trace.len();
                 return;
             }
-            let fraction = replay.share.fract();
-            let copies = replay.share.floor() as u32
+            let fraction = share.fract();
+            let copies = share.floor() as u32
                 + u32::from(fraction > 0.0 && rng::bernoulli(&mut self.arrivals_rng, fraction));
             if copies > 0 {
                 (replay.current, replay.copies_left) = (i, copies - 1);
@@ -113,7 +117,8 @@ impl Simulator {
     }
 
     pub(super) fn on_arrival(&mut self) {
-        let logged = self.replay.as_ref().and_then(|r| r.trace.eligible(r.current));
+        let trace = self.scenario.arrivals.replay.as_ref();
+        let logged = self.replay.as_ref().zip(trace).and_then(|(r, t)| t.eligible(r.current));
         let eligible = match logged {
             Some(eligible) => eligible,
             None => rng::bernoulli(&mut self.arrivals_rng, self.scenario.arrivals.eligible_share),

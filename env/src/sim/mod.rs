@@ -87,12 +87,10 @@ pub struct SimCounters {
     pub events: u64,
 }
 
-/// A log's arrivals being replayed.
-#[derive(Debug, Clone)]
+/// Where the replay of a log's arrivals stands (the trace and its share are the scenario's
+/// `arrivals.replay` and `arrivals.trace_share`).
+#[derive(Debug, Clone, Default)]
 struct Replay {
-    trace: crate::log::Trace,
-    /// Each arrival's expected count (`arrivals.trace_share`).
-    share: f64,
     /// The next arrival of the trace to consider.
     next: usize,
     /// The arrival scheduled last.
@@ -211,13 +209,7 @@ impl Simulator {
             hourly_rate,
             max_rate,
             peak_hourly_rate,
-            replay: scenario.arrivals.replay.clone().map(|trace| Replay {
-                trace,
-                share: scenario.arrivals.trace_share,
-                next: 0,
-                current: 0,
-                copies_left: 0,
-            }),
+            replay: scenario.arrivals.replay.is_some().then(Replay::default),
             next_chat_id: 0,
             next_token: 1,
             supervisor_cursor: 0,
@@ -261,7 +253,7 @@ impl Simulator {
         self.completed.clear();
         self.arrivals_rng = rng::stream_rng(seed, Stream::Arrivals);
         if let Some(replay) = &mut self.replay {
-            (replay.next, replay.current, replay.copies_left) = (0, 0, 0);
+            *replay = Replay::default();
         }
         self.next_chat_id = 0;
         self.next_token = 1;

@@ -321,6 +321,14 @@ fn iso_seconds(text: &str) -> Result<f64, String> {
     Ok(span)
 }
 
+/// Whole days from the midnight before the first arrival to the midnight after the last (times
+/// in seconds from a midnight): the days a log covers.
+pub fn whole_days(first_arrival_s: f64, last_arrival_s: f64) -> u32 {
+    let first = (first_arrival_s / DAY_S).floor();
+    let last = (last_arrival_s / DAY_S).floor();
+    (last - first + 1.0) as u32
+}
+
 /// A log's arrivals, replayed by a scenario (`arrivals.trace`) in place of the Poisson
 /// process: times in seconds from the midnight of the log's first day, in order, with each
 /// chat's AI-eligibility where the log marks it. Shared by every copy of the scenario.
@@ -345,8 +353,8 @@ impl Trace {
         let mut rows: Vec<(f64, Option<bool>)> = Vec::new();
         let (columns, _) = read_log(path, arm, |row| rows.push((row.arrival_s, row.ai_eligible)))?;
         rows.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let origin = (rows[0].0 / DAY_S).floor() * DAY_S;
-        let last = rows[rows.len() - 1].0 - origin;
+        let (first, last) = (rows[0].0, rows[rows.len() - 1].0);
+        let origin = (first / DAY_S).floor() * DAY_S;
         let times: Arc<[f64]> = rows.iter().map(|r| r.0 - origin).collect();
         let eligible: Option<Arc<[bool]>> =
             columns.has("ai_eligible").then(|| rows.iter().map(|r| r.1.unwrap_or(false)).collect());
@@ -358,7 +366,7 @@ impl Trace {
         Ok(Self {
             times,
             eligible,
-            days: (last / DAY_S).floor() as u32 + 1,
+            days: whole_days(first, last),
             digest: crate::version::digest(&bytes),
         })
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use handoff_eval::logs::{FitLogsSettings, fit_logs as fit};
+use handoff_eval::logs::{FitLogsSettings, default_name, fit_logs as fit};
 use pyo3::prelude::*;
 
 use crate::options::value_error;
@@ -30,9 +30,7 @@ pub fn fit_logs(
     if !(1..=1000).contains(&seeds) {
         return Err(value_error(format!("seeds: {seeds} is outside 1..=1000")));
     }
-    let name = name.unwrap_or_else(|| {
-        chats.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into())
-    });
+    let name = name.unwrap_or_else(|| default_name(&chats));
     let settings = FitLogsSettings {
         base: base.to_string(),
         name,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use handoff_eval::logs::{FitLogsSettings, LogError, LogFit, fit_logs};
+use handoff_eval::logs::{FitLogsSettings, LogError, LogFit, default_name, fit_logs};
 
 use super::format::progress_bar;
 use super::{CliError, check_writable, to_json, write_all_atomic};
@@ -52,10 +52,6 @@ pub struct FitLogsArgs {
     pub json: bool,
 }
 
-fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into())
-}
-
 impl From<LogError> for CliError {
     /// Every log error is bad input: exit 2.
     fn from(e: LogError) -> Self {
@@ -65,7 +61,7 @@ impl From<LogError> for CliError {
 
 /// Runs `handoff fit-logs`: fits, writes the scenario (and the SVG) atomically, reports.
 pub fn run(args: &FitLogsArgs) -> Result<String, CliError> {
-    let name = args.name.clone().unwrap_or_else(|| stem(&args.chats));
+    let name = args.name.clone().unwrap_or_else(|| default_name(&args.chats));
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{name}-fitted.toml")));
     let mut outputs: Vec<&Path> = vec![&out];
     if let Some(svg) = &args.svg {

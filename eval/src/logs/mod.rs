@@ -105,6 +105,11 @@ pub struct LogFit {
     pub scenario: Scenario,
 }
 
+/// The fitted scenario's name when none is given: the log's file stem.
+pub fn default_name(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into())
+}
+
 /// Reads the log at `path` (the rows of `arm`, when given) into its sums.
 pub fn summarise_log(path: &Path, arm: Option<&str>) -> Result<(Columns, LogSummary), LogError> {
     let mut summary = LogSummary::default();

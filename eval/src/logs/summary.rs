@@ -159,9 +159,7 @@ impl LogSummary {
         if self.rows == 0 {
             return 0;
         }
-        let first = (self.first_arrival_s / DAY_S).floor();
-        let last = (self.last_arrival_s / DAY_S).floor();
-        (last - first + 1.0) as u32
+        handoff_env::log::whole_days(self.first_arrival_s, self.last_arrival_s)
     }
 
     /// Arrivals in each hour of the day, summed over days.

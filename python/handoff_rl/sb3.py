@@ -1,4 +1,5 @@
-"""Stable-Baselines3: `HandoffVecEnv`, the native vector environment as an SB3 `VecEnv`.
+"""Stable-Baselines3: `HandoffVecEnv`, the native vector environment as an SB3 `VecEnv`, and
+`kickstart`, which starts an SB3 model at a rule by imitating it.
 
 SB3 resets an environment in the step that ends its episode (the returned observation is the
 new episode's first; the final one is in ``infos[i]["terminal_observation"]``), where Gymnasium
@@ -15,6 +16,7 @@ through ``env_method``) run at native speed::
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,3 +140,78 @@ class HandoffVecEnv(VecEnv):
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None for _ in range(self.num_envs)]
+
+
+def kickstart(
+    model: Any,
+    env: gym.Env,
+    *,
+    steps: int = 20_000,
+    epochs: int = 20,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+) -> Any:
+    """Starts an SB3 model at a rule: behaviour cloning of ``info["rule_action"]``.
+
+    Runs `env` (made with ``rule=...``) for `steps` decisions following its rule, then trains
+    the model's policy for `epochs` passes at `learning_rate` to choose the rule's action
+    (cross-entropy, with the action masks for sb3-contrib's MaskablePPO) and its value head to
+    predict the rule's discounted return (``model.gamma``), so that a later ``model.learn``
+    starts from the rule with a critic that knows it, instead of from a random network. A lower
+    learning rate for ``model.learn`` than SB3's default keeps PPO from walking away from the
+    rule (docs/python.md). Returns `model`.
+
+    Raises:
+        ValueError: `env` reports no ``rule_action`` (it was made without ``rule=``), or a count
+            is not positive.
+    """
+    import torch as th
+
+    for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size)):
+        if value < 1:
+            raise ValueError(f"kickstart: {name} must be at least 1, got {value}")
+    observations, actions, masks, rewards, ends = [], [], [], [], []
+    obs, info = env.reset(seed=seed)
+    if "rule_action" not in info:
+        raise ValueError("kickstart: the environment has no rule (make it with rule=...)")
+    for _ in range(steps):
+        action = int(info["rule_action"])
+        observations.append(obs)
+        actions.append(action)
+        masks.append(info["action_mask"].astype(bool))
+        obs, reward, terminated, truncated, info = env.step(action)
+        rewards.append(reward)
+        ends.append(terminated or truncated)
+        if terminated or truncated:
+            obs, info = env.reset()
+    returns = np.zeros(steps, dtype=np.float32)
+    following = 0.0
+    for t in reversed(range(steps)):
+        following = rewards[t] + (0.0 if ends[t] else model.gamma * following)
+        returns[t] = following
+
+    policy = model.policy
+    device = policy.device
+    obs_t = th.as_tensor(np.asarray(observations, dtype=np.float32), device=device)
+    act_t = th.as_tensor(np.asarray(actions), device=device)
+    mask_t = np.asarray(masks)
+    ret_t = th.as_tensor(returns, device=device)
+    masked = "action_masks" in inspect.signature(policy.evaluate_actions).parameters
+    order = np.random.default_rng(seed)
+    for group in policy.optimizer.param_groups:
+        group["lr"] = learning_rate  # the model's own rate is set again by every model.learn
+    policy.set_training_mode(True)
+    for _ in range(epochs):
+        for batch in np.array_split(order.permutation(steps), max(1, steps // batch_size)):
+            extra = {"action_masks": mask_t[batch]} if masked else {}
+            index = th.as_tensor(batch, device=device)
+            values, log_prob, _ = policy.evaluate_actions(obs_t[index], act_t[index], **extra)
+            loss = -log_prob.mean() + model.vf_coef * th.nn.functional.mse_loss(
+                values.flatten(), ret_t[index]
+            )
+            policy.optimizer.zero_grad()
+            loss.backward()
+            policy.optimizer.step()
+    policy.set_training_mode(False)
+    return model

@@ -1,4 +1,6 @@
 //! Streaming summaries of completed chats per segment: constant memory whatever the horizon.
+//! The one accumulator of chat outcomes: `handoff simulate`'s segments and the evaluation's KPIs
+//! are both read from a [`SegmentStats`]. A mean over no chats is NaN (`null` in JSON), never 0.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -76,8 +78,11 @@ pub struct SegmentStats {
     concurrency_sum: f64,
     switch_aways: u64,
     reward_sum: f64,
+    wait_sum: f64,
+    returning: u64,
     ai_involved: u64,
-    escalations: [u64; 3],
+    /// AI-involved chats by how they left the AI: technical, emotional, human, none.
+    escalations: [u64; 4],
 }
 
 impl Default for SegmentStats {
@@ -99,14 +104,17 @@ impl Default for SegmentStats {
             concurrency_sum: 0.0,
             switch_aways: 0,
             reward_sum: 0.0,
+            wait_sum: 0.0,
+            returning: 0,
             ai_involved: 0,
-            escalations: [0; 3],
+            escalations: [0; 4],
         }
     }
 }
 
+/// `a / b`: NaN when `b` is 0 (a sum over no chats is 0).
 fn ratio(a: f64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a / b as f64 }
+    a / b as f64
 }
 
 impl SegmentStats {
@@ -131,14 +139,17 @@ impl SegmentStats {
             self.switch_aways += u64::from(r.switch_aways);
         }
         self.reward_sum += r.reward;
+        self.wait_sum += r.wait_s;
+        self.returning += u64::from(r.retrial_of.is_some());
         if r.ai_involved {
             self.ai_involved += 1;
-            match r.escalation {
-                Some(Escalation::Technical) => self.escalations[0] += 1,
-                Some(Escalation::Emotional) => self.escalations[1] += 1,
-                Some(Escalation::Human) => self.escalations[2] += 1,
-                None => {}
-            }
+            let way = match r.escalation {
+                Some(Escalation::Technical) => 0,
+                Some(Escalation::Emotional) => 1,
+                Some(Escalation::Human) => 2,
+                None => 3,
+            };
+            self.escalations[way] += 1;
         }
     }
 
@@ -147,26 +158,46 @@ impl SegmentStats {
         self.chats
     }
 
+    /// Sum of the chats' rewards.
+    pub fn reward_sum(&self) -> f64 {
+        self.reward_sum
+    }
+
+    /// Mean time a customer spent waiting for replies, seconds.
+    pub fn wait_mean_s(&self) -> f64 {
+        ratio(self.wait_sum, self.chats)
+    }
+
+    /// Share of chats that were customers coming back.
+    pub fn returning_rate(&self) -> f64 {
+        ratio(self.returning as f64, self.chats)
+    }
+
+    /// Share of chats the AI handled at some point.
+    pub fn ai_share(&self) -> f64 {
+        ratio(self.ai_involved as f64, self.chats)
+    }
+
+    /// Shares of the AI-involved chats by how they left the AI (NaN when there were none).
+    pub fn escalation_shares(&self) -> EscalationMix {
+        let [technical, emotional, human, none] =
+            self.escalations.map(|c| ratio(c as f64, self.ai_involved));
+        EscalationMix { technical, emotional, human, none }
+    }
+
     /// The summary of the chats added so far.
     pub fn summary(&self) -> SegmentSummary {
         let n = self.chats;
-        let escalation_mix = (self.ai_involved > 0).then(|| {
-            let [t, e, h] = self.escalations.map(|c| ratio(c as f64, self.ai_involved));
-            EscalationMix { technical: t, emotional: e, human: h, none: 1.0 - t - e - h }
-        });
+        let escalation_mix = (self.ai_involved > 0).then(|| self.escalation_shares());
         SegmentSummary {
             chats: n,
             duration_mean_s: ratio(self.duration_sum, n),
             duration_median_s: if n == 0 {
-                0.0
+                f64::NAN
             } else {
                 self.durations_ms.value_at_quantile(0.5) as f64 / 1000.0
             },
-            duration_geomean_s: if n == 0 {
-                0.0
-            } else {
-                libm::exp(self.log_duration_sum / n as f64)
-            },
+            duration_geomean_s: libm::exp(ratio(self.log_duration_sum, n)),
             rating_mean: ratio(self.rating_sum, self.rated),
             rating_rate: ratio(self.rated as f64, n),
             satisfaction_mean: ratio(self.satisfaction_sum, n),

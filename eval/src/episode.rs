@@ -5,8 +5,7 @@ pub use handoff_env::EscalationMix;
 use handoff_env::Simulator;
 use handoff_env::rng::{Stream, derive_seed};
 use handoff_env::scenario::DecisionKind;
-use handoff_env::{ChatRecord, Ending};
-use handoff_env::{Escalation, Observation, Policy, Scenario};
+use handoff_env::{Observation, Policy, Scenario, SegmentStats};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -57,81 +56,25 @@ pub struct EpisodeResult {
     pub kpis: Kpis,
 }
 
-/// Sums over completed chats, turned into [`Kpis`] at the end.
-#[derive(Debug, Clone, Default)]
-struct KpiSums {
-    chats: u64,
-    reward: f64,
-    duration_s: f64,
-    wait_s: f64,
-    rating_sum: f64,
-    rated: u64,
-    satisfaction: f64,
-    retrials: u64,
-    abandoned: u64,
-    resolved: u64,
-    ai: u64,
-    by_escalation: [u64; 4],
-    answered: u64,
-    concurrency: f64,
-    returning: u64,
-}
-
-impl KpiSums {
-    fn add(&mut self, chat: &ChatRecord) {
-        self.chats += 1;
-        self.reward += chat.reward;
-        self.duration_s += chat.duration_s;
-        self.wait_s += chat.wait_s;
-        if let Some(r) = chat.rating {
-            self.rating_sum += f64::from(r);
-            self.rated += 1;
-        }
-        self.satisfaction += chat.satisfaction;
-        self.retrials += u64::from(chat.retrial);
-        self.abandoned += u64::from(chat.ending == Ending::Abandoned);
-        self.resolved += u64::from(chat.resolved());
-        self.returning += u64::from(chat.retrial_of.is_some());
-        if chat.human_replies > 0 {
-            self.answered += 1;
-            self.concurrency += chat.concurrency;
-        }
-        if chat.ai_involved {
-            self.ai += 1;
-            let k = match chat.escalation {
-                Some(Escalation::Technical) => 0,
-                Some(Escalation::Emotional) => 1,
-                Some(Escalation::Human) => 2,
-                None => 3,
-            };
-            self.by_escalation[k] += 1;
-        }
-    }
-
-    fn kpis(&self) -> Kpis {
-        let n = self.chats as f64;
-        let ai = self.ai as f64;
-        let share_of_ai = |k: usize| self.by_escalation[k] as f64 / ai;
+impl Kpis {
+    /// The KPIs of the chats `stats` accumulated.
+    pub fn of(stats: &SegmentStats) -> Self {
+        let s = stats.summary();
         Kpis {
-            chats: n,
-            return_per_chat: self.reward / n,
-            duration_min: self.duration_s / 60.0 / n,
-            wait_min: self.wait_s / 60.0 / n,
-            rating: self.rating_sum / self.rated as f64,
-            rating_rate: self.rated as f64 / n,
-            satisfaction: self.satisfaction / n,
-            retrial: self.retrials as f64 / n,
-            abandonment: self.abandoned as f64 / n,
-            resolved: self.resolved as f64 / n,
-            ai_share: ai / n,
-            escalation: EscalationMix {
-                technical: share_of_ai(0),
-                emotional: share_of_ai(1),
-                human: share_of_ai(2),
-                none: share_of_ai(3),
-            },
-            concurrency: self.concurrency / self.answered as f64,
-            returning: self.returning as f64 / n,
+            chats: s.chats as f64,
+            return_per_chat: s.reward_mean,
+            duration_min: s.duration_mean_s / 60.0,
+            wait_min: stats.wait_mean_s() / 60.0,
+            rating: s.rating_mean,
+            rating_rate: s.rating_rate,
+            satisfaction: s.satisfaction_mean,
+            retrial: s.retrial_rate,
+            abandonment: s.abandonment_rate,
+            resolved: s.resolution_rate,
+            ai_share: stats.ai_share(),
+            escalation: stats.escalation_shares(),
+            concurrency: s.concurrency_mean,
+            returning: stats.returning_rate(),
         }
     }
 }
@@ -183,9 +126,9 @@ pub fn run_episode(
 ) -> EpisodeResult {
     let mut sim = Simulator::new(scenario.clone());
     let mut split = DecisionSplit::new(scenario, policy, fallback);
-    let mut sums = KpiSums::default();
-    handoff_env::run(&mut sim, seed, &mut split, |chat| sums.add(chat));
-    EpisodeResult { seed, episode_return: sums.reward, kpis: sums.kpis() }
+    let mut stats = SegmentStats::default();
+    handoff_env::run(&mut sim, seed, &mut split, |chat| stats.add(chat));
+    EpisodeResult { seed, episode_return: stats.reward_sum(), kpis: Kpis::of(&stats) }
 }
 
 /// Runs the policy `make` builds on `seeds` consecutive seeds from `first_seed`, in parallel, with
@@ -204,4 +147,42 @@ pub fn run_episodes(
             run_episode(scenario, first_seed + i, make(), fallback)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kpis_are_the_means_of_the_chats_and_nan_over_none() {
+        let mut scenario = Scenario::builtin("small").expect("built-in");
+        scenario.days = 1;
+        let mut sim = Simulator::new(scenario.clone());
+        let fallback = || handoff_agents::fallback(&scenario, "small").expect("fallback");
+        let mut split = DecisionSplit::new(&scenario, fallback(), fallback());
+        let (mut stats, mut records) = (SegmentStats::default(), Vec::new());
+        handoff_env::run(&mut sim, 7, &mut split, |chat| {
+            stats.add(chat);
+            records.push(chat.clone());
+        });
+        let k = Kpis::of(&stats);
+        let n = records.len() as f64;
+        assert!(n > 100.0, "{n} chats");
+        let wait: f64 = records.iter().map(|r| r.wait_s).sum::<f64>() / n / 60.0;
+        assert!((k.wait_min - wait).abs() < 1e-12 * wait.max(1.0), "{} {wait}", k.wait_min);
+        let ai: Vec<_> = records.iter().filter(|r| r.ai_involved).collect();
+        assert!(!ai.is_empty());
+        let alone = ai.iter().filter(|r| r.escalation.is_none()).count() as f64;
+        assert_eq!(k.escalation.none, alone / ai.len() as f64, "counted, not one minus the rest");
+        assert_eq!(k.ai_share, ai.len() as f64 / n);
+        let rated: Vec<f64> = records.iter().filter_map(|r| r.rating.map(f64::from)).collect();
+        assert_eq!(k.rating, rated.iter().sum::<f64>() / rated.len() as f64);
+
+        let none = Kpis::of(&SegmentStats::default());
+        assert_eq!(none.chats, 0.0);
+        for mean in [none.duration_min, none.wait_min, none.rating, none.escalation.none] {
+            assert!(mean.is_nan(), "a mean over no chats is NaN, not {mean}");
+        }
+        assert!(SegmentStats::default().summary().duration_median_s.is_nan());
+    }
 }

@@ -163,7 +163,7 @@ mod tests {
         let (mut stats, mut records) = (SegmentStats::default(), Vec::new());
         handoff_env::run(&mut sim, 7, &mut split, |chat| {
             stats.add(chat);
-            records.push(chat.clone());
+            records.push(*chat);
         });
         let k = Kpis::of(&stats);
         let n = records.len() as f64;

@@ -39,8 +39,13 @@ pub const HOUR_S: f64 = 3600.0;
 pub const DAY_S: f64 = 24.0 * HOUR_S;
 
 /// A complete simulator configuration.
+///
+/// `Scenario::default()` is the calibrated study centre ([`DEFAULT_SCENARIO`]), and a file
+/// without `base =` starts from it too, so that a value a file leaves out means the same thing
+/// everywhere. The sections' own `Default`s are the schema's fallbacks, used only for a value
+/// the root file `scenarios/taobao.toml` leaves out, which a test forbids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default = "Scenario::schema_defaults")]
 pub struct Scenario {
     /// Short name, shown in reports.
     pub name: String,
@@ -73,7 +78,15 @@ pub struct Scenario {
 }
 
 impl Default for Scenario {
+    /// The calibrated study centre, [`DEFAULT_SCENARIO`].
     fn default() -> Self {
+        Self::builtin(DEFAULT_SCENARIO).expect("the default scenario is built in")
+    }
+}
+
+impl Scenario {
+    /// Every section's own defaults: what a field of the root file takes when it is missing.
+    fn schema_defaults() -> Self {
         Self {
             name: "default".into(),
             description: "Default parameters (plausible, before calibration)".into(),
@@ -91,29 +104,36 @@ impl Default for Scenario {
             study_policy: StudyPolicy::default(),
         }
     }
-}
 
-impl Scenario {
     /// Parses and validates scenario TOML; `source` names the file in error messages.
     ///
     /// A document with `base = "NAME"` starts from the built-in scenario NAME and changes only
-    /// the values it gives (tables merge field by field; arrays and values replace).
+    /// the values it gives (tables merge field by field; arrays and values replace); a document
+    /// without `base` starts from [`DEFAULT_SCENARIO`], as if it named it.
     pub fn from_toml(source: &str, text: &str) -> Result<Self, ScenarioError> {
+        Self::parse(source, text, false)
+    }
+
+    /// [`Scenario::from_toml`]; `root` reads the default scenario's own file, which has no base
+    /// to start from.
+    fn parse(source: &str, text: &str, root: bool) -> Result<Self, ScenarioError> {
         let parse_error = |message: String| ScenarioError::Parse {
             source_name: source.to_string(),
             message: one_line(&message),
         };
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?;
-        if table.contains_key("base") {
-            // the document's own fields, checked where the parser still knows their lines (a
-            // typo under `base` names its line as one in a document without `base` does)
-            let own = without_base_line(text);
-            if let Err(e) = toml::from_str::<Scenario>(&own) {
-                return Err(parse_error(toml_error_line(&own, &e)));
-            }
+        // the document's own fields, checked where the parser still knows their lines (a typo
+        // names its line whether or not the document has a base)
+        let own = without_base_line(text);
+        if let Err(e) = toml::from_str::<Scenario>(&own) {
+            return Err(parse_error(toml_error_line(&own, &e)));
         }
-        let mut scenario: Scenario = match table.remove("base") {
+        let base = match table.remove("base") {
+            None if !root => Some(toml::Value::from(DEFAULT_SCENARIO)),
+            base => base,
+        };
+        let mut scenario: Scenario = match base {
             None => toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?,
             Some(base) => {
                 let base = base.as_str().and_then(Self::builtin).ok_or_else(|| {
@@ -216,7 +236,7 @@ impl Scenario {
     /// A built-in scenario by name.
     pub fn builtin(name: &str) -> Option<Self> {
         BUILTIN.iter().find(|(n, _)| *n == name).map(|(n, text)| {
-            Self::from_toml(&format!("builtin:{n}"), text)
+            Self::parse(&format!("builtin:{n}"), text, *n == DEFAULT_SCENARIO)
                 .expect("built-in scenarios are validated by the test suite")
         })
     }
@@ -356,6 +376,40 @@ mod tests {
         let mut s = Scenario::default();
         s.ai.outages.push(Window { day: None, start_hour: 5.0, end_hour: 3.0, multiplier: 1.0 });
         assert!(s.validate("f").unwrap_err().to_string().contains("ai.outages[0].end_hour"));
+    }
+
+    /// The keys of `table` missing from `file`, as dotted paths.
+    fn missing_keys(table: &toml::Table, file: &toml::Table, at: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+            match (value.as_table(), file.get(key)) {
+                (_, None) => out.push(path),
+                (Some(inner), Some(toml::Value::Table(given))) => {
+                    missing_keys(inner, given, &path, out)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_is_the_calibrated_centre_and_its_file_gives_every_value() {
+        let taobao = Scenario::builtin(DEFAULT_SCENARIO).unwrap();
+        assert_eq!(Scenario::default(), taobao);
+        // no value of the calibrated model comes from a section's fallback
+        let values = toml::Table::try_from(&taobao).unwrap();
+        let file: toml::Table = toml::from_str(BUILTIN[0].1).unwrap();
+        assert_eq!(BUILTIN[0].0, DEFAULT_SCENARIO);
+        let mut missing = Vec::new();
+        missing_keys(&values, &file, "", &mut missing);
+        assert!(missing.is_empty(), "scenarios/taobao.toml leaves out {missing:?}");
+        // a file without `base` starts from it, as one that names it
+        let text = "name = \"mine\"\n[workers]\ncount = 100\n";
+        let without = Scenario::from_toml("a.toml", text).unwrap();
+        let with = Scenario::from_toml("b.toml", &format!("base = \"taobao\"\n{text}")).unwrap();
+        assert_eq!(without, with);
+        assert_eq!(without.customers, taobao.customers);
+        assert_ne!(Scenario::schema_defaults().customers, taobao.customers, "the test can fail");
     }
 
     #[test]

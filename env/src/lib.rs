@@ -65,8 +65,8 @@ pub use csv::ChatCsv;
 pub use env::{HandoffEnv, Info, Step};
 pub use error::{ScenarioError, StepError};
 pub use observation::{
-    CANDIDATE_FEATURES, Candidate, CandidateKind, GLOBAL_FEATURES, Observation, observation_len,
-    observation_space,
+    Agent, CANDIDATE_FEATURES, Candidate, CandidateKind, GLOBAL_FEATURES, Observation,
+    observation_len, observation_space,
 };
 pub use outcome::{ChatRecord, Ending};
 pub use policy::Policy;

@@ -128,6 +128,26 @@ pub fn observation_space(candidates: usize) -> BoxSpace {
     BoxSpace { low, high }
 }
 
+/// Who makes a decision in the multi-agent view of the centre: the router places new and
+/// escalated chats; each worker makes the attend and assign decisions that concern them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Agent {
+    /// The router: every routing decision.
+    Router,
+    /// The worker with this index: their attend and assign decisions.
+    Worker(u32),
+}
+
+impl std::fmt::Display for Agent {
+    /// `router` or `worker_17`, PettingZoo's agent ids.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Agent::Router => f.write_str("router"),
+            Agent::Worker(w) => write!(f, "worker_{w}"),
+        }
+    }
+}
+
 fn escalation_one_hot(e: Option<Escalation>) -> [f32; 3] {
     match e {
         None => [0.0; 3],
@@ -164,6 +184,14 @@ impl Observation {
     pub fn clear_candidates(&mut self) {
         self.candidates.iter_mut().for_each(|c| *c = Candidate::default());
         self.mask.iter_mut().for_each(|m| *m = false);
+    }
+
+    /// The agent whose decision this is: the router routes, a worker attends and assigns.
+    pub fn agent(&self) -> Agent {
+        match self.kind {
+            DecisionKind::Route => Agent::Router,
+            DecisionKind::Attend | DecisionKind::Assign => Agent::Worker(self.worker.worker),
+        }
     }
 
     /// Number of valid actions.
@@ -233,5 +261,23 @@ impl Observation {
             ];
             slot.copy_from_slice(&features);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_router_routes_and_a_worker_attends_and_assigns() {
+        let mut obs = Observation::new(4);
+        obs.worker.worker = 17;
+        assert_eq!(obs.agent(), Agent::Router, "routing is the router's whatever the worker");
+        for kind in [DecisionKind::Attend, DecisionKind::Assign] {
+            obs.kind = kind;
+            assert_eq!(obs.agent(), Agent::Worker(17));
+        }
+        assert_eq!(Agent::Router.to_string(), "router");
+        assert_eq!(Agent::Worker(17).to_string(), "worker_17");
     }
 }

@@ -36,6 +36,8 @@ class Env:
     scenario_name: str
     observation_len: int
     n_actions: int
+    #: Workers in the centre after `scale`: the agents ``worker_0`` ... of the multi-agent view.
+    n_workers: int
     observation_low: npt.NDArray[np.float32]
     observation_high: npt.NDArray[np.float32]
     def __init__(

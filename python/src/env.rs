@@ -45,6 +45,10 @@ pub struct Env {
     /// Number of actions (candidate slots).
     #[pyo3(get)]
     n_actions: usize,
+    /// Workers in the centre (after `scale`): the agents `worker_0` to `worker_{n-1}` of the
+    /// multi-agent view.
+    #[pyo3(get)]
+    n_workers: u32,
     low: Vec<f32>,
     high: Vec<f32>,
 }
@@ -59,7 +63,8 @@ pub fn lock<T>(state: &Mutex<T>) -> PyResult<MutexGuard<'_, T>> {
     })
 }
 
-/// `info` as a Python dict, with the kind of the decision now waiting.
+/// `info` as a Python dict, with the kind of the decision now waiting and the agent whose
+/// decision it is (`router` or `worker_17`).
 pub fn info_dict<'py>(
     py: Python<'py>,
     info: &Info,
@@ -73,6 +78,7 @@ pub fn info_dict<'py>(
     d.set_item("steps", info.steps)?;
     d.set_item("episode_return", info.episode_return)?;
     d.set_item("decision", env.observation().kind.label())?;
+    d.set_item("agent", env.observation().agent().to_string())?;
     Ok(d)
 }
 
@@ -129,6 +135,7 @@ impl Env {
         Ok(Self {
             scenario_name: env.scenario().name.clone(),
             n_actions: env.action_space().n,
+            n_workers: env.scenario().workers.count,
             state: Mutex::new(State { env, features: vec![0.0; observation_len], rule }),
             observation_len,
             low: space.low,
@@ -224,6 +231,7 @@ impl Env {
             scenario_name: self.scenario_name.clone(),
             observation_len: self.observation_len,
             n_actions: self.n_actions,
+            n_workers: self.n_workers,
             low: self.low.clone(),
             high: self.high.clone(),
         })

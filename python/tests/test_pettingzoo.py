@@ -1,0 +1,85 @@
+"""PettingZoo: the AEC view passes PettingZoo's API test, repeats from its seed, and takes the
+single-agent environment's decisions in its order, to the last bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SMALL
+from pettingzoo.test import api_test
+
+import handoff_rl
+from handoff_rl.pettingzoo import HandoffAECEnv, env
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [SMALL, {"scenario": "taobao", "days": 1, "scale": 0.05}],
+    ids=["small", "taobao-5pct"],
+)
+def test_pettingzoo_api_test_passes(kwargs):
+    api_test(env(**kwargs), num_cycles=1000)
+
+
+def play(aec: HandoffAECEnv, seed: int) -> list[tuple]:
+    """An episode's turns taking the rule's action: (agent, observation, mask, reward) of each."""
+    aec.reset(seed=seed)
+    turns = []
+    for agent in aec.agent_iter():
+        observation, reward, termination, truncation, info = aec.last()
+        turns.append((agent, observation["observation"], observation["action_mask"], reward))
+        aec.step(None if termination or truncation else info["rule_action"])
+    return turns
+
+
+def test_seeded_runs_repeat_to_the_last_bit():
+    first = play(env(**SMALL, rule="c-mu"), seed=4)
+    again = play(env(**SMALL, rule="c-mu"), seed=4)
+    assert len(first) == len(again) > 500
+    for a, b in zip(first, again, strict=True):
+        assert a[0] == b[0] and a[3] == b[3]
+        assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+    assert {t[0] for t in first} > {"router"}, "workers take turns too"
+
+
+def test_the_agents_take_the_single_agent_decisions_and_earn_its_return():
+    rule = "study-treatment"
+    aec = env(**SMALL, rule=rule)
+    single = handoff_rl.HandoffEnv(**SMALL, rule=rule)
+    aec.reset(seed=9)
+    _, info = single.reset(seed=9)
+    team_return, turns = 0.0, 0
+    for agent in aec.agent_iter():
+        observation, _, termination, truncation, aec_info = aec.last()
+        if termination or truncation:
+            aec.step(None)
+            continue
+        # the same decision, asked of the agent it concerns, with the same valid actions
+        assert agent == info["agent"]
+        assert np.array_equal(observation["action_mask"], info["action_mask"])
+        action = info["rule_action"]
+        assert aec_info["rule_action"] == action
+        aec.step(action)
+        team_return += aec.rewards[agent]
+        _, _, terminated, truncated, info = single.step(action)
+        turns += 1
+    assert terminated or truncated
+    assert team_return == info["episode_return"]
+    assert turns == info["steps"]
+
+
+def test_an_invalid_action_names_the_agent_and_changes_nothing():
+    aec = env(**SMALL)
+    aec.reset(seed=2)
+    agent = aec.agent_selection
+    before = aec.observe(agent)
+    masked = int(np.flatnonzero(before["action_mask"] == 0)[0])
+    with pytest.raises(ValueError, match=f"{agent}: action {masked} is not valid now"):
+        aec.step(masked)
+    assert aec.agent_selection == agent
+    after = aec.observe(agent)
+    assert np.array_equal(before["observation"], after["observation"])
+    with pytest.raises(ValueError, match="unknown agent 'nobody'"):
+        aec.observe("nobody")
+    with pytest.raises(ValueError, match="obs_mode"):
+        env(**SMALL, obs_mode="dict")

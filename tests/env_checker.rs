@@ -237,3 +237,33 @@ fn an_episode_without_agent_decisions_ends_at_reset() {
     vec.step(&[0]).unwrap(); // the action is ignored: the environment resets
     assert!(vec.terminated()[0]);
 }
+
+#[test]
+fn each_ended_chat_is_credited_to_one_agent_and_the_credits_sum_to_the_reward() {
+    use handoff::env::Agent;
+    let scenario = levers();
+    let workers = scenario.workers.count;
+    let mut env = make_env(scenario).unwrap();
+    let mut policy = RandomPolicy::default();
+    policy.reset(3);
+    env.reset(3);
+    let (mut router, mut credited_workers) = (0usize, std::collections::HashSet::new());
+    while !env.is_over() {
+        let step = env.step(policy.act(env.observation())).unwrap();
+        let credits = env.chat_rewards();
+        assert_eq!(credits.len(), step.info.chats_completed_step as usize);
+        let sum = credits.iter().fold(0.0, |total, (_, reward)| total + reward);
+        assert_eq!(sum, step.reward, "the same chats, summed in the same order");
+        for (agent, _) in credits {
+            match agent {
+                Agent::Router => router += 1,
+                Agent::Worker(w) => {
+                    assert!(*w < workers);
+                    credited_workers.insert(*w);
+                }
+            }
+        }
+    }
+    assert!(router > 0, "the AI's own and abandoned chats go to the router");
+    assert!(credited_workers.len() > 1, "{credited_workers:?}");
+}

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::error::StepError;
-use crate::observation::{Observation, observation_len, observation_space};
+use crate::observation::{Agent, Observation, observation_len, observation_space};
 use crate::outcome::ChatRecord;
 use crate::policy::Policy;
 use crate::rng::{self, Stream};
@@ -68,6 +68,9 @@ pub struct HandoffEnv {
     episode_return: f64,
     /// A chat whose record to keep when it ends (rollouts), and the record once it has.
     watched: Option<(u64, Option<ChatRecord>)>,
+    /// The last step's ended chats: who is credited with each, and its reward (a buffer reused
+    /// from step to step).
+    chat_rewards: Vec<(Agent, f64)>,
 }
 
 impl std::fmt::Debug for HandoffEnv {
@@ -94,6 +97,7 @@ impl HandoffEnv {
             completed: 0,
             episode_return: 0.0,
             watched: None,
+            chat_rewards: Vec::new(),
         }
     }
 
@@ -145,6 +149,14 @@ impl HandoffEnv {
     /// Truncates episodes after `max_steps` agent steps (0: never), as `env.max_steps` does.
     pub(crate) fn set_max_steps(&mut self, max_steps: u64) {
         self.max_steps = max_steps;
+    }
+
+    /// The chats that ended during the last step (or the reset), each with the agent credited
+    /// with it and its reward: the worker who wrote its last human reply, or the router for a
+    /// chat no worker answered (the AI's alone, or abandoned first). The rewards sum to the
+    /// step's reward; the multi-agent view's per-agent rewards.
+    pub fn chat_rewards(&self) -> &[(Agent, f64)] {
+        &self.chat_rewards
     }
 
     /// The simulator (for inspection).
@@ -200,10 +212,12 @@ impl HandoffEnv {
     fn run_to_agent_decision(&mut self) -> (f64, u32, bool) {
         let mut reward = 0.0;
         let mut completed = 0u32;
+        self.chat_rewards.clear();
         loop {
             let more = self.sim.advance();
             for r in self.sim.completed() {
                 reward += r.reward;
+                self.chat_rewards.push((r.worker.map_or(Agent::Router, Agent::Worker), r.reward));
                 if let Some((id, record)) = &mut self.watched {
                     if r.chat_id == *id {
                         *record = Some(*r);

@@ -16,12 +16,14 @@ single-agent episode, to the last bit (tested)::
         action = None if termination or truncation else int(mask.nonzero()[0][0])
         env.step(action)
 
-The reward is the team's: every step's reward (the chats that ended since the last decision)
-goes to every agent. The acting agent observes the single-agent environment's observation (the
-whole centre, as a dispatcher sees it) and its action mask; an agent whose turn it is not sees
-zeros and an all-false mask. Every worker of the centre is an agent for the whole episode (one
-who is off shift simply gets no turn). Not yet here (issue 31): local observations per worker,
-per-agent rewards, the Parallel API and RLlib multi-agent training.
+The reward is the team's by default: every step's reward (the chats that ended since the last
+decision) goes to every agent. With ``credit="own"`` each ended chat's reward goes to one agent
+only: the worker who wrote its last human reply, or the router for a chat no worker answered
+(the AI's alone, or abandoned first); the agents' rewards then sum to the team's. The acting
+agent observes the single-agent environment's observation (the whole centre, as a dispatcher
+sees it) and its action mask; an agent whose turn it is not sees zeros and an all-false mask.
+Every worker of the centre is an agent for the whole episode (one who is off shift simply gets
+no turn). Not yet here (issue 31): local observations per worker and the Parallel API.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from handoff_rl.env import HandoffEnv
 #: The router's agent id.
 ROUTER = "router"
 
+#: How rewards are shared: every agent gets the team's, or each chat's goes to its own agent.
+CREDITS = ("team", "own")
+
 
 def env(scenario: str = _native.DEFAULT_SCENARIO, **kwargs: Any) -> HandoffAECEnv:
     """The AEC environment (PettingZoo's usual entry point); see :class:`HandoffAECEnv`."""
@@ -52,7 +57,8 @@ class HandoffAECEnv(AECEnv):
     masked environments give them, and an invalid action raises ``ValueError`` naming the agent
     and its valid actions, leaving the environment unchanged. ``control`` decides which kinds of
     decision are the agents' (the scenario's fallback makes the others, as in the single-agent
-    environment).
+    environment). ``credit``: ``"team"`` (every agent gets every step's reward) or ``"own"``
+    (each ended chat's reward goes to the agent credited with it, see the module's docs).
     """
 
     metadata = {"name": "handoff_v0", "render_modes": [], "is_parallelizable": False}
@@ -61,10 +67,14 @@ class HandoffAECEnv(AECEnv):
         self,
         scenario: str = _native.DEFAULT_SCENARIO,
         *,
+        credit: str = "team",
         render_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__()
+        if credit not in CREDITS:
+            raise ValueError(f"credit: {credit!r} is not one of {', '.join(CREDITS)}")
+        self.credit = credit
         for fixed in ("obs_mode", "invalid_action"):
             if fixed in kwargs:
                 raise ValueError(f"{fixed}: the multi-agent view sets it (dict, raise)")
@@ -127,7 +137,12 @@ class HandoffAECEnv(AECEnv):
             )
         self._cumulative_rewards[agent] = 0.0
         observation, reward, terminated, truncated, info = self._env.step(int(action))
-        self.rewards = {a: float(reward) for a in self.agents}
+        if self.credit == "team":
+            self.rewards = {a: float(reward) for a in self.agents}
+        else:
+            self.rewards = dict.fromkeys(self.agents, 0.0)
+            for credited, chat_reward in info["chat_rewards"]:
+                self.rewards[credited] += chat_reward
         if terminated or truncated:
             for a in self.agents:
                 self.terminations[a] = bool(terminated)

@@ -63,8 +63,9 @@ pub fn lock<T>(state: &Mutex<T>) -> PyResult<MutexGuard<'_, T>> {
     })
 }
 
-/// `info` as a Python dict, with the kind of the decision now waiting and the agent whose
-/// decision it is (`router` or `worker_17`).
+/// `info` as a Python dict, with the kind of the decision now waiting, the agent whose
+/// decision it is (`router` or `worker_17`), and the step's ended chats as (credited agent,
+/// reward) pairs.
 pub fn info_dict<'py>(
     py: Python<'py>,
     info: &Info,
@@ -79,6 +80,9 @@ pub fn info_dict<'py>(
     d.set_item("episode_return", info.episode_return)?;
     d.set_item("decision", env.observation().kind.label())?;
     d.set_item("agent", env.observation().agent().to_string())?;
+    let credited: Vec<(String, f64)> =
+        env.chat_rewards().iter().map(|(agent, reward)| (agent.to_string(), *reward)).collect();
+    d.set_item("chat_rewards", credited)?;
     Ok(d)
 }
 

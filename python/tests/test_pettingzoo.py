@@ -83,3 +83,30 @@ def test_an_invalid_action_names_the_agent_and_changes_nothing():
         aec.observe("nobody")
     with pytest.raises(ValueError, match="obs_mode"):
         env(**SMALL, obs_mode="dict")
+
+
+def test_own_credit_splits_the_team_reward_among_the_agents():
+    aec = env(**SMALL, rule="study-treatment", credit="own")
+    aec.reset(seed=9)
+    earned: dict[str, float] = {}
+    team_return = 0.0
+    for _ in aec.agent_iter():
+        _, _, termination, truncation, info = aec.last()
+        if termination or truncation:
+            aec.step(None)
+            continue
+        aec.step(info["rule_action"])
+        for other, reward in aec.rewards.items():
+            earned[other] = earned.get(other, 0.0) + reward
+    single = handoff_rl.HandoffEnv(**SMALL, rule="study-treatment")
+    _, info = single.reset(seed=9)
+    done = False
+    while not done:
+        _, reward, terminated, truncated, info = single.step(info["rule_action"])
+        team_return += reward
+        done = terminated or truncated
+    assert sum(earned.values()) == pytest.approx(team_return, rel=1e-9)
+    workers_paid = [a for a, r in earned.items() if a != "router" and r != 0.0]
+    assert len(workers_paid) > 1 and earned["router"] != 0.0, earned
+    with pytest.raises(ValueError, match="credit: 'mine' is not one of team, own"):
+        env(**SMALL, credit="mine")

@@ -20,10 +20,12 @@ The reward is the team's by default: every step's reward (the chats that ended s
 decision) goes to every agent. With ``credit="own"`` each ended chat's reward goes to one agent
 only: the worker who wrote its last human reply, or the router for a chat no worker answered
 (the AI's alone, or abandoned first); the agents' rewards then sum to the team's. The acting
-agent observes the single-agent environment's observation (the whole centre, as a dispatcher
-sees it) and its action mask; an agent whose turn it is not sees zeros and an all-false mask.
-Every worker of the centre is an agent for the whole episode (one who is off shift simply gets
-no turn). Not yet here (issue 31): local observations per worker and the Parallel API.
+agent observes its decision as the single-agent environment encodes it: a worker sees its own
+chats and the AI chats it supervises as the candidates, its load, the queue's length and oldest
+wait and the centre's load; the router sees the chat being routed and the workers it could go
+to. An agent whose turn it is not sees zeros and an all-false mask. Every worker of the centre
+is an agent for the whole episode (one who is off shift simply gets no turn). Not yet here
+(issue 31): the Parallel API.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::summary::Z95;
+
 /// Bins per decade of wait: bin edges 2.3 % apart, far finer than any patience estimate's
 /// interval.
 const PER_DECADE: f64 = 100.0;
@@ -114,9 +116,9 @@ impl CensoredWaits {
         let (se_mu, se_sigma) = (var_mu.max(0.0).sqrt(), var_sigma.max(0.0).sqrt());
         Some(PatienceFit {
             median_s: mu.exp(),
-            median_ci: [(mu - 1.96 * se_mu).exp(), (mu + 1.96 * se_mu).exp()],
+            median_ci: [(mu - Z95 * se_mu).exp(), (mu + Z95 * se_mu).exp()],
             sigma,
-            sigma_ci: [sigma - 1.96 * se_sigma, sigma + 1.96 * se_sigma],
+            sigma_ci: [sigma - Z95 * se_sigma, sigma + Z95 * se_sigma],
             abandonments,
             answered: self.answered.iter().sum(),
         })

@@ -8,7 +8,7 @@ use handoff_env::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::summary::Kpi;
+use super::summary::{Kpi, Z95};
 use crate::search::maximise;
 
 /// A parameter the service fit adjusts: its path, its range, whether the search moves it on a
@@ -133,7 +133,7 @@ pub(super) fn fit_service(
         .iter()
         .filter_map(|m| log.iter().find(|k| k.name == *m))
         .map(|k| {
-            let standard_error = (k.log.hi - k.log.lo) / (2.0 * 1.96);
+            let standard_error = (k.log.hi - k.log.lo) / (2.0 * Z95);
             (k.name, k.log.value, standard_error.max(RELATIVE_TOLERANCE * k.log.value.abs()))
         })
         .collect();

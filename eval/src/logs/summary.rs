@@ -41,8 +41,8 @@ impl Default for WorkerDay {
 /// for it to count as what they hold at once (a rare minute is a clock's quirk, not a habit).
 const HOLDING_SHARE: f64 = 0.001;
 
-/// z for a two-sided 95 % interval.
-const Z95: f64 = 1.959_963_984_540_054;
+/// z for a two-sided 95 % interval: every interval of the log fit uses it.
+pub(super) const Z95: f64 = 1.959_963_984_540_054;
 
 /// Sums over the chats of a log or of a simulated run.
 #[derive(Debug, Clone)]

@@ -8,7 +8,8 @@
 //! - [`agents`]: dispatch policies (`handoff-agents`);
 //! - [`eval`]: evaluation with common random numbers, statistics and the calibration
 //!   (`handoff-eval`);
-//! - [`training`]: the learners, PPO and DQN (`handoff-training`).
+//! - [`training`]: the learners, PPO and DQN (`handoff-training`);
+//! - [`bench`]: the measurements `handoff bench` prints; [`cli`]: the commands.
 //!
 //! ```
 //! use handoff::agents::{RandomPolicy, make_env};
@@ -29,4 +30,5 @@ pub use handoff_env as env;
 pub use handoff_eval as eval;
 pub use handoff_training as training;
 
+pub mod bench;
 pub mod cli;

@@ -225,7 +225,9 @@ fn customers_come_back_at_the_hours_customers_write() {
 fn the_chats_csv_names_the_first_contact_of_each_retrial() {
     let dir = temp_dir("returns");
     let file = dir.join("returns.toml");
-    let text = "name = \"returns\"\ndays = 2\n[retrial]\nreturns = true\ndelay_mean_h = 3.0\n";
+    // a small centre: without `base` a file starts from the full-size taobao
+    let text = "base = \"small\"\nname = \"returns\"\ndays = 2\n[retrial]\nreturns = true\n\
+                delay_mean_h = 3.0\n";
     std::fs::write(&file, text).unwrap();
     let csv = dir.join("chats.csv");
     let o = handoff(&[

@@ -123,18 +123,17 @@ impl Scenario {
         };
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?;
-        // the document's own fields, checked where the parser still knows their lines (a typo
-        // names its line whether or not the document has a base)
+        // the document's own fields, read where the parser still knows their lines (a typo
+        // names its line whether or not the document has a base); the root file is these values
         let own = without_base_line(text);
-        if let Err(e) = toml::from_str::<Scenario>(&own) {
-            return Err(parse_error(toml_error_line(&own, &e)));
-        }
+        let own_values: Scenario =
+            toml::from_str(&own).map_err(|e| parse_error(toml_error_line(&own, &e)))?;
         let base = match table.remove("base") {
             None if !root => Some(toml::Value::from(DEFAULT_SCENARIO)),
             base => base,
         };
-        let mut scenario: Scenario = match base {
-            None => toml::from_str(text).map_err(|e| parse_error(toml_error_line(text, &e)))?,
+        let mut scenario = match base {
+            None => own_values,
             Some(base) => {
                 let base = base.as_str().and_then(Self::builtin).ok_or_else(|| {
                     let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();

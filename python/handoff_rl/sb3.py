@@ -22,6 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
@@ -166,8 +167,6 @@ def kickstart(
         ValueError: `env` reports no ``rule_action`` (it was made without ``rule=``), or a count
             is not positive.
     """
-    import torch as th
-
     for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size)):
         if value < 1:
             raise ValueError(f"kickstart: {name} must be at least 1, got {value}")

@@ -267,3 +267,30 @@ fn each_ended_chat_is_credited_to_one_agent_and_the_credits_sum_to_the_reward() 
     assert!(router > 0, "the AI's own and abandoned chats go to the router");
     assert!(credited_workers.len() > 1, "{credited_workers:?}");
 }
+
+#[test]
+fn a_worker_decides_only_after_their_first_shift_began_and_joins_once() {
+    use handoff::env::Agent;
+    let mut env = make_env(levers()).unwrap();
+    let mut policy = RandomPolicy::default();
+    policy.reset(5);
+    env.reset(5);
+    let at_start = env.simulator().first_on_duty().len();
+    let mut deciders = std::collections::HashSet::new();
+    while !env.is_over() {
+        let joined = env.simulator().first_on_duty();
+        if let Agent::Worker(w) = env.observation().agent() {
+            assert!(joined.contains(&w), "worker {w} decides before coming on duty");
+            deciders.insert(w);
+        }
+        env.step(policy.act(env.observation())).unwrap();
+    }
+    let joined = env.simulator().first_on_duty();
+    let unique: std::collections::HashSet<_> = joined.iter().collect();
+    assert_eq!(unique.len(), joined.len(), "each worker joins once: {joined:?}");
+    assert!(at_start < joined.len(), "shifts begin through the day: {at_start} at the start");
+    assert!(deciders.len() > 1, "{deciders:?}");
+    // the next episode starts its own record
+    env.reset(5);
+    assert_eq!(env.simulator().first_on_duty().len(), at_start);
+}

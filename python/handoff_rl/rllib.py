@@ -156,6 +156,19 @@ def ppo_config(
     return config
 
 
+def _multi_agent_env(config: dict[str, Any]) -> PettingZooEnv:
+    """RLlib's ``PettingZooEnv`` around the AEC view, told of every possible agent: RLlib reads
+    the agents and their spaces once, after a reset, when only the router and the workers on
+    duty at the start are live; the others join as their first shift begins."""
+    from handoff_rl import pettingzoo
+
+    env = PettingZooEnv(pettingzoo.env(**config))
+    env.possible_agents = list(env.env.possible_agents)
+    env.observation_spaces = {a: env.env.observation_space(a) for a in env.possible_agents}
+    env.action_spaces = {a: env.env.action_space(a) for a in env.possible_agents}
+    return env
+
+
 def multi_agent_ppo_config(
     scenario: str = "small",
     *,
@@ -171,7 +184,7 @@ def multi_agent_ppo_config(
     `env_config` takes its keyword arguments; `training` goes to ``PPOConfig.training``."""
     from handoff_rl import pettingzoo
 
-    register_env(MULTI_AGENT_ENV, lambda config: PettingZooEnv(pettingzoo.env(**config)))
+    register_env(MULTI_AGENT_ENV, _multi_agent_env)
     module = RLModuleSpec(
         module_class=ActionMaskingPPOModule, model_config={"fcnet_hiddens": list(hidden)}
     )

@@ -220,6 +220,14 @@ impl Env {
         Ok(lock(&self.state)?.env.observation().valid_actions().collect())
     }
 
+    /// The workers who have come on duty in this episode so far, in the order they first did,
+    /// from the `start`-th on (the multi-agent view's workers join its live agents so).
+    fn workers_joined(&self, start: usize) -> PyResult<Vec<u32>> {
+        let state = lock(&self.state)?;
+        let joined = state.env.simulator().first_on_duty();
+        Ok(joined.get(start..).unwrap_or_default().to_vec())
+    }
+
     /// Whether the episode has ended (or never started): call `reset`.
     fn is_over(&self) -> PyResult<bool> {
         Ok(lock(&self.state)?.env.is_over())

@@ -45,6 +45,8 @@ pub struct Worker {
     pub last_chat: u64,
     /// Whether the worker is on duty (takes new chats).
     pub on_duty: bool,
+    /// Whether the worker has been on duty at some time in this run.
+    pub has_worked: bool,
     /// Whether the worker is queued for an attend decision.
     pub in_ready: bool,
     /// Whether the worker is queued for an assign decision.
@@ -133,6 +135,8 @@ pub struct Simulator {
     roster: Roster,
     /// Workers coming on duty at this hour, who join one by one (see `join`).
     joining: VecDeque<u32>,
+    /// Workers who have been on duty in this run, in the order they first came on duty.
+    first_on_duty: Vec<u32>,
     /// Retrials scheduled to come back, by the slot their event carries (`retrial.returns`).
     returns: Vec<Return>,
     /// Slots of `returns` free for the next retrial.
@@ -202,6 +206,7 @@ impl Simulator {
             pending_assigns: VecDeque::new(),
             roster: Roster::new(n_workers, scenario.workers.shifts),
             joining: VecDeque::new(),
+            first_on_duty: Vec::with_capacity(n_workers),
             returns: Vec::new(),
             free_returns: Vec::new(),
             ready: VecDeque::new(),
@@ -247,6 +252,7 @@ impl Simulator {
         self.pending_assigns.clear();
         self.roster.reset();
         self.joining.clear();
+        self.first_on_duty.clear();
         self.returns.clear();
         self.free_returns.clear();
         self.ready.clear();
@@ -273,6 +279,7 @@ impl Simulator {
                 awaiting: 0,
                 last_chat: u64::MAX,
                 on_duty: false,
+                has_worked: false,
                 in_ready: false,
                 in_assign: false,
                 hold_token: 0,
@@ -300,6 +307,12 @@ impl Simulator {
     /// The workers (for inspection and invariant checks).
     pub fn workers(&self) -> &[Worker] {
         &self.workers
+    }
+
+    /// The workers who have been on duty in this run so far, in the order they first came on
+    /// duty (the multi-agent view's workers join its live agents in this order).
+    pub fn first_on_duty(&self) -> &[u32] {
+        &self.first_on_duty
     }
 
     /// The id of the chat in flight in `slot` (an observation's `chat_slot`), if any.

@@ -210,6 +210,10 @@ impl Simulator {
         }
         let w = &mut self.workers[worker as usize];
         w.on_duty = true;
+        if !w.has_worked {
+            w.has_worked = true;
+            self.first_on_duty.push(worker);
+        }
         self.on_duty += 1;
         self.pool.set(worker, w.held.len());
         self.request_assign(worker, false);

@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Unpack
+
+from handoff_rl.env import ScenarioOptions
 
 DEFAULT_SCENARIO: str
 #: The simulator's behaviour version; Gymnasium ids end in ``-v{MODEL_VERSION}``.
@@ -44,13 +47,8 @@ class Env:
         self,
         scenario: str = ...,
         *,
-        control: list[str] | None = None,
-        fallback: str | None = None,
-        reward: dict[str, float] | None = None,
-        days: int | None = None,
-        scale: float = 1.0,
-        max_steps: int | None = None,
         rule: str | None = None,
+        **options: Unpack[ScenarioOptions],
     ) -> None: ...
     def scenario_toml(self) -> str: ...
     def reset(self, seed: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8], Info]: ...
@@ -79,12 +77,7 @@ class VectorEnv:
         num_envs: int = 1,
         *,
         threads: int = 1,
-        control: list[str] | None = None,
-        fallback: str | None = None,
-        reward: dict[str, float] | None = None,
-        days: int | None = None,
-        scale: float = 1.0,
-        max_steps: int | None = None,
+        **options: Unpack[ScenarioOptions],
     ) -> None: ...
     def reset(self, seed: int) -> Batch: ...
     def step(self, actions: npt.NDArray[np.int64]) -> Batch: ...
@@ -112,12 +105,8 @@ def evaluate(
     seeds: int = 10,
     first_seed: int = 1,
     name: str = "python",
-    control: list[str] | None = None,
-    fallback: str | None = None,
-    reward: dict[str, float] | None = None,
-    days: int | None = None,
-    scale: float = 1.0,
     threads: int | None = None,
     resamples: int = 10000,
+    **options: Unpack[ScenarioOptions],
 ) -> tuple[str, str]:
     """(JSON, Markdown) of the comparison, as `handoff eval` prints them."""

@@ -8,11 +8,34 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from typing_extensions import TypedDict, Unpack
 
 from handoff_rl import _native
 
 ObsMode = Literal["box", "dict"]
 InvalidActionMode = Literal["raise", "first_valid"]
+
+
+class ScenarioOptions(TypedDict, total=False):
+    """The keyword arguments that change the scenario, taken by every environment and by
+    :func:`handoff_rl.evaluate`. They are read in Rust (``ScenarioArgs`` in
+    ``python/src/options.rs``, where they are declared): an unknown name or a value of the wrong
+    type raises ``ValueError`` naming it."""
+
+    control: list[str]
+    """Decision kinds the agent makes: route, attend, assign (default: the scenario's)."""
+    fallback: str
+    """The policy for the other decisions: a built-in or shipped tuned policy, with overrides
+    as in ``"c-mu@max_chats=2"``, or a policy file (default: the scenario's)."""
+    reward: dict[str, float]
+    """Reward weights to override: satisfaction, duration_per_min, retrial, abandonment."""
+    days: int
+    """Simulated days per episode (default: the scenario's)."""
+    scale: float
+    """Workers and arrivals scaled by this factor, in (0, 10] (same load per worker; 1)."""
+    max_steps: int
+    """Truncate episodes after this many agent steps (0: never; not taken by ``evaluate``)."""
+
 
 #: Largest seed a reset draws when none is given (seeds are 64-bit in Rust).
 _SEED_LIMIT = 2**63
@@ -79,16 +102,11 @@ class HandoffEnv(gym.Env):
 
     Args:
         scenario: a built-in scenario (``handoff_rl.scenario_names()``) or a TOML file.
-        control: decision kinds the agent makes (default: the scenario's ``env.control``).
-        fallback: the policy for the other decisions: a built-in or shipped tuned policy, with
-            overrides as in ``"c-mu@max_chats=2"``, or a policy file (default: the scenario's).
-        reward: reward weights to override: satisfaction, duration_per_min, retrial, abandonment.
-        days: simulated days per episode (default: the scenario's).
-        scale: workers and arrivals scaled by this factor (same load per worker).
-        max_steps: truncate episodes after this many agent steps (0: never).
         obs_mode: ``"box"`` or ``"dict"``.
         invalid_action: ``"first_valid"`` (default) or ``"raise"``.
         rule: a policy, named as ``fallback`` is, whose choice ``info["rule_action"]`` reports.
+        options: the scenario's keyword arguments, :class:`ScenarioOptions`: ``control``,
+            ``fallback``, ``reward``, ``days``, ``scale``, ``max_steps``.
     """
 
     metadata = {"render_modes": []}
@@ -97,30 +115,16 @@ class HandoffEnv(gym.Env):
         self,
         scenario: str = _native.DEFAULT_SCENARIO,
         *,
-        control: list[str] | None = None,
-        fallback: str | None = None,
-        reward: dict[str, float] | None = None,
-        days: int | None = None,
-        scale: float = 1.0,
-        max_steps: int | None = None,
         obs_mode: ObsMode = "box",
         invalid_action: InvalidActionMode = "first_valid",
         rule: str | None = None,
         render_mode: str | None = None,
+        **options: Unpack[ScenarioOptions],
     ) -> None:
         check_invalid_action_mode(invalid_action)
         if render_mode is not None:
             raise ValueError("render_mode: handoff has no rendering (use None)")
-        self._native = _native.Env(
-            scenario,
-            control=control,
-            fallback=fallback,
-            reward=reward,
-            days=days,
-            scale=scale,
-            max_steps=max_steps,
-            rule=rule,
-        )
+        self._native = _native.Env(scenario, rule=rule, **options)
         self.observation_space = observation_space(self._native, obs_mode)
         self.action_space = spaces.Discrete(self._native.n_actions)
         self.obs_mode: ObsMode = obs_mode

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from typing_extensions import Unpack
 
 from handoff_rl import _native
+from handoff_rl.env import ScenarioOptions
 
 #: A policy: a callable from (observation float32, action mask int8) to an action, or the name
 #: of a policy as ``handoff eval --policy`` takes it.
@@ -49,13 +51,9 @@ def evaluate(
     baselines: list[str] | None = None,
     baseline: str | None = None,
     name: str = "python",
-    control: list[str] | None = None,
-    fallback: str | None = None,
-    reward: dict[str, float] | None = None,
-    days: int | None = None,
-    scale: float = 1.0,
     threads: int | None = None,
     resamples: int = 10_000,
+    **options: Unpack[ScenarioOptions],
 ) -> EvalResult:
     """Compares `policy` with `baselines` on `seeds` seeds from `first_seed`, every policy on
     the same customers, issues and AI behaviour (common random numbers).
@@ -82,12 +80,8 @@ def evaluate(
         seeds=seeds,
         first_seed=first_seed,
         name=name,
-        control=control,
-        fallback=fallback,
-        reward=reward,
-        days=days,
-        scale=scale,
         threads=threads,
         resamples=resamples,
+        **options,
     )
     return EvalResult(report=json.loads(text), json=text, markdown=markdown)

@@ -26,9 +26,10 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
+from typing_extensions import Unpack
 
 from handoff_rl import _native
-from handoff_rl.env import _SEED_LIMIT, observation_space
+from handoff_rl.env import _SEED_LIMIT, ScenarioOptions, observation_space
 
 
 class HandoffVecEnv(VecEnv):
@@ -49,24 +50,9 @@ class HandoffVecEnv(VecEnv):
         num_envs: int = 1,
         *,
         threads: int = 1,
-        control: list[str] | None = None,
-        fallback: str | None = None,
-        reward: dict[str, float] | None = None,
-        days: int | None = None,
-        scale: float = 1.0,
-        max_steps: int | None = None,
+        **options: Unpack[ScenarioOptions],
     ) -> None:
-        self._native = _native.VectorEnv(
-            scenario,
-            num_envs,
-            threads=threads,
-            control=control,
-            fallback=fallback,
-            reward=reward,
-            days=days,
-            scale=scale,
-            max_steps=max_steps,
-        )
+        self._native = _native.VectorEnv(scenario, num_envs, threads=threads, **options)
         self.render_mode = None
         actions = spaces.Discrete(self._native.n_actions)
         super().__init__(num_envs, observation_space(self._native, "box"), actions)

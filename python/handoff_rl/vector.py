@@ -8,12 +8,14 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from typing_extensions import Unpack
 
 from handoff_rl import _native
 from handoff_rl.env import (
     _SEED_LIMIT,
     InvalidActionMode,
     ObsMode,
+    ScenarioOptions,
     check_invalid_action_mode,
     observation_space,
     whole_numbers,
@@ -43,30 +45,15 @@ class HandoffVectorEnv(VectorEnv):
         scenario: str = _native.DEFAULT_SCENARIO,
         *,
         threads: int = 1,
-        control: list[str] | None = None,
-        fallback: str | None = None,
-        reward: dict[str, float] | None = None,
-        days: int | None = None,
-        scale: float = 1.0,
-        max_steps: int | None = None,
         obs_mode: ObsMode = "box",
         invalid_action: InvalidActionMode = "first_valid",
         render_mode: str | None = None,
+        **options: Unpack[ScenarioOptions],
     ) -> None:
         check_invalid_action_mode(invalid_action)
         if render_mode is not None:
             raise ValueError("render_mode: handoff has no rendering (use None)")
-        self._native = _native.VectorEnv(
-            scenario,
-            num_envs,
-            threads=threads,
-            control=control,
-            fallback=fallback,
-            reward=reward,
-            days=days,
-            scale=scale,
-            max_steps=max_steps,
-        )
+        self._native = _native.VectorEnv(scenario, num_envs, threads=threads, **options)
         self.num_envs = num_envs
         self.single_observation_space = observation_space(self._native, obs_mode)
         self.single_action_space = spaces.Discrete(self._native.n_actions)

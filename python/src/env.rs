@@ -1,6 +1,5 @@
 //! `handoff_rl._native.Env`: one environment, stepped from Python.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use handoff_env::{HandoffEnv, Info, Policy, StepError};
@@ -10,7 +9,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::options::EnvOptions;
+use crate::options::{EnvOptions, ScenarioArgs};
 
 create_exception!(
     _native,
@@ -110,28 +109,19 @@ impl State {
 
 #[pymethods]
 impl Env {
-    /// An environment on `scenario` (a built-in name or a TOML file). `control` lists the
-    /// decision kinds the agent makes (route, attend, assign); `fallback` names the policy that
-    /// makes the others (a built-in, shipped tuned or `name@key=value` policy, or a policy
-    /// file); `reward` overrides reward weights; `days` and `scale` shorten and shrink the
-    /// scenario; `max_steps` truncates episodes; `rule` names a policy (as `fallback` does) whose
-    /// choice at every agent decision `info["rule_action"]` reports, for learners that imitate
-    /// or improve on it.
+    /// An environment on `scenario` (a built-in name or a TOML file), changed by the keyword
+    /// arguments of [`ScenarioArgs`] (`control`, `fallback`, `reward`, `days`, `scale`,
+    /// `max_steps`). `rule` names a policy (as `fallback` does) whose choice at every agent
+    /// decision `info["rule_action"]` reports, for learners that imitate or improve on it.
     #[new]
-    #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, *, control = None,
-        fallback = None, reward = None, days = None, scale = 1.0, max_steps = None, rule = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, *, rule = None,
+        **options))]
     fn new(
         scenario: &str,
-        control: Option<Vec<String>>,
-        fallback: Option<String>,
-        reward: Option<HashMap<String, f64>>,
-        days: Option<u32>,
-        scale: f64,
-        max_steps: Option<u64>,
         rule: Option<String>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, max_steps)?;
+        let options = EnvOptions::new(scenario, ScenarioArgs::from_py(options)?)?;
         let env = options.env()?;
         let rule = rule.map(|name| options.policy("rule", &name)).transpose()?;
         let space = env.observation_space();

@@ -1,7 +1,6 @@
 //! `handoff_rl._native.evaluate`: a Python policy against the heuristics on common random
 //! numbers, the comparison `handoff eval` makes (same seeds, same statistics, same JSON).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use handoff_env::{Observation, Policy, Scenario};
@@ -10,8 +9,9 @@ use handoff_eval::{
 };
 use numpy::PyArray1;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use crate::options::{EnvOptions, value_error};
+use crate::options::{EnvOptions, ScenarioArgs, value_error};
 
 /// The first error a Python policy raised (or its first invalid action), shared by the
 /// episodes that call it.
@@ -75,8 +75,7 @@ impl Policy for PythonPolicy {
 #[pyfunction]
 #[pyo3(signature = (policy, scenario = handoff_env::scenario::DEFAULT_SCENARIO, *,
     baselines = None, baseline = None, seeds = 10, first_seed = 1, name = "python",
-    control = None, fallback = None, reward = None, days = None, scale = 1.0, threads = None,
-    resamples = 10_000))]
+    threads = None, resamples = 10_000, **options))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     py: Python<'_>,
@@ -87,15 +86,12 @@ pub fn evaluate(
     seeds: u64,
     first_seed: u64,
     name: &str,
-    control: Option<Vec<String>>,
-    fallback: Option<String>,
-    reward: Option<HashMap<String, f64>>,
-    days: Option<u32>,
-    scale: f64,
     threads: Option<usize>,
     resamples: usize,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<(String, String)> {
-    let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, None)?;
+    let args = ScenarioArgs::from_py(options)?.without_max_steps("evaluate")?;
+    let options = EnvOptions::new(scenario, args)?;
     let scenario = &options.scenario;
     let (python_name, callable) = match policy.extract::<String>() {
         Ok(text) => (text, None),

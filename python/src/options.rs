@@ -1,15 +1,114 @@
 //! What every constructor takes: a scenario by name or file, and the keyword arguments that
-//! change it (decision kinds, fallback policy, reward weights, days, scale, truncation).
+//! change it (decision kinds, fallback policy, reward weights, days, scale, truncation), declared
+//! once in [`ScenarioArgs`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use handoff_env::scenario::BUILTIN;
 use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
+use serde::Deserialize;
+use serde_json::Value;
 
 /// Where the errors of keyword arguments say they come from.
 const SOURCE: &str = "keyword arguments";
+
+/// The keyword arguments that change the scenario, the one place they are declared: Python
+/// passes them as a mapping (`**options` of `HandoffEnv`, the vector environments and
+/// `evaluate`, whose `ScenarioOptions` type lists them for type checkers and `help()`), and they
+/// are read here. An unknown name or a value of the wrong type is a `ValueError` naming it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioArgs {
+    /// Decision kinds the agent makes (default: the scenario's `env.control`).
+    control: Option<Vec<String>>,
+    /// The policy for the other decisions, as `handoff eval --policy` names it.
+    fallback: Option<String>,
+    /// Reward weights to override, by name (`reward.NAME` of the scenario).
+    reward: Option<BTreeMap<String, f64>>,
+    /// Simulated days per episode.
+    days: Option<u32>,
+    /// Workers and arrivals scaled by this factor.
+    scale: Option<f64>,
+    /// Truncate episodes after this many agent steps (0: never).
+    max_steps: Option<u64>,
+}
+
+impl ScenarioArgs {
+    /// Reads the keyword arguments in `options` (none: every default).
+    pub fn from_py(options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let Some(options) = options else { return Ok(Self::default()) };
+        let Value::Object(map) = json_of(options.as_any(), "options")? else {
+            unreachable!("a dict is a JSON object")
+        };
+        serde_json::from_value(Value::Object(map.clone())).map_err(|e| {
+            // serde names an unknown argument; for a value of the wrong type, find whose
+            let culprit = map.iter().find(|(name, value)| {
+                let alone = serde_json::Map::from_iter([((*name).clone(), (*value).clone())]);
+                serde_json::from_value::<Self>(Value::Object(alone)).is_err()
+            });
+            match culprit {
+                Some((name, _)) if !e.to_string().starts_with("unknown field") => {
+                    value_error(format!("{name}: {e}"))
+                }
+                _ => value_error(e),
+            }
+        })
+    }
+
+    /// Refuses `max_steps`, for callers that run whole episodes.
+    pub fn without_max_steps(self, caller: &str) -> PyResult<Self> {
+        match self.max_steps {
+            Some(_) => Err(value_error(format!("max_steps: {caller} runs whole episodes"))),
+            None => Ok(self),
+        }
+    }
+}
+
+/// A Python value as JSON, for [`ScenarioArgs`]; `name` says where it sits in an error.
+fn json_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(flag) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(flag.is_true()));
+    }
+    if let Ok(whole) = value.extract::<i64>() {
+        return Ok(whole.into());
+    }
+    if let Ok(whole) = value.extract::<u64>() {
+        return Ok(whole.into());
+    }
+    if let Ok(number) = value.extract::<f64>() {
+        return serde_json::Number::from_f64(number)
+            .map(Value::Number)
+            .ok_or_else(|| value_error(format!("{name}: {number} is not a finite number")));
+    }
+    if let Ok(text) = value.extract::<String>() {
+        return Ok(Value::String(text));
+    }
+    if let Ok(dict) = value.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (key, item) in dict.iter() {
+            let key: String = key
+                .extract()
+                .map_err(|_| value_error(format!("{name}: the keys must be strings")))?;
+            let item = json_of(&item, &key)?;
+            map.insert(key, item);
+        }
+        return Ok(Value::Object(map));
+    }
+    if value.cast::<PyList>().is_ok() || value.cast::<PyTuple>().is_ok() {
+        let items = value.try_iter()?.map(|item| json_of(&item?, name));
+        return items.collect::<PyResult<_>>().map(Value::Array);
+    }
+    Err(value_error(format!(
+        "{name}: a value of type {} is not taken here",
+        value.get_type().name()?
+    )))
+}
 
 /// A scenario and how the agent meets it, from Python's keyword arguments.
 #[derive(Debug, Clone)]
@@ -21,18 +120,9 @@ pub struct EnvOptions {
 impl EnvOptions {
     /// Loads `scenario` (a built-in name or a TOML file) and applies the keyword arguments; a bad
     /// value is a `ValueError` naming the argument or the scenario field and its allowed range.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        scenario: &str,
-        control: Option<Vec<String>>,
-        fallback: Option<String>,
-        reward: Option<HashMap<String, f64>>,
-        days: Option<u32>,
-        scale: f64,
-        max_steps: Option<u64>,
-    ) -> PyResult<Self> {
+    pub fn new(scenario: &str, args: ScenarioArgs) -> PyResult<Self> {
         let mut s = Scenario::load(scenario).map_err(value_error)?;
-        if let Some(kinds) = control {
+        if let Some(kinds) = args.control {
             if kinds.is_empty() {
                 return Err(PyValueError::new_err(
                     "control: name at least one decision kind (route, attend, assign)",
@@ -45,7 +135,7 @@ impl EnvOptions {
                 })
                 .collect::<PyResult<_>>()?;
         }
-        if let Some(weights) = reward {
+        if let Some(weights) = args.reward {
             // the scenario's own override path: an unknown weight or a value out of range is
             // refused naming it
             let paths: Vec<(String, f64)> = weights
@@ -55,16 +145,17 @@ impl EnvOptions {
             let overrides = paths.iter().map(|(path, value)| (path.as_str(), (*value).into()));
             s = s.with_overrides(SOURCE, overrides).map_err(value_error)?;
         }
-        if let Some(d) = days {
+        if let Some(d) = args.days {
             s.days = d;
         }
-        if let Some(m) = max_steps {
+        if let Some(m) = args.max_steps {
             s.env.max_steps = m;
         }
+        let scale = args.scale.unwrap_or(1.0);
         handoff_env::scenario::check_scale(scale)
             .map_err(|e| value_error(format!("scale: {e}")))?;
         s = s.scaled(scale);
-        if let Some(f) = fallback {
+        if let Some(f) = args.fallback {
             s.env.fallback_policy = f;
         }
         s.validate(SOURCE).map_err(value_error)?;

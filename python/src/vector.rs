@@ -1,7 +1,6 @@
 //! `handoff_rl._native.VectorEnv`: N environments stepped in Rust by one call, the interpreter
 //! released while they run.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use handoff_env::VectorEnv as RustVectorEnv;
@@ -10,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::env::{InvalidAction, lock};
-use crate::options::EnvOptions;
+use crate::options::{EnvOptions, ScenarioArgs};
 
 /// The vector and the buffer actions are copied into.
 struct State {
@@ -55,22 +54,15 @@ type Batch<'py> = (
 #[pymethods]
 impl VectorEnv {
     /// `num_envs` environments on `scenario`, stepped on `threads` threads (the keyword
-    /// arguments are those of `Env`).
+    /// arguments of [`ScenarioArgs`], as `Env` takes them).
     #[new]
     #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, num_envs = 1, *,
-        threads = 1, control = None, fallback = None, reward = None, days = None, scale = 1.0,
-        max_steps = None))]
-    #[allow(clippy::too_many_arguments)]
+        threads = 1, **options))]
     fn new(
         scenario: &str,
         num_envs: usize,
         threads: usize,
-        control: Option<Vec<String>>,
-        fallback: Option<String>,
-        reward: Option<HashMap<String, f64>>,
-        days: Option<u32>,
-        scale: f64,
-        max_steps: Option<u64>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         if !(1..=4096).contains(&num_envs) {
             return Err(crate::options::value_error(format!(
@@ -80,7 +72,7 @@ impl VectorEnv {
         if threads == 0 {
             return Err(crate::options::value_error("threads: at least 1"));
         }
-        let options = EnvOptions::new(scenario, control, fallback, reward, days, scale, max_steps)?;
+        let options = EnvOptions::new(scenario, ScenarioArgs::from_py(options)?)?;
         let envs = (0..num_envs).map(|_| options.env()).collect::<PyResult<Vec<_>>>()?;
         let envs = RustVectorEnv::new(envs).with_threads(threads);
         let first = &envs.envs()[0];

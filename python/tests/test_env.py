@@ -4,6 +4,7 @@ rule's choice."""
 from __future__ import annotations
 
 import copy
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -12,6 +13,7 @@ from conftest import SMALL
 from gymnasium.utils.env_checker import check_env
 
 import handoff_rl
+from handoff_rl.env import ScenarioOptions
 
 
 def first_valid(mask: np.ndarray) -> int:
@@ -225,6 +227,27 @@ def test_bad_arguments_are_value_errors_that_name_them(kwargs, message):
     args = {**SMALL, **kwargs}
     with pytest.raises(ValueError, match=message):
         handoff_rl.HandoffEnv(**args)
+
+
+def test_the_scenario_options_are_declared_once_and_checked_by_name():
+    # Rust reads them and names what it expects: exactly the keys of the TypedDict
+    with pytest.raises(ValueError, match="unknown field `dayz`") as refused:
+        handoff_rl.HandoffEnv("small", dayz=1)
+    expected = set(re.findall(r"`(\w+)`", str(refused.value).split("expected one of")[1]))
+    assert expected == set(ScenarioOptions.__annotations__)
+    # a value of the wrong type is refused naming its argument, not truncated
+    for bad, name in [
+        ({"days": 2.5}, "days"),
+        ({"scale": "big"}, "scale"),
+        ({"reward": 1}, "reward"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{name}: invalid type"):
+            handoff_rl.HandoffEnv(**{**SMALL, **bad})
+    with pytest.raises(ValueError, match="max_steps: evaluate runs whole episodes"):
+        handoff_rl.evaluate("c-mu", **SMALL, max_steps=5)
+    # NumPy's integers are whole numbers
+    env = handoff_rl.HandoffEnv(**{**SMALL, "days": np.int64(1)})
+    assert run_episode(env, 3) == run_episode(handoff_rl.HandoffEnv(**SMALL), 3)
 
 
 def test_control_fallback_and_reward_take_effect():

@@ -64,7 +64,17 @@ pub struct Candidate {
     pub last_answered: bool,
     /// Time since the chat arrived, seconds (Chat, Takeover).
     pub age_s: f32,
+    /// How long the worker's replies have taken so far in this episode, as a multiple of the
+    /// centre's median reply time, shrunk towards 1 by [`REPLY_TIME_PRIOR`] replies' worth of
+    /// the centre's median (Worker): what a dispatcher learns of a worker's pace by watching.
+    /// Not in the encoded vector yet (the rollout learner reads it).
+    pub reply_time_ratio: f32,
 }
+
+/// Replies' worth of the centre's median reply time that a worker's observed pace
+/// ([`Candidate::reply_time_ratio`]) starts from: with fewer replies than this the centre's
+/// pace weighs more than the worker's own.
+pub const REPLY_TIME_PRIOR: f64 = 5.0;
 
 /// The state shown at a decision.
 #[derive(Debug, Clone, PartialEq)]

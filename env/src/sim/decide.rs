@@ -3,7 +3,7 @@
 
 use super::{Pending, Simulator};
 use crate::chat::Phase;
-use crate::observation::{Candidate, CandidateKind};
+use crate::observation::{Candidate, CandidateKind, REPLY_TIME_PRIOR};
 use crate::scenario::DecisionKind;
 
 impl Simulator {
@@ -39,6 +39,11 @@ impl Simulator {
             worker: w,
             load: worker.held.len() as f32 / self.scenario.workers.cap as f32,
             supervised: worker.supervised.len() as f32,
+            reply_time_ratio: {
+                let median = self.scenario.workers.reply_median_s;
+                let observed = worker.reply_time_s + REPLY_TIME_PRIOR * median;
+                (observed / (f64::from(worker.replies) + REPLY_TIME_PRIOR) / median) as f32
+            },
             ..Candidate::default()
         }
     }

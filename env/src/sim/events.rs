@@ -189,7 +189,10 @@ impl Simulator {
         } else {
             None
         });
-        self.workers[w as usize].writing = false;
+        let worker = &mut self.workers[w as usize];
+        worker.writing = false;
+        worker.reply_time_s += self.now - worker.reply_started_s;
+        worker.replies += 1;
         self.mark_ready(w);
         match ending {
             Some(e) => self.end_chat(slot, e),

@@ -47,6 +47,12 @@ pub struct Worker {
     pub on_duty: bool,
     /// Whether the worker has been on duty at some time in this run.
     pub has_worked: bool,
+    /// When the reply being written began, seconds.
+    pub reply_started_s: f64,
+    /// Seconds spent writing the replies finished so far in this run.
+    pub reply_time_s: f64,
+    /// Replies finished so far in this run.
+    pub replies: u32,
     /// Whether the worker is queued for an attend decision.
     pub in_ready: bool,
     /// Whether the worker is queued for an assign decision.
@@ -280,6 +286,9 @@ impl Simulator {
                 last_chat: u64::MAX,
                 on_duty: false,
                 has_worked: false,
+                reply_started_s: 0.0,
+                reply_time_s: 0.0,
+                replies: 0,
                 in_ready: false,
                 in_assign: false,
                 hold_token: 0,

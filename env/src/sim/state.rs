@@ -160,6 +160,7 @@ impl Simulator {
         w.last_chat = chat.id;
         chat.answered_by = Some(worker);
         w.writing = true;
+        w.reply_started_s = self.now;
         w.hold_token = 0;
         chat.phase = Phase::WorkerWriting;
         let life = chat.life_token;

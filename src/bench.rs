@@ -196,16 +196,17 @@ pub struct DecisionBench {
 /// The rule the decision benchmark corrects: the best rule of the default learner's validation.
 const BENCH_RULE: &str = "surge-c-mu-theta";
 
-/// Times the rule and the rule with a correction (non-zero weights, so that every eligible
-/// routing computes its features and estimate) on the same `decisions` decisions of `scenario`,
+/// Times the rule and the rule with its corrections (non-zero weights, so that every eligible
+/// routing computes its features and estimates) on the same `decisions` decisions of `scenario`,
 /// the environment following the rule.
 pub fn bench_decisions(scenario: &Scenario, decisions: u64) -> DecisionBench {
-    use handoff_agents::corrected::{ROUTE_FEATURES, RouteAdvantage};
+    use handoff_agents::Advantage;
+    use handoff_agents::corrected::{PACE_FEATURES, ROUTE_FEATURES};
     let scenario = with_every_lever(scenario);
     let mut rule = handoff_agents::spec::resolve(BENCH_RULE, &scenario).expect("shipped");
-    let weights = vec![1e-3; ROUTE_FEATURES];
-    let mut corrected =
-        handoff_agents::Corrected::new("corrected", rule.clone(), RouteAdvantage { weights });
+    let route = Advantage { weights: vec![1e-3; ROUTE_FEATURES] };
+    let pace = Advantage { weights: vec![1e-3; PACE_FEATURES] };
+    let mut corrected = handoff_agents::Corrected::new("corrected", rule.clone(), route, pace);
     let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
     let (mut rule_s, mut corrected_s, mut routings) = (0.0, 0.0, 0);
     let mut episodes = 1;

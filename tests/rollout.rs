@@ -2,8 +2,8 @@
 //! would, rollouts of the same option agree to the bit, and a rule with a zero correction is the
 //! rule.
 
-use handoff::agents::corrected::route_choice;
-use handoff::agents::{Corrected, RouteAdvantage, by_name, make_env, spec};
+use handoff::agents::corrected::{PACE_FEATURES, ROUTE_FEATURES, quicker_peer, route_choice};
+use handoff::agents::{Advantage, Corrected, by_name, make_env, spec};
 use handoff::env::{DecisionKind, HandoffEnv, Observation, Policy, Scenario};
 
 fn quick() -> Scenario {
@@ -87,18 +87,22 @@ fn a_zero_correction_takes_exactly_the_rule_s_action_at_every_decision() {
     for seed in [4, 5, 6] {
         let mut env = make_env(s.clone()).unwrap();
         let mut rule = rule_file.build(&s, "surge-c-mu-theta").unwrap();
-        let mut corrected = Corrected::new("zero", rule.clone(), RouteAdvantage::zero());
+        let zero = |n| Advantage::zero(n);
+        let mut corrected =
+            Corrected::new("zero", rule.clone(), zero(ROUTE_FEATURES), zero(PACE_FEATURES));
         let mut scratch = Observation::new(0);
         env.reset(seed);
-        let (mut decisions, mut route_choices) = (0, 0);
+        let (mut decisions, mut route_choices, mut pace_choices) = (0, 0, 0);
         while !env.is_over() {
             let obs = env.observation();
             let expected = rule.act(obs);
             route_choices += usize::from(route_choice(rule.as_mut(), obs, &mut scratch).is_some());
+            pace_choices += usize::from(quicker_peer(obs, expected).is_some());
             assert_eq!(corrected.act(obs), expected, "seed {seed}, decision {decisions}");
             env.step(expected).unwrap();
             decisions += 1;
         }
         assert!(route_choices > 10, "seed {seed}: only {route_choices} AI-or-worker choices");
+        assert!(pace_choices > 10, "seed {seed}: only {pace_choices} choices of a quicker peer");
     }
 }

@@ -295,7 +295,15 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     std::fs::write(&broken, text.replace(weights, "weights = [1.0, 2.0]")).unwrap();
     let o = handoff(&["eval", "--scenario", "small", "--policy", broken.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("[correction]: route advantage: 2 weights"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[correction]: weights: 2 weights"), "{}", stderr(&o));
+    // and so is a damaged pace correction (a file without one has no pace correction)
+    let mut text: String =
+        text.lines().filter(|l| !l.starts_with("pace_weights")).map(|l| format!("{l}\n")).collect();
+    text = text.replace(weights, &format!("{weights}\npace_weights = [1.0, 2.0, 3.0]"));
+    std::fs::write(&broken, text).unwrap();
+    let o = handoff(&["eval", "--scenario", "small", "--policy", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[correction]: pace_weights: 3 weights"), "{}", stderr(&o));
 }
 
 #[test]

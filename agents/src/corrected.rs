@@ -1,13 +1,20 @@
-//! A rule with a learned correction where it matters: whether an AI-eligible chat goes to the AI
-//! or to the worker the rule would choose.
+//! A rule with learned corrections where they matter: whether an AI-eligible chat goes to the AI
+//! or to the worker the rule would choose, and which of the equally loaded workers on offer
+//! takes a chat.
 //!
-//! The correction is an estimate of how much more the AI earns than that worker (the chat's own
-//! reward gain plus the worker time it saves, priced in reward), linear in a few features of the
-//! decision ([`route_features`]). The policy takes the rule's action unless the estimate says the
-//! other option is better, so with zero weights it *is* the rule, decision for decision (residual
-//! policy learning, Silver et al. 2018), and fitting the estimate to rollout comparisons on
-//! common random numbers is one step of policy iteration from the rule (Bertsekas's rollout,
-//! distilled). `handoff train --algo rollout` fits it (`training/src/rollout.rs`).
+//! Each correction is a linear estimate ([`Advantage`]) of how much the other option earns over
+//! the rule's choice. The route estimate is the AI's advantage over the rule's worker (the
+//! chat's own reward gain plus the worker time it saves, priced in reward), on a few features of
+//! the decision ([`route_features`]). The pace estimate is the advantage of the quickest of the
+//! equally loaded workers on offer ([`quicker_peer`]: the worker whose replies have been
+//! quickest so far, [`handoff_env::Candidate::reply_time_ratio`]) over the rule's worker, on the
+//! gap in their pace ([`pace_features`]); the rules pick among equally loaded workers in the
+//! order the simulator lists them. The policy takes the rule's action unless an estimate says
+//! the other option is better, so with zero weights it *is* the rule, decision for decision
+//! (residual policy learning, Silver et al. 2018), and fitting the estimates to rollout
+//! comparisons on common random numbers is one step of policy iteration from the rule
+//! (Bertsekas's rollout, distilled). `handoff train --algo rollout` fits them
+//! (`training/src/rollout.rs`).
 
 use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy};
 use serde::{Deserialize, Serialize};
@@ -56,40 +63,71 @@ pub fn route_features(obs: &Observation, alternative: &Candidate) -> [f64; ROUTE
     ]
 }
 
-/// The learned estimate: the advantage of the AI over the rule's alternative, linear in
-/// [`route_features`].
+/// Number of [`pace_features`].
+pub const PACE_FEATURES: usize = 4;
+
+/// Names of the [`pace_features`], in order (for reports and policy files).
+pub const PACE_FEATURE_NAMES: [&str; PACE_FEATURES] =
+    ["bias", "pace_gap", "pace_gap_x_load", "rule_worker_is_supervisor"];
+
+/// The worker the pace correction may prefer to the rule's choice `chosen` at a route decision:
+/// of the other offered workers holding as many chats, the one whose replies have been quickest
+/// so far, when quicker than the rule's worker (`None` otherwise, and when `chosen` is not a
+/// worker).
+pub fn quicker_peer(obs: &Observation, chosen: usize) -> Option<usize> {
+    let rule = obs.candidates.get(chosen)?;
+    if obs.kind != DecisionKind::Route || rule.kind != CandidateKind::Worker {
+        return None;
+    }
+    let peers = obs.candidates.iter().enumerate().filter(|&(i, c)| {
+        i != chosen && obs.mask[i] && c.kind == CandidateKind::Worker && c.load == rule.load
+    });
+    let (i, quickest) =
+        peers.min_by(|a, b| a.1.reply_time_ratio.total_cmp(&b.1.reply_time_ratio))?;
+    (quickest.reply_time_ratio < rule.reply_time_ratio).then_some(i)
+}
+
+/// What the pace correction reads when `peer` could take the chat the rule gives `rule`: how
+/// much slower the rule's worker has been (in multiples of the centre's median reply), that gap
+/// times their load, and whether the rule's worker supervised the chat (an escalation).
+pub fn pace_features(rule: &Candidate, peer: &Candidate) -> [f64; PACE_FEATURES] {
+    let gap = f64::from(rule.reply_time_ratio - peer.reply_time_ratio);
+    [1.0, gap, gap * f64::from(rule.load.min(1.0)), f64::from(u8::from(rule.is_supervisor))]
+}
+
+/// A learned estimate: the advantage of the option the rule did not choose, linear in the
+/// decision's features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RouteAdvantage {
-    /// One weight per feature, in the order of [`ROUTE_FEATURE_NAMES`].
+pub struct Advantage {
+    /// One weight per feature.
     pub weights: Vec<f64>,
 }
 
-impl RouteAdvantage {
-    /// The estimate that never corrects the rule.
-    pub fn zero() -> Self {
-        Self { weights: vec![0.0; ROUTE_FEATURES] }
+impl Advantage {
+    /// The estimate that never corrects the rule, on `features` features.
+    pub fn zero(features: usize) -> Self {
+        Self { weights: vec![0.0; features] }
     }
 
-    /// The estimated advantage of the AI for `features`.
-    pub fn estimate(&self, features: &[f64; ROUTE_FEATURES]) -> f64 {
+    /// The estimated advantage for `features`.
+    pub fn estimate(&self, features: &[f64]) -> f64 {
         self.weights.iter().zip(features).map(|(w, x)| w * x).sum()
     }
 
-    /// Whether the weights fit the features: one finite weight each.
-    pub fn check(&self) -> Result<(), String> {
-        if self.weights.len() != ROUTE_FEATURES {
+    /// Whether the weights fit the features `names`: one finite weight each; `what` names the
+    /// estimate in the message.
+    pub fn check(&self, what: &str, names: &[&str]) -> Result<(), String> {
+        if self.weights.len() != names.len() {
             return Err(format!(
-                "route advantage: {} weights, expected {ROUTE_FEATURES} ({})",
+                "{what}: {} weights, expected {} ({})",
                 self.weights.len(),
-                ROUTE_FEATURE_NAMES.join(", ")
+                names.len(),
+                names.join(", ")
             ));
         }
         if let Some(i) = self.weights.iter().position(|w| !w.is_finite()) {
-            return Err(format!(
-                "route advantage: weight {} is not finite",
-                ROUTE_FEATURE_NAMES[i]
-            ));
+            return Err(format!("{what}: weight {} is not finite", names[i]));
         }
         Ok(())
     }
@@ -125,13 +163,14 @@ pub fn route_choice(
     Some(RouteChoice { ai, alternative, rule: chosen })
 }
 
-/// A rule whose AI-or-worker routing of AI-eligible chats follows a learned advantage estimate
-/// where it disagrees with the rule.
+/// A rule whose AI-or-worker routing of AI-eligible chats, and whose choice among equally
+/// loaded workers, follow learned advantage estimates where they disagree with the rule.
 #[derive(Clone)]
 pub struct Corrected {
     name: String,
     rule: Box<dyn Policy>,
-    advantage: RouteAdvantage,
+    route: Advantage,
+    pace: Advantage,
     scratch: Observation,
 }
 
@@ -145,9 +184,30 @@ impl std::fmt::Debug for Corrected {
 }
 
 impl Corrected {
-    /// `rule` corrected by `advantage`, shown as `name`.
-    pub fn new(name: impl Into<String>, rule: Box<dyn Policy>, advantage: RouteAdvantage) -> Self {
-        Self { name: name.into(), rule, advantage, scratch: Observation::new(0) }
+    /// `rule` corrected by the `route` estimate ([`route_features`]) and the `pace` estimate
+    /// ([`pace_features`]), shown as `name`.
+    pub fn new(
+        name: impl Into<String>,
+        rule: Box<dyn Policy>,
+        route: Advantage,
+        pace: Advantage,
+    ) -> Self {
+        Self { name: name.into(), rule, route, pace, scratch: Observation::new(0) }
+    }
+
+    /// The rule's action with the route correction, before the pace correction.
+    pub fn routed(&mut self, obs: &Observation) -> usize {
+        let Some(choice) = route_choice(self.rule.as_mut(), obs, &mut self.scratch) else {
+            return self.rule.act(obs);
+        };
+        let features = route_features(obs, &obs.candidates[choice.alternative]);
+        let advantage = self.route.estimate(&features);
+        // the rule's choice stands unless the estimate prefers the other option
+        match (choice.rule == choice.ai, advantage) {
+            (true, a) if a < 0.0 => choice.alternative,
+            (false, a) if a > 0.0 => choice.ai,
+            _ => choice.rule,
+        }
     }
 }
 
@@ -161,16 +221,76 @@ impl Policy for Corrected {
     }
 
     fn act(&mut self, obs: &Observation) -> usize {
-        let Some(choice) = route_choice(self.rule.as_mut(), obs, &mut self.scratch) else {
-            return self.rule.act(obs);
-        };
-        let features = route_features(obs, &obs.candidates[choice.alternative]);
-        let advantage = self.advantage.estimate(&features);
-        // the rule's choice stands unless the estimate prefers the other option
-        match (choice.rule == choice.ai, advantage) {
-            (true, a) if a < 0.0 => choice.alternative,
-            (false, a) if a > 0.0 => choice.ai,
-            _ => choice.rule,
+        let chosen = self.routed(obs);
+        let Some(peer) = quicker_peer(obs, chosen) else { return chosen };
+        let features = pace_features(&obs.candidates[chosen], &obs.candidates[peer]);
+        if self.pace.estimate(&features) > 0.0 { peer } else { chosen }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handoff_env::scenario::DecisionKind;
+
+    fn worker(index: u32, load: f32, pace: f32) -> Candidate {
+        Candidate {
+            kind: CandidateKind::Worker,
+            worker: index,
+            load,
+            reply_time_ratio: pace,
+            ..Candidate::default()
         }
+    }
+
+    /// A route decision offering the AI, the queue and `workers`.
+    fn route(workers: &[Candidate]) -> Observation {
+        let mut obs = Observation::new(2 + workers.len());
+        obs.kind = DecisionKind::Route;
+        obs.candidates[0].kind = CandidateKind::Ai;
+        obs.candidates[1].kind = CandidateKind::Queue;
+        obs.mask[1] = true;
+        for (i, w) in workers.iter().enumerate() {
+            obs.candidates[2 + i] = *w;
+            obs.mask[2 + i] = true;
+        }
+        obs
+    }
+
+    #[test]
+    fn the_quicker_peer_is_the_quickest_equally_loaded_worker_on_offer() {
+        let obs = route(&[worker(0, 0.0, 1.1), worker(1, 0.0, 0.8), worker(2, 0.0, 0.9)]);
+        assert_eq!(quicker_peer(&obs, 2), Some(3));
+        assert_eq!(quicker_peer(&obs, 4), Some(3));
+        assert_eq!(quicker_peer(&obs, 3), None, "the rule's worker is the quickest");
+        assert_eq!(quicker_peer(&obs, 1), None, "the queue is not a worker");
+        // a quicker worker holding more chats is no peer, nor is one masked out
+        let mut obs = route(&[worker(0, 0.0, 1.1), worker(1, 0.25, 0.7)]);
+        assert_eq!(quicker_peer(&obs, 2), None);
+        obs.candidates[3].load = 0.0;
+        obs.mask[3] = false;
+        assert_eq!(quicker_peer(&obs, 2), None);
+        obs.kind = DecisionKind::Attend;
+        assert_eq!(quicker_peer(&obs, 2), None, "only routing");
+    }
+
+    #[test]
+    fn the_pace_correction_moves_the_chat_only_where_its_estimate_is_positive() {
+        let obs = route(&[worker(0, 0.0, 1.2), worker(1, 0.0, 0.9)]);
+        let rule: Box<dyn Policy> = Box::new(crate::LeastLoaded);
+        let with = |weights: Vec<f64>| {
+            let mut policy = Corrected::new(
+                "test",
+                rule.clone(),
+                Advantage::zero(ROUTE_FEATURES),
+                Advantage { weights },
+            );
+            policy.act(&obs)
+        };
+        assert_eq!(with(vec![0.0; PACE_FEATURES]), 2, "no correction: the rule's worker");
+        assert_eq!(with(vec![0.0, 1.0, 0.0, 0.0]), 3, "a gap of 0.3 at weight 1");
+        assert_eq!(with(vec![-0.5, 1.0, 0.0, 0.0]), 2, "the gap does not pay its cost");
+        let features = pace_features(&obs.candidates[2], &obs.candidates[3]);
+        assert!((features[1] - 0.3).abs() < 1e-6 && features[2] == 0.0, "{features:?}");
     }
 }

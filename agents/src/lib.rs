@@ -46,7 +46,7 @@ use handoff_env::{SimCounters, Simulator};
 
 pub use c_mu::CMu;
 pub use c_mu_theta::CMuTheta;
-pub use corrected::{Corrected, RouteAdvantage};
+pub use corrected::{Advantage, Corrected};
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
 #[cfg(feature = "burn")]

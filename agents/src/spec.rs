@@ -23,8 +23,9 @@ use std::path::Path;
 use handoff_env::{MODEL_VERSION, ModelStamp, Policy, Scenario};
 use serde::{Deserialize, Serialize};
 
+use crate::corrected::{PACE_FEATURE_NAMES, PACE_FEATURES, ROUTE_FEATURE_NAMES};
 use crate::params::{ParamError, ParamSet};
-use crate::{Corrected, Heuristic, RouteAdvantage, heuristic, policy_names};
+use crate::{Advantage, Corrected, Heuristic, heuristic, policy_names};
 
 /// The tuned policies shipped in `policies/`: (name, file text). Each was written by `handoff
 /// tune` (its `[tuning]` record says how) and is checked to reproduce its record.
@@ -141,9 +142,13 @@ pub struct CorrectionRecord {
     pub reply_value: f64,
     /// Rollout comparisons the estimate was fitted on.
     pub samples: u64,
-    /// The estimate of the AI's advantage ([`crate::RouteAdvantage`]), one weight per route
+    /// The estimate of the AI's advantage ([`crate::Advantage`]), one weight per route
     /// feature.
     pub weights: Vec<f64>,
+    /// The estimate of the quicker equally loaded worker's advantage, one weight per pace
+    /// feature; left out (no pace correction) in files written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pace_weights: Vec<f64>,
 }
 
 /// A policy file: a built-in heuristic and values for its parameters.
@@ -236,12 +241,19 @@ impl PolicyFile {
         let (h, set) = self.heuristic_and_params(scenario, source_name)?;
         let rule = h.build(scenario, &set);
         let Some(correction) = &self.correction else { return Ok(rule) };
-        let advantage = RouteAdvantage { weights: correction.weights.clone() };
-        advantage.check().map_err(|message| SpecError::File {
+        let route = Advantage { weights: correction.weights.clone() };
+        let pace = match correction.pace_weights.as_slice() {
+            [] => Advantage::zero(PACE_FEATURES),
+            weights => Advantage { weights: weights.to_vec() },
+        };
+        let checked = route
+            .check("weights", &ROUTE_FEATURE_NAMES)
+            .and_then(|()| pace.check("pace_weights", &PACE_FEATURE_NAMES));
+        checked.map_err(|message| SpecError::File {
             path: source_name.to_string(),
             message: format!("[correction]: {message}"),
         })?;
-        Ok(Box::new(Corrected::new(source_name, rule, advantage)))
+        Ok(Box::new(Corrected::new(source_name, rule, route, pace)))
     }
 
     /// The file's heuristic and its parameter set on `scenario` (see [`PolicyFile::param_set`]).

@@ -218,6 +218,9 @@ pub struct RolloutConfig {
     pub seeds: u64,
     /// Share of the AI-or-worker decisions compared by rollout.
     pub share: f64,
+    /// Share of the decisions that give a chat to a worker, with a quicker equally loaded
+    /// worker on offer, compared by rollout with that worker (0: no pace correction).
+    pub pace_share: f64,
     /// Rounds of policy iteration: each collects under the policy the last one made.
     pub iterations: u64,
     /// Candidate values of a human reply saved for the other customers, in reward; the one
@@ -238,6 +241,7 @@ impl Default for RolloutConfig {
             rule: String::new(),
             seeds: 16,
             share: 1.0,
+            pace_share: 0.05,
             iterations: 1,
             reply_values: vec![0.0, 0.04, 0.08, 0.12, 0.14, 0.16, 0.18, 0.2, 0.24, 0.32],
             validation_seeds: 16,
@@ -432,6 +436,7 @@ impl TrainConfig {
         let r = &self.rollout;
         range("rollout.seeds", r.seeds as f64, 1.0, 100_000.0)?;
         range("rollout.share", r.share, 1e-6, 1.0)?;
+        range("rollout.pace_share", r.pace_share, 0.0, 1.0)?;
         range("rollout.iterations", r.iterations as f64, 1.0, 100.0)?;
         range("rollout.validation_seeds", r.validation_seeds as f64, 2.0, 10_000.0)?;
         range("rollout.validation_days", f64::from(r.validation_days), 0.0, 3650.0)?;

@@ -1,31 +1,37 @@
-//! Improving the best rule by simulation: approximate policy iteration on the decision where the
-//! tuned rules differ most from each other, whether an AI-eligible chat goes to the AI or to a
-//! worker.
+//! Improving the best rule by simulation: approximate policy iteration on two decisions the
+//! tuned rules make by fixed orders, whether an AI-eligible chat goes to the AI or to a worker,
+//! and which of the equally loaded workers on offer takes a chat.
 //!
 //! One iteration:
 //! 1. **Collect.** Run the current policy (at first the rule itself) on training seeds. At a
 //!    share of its AI-or-worker decisions, copy the environment and run the routed chat to its
-//!    end under the current policy once with each option (`HandoffEnv::rollout_chat`). Both
-//!    copies share every random number, so the two records of the chat differ only through the
+//!    end under the current policy once with each option (`HandoffEnv::rollout_chat`); at a
+//!    share of the decisions that give a chat to a worker while an equally loaded worker whose
+//!    replies have been quicker is on offer, the same with each of the two workers. The copies
+//!    share every random number, so the two records of the chat differ only through the
 //!    decision, free of the noise of everything else the centre does.
 //! 2. **Fit.** Ridge regressions of the chat's reward gain from the AI and of the human replies
-//!    the AI saves on the decision's features ([`route_features`]): estimates given what a
-//!    dispatcher sees (they average over the futures the copies knew).
-//! 3. **Improve.** The AI's advantage is the gain plus a price per saved reply, chosen on
-//!    validation episodes; the new policy is the rule corrected where that advantage disagrees
-//!    with it ([`Corrected`]); the next iteration rolls out under it.
+//!    the AI saves on the decision's features ([`route_features`]), and of the chat's reward
+//!    gain with the quicker worker on the gap in pace ([`pace_features`]): estimates given what
+//!    a dispatcher sees (they average over the futures the copies knew).
+//! 3. **Improve.** The AI's advantage is the gain plus a price per saved reply; the price, and
+//!    whether the pace correction is used, are chosen on validation episodes; the new policy is
+//!    the rule corrected where those advantages disagree with it ([`Corrected`]); the next
+//!    iteration rolls out under it.
 //!
 //! [`train`] runs the iterations at full size on training seeds (hashed from the run's seed),
-//! chooses the value of a saved human reply on the validation seeds, and writes the corrected
-//! rule as a policy file (`RUN/policy.toml`, with its `[correction]`); the closing comparison
+//! makes the choices on the validation seeds, and writes the corrected rule as a policy file
+//! (`RUN/policy.toml`, with its `[correction]`); the closing comparison
 //! (`crate::train::closing_comparison`) judges it on unseen test seeds.
 
 use std::path::Path;
 use std::time::Instant;
 
-use handoff_agents::corrected::{ROUTE_FEATURES, route_choice, route_features};
+use handoff_agents::corrected::{
+    PACE_FEATURES, ROUTE_FEATURES, pace_features, quicker_peer, route_choice, route_features,
+};
 use handoff_agents::spec::{self, CorrectionRecord, PolicyFile};
-use handoff_agents::{Corrected, RouteAdvantage, make_env};
+use handoff_agents::{Advantage, Corrected, make_env};
 use handoff_env::rng::{Stream, derive_seed, uniform};
 use handoff_env::{ModelStamp, Observation, Policy, Scenario};
 use handoff_eval::{EpisodeResult, mean_kpis, run_episodes, stats};
@@ -44,8 +50,8 @@ use crate::train::{
 /// The policy file a rollout run writes into its directory.
 pub const POLICY_FILE: &str = "policy.toml";
 
-/// One rollout comparison: the decision's features and what the AI changes for the chat, on
-/// the same random numbers.
+/// One rollout comparison of an AI-or-worker decision: its features and what the AI changes for
+/// the chat, on the same random numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     /// [`route_features`] of the decision.
@@ -57,47 +63,125 @@ pub struct Sample {
     pub replies_saved: f64,
 }
 
+/// One rollout comparison of a worker choice: its features and what the quicker worker changes
+/// for the chat, on the same random numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaceSample {
+    /// [`pace_features`] of the decision.
+    pub features: [f64; PACE_FEATURES],
+    /// The chat's reward with the quicker worker minus its reward with the rule's.
+    pub reward_gain: f64,
+}
+
+/// The comparisons of one or more episodes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Samples {
+    /// AI-or-worker decisions.
+    pub route: Vec<Sample>,
+    /// Worker choices.
+    pub pace: Vec<PaceSample>,
+}
+
+impl Samples {
+    /// Appends `other`'s comparisons.
+    pub fn extend(&mut self, other: Samples) {
+        self.route.extend(other.route);
+        self.pace.extend(other.pace);
+    }
+
+    /// Comparisons of both kinds.
+    pub fn len(&self) -> usize {
+        self.route.len() + self.pace.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// How samples are collected.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Collection {
     /// Share of the AI-or-worker decisions compared by rollout (0 to 1).
     pub share: f64,
+    /// Share of the worker choices with a quicker peer compared by rollout (0 to 1).
+    pub pace_share: f64,
 }
 
-/// Runs the rule `make_rule` builds, corrected by `advantage`, on `scenario` from `seed` (the
+/// The current policy's corrections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corrections {
+    /// The AI's advantage ([`route_features`]).
+    pub route: Advantage,
+    /// The quicker worker's advantage ([`pace_features`]).
+    pub pace: Advantage,
+}
+
+impl Corrections {
+    /// No correction: the rule itself.
+    pub fn none() -> Self {
+        Self { route: Advantage::zero(ROUTE_FEATURES), pace: Advantage::zero(PACE_FEATURES) }
+    }
+
+    /// The rule `rule` with these corrections.
+    pub fn apply(&self, rule: Box<dyn Policy>) -> Corrected {
+        Corrected::new("rollout", rule, self.route.clone(), self.pace.clone())
+    }
+}
+
+/// Runs the rule `make_rule` builds, with `corrections`, on `scenario` from `seed` (the
 /// scenario's fallback making the decisions the agent does not control) and compares the two
-/// options of a `share` of its AI-or-worker decisions by rollout under that policy.
+/// options of a share of its AI-or-worker decisions and of its worker choices by rollout under
+/// that policy.
 pub fn collect(
     scenario: &Scenario,
     seed: u64,
     make_rule: &dyn Fn() -> Box<dyn Policy>,
-    advantage: &RouteAdvantage,
+    corrections: &Corrections,
     collection: Collection,
-) -> Vec<Sample> {
+) -> Samples {
     let mut env = make_env(scenario.clone()).expect("the scenario's fallback is checked");
-    let mut acting = Corrected::new("rollout", make_rule(), advantage.clone());
+    let mut acting = corrections.apply(make_rule());
+    // what the acting policy routes before its pace correction, asked on its own copy so that
+    // the acting policy sees each decision once
+    let mut probe = acting.clone();
     let mut rule = make_rule();
     let mut sampler = rand_pcg::Pcg64Mcg::seed_from_u64(derive_seed(seed, Stream::Policy, 2));
     let mut scratch = Observation::new(0);
-    let mut samples = Vec::new();
+    let mut samples = Samples::default();
     env.reset(seed);
     acting.reset(derive_seed(seed, Stream::Policy, 0));
+    probe.reset(derive_seed(seed, Stream::Policy, 0));
     while !env.is_over() {
         let obs = env.observation();
+        let outcome = |action| {
+            env.rollout_chat(action, &acting).expect("the options compared are valid actions")
+        };
         let sampled = route_choice(rule.as_mut(), obs, &mut scratch)
             .filter(|_| uniform(&mut sampler) < collection.share);
         if let Some(choice) = sampled {
-            let outcome = |action| {
-                env.rollout_chat(action, &acting).expect("route_choice offers valid actions")
-            };
             if let (Some(ai), Some(alternative)) = (outcome(choice.ai), outcome(choice.alternative))
             {
-                samples.push(Sample {
+                samples.route.push(Sample {
                     features: route_features(obs, &obs.candidates[choice.alternative]),
                     reward_gain: ai.reward - alternative.reward,
                     replies_saved: f64::from(alternative.human_replies)
                         - f64::from(ai.human_replies),
                 });
+            }
+        }
+        if collection.pace_share > 0.0 && obs.kind == handoff_env::DecisionKind::Route {
+            let chosen = probe.routed(obs);
+            let peer =
+                quicker_peer(obs, chosen).filter(|_| uniform(&mut sampler) < collection.pace_share);
+            if let Some(peer) = peer {
+                if let (Some(rule), Some(quicker)) = (outcome(chosen), outcome(peer)) {
+                    samples.pace.push(PaceSample {
+                        features: pace_features(&obs.candidates[chosen], &obs.candidates[peer]),
+                        reward_gain: quicker.reward - rule.reward,
+                    });
+                }
             }
         }
         let action = acting.act(env.observation());
@@ -112,37 +196,39 @@ pub fn collect_seeds(
     first_seed: u64,
     seeds: u64,
     make_rule: &(dyn Fn() -> Box<dyn Policy> + Sync),
-    advantage: &RouteAdvantage,
+    corrections: &Corrections,
     collection: Collection,
     on_seed: &(dyn Fn() + Sync),
-) -> Vec<Sample> {
-    let per_seed: Vec<Vec<Sample>> = (first_seed..first_seed + seeds)
+) -> Samples {
+    let per_seed: Vec<Samples> = (first_seed..first_seed + seeds)
         .into_par_iter()
         .map(|seed| {
-            let samples = collect(scenario, seed, make_rule, advantage, collection);
+            let samples = collect(scenario, seed, make_rule, corrections, collection);
             on_seed();
             samples
         })
         .collect();
-    per_seed.concat()
+    let mut all = Samples::default();
+    per_seed.into_iter().for_each(|s| all.extend(s));
+    all
 }
 
-/// The ridge regression of `target` on the samples' features: the weights minimising the
-/// squared error plus `ridge` times the number of samples times the squared weights (the bias is
-/// not penalised). `None` with fewer samples than features.
-pub fn fit(samples: &[Sample], ridge: f64, target: impl Fn(&Sample) -> f64) -> Option<Vec<f64>> {
-    if samples.len() < ROUTE_FEATURES {
+/// The ridge regression of the targets on the features of `rows`: the weights minimising the
+/// squared error plus `ridge` times the number of rows times the squared weights (the bias, the
+/// first feature, is not penalised). `None` with fewer rows than features.
+pub fn fit<const N: usize>(rows: &[([f64; N], f64)], ridge: f64) -> Option<Vec<f64>> {
+    if rows.len() < N {
         return None;
     }
-    let mut gram = nalgebra::DMatrix::<f64>::zeros(ROUTE_FEATURES, ROUTE_FEATURES);
-    let mut moment = nalgebra::DVector::<f64>::zeros(ROUTE_FEATURES);
-    for s in samples {
-        let x = nalgebra::DVector::from_column_slice(&s.features);
+    let mut gram = nalgebra::DMatrix::<f64>::zeros(N, N);
+    let mut moment = nalgebra::DVector::<f64>::zeros(N);
+    for (features, target) in rows {
+        let x = nalgebra::DVector::from_column_slice(features);
         gram += &x * x.transpose();
-        moment += &x * target(s);
+        moment += &x * *target;
     }
-    let penalty = ridge * samples.len() as f64;
-    for i in 1..ROUTE_FEATURES {
+    let penalty = ridge * rows.len() as f64;
+    for i in 1..N {
         gram[(i, i)] += penalty;
     }
     Some(gram.cholesky()?.solve(&moment).iter().copied().collect())
@@ -161,19 +247,40 @@ pub struct Estimates {
 impl Estimates {
     /// Fits both on `samples`.
     pub fn fit(samples: &[Sample], ridge: f64) -> Option<Self> {
+        let rows = |target: fn(&Sample) -> f64| -> Vec<_> {
+            samples.iter().map(|s| (s.features, target(s))).collect()
+        };
         Some(Self {
-            reward_gain: fit(samples, ridge, |s| s.reward_gain)?,
-            replies_saved: fit(samples, ridge, |s| s.replies_saved)?,
+            reward_gain: fit(&rows(|s| s.reward_gain), ridge)?,
+            replies_saved: fit(&rows(|s| s.replies_saved), ridge)?,
         })
     }
 
     /// The AI's advantage with a saved human reply worth `reply_value` reward to the other
     /// customers.
-    pub fn advantage(&self, reply_value: f64) -> RouteAdvantage {
+    pub fn advantage(&self, reply_value: f64) -> Advantage {
         let weights =
             self.reward_gain.iter().zip(&self.replies_saved).map(|(g, r)| g + reply_value * r);
-        RouteAdvantage { weights: weights.collect() }
+        Advantage { weights: weights.collect() }
     }
+}
+
+/// The quicker worker's advantage fitted on `samples`, `None` with too few.
+pub fn fit_pace(samples: &[PaceSample], ridge: f64) -> Option<Advantage> {
+    let rows: Vec<_> = samples.iter().map(|s| (s.features, s.reward_gain)).collect();
+    fit(&rows, ridge).map(|weights| Advantage { weights })
+}
+
+/// The corrections a validation chose and what they earned there.
+struct Chosen {
+    /// Mean validation return.
+    mean: f64,
+    /// The price of a saved reply of the route correction, `None` without it.
+    reply_value: Option<f64>,
+    /// Whether the pace correction is used.
+    pace: bool,
+    /// The validation episodes.
+    episodes: Vec<EpisodeResult>,
 }
 
 /// The rule a run improves: `rollout.rule`, or the best heuristic on the validation seeds.
@@ -246,10 +353,17 @@ pub fn train(
     let rule_return = rule_validation.0;
     let started = Instant::now();
     let total = r.seeds * r.iterations;
-    let mut samples = Vec::new();
-    let mut advantage = RouteAdvantage::zero();
-    // (mean validation return, the chosen reply value, its validation episodes)
-    let mut chosen = (rule_return, None::<f64>, rule_validation.1.clone());
+    let mut samples = Samples::default();
+    let mut corrections = Corrections::none();
+    // the corrections with the best validation return: the rule itself (none) stays unless a
+    // correction beats it
+    let mut chosen = Chosen {
+        mean: rule_return,
+        reply_value: None,
+        pace: false,
+        episodes: rule_validation.1.clone(),
+    };
+    let collection = Collection { share: r.share, pace_share: r.pace_share };
     for iteration in 0..r.iterations {
         let first_seed = derive_seed(config.seed, Stream::Policy, iteration);
         let collected = collect_seeds(
@@ -257,8 +371,8 @@ pub fn train(
             first_seed,
             r.seeds,
             &make_rule,
-            &advantage,
-            Collection { share: r.share },
+            &corrections,
+            collection,
             &|| {},
         );
         samples.extend(collected);
@@ -269,28 +383,53 @@ pub fn train(
             sps: samples.len() as f64 / started.elapsed().as_secs_f64(),
             recent_return: None,
         });
-        logger.scalar("rollout/samples", samples.len() as f64, step);
-        let estimates = Estimates::fit(&samples, r.ridge).ok_or_else(|| {
+        logger.scalar("rollout/samples", samples.route.len() as f64, step);
+        logger.scalar("rollout/pace_samples", samples.pace.len() as f64, step);
+        let estimates = Estimates::fit(&samples.route, r.ridge).ok_or_else(|| {
             TrainError::Config(format!(
                 "only {} rollout comparisons: the scenario has too few AI-or-worker decisions \
                  (raise rollout.seeds or rollout.share)",
-                samples.len()
+                samples.route.len()
             ))
         })?;
-        // the value of a saved reply with the best validation return; the rule itself (no
-        // correction) stays unless a value beats it
-        chosen = (rule_return, None, rule_validation.1.clone());
-        for &value in &r.reply_values {
-            let candidate = estimates.advantage(value);
+        let pace = fit_pace(&samples.pace, r.ridge);
+        chosen = Chosen {
+            mean: rule_return,
+            reply_value: None,
+            pace: false,
+            episodes: rule_validation.1.clone(),
+        };
+        let values = std::iter::once(None).chain(r.reply_values.iter().map(|&v| Some(v)));
+        for (reply_value, with_pace) in values.flat_map(|v| [(v, false), (v, true)]).skip(1) {
+            if with_pace && pace.is_none() {
+                continue;
+            }
+            let candidate = Corrections {
+                route: reply_value
+                    .map_or_else(|| Advantage::zero(ROUTE_FEATURES), |v| estimates.advantage(v)),
+                pace: if with_pace {
+                    pace.clone().expect("checked")
+                } else {
+                    Advantage::zero(PACE_FEATURES)
+                },
+            };
             let (mean, episodes) = validate(&validation, r.validation_seeds, &|| {
-                Box::new(Corrected::new("rollout", make_rule(), candidate.clone()))
+                Box::new(candidate.apply(make_rule()))
             });
-            if mean > chosen.0 {
-                chosen = (mean, Some(value), episodes);
+            if mean > chosen.mean {
+                chosen = Chosen { mean, reply_value, pace: with_pace, episodes };
             }
         }
-        advantage = chosen.1.map_or_else(RouteAdvantage::zero, |v| estimates.advantage(v));
-        logger.scalar("eval/return", chosen.0, step);
+        corrections = Corrections {
+            route: chosen
+                .reply_value
+                .map_or_else(|| Advantage::zero(ROUTE_FEATURES), |v| estimates.advantage(v)),
+            pace: match (&pace, chosen.pace) {
+                (Some(pace), true) => pace.clone(),
+                _ => Advantage::zero(PACE_FEATURES),
+            },
+        };
+        logger.scalar("eval/return", chosen.mean, step);
         logger.scalar("eval/best_heuristic_return", rule_return, step);
         logger.flush()?;
     }
@@ -304,9 +443,10 @@ pub fn train(
             scenario: config.scenario.clone(),
             days: scenario.days,
             model: stamp,
-            reply_value: chosen.1.unwrap_or(0.0),
+            reply_value: chosen.reply_value.unwrap_or(0.0),
             samples: samples.len() as u64,
-            weights: advantage.weights.clone(),
+            weights: corrections.route.weights.clone(),
+            pace_weights: if chosen.pace { corrections.pace.weights.clone() } else { Vec::new() },
         }),
         ..rule
     };
@@ -322,10 +462,10 @@ pub fn train(
         iterations_here: r.iterations,
         // on the days the reply value was chosen on: the corrected rule beside the rule itself
         eval: Some(EvalSnapshot {
-            return_mean: chosen.0,
+            return_mean: chosen.mean,
             best_heuristic: rule_name,
             best_heuristic_return: rule_return,
-            kpis: mean_kpis(&chosen.2),
+            kpis: mean_kpis(&chosen.episodes),
         }),
         best_heuristic: best.0,
         centre,

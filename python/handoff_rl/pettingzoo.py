@@ -160,20 +160,10 @@ class _Centre:
         return rewards
 
 
-class HandoffAECEnv(AECEnv):
-    """A handoff centre as PettingZoo agents taking turns: ``router`` and ``worker_0`` ...
-    ``worker_{n-1}`` (each worker live from their first shift on).
-
-    Takes the keyword arguments of :class:`handoff_rl.HandoffEnv` but ``obs_mode`` and
-    ``invalid_action``: observations are ``{"observation", "action_mask"}`` dicts, as PettingZoo's
-    masked environments give them, and an invalid action raises ``ValueError`` naming the agent
-    and its valid actions, leaving the environment unchanged. ``control`` decides which kinds of
-    decision are the agents' (the scenario's fallback makes the others, as in the single-agent
-    environment). ``credit``: ``"team"`` (every agent gets every step's reward) or ``"own"``
-    (each ended chat's reward goes to the agent credited with it, see the module's docs).
-    """
-
-    metadata = METADATA
+class _View:
+    """What the AEC and Parallel classes share: their construction on a :class:`_Centre` (the
+    keyword arguments of :class:`handoff_rl.HandoffEnv` but ``obs_mode`` and
+    ``invalid_action``, and ``credit``), the agents' spaces, and no rendering."""
 
     def __init__(
         self,
@@ -187,7 +177,7 @@ class HandoffAECEnv(AECEnv):
         self._centre = _Centre(scenario, credit, render_mode, kwargs)
         self.render_mode = None
         self.possible_agents = list(self._centre.possible_agents)
-        self.agents = []
+        self.agents: list[str] = []
 
     def observation_space(self, agent: str) -> spaces.Space:
         """The same for every agent: the observation vector and the action mask."""
@@ -196,6 +186,29 @@ class HandoffAECEnv(AECEnv):
     def action_space(self, agent: str) -> spaces.Space:
         """The same for every agent: a candidate slot."""
         return self._centre.action_space
+
+    def render(self) -> None:
+        """Nothing to draw (``render_mode`` is always None)."""
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class HandoffAECEnv(_View, AECEnv):
+    """A handoff centre as PettingZoo agents taking turns: ``router`` and ``worker_0`` ...
+    ``worker_{n-1}`` (each worker live from their first shift on).
+
+    Takes the keyword arguments of :class:`handoff_rl.HandoffEnv` but ``obs_mode`` and
+    ``invalid_action``: observations are ``{"observation", "action_mask"}`` dicts, as PettingZoo's
+    masked environments give them, and an invalid action raises ``ValueError`` naming the agent
+    and its valid actions, leaving the environment unchanged. ``control`` decides which kinds of
+    decision are the agents' (the scenario's fallback makes the others, as in the single-agent
+    environment). ``credit``: ``"team"`` (every agent gets every step's reward) or ``"own"``
+    (each ended chat's reward goes to the agent credited with it, see the module's docs).
+    """
+
+    metadata = METADATA
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         info = self._centre.reset(seed)
@@ -239,15 +252,8 @@ class HandoffAECEnv(AECEnv):
             self.infos[self.agent_selection] = info
         self._accumulate_rewards()
 
-    def render(self) -> None:
-        """Nothing to draw (``render_mode`` is always None)."""
-        return None
 
-    def close(self) -> None:
-        pass
-
-
-class HandoffParallelEnv(ParallelEnv):
+class HandoffParallelEnv(_View, ParallelEnv):
     """The same centre in PettingZoo's Parallel API: each step every live agent observes and
     sends an action, and only the one whose decision waits (``infos[agent]["active_agent"]``)
     has valid actions; the others' are ignored (their mask is all false, and a masked sample of
@@ -257,27 +263,6 @@ class HandoffParallelEnv(ParallelEnv):
     """
 
     metadata = METADATA
-
-    def __init__(
-        self,
-        scenario: str = _native.DEFAULT_SCENARIO,
-        *,
-        credit: str = "team",
-        render_mode: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._centre = _Centre(scenario, credit, render_mode, kwargs)
-        self.render_mode = None
-        self.possible_agents = list(self._centre.possible_agents)
-        self.agents: list[str] = []
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        """The same for every agent: the observation vector and the action mask."""
-        return self._centre.observation_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        """The same for every agent: a candidate slot."""
-        return self._centre.action_space
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -320,10 +305,3 @@ class HandoffParallelEnv(ParallelEnv):
         if acting in infos:
             infos[acting] = {**info, "active_agent": acting}
         return infos
-
-    def render(self) -> None:
-        """Nothing to draw (``render_mode`` is always None)."""
-        return None
-
-    def close(self) -> None:
-        pass

@@ -1,12 +1,13 @@
 //! `handoff calibrate`: the simulator against the field experiment, and the fit of its free
-//! parameters by simulated method of moments (the work itself is `handoff_eval::calibration` and
-//! `handoff_eval::fit`; this module reads the options, reports progress and renders).
+//! parameters by simulated method of moments (the work itself, the report included, is
+//! `handoff_eval::calibration::run`; this module reads the options, reports progress and
+//! renders).
 
 use std::path::PathBuf;
 
-use handoff_eval::calibration::{Arms, Row, Targets};
-use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels, calibrate};
-use handoff_eval::fit::{FitSettings, FitStart, Sensitivity, cross_validate, fit, sensitivity};
+use handoff_eval::calibration::{Arms, Calibrated, Calibration, CalibrationError, Event, Row};
+use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels};
+use handoff_eval::fit::{FitSettings, FitStart, Sensitivity};
 
 use super::format::{fixed, progress_bar, table};
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
@@ -116,7 +117,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
              --cross-validate fit the model to the study's own arms: run them without",
         ));
     }
-    let mut scenario = load_scenario(&args.centre.scenario, args.centre.days)?;
+    let scenario = load_scenario(&args.centre.scenario, args.centre.days)?;
     for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
         if policy.starts_with("ckpt:") {
             return Err(CliError::input(format!(
@@ -137,26 +138,65 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
     } else {
         "the calibration was not finished; no output was written"
     });
+    let request = Calibration {
+        scenario,
+        arms,
+        seeds: args.seeds,
+        widen: args.widen,
+        scale: args.centre.scale,
+        settings: FitSettings {
+            scale: args.fit_scale,
+            days: args.fit_days,
+            seeds: args.fit_seeds,
+            start: args.fit_start.into(),
+            search_seed: args.fit_search_seed,
+        },
+        fit_evaluations: args.fit.then_some(args.fit_evaluations),
+        sensitivity_step: args.sensitivity.then_some(SENSITIVITY_STEP),
+        cross_validate: args.cross_validate.then_some(args.fit_evaluations),
+    };
+    // one bar per phase, made when the phase's first event comes
+    let bar = std::cell::RefCell::new(None::<(&'static str, super::format::Progress)>);
+    let on_event = |event: Event<'_>| {
+        let (phase, len) = match event {
+            Event::Fit { of, .. } => ("fitting", of),
+            Event::Sensitivity { of, .. } => ("sensitivity", of),
+            Event::Refit { of, .. } => ("cross-validating", of),
+            Event::Seed { of } => ("simulating seeds", of),
+        };
+        let mut current = bar.borrow_mut();
+        if current.as_ref().is_none_or(|(p, _)| *p != phase) {
+            if let Some((_, done)) = current.take() {
+                done.finish_and_clear();
+            }
+            *current = Some((phase, progress_bar(len, phase)));
+        }
+        let (_, progress) = current.as_ref().expect("made above");
+        match event {
+            Event::Fit { evaluations, distance, .. } => {
+                progress.set_position(evaluations);
+                progress.set_message(format!("fitting (distance {distance:.2})"));
+            }
+            Event::Sensitivity { done, .. } => progress.set_position(done),
+            Event::Refit { family, .. } => {
+                progress.set_message(format!("refitting without {family}"));
+                progress.inc(1);
+            }
+            Event::Seed { .. } => progress.inc(1),
+        }
+    };
+    let calibrated = handoff_eval::calibration::run(&request, &on_event).map_err(|e| match e {
+        CalibrationError::Policy(e) => CliError::input(e.to_string()),
+        CalibrationError::Fit(message) => CliError::runtime(message),
+    })?;
+    if let Some((_, done)) = bar.borrow_mut().take() {
+        done.finish_and_clear();
+    }
+    let Calibrated { report, fitted } = calibrated;
     let mut files = Vec::new();
     let mut prefix = String::new();
-    let settings = FitSettings {
-        scale: args.fit_scale,
-        days: args.fit_days,
-        seeds: args.fit_seeds,
-        start: args.fit_start.into(),
-        search_seed: args.fit_search_seed,
-    };
-    let targets = Targets::builtin();
-    if args.fit {
-        let bar = progress_bar(args.fit_evaluations, "fitting");
-        let (fitted, result) =
-            fit(&scenario, &targets, settings, args.fit_evaluations, &|evaluations, distance| {
-                bar.set_position(evaluations);
-                bar.set_message(format!("fitting (distance {distance:.2})"));
-            })
-            .map_err(CliError::runtime)?;
-        bar.finish_and_clear();
-        let text = toml::to_string_pretty(&fitted).map_err(CliError::runtime)?;
+    if let Some((fitted, result)) = &fitted {
+        let text = toml::to_string_pretty(fitted).map_err(CliError::runtime)?;
         files.push((args.fit_out.as_path(), text));
         prefix = format!(
             "fit: distance {:.2} -> {:.2} in {} evaluations ({}); wrote {}\n{}\n",
@@ -172,39 +212,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
-        scenario = fitted;
     }
-    let sensitivity = if args.sensitivity {
-        let n = 2 * handoff_eval::fit::FREE_PARAMETERS.len() as u64;
-        let bar = progress_bar(n, "sensitivity");
-        let s = sensitivity(&scenario, &targets, settings, SENSITIVITY_STEP, &|done| {
-            bar.set_position(done)
-        })
-        .map_err(CliError::runtime)?;
-        bar.finish_and_clear();
-        Some(s)
-    } else {
-        None
-    };
-    let cross_validation = if args.cross_validate {
-        let bar = progress_bar(handoff_eval::fit::FAMILIES.len() as u64, "cross-validating");
-        let cv = cross_validate(&scenario, &targets, settings, args.fit_evaluations, &|family| {
-            bar.set_message(format!("refitting without {family}"));
-            bar.inc(1);
-        })
-        .map_err(CliError::runtime)?;
-        bar.finish_and_clear();
-        Some(cv)
-    } else {
-        None
-    };
-    let scenario = scenario.scaled(args.centre.scale);
-    let bar = progress_bar(args.seeds, "simulating seeds");
-    let mut report = calibrate(&scenario, &arms, args.seeds, args.widen, &|| bar.inc(1))
-        .map_err(|e| CliError::input(e.to_string()))?;
-    bar.finish_and_clear();
-    report.sensitivity = sensitivity;
-    report.cross_validation = cross_validation;
     if let Some(path) = &args.svg {
         files.push((path.as_path(), curves_svg(&report)?));
     }

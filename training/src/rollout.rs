@@ -357,12 +357,13 @@ pub fn train(
     let mut corrections = Corrections::none();
     // the corrections with the best validation return: the rule itself (none) stays unless a
     // correction beats it
-    let mut chosen = Chosen {
+    let rule_only = || Chosen {
         mean: rule_return,
         reply_value: None,
         pace: false,
         episodes: rule_validation.1.clone(),
     };
+    let mut chosen = rule_only();
     let collection = Collection { share: r.share, pace_share: r.pace_share };
     for iteration in 0..r.iterations {
         let first_seed = derive_seed(config.seed, Stream::Policy, iteration);
@@ -393,26 +394,23 @@ pub fn train(
             ))
         })?;
         let pace = fit_pace(&samples.pace, r.ridge);
-        chosen = Chosen {
-            mean: rule_return,
-            reply_value: None,
-            pace: false,
-            episodes: rule_validation.1.clone(),
+        // the corrections with a saved reply priced at `reply_value` (none without) and the
+        // pace correction or not
+        let corrections_for = |reply_value: Option<f64>, with_pace: bool| Corrections {
+            route: reply_value
+                .map_or_else(|| Advantage::zero(ROUTE_FEATURES), |v| estimates.advantage(v)),
+            pace: pace
+                .clone()
+                .filter(|_| with_pace)
+                .unwrap_or_else(|| Advantage::zero(PACE_FEATURES)),
         };
+        chosen = rule_only();
         let values = std::iter::once(None).chain(r.reply_values.iter().map(|&v| Some(v)));
         for (reply_value, with_pace) in values.flat_map(|v| [(v, false), (v, true)]).skip(1) {
             if with_pace && pace.is_none() {
                 continue;
             }
-            let candidate = Corrections {
-                route: reply_value
-                    .map_or_else(|| Advantage::zero(ROUTE_FEATURES), |v| estimates.advantage(v)),
-                pace: if with_pace {
-                    pace.clone().expect("checked")
-                } else {
-                    Advantage::zero(PACE_FEATURES)
-                },
-            };
+            let candidate = corrections_for(reply_value, with_pace);
             let (mean, episodes) = validate(&validation, r.validation_seeds, &|| {
                 Box::new(candidate.apply(make_rule()))
             });
@@ -420,15 +418,7 @@ pub fn train(
                 chosen = Chosen { mean, reply_value, pace: with_pace, episodes };
             }
         }
-        corrections = Corrections {
-            route: chosen
-                .reply_value
-                .map_or_else(|| Advantage::zero(ROUTE_FEATURES), |v| estimates.advantage(v)),
-            pace: match (&pace, chosen.pace) {
-                (Some(pace), true) => pace.clone(),
-                _ => Advantage::zero(PACE_FEATURES),
-            },
-        };
+        corrections = corrections_for(chosen.reply_value, chosen.pace);
         logger.scalar("eval/return", chosen.mean, step);
         logger.scalar("eval/best_heuristic_return", rule_return, step);
         logger.flush()?;

@@ -93,24 +93,24 @@ pub fn run(
         scenario = found.clone();
         fitted = Some((found, result));
     }
-    let sensitivity = match request.sensitivity_step {
-        Some(step) => {
+    let sensitivity = request
+        .sensitivity_step
+        .map(|step| {
             let of = 2 * FREE_PARAMETERS.len() as u64;
             let on_done = |done| on_event(Event::Sensitivity { done, of });
-            Some(fit::sensitivity(&scenario, &targets, settings, step, &on_done))
-        }
-        None => None,
-    };
-    let sensitivity = sensitivity.transpose().map_err(CalibrationError::Fit)?;
-    let cross_validation = match request.cross_validate {
-        Some(evaluations) => {
+            fit::sensitivity(&scenario, &targets, settings, step, &on_done)
+        })
+        .transpose()
+        .map_err(CalibrationError::Fit)?;
+    let cross_validation = request
+        .cross_validate
+        .map(|evaluations| {
             let of = FAMILIES.len() as u64;
             let on_family = |family: &str| on_event(Event::Refit { family, of });
-            Some(fit::cross_validate(&scenario, &targets, settings, evaluations, &on_family))
-        }
-        None => None,
-    };
-    let cross_validation = cross_validation.transpose().map_err(CalibrationError::Fit)?;
+            fit::cross_validate(&scenario, &targets, settings, evaluations, &on_family)
+        })
+        .transpose()
+        .map_err(CalibrationError::Fit)?;
     let measured = scenario.scaled(request.scale);
     let of = request.seeds;
     let mut report = calibrate(&measured, &request.arms, request.seeds, request.widen, &|| {

@@ -55,8 +55,8 @@ pub enum LogError {
 pub const REQUIRED: [&str; 4] = ["arrival_s", "first_wait_s", "duration_s", "ending"];
 
 /// The optional columns the fit reads, by the chats CSV's names; any other column is ignored.
-pub const OPTIONAL: [&str; 6] =
-    ["ai_eligible", "escalation", "rating", "retrial", "worker", "wait_s"];
+pub const OPTIONAL: [&str; 7] =
+    ["ai_eligible", "escalation", "rating", "retrial", "worker", "worker_messages", "wait_s"];
 
 /// One chat of a log, as the fit reads it (or one simulated chat, [`LogRow::from_record`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,6 +79,8 @@ pub struct LogRow {
     pub retrial: Option<bool>,
     /// The worker who answered, as a dense index of the log's worker names.
     pub worker: Option<u32>,
+    /// Messages the workers wrote in the chat, when the log says.
+    pub worker_messages: Option<u32>,
 }
 
 impl LogRow {
@@ -95,6 +97,7 @@ impl LogRow {
             rating: r.rating,
             retrial: Some(r.retrial),
             worker: r.worker,
+            worker_messages: Some(r.worker_messages),
         }
     }
 }
@@ -126,6 +129,7 @@ struct Layout {
     rating: Option<usize>,
     retrial: Option<usize>,
     worker: Option<usize>,
+    worker_messages: Option<usize>,
 }
 
 /// Reads the log at `path` row by row, calling `on_row` for each; returns the columns found
@@ -172,6 +176,7 @@ pub fn read_log(
         rating: find("rating"),
         retrial: find("retrial"),
         worker: find("worker"),
+        worker_messages: find("worker_messages"),
     };
     let columns = Columns {
         iso_arrival,
@@ -270,6 +275,12 @@ fn parse_row(
         })
         .transpose()?;
     let retrial = optional(layout.retrial).map(|s| flag(s, "retrial")).transpose()?;
+    let worker_messages = optional(layout.worker_messages)
+        .map(|s| {
+            s.parse::<u32>()
+                .map_err(|_| format!("worker_messages: \"{s}\" is not a whole number of messages"))
+        })
+        .transpose()?;
     let worker = optional(layout.worker).map(|name| {
         let next = workers.len() as u32;
         *workers.entry(name.to_string()).or_insert(next)
@@ -284,6 +295,7 @@ fn parse_row(
         rating,
         retrial,
         worker,
+        worker_messages,
     })
 }
 

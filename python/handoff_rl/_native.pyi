@@ -93,6 +93,7 @@ def fit_logs(
     seeds: int = 4,
     policy: str | None = None,
     name: str | None = None,
+    fit_service: int = 200,
 ) -> str:
     """The report of `handoff fit-logs --json`, the fitted scenario in `scenario_toml`."""
 

@@ -18,12 +18,15 @@ def fit_logs(
     seeds: int = 4,
     policy: str | None = None,
     name: str | None = None,
+    fit_service: int = 200,
     out: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Fits the chat log at `chats` (handoff's chats CSV columns, ``docs/logs.md``) onto the
     built-in scenario `base` and sets its key numbers beside the fitted simulator's on `seeds`
     seeds. Returns the report of ``handoff fit-logs --json``: ``estimates``, ``kept``, ``kpis``
-    and the fitted scenario's TOML in ``scenario_toml``. With `out`, the scenario is also
+    and the fitted scenario's TOML in ``scenario_toml``. The service fit (reply time, rounds,
+    ratings and retrials by simulated method of moments, ``report["service"]``) simulates at
+    most `fit_service` candidates; 0 keeps the base's service. With `out`, the scenario is also
     written there (atomically), and any environment takes it as a scenario::
 
         report = handoff_rl.fit_logs("chats.csv", arm="treatment", base="small", out="mine.toml")
@@ -33,7 +36,13 @@ def fit_logs(
     """
     report: dict[str, Any] = json.loads(
         _native.fit_logs(
-            os.fspath(chats), base=base, arm=arm, seeds=seeds, policy=policy, name=name
+            os.fspath(chats),
+            base=base,
+            arm=arm,
+            seeds=seeds,
+            policy=policy,
+            name=name,
+            fit_service=fit_service,
         )
     )
     if out is not None:

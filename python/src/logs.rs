@@ -8,13 +8,14 @@ use pyo3::prelude::*;
 use crate::options::value_error;
 
 /// Fits the chat log at `chats` onto the built-in scenario `base` and runs the fitted simulator
-/// on `seeds` seeds beside it (after a service fit of `fit_service` candidates, when above 0);
+/// on `seeds` seeds beside it (after a service fit of at most `fit_service` candidates, when
+/// above 0);
 /// returns the report as JSON (`handoff fit-logs --json`), with
 /// the fitted scenario's TOML in `scenario_toml`. A log it cannot read raises `ValueError`
 /// naming the file, line and column.
 #[pyfunction]
 #[pyo3(signature = (chats, *, base = handoff_env::scenario::DEFAULT_SCENARIO, arm = None,
-    seeds = 4, policy = None, name = None, fit_service = 0, search_seed = 0))]
+    seeds = 4, policy = None, name = None, fit_service = 200))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_logs(
     py: Python<'_>,
@@ -25,7 +26,6 @@ pub fn fit_logs(
     policy: Option<String>,
     name: Option<String>,
     fit_service: usize,
-    search_seed: u64,
 ) -> PyResult<String> {
     if !(1..=1000).contains(&seeds) {
         return Err(value_error(format!("seeds: {seeds} is outside 1..=1000")));
@@ -38,7 +38,6 @@ pub fn fit_logs(
         arm,
         policy,
         service_budget: fit_service,
-        search_seed,
     };
     let report = py.detach(|| fit(&chats, &settings, &|| {})).map_err(value_error)?;
     serde_json::to_string(&report).map_err(value_error)

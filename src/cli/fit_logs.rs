@@ -35,15 +35,13 @@ pub struct FitLogsArgs {
     /// chats, else study-control).
     #[arg(long)]
     pub policy: Option<String>,
-    /// Candidates of the service fit: simulated method of moments that moves the reply time
-    /// (durations), the rating propensity and satisfaction (ratings) and the retrial base
-    /// toward the log's; 300 recovers them on a small simulated centre, 600 on the study's
+    /// Most candidates of the service fit: simulated method of moments (Levenberg-Marquardt)
+    /// that moves the reply time (durations), the rounds an issue needs (worker messages), the
+    /// rating propensity and satisfaction (ratings) and the retrial base toward the log's, each
+    /// where the log has its column, in turns with the workers on duty; 20 to 120 candidates
     /// (docs/logs.md). 0 keeps the base's service.
-    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(0, 10000))]
+    #[arg(long, default_value_t = 200, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(0, 10000))]
     pub fit_service: usize,
-    /// The service fit's search seed (a fit repeats bit for bit from its command).
-    #[arg(long, default_value_t = 0, value_parser = super::parse_seed)]
-    pub search_seed: u64,
     /// Also draw the log against the fitted simulator (arrivals by hour, patience) as an SVG.
     #[arg(long, value_name = "PATH")]
     pub svg: Option<PathBuf>,
@@ -75,7 +73,6 @@ pub fn run(args: &FitLogsArgs) -> Result<String, CliError> {
         arm: args.arm.clone(),
         policy: args.policy.clone(),
         service_budget: args.fit_service,
-        search_seed: args.search_seed,
     };
     let bar = progress_bar(args.seeds, "simulating the fitted centre");
     let fit = fit_logs(&args.chats, &settings, &|| bar.inc(1))?;
@@ -142,20 +139,25 @@ fn text(fit: &LogFit, out: &str) -> String {
             p.answered
         );
     }
-    if let Some(w) = &e.workers_by_hour {
+    if let (Some(w), Some(d)) = (&e.workers_by_hour, &e.workers_on_duty) {
         let peak = w.iter().copied().fold(0.0, f64::max);
-        t += &format!("  workers answering    up to {peak:.1} in an hour (mean over days)\n");
+        let seen = w.iter().sum::<f64>() / d.iter().sum::<f64>() - 1.0;
+        t += &format!(
+            "  workers answering    up to {peak:.1} in an hour (mean over days), {:.1} % of them \
+             finishing chats after a shift (the fitted centre, seen the same way)\n",
+            100.0 * seen
+        );
     }
     if let Some(cap) = e.chats_held_at_once {
         t += &format!("  chats held at once   up to {cap} per worker\n");
     }
     if let Some(s) = &fit.service {
         t += &format!(
-            "\nService fit (simulated method of moments on {}; {} candidates, search seed {}): \
-             distance {:.1} -> {:.1}\n",
+            "\nService fit (simulated method of moments on {}; {} candidates, {}): distance \
+             {:.1} -> {:.1}\n",
             s.moments.join(", "),
             s.evaluations,
-            s.search_seed,
+            if s.converged { "converged" } else { "stopped by the budget" },
             s.distance_before,
             s.distance_after
         );
@@ -164,8 +166,8 @@ fn text(fit: &LogFit, out: &str) -> String {
         }
     }
     if fit.service.is_none() {
-        t += "\nThe service is the base's: --fit-service 300 fits the reply time, ratings and \
-              retrials to the log.\n";
+        t += "\nThe service is the base's (--fit-service 0): by default the reply time, rounds, \
+              ratings and retrials are fitted to the log.\n";
     }
     t += &format!("\nKept from the base scenario ({}):\n", fit.base);
     for k in &fit.kept {

@@ -8,10 +8,13 @@
 //! - customers' patience: a log-normal by censored maximum likelihood on first waits
 //!   ([`patience`]);
 //! - the share of AI-eligible chats, when the log marks them;
-//! - the workers on duty in each hour, from the workers seen answering, when the log names them.
+//! - the workers on duty in each hour, from the workers seen answering, when the log names them
+//!   (less the minutes workers spend finishing chats after their shift, measured on the fitted
+//!   simulator the same way).
 //!
-//! Everything else (how long replies take, how many rounds an issue needs, effort, attention)
-//! is the base scenario's, calibrated to the Taobao study: a log of chats does not show it.
+//! The service fit ([`service`]) then fits what only the mechanisms link to the log (the reply
+//! time, the rounds an issue needs, ratings, retrials). Everything else (effort, attention, the
+//! AI) is the base scenario's, calibrated to the Taobao study: a log of chats does not show it.
 
 mod patience;
 mod service;
@@ -44,11 +47,9 @@ pub struct FitLogsSettings {
     /// The policy the fitted simulator runs (default: `study-treatment` when the log shows AI
     /// chats, else `study-control`).
     pub policy: Option<String>,
-    /// Candidates of the service fit (simulated method of moments on durations, ratings and
-    /// retrials); 0 leaves the service at the base's.
+    /// Most candidates of the service fit (simulated method of moments on durations, messages,
+    /// ratings and retrials); 0 leaves the service at the base's.
     pub service_budget: usize,
-    /// The service fit's search seed.
-    pub search_seed: u64,
 }
 
 /// The values a log identifies, each with its interval.
@@ -65,6 +66,9 @@ pub struct Estimates {
     /// Workers seen answering in each hour of the day (mean over days), when the log names
     /// them.
     pub workers_by_hour: Option<[f64; 24]>,
+    /// Workers on duty in each hour of the day: those seen answering, less the share of their
+    /// minutes the fitted simulator, seen the same way, spends finishing chats after its shifts.
+    pub workers_on_duty: Option<[f64; 24]>,
     /// The most chats a worker holds at once (`workers.cap`), when the log names workers.
     pub chats_held_at_once: Option<u32>,
 }
@@ -117,14 +121,52 @@ pub fn summarise_log(path: &Path, arm: Option<&str>) -> Result<(Columns, LogSumm
     Ok((columns, summary))
 }
 
-/// One run of `scenario` under `policy` (a name that resolves on it) from `seed`, summed as a
-/// log is: the fitted simulator's side of every comparison with the log.
-fn simulated_summary(scenario: &Scenario, policy: &str, seed: u64) -> LogSummary {
-    let mut run = LogSummary::default();
+/// One run of `scenario` under `policy` (a name that resolves on it) from `seed`, summed into
+/// `run` as a log is: the fitted simulator's side of every comparison with the log.
+fn simulate_into(scenario: &Scenario, policy: &str, seed: u64, run: &mut LogSummary) {
     let mut sim = Simulator::new(scenario.clone());
     let mut p = resolve(policy, scenario).expect("the policy was resolved on the scenario");
     handoff_env::run(&mut sim, seed, p.as_mut(), |chat| run.add(&LogRow::from_record(chat)));
+}
+
+/// [`simulate_into`] a new summary.
+fn simulated_summary(scenario: &Scenario, policy: &str, seed: u64) -> LogSummary {
+    let mut run = LogSummary::default();
+    simulate_into(scenario, policy, seed, &mut run);
     run
+}
+
+/// Days of the run that sees the simulated workers as a log shows them: a week, every day of
+/// the roster's pattern.
+const WORKERS_SEEN_DAYS: u32 = 7;
+
+/// Rounds of (workers on duty, service fit) at most: the workers seen answering depend on how
+/// long replies take, and the durations on how many workers there are.
+const ROUNDS: usize = 4;
+
+/// The rounds end when the workers on duty change by less than this share.
+const WORKERS_SETTLED: f64 = 0.005;
+
+/// The workers on duty in each hour: `current` (the workers `scenario` puts on duty), less the
+/// share of minutes its simulated workers, seen as the log sees its own (`at_work`: answering a
+/// chat, pauses under 15 minutes included), spend finishing chats after a shift, over the day.
+/// Only a surplus is taken off: a centre whose simulated workers are seen less than the log's
+/// has pauses over 15 minutes on duty, which depend on which free worker the dispatch picks,
+/// and a correction upward would chase the simulator's dispatch instead of the log's workers.
+/// One share for the day keeps the log's hourly shape (by hour, the minutes finished after a
+/// shift and the pauses on duty fall in different hours, and taking off only the one would bias
+/// the day down).
+fn on_duty(
+    scenario: &Scenario,
+    policy: &str,
+    at_work: &[f64; 24],
+    current: &[f64; 24],
+) -> [f64; 24] {
+    let mut short = scenario.clone();
+    short.days = short.days.min(WORKERS_SEEN_DAYS);
+    let seen = simulated_summary(&short, policy, 1).workers_by_hour().unwrap_or(*at_work);
+    let share = (at_work.iter().sum::<f64>() / seen.iter().sum::<f64>()).min(1.0);
+    current.map(|w| w * share)
 }
 
 /// Fits the log at `path`: estimates what it identifies, writes the scenario on the base, and
@@ -145,16 +187,33 @@ pub fn fit_logs(
     let (columns, summary) = summarise_log(path, settings.arm.as_deref())?;
     let log_kpis = summary.kpis();
     let file = path.display().to_string();
-    let estimates = Estimates {
+    let mut estimates = Estimates {
         chats_per_day: summary.chats_per_day(),
         arrivals_per_hour: summary.arrivals_per_hour(),
         eligible_share: columns.has("ai_eligible").then(|| summary.eligible_share()),
         patience: summary.patience.fit(),
         workers_by_hour: summary.workers_by_hour(),
+        workers_on_duty: None,
         chats_held_at_once: summary.chats_held_at_once(),
     };
-    let mut written =
-        write::scenario_toml(&file, &settings.name, &settings.base, &base, &summary, &estimates);
+    // the scenario's text: the estimates, then the service fit's values when there are any
+    let write = |estimates: &Estimates, service: Option<&ServiceFit>| {
+        let mut written =
+            write::scenario_toml(&file, &settings.name, &settings.base, &base, &summary, estimates);
+        for p in service.iter().flat_map(|fit| &fit.parameters) {
+            let fit = service.expect("a fitted parameter belongs to a fit");
+            let note = format!(
+                "simulated method of moments on the log's {} ({} candidates, {}; base {:.4})",
+                fit.moments.join(", "),
+                fit.evaluations,
+                if fit.converged { "converged" } else { "stopped by the budget" },
+                p.base
+            );
+            write::insert_value(&mut written.text, p.path, p.fitted, &note);
+        }
+        written
+    };
+    let mut written = write(&estimates, None);
     let parse = |text: &str| {
         Scenario::from_toml(&format!("{file} (fitted)"), text)
             .map_err(|e| LogError::Scenario(e.to_string()))
@@ -166,37 +225,58 @@ pub fn fit_logs(
         .clone()
         .unwrap_or_else(|| if shows_ai { "study-treatment" } else { "study-control" }.to_string());
     resolve(&policy, &scenario).map_err(|e| LogError::Scenario(format!("--policy: {e}")))?;
-    let mut service_fit = None;
-    if settings.service_budget > 0 {
-        let fit = service::fit_service(
-            &scenario,
-            &log_kpis,
-            &columns,
-            &policy,
-            settings.service_budget,
-            settings.search_seed,
-        )
-        .map_err(LogError::Scenario)?;
-        for p in &fit.parameters {
-            let note = format!(
-                "simulated method of moments on the log's {} ({} candidates, search seed {}; \
-                 base {:.4})",
-                fit.moments.join(", "),
-                fit.evaluations,
-                fit.search_seed,
-                p.base
-            );
-            write::insert_value(&mut written.text, p.path, p.fitted, &note);
+    // the workers on duty and the service, in turns until the workers settle; each file
+    // written is the scenario (its rounded values are the ones simulated)
+    let mut service_fit: Option<ServiceFit> = None;
+    for round in 0..ROUNDS {
+        let mut settled = true;
+        if let Some(at_work) = &estimates.workers_by_hour {
+            let current = estimates.workers_on_duty.unwrap_or(*at_work);
+            let next = on_duty(&scenario, &policy, at_work, &current);
+            settled = (next.iter().sum::<f64>() / current.iter().sum::<f64>() - 1.0).abs()
+                < WORKERS_SETTLED;
+            estimates.workers_on_duty = Some(next);
+            written = write(&estimates, service_fit.as_ref());
+            scenario = parse(&written.text)?;
         }
-        // the file is the scenario: its rounded values are the ones simulated
-        scenario = parse(&written.text)?;
-        service_fit = Some(fit);
+        // the service fitted on these workers, or nothing left to move
+        if round > 0 && settled {
+            break;
+        }
+        let spent = service_fit.as_ref().map_or(0, |f| f.evaluations);
+        if settings.service_budget > spent {
+            let fit = service::fit_service(
+                &scenario,
+                &base,
+                &log_kpis,
+                &columns,
+                &policy,
+                settings.service_budget - spent,
+            )
+            .map_err(LogError::Scenario)?;
+            service_fit = Some(match service_fit {
+                // the distance before any fit, and every candidate of every round
+                Some(earlier) => ServiceFit {
+                    distance_before: earlier.distance_before,
+                    evaluations: earlier.evaluations + fit.evaluations,
+                    ..fit
+                },
+                None => fit,
+            });
+            written = write(&estimates, service_fit.as_ref());
+            scenario = parse(&written.text)?;
+        } else if settled {
+            break;
+        }
+        if estimates.workers_by_hour.is_none() {
+            break;
+        }
     }
     written.kept.push(
         if service_fit.is_some() {
-            "the rounds an issue needs, effort, attention, the AI and the customers' writing and \
-             frustration: the base's (the service fit moved the reply time, the ratings and the \
-             retrials)"
+            "effort, attention, the AI and the customers' writing and frustration: the base's \
+             (the service fit moved the reply time, and the rounds, ratings and retrials where \
+             the log has their columns)"
         } else {
             "the service (reply times, rounds an issue needs, effort, attention, the AI) and the \
              customers' writing, frustration, rating and retrial: the base's; a log of chats shows \

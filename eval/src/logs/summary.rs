@@ -65,8 +65,12 @@ pub struct LogSummary {
     rating_sum: f64,
     rating_squares: f64,
     retrials: (u64, u64),
+    /// Chats with a count of worker messages, and the sums of the counts and their squares.
+    worker_messages: (u64, f64, f64),
     /// Each worker's days, per (worker, day).
     answering: HashMap<(u32, i64), WorkerDay>,
+    /// Whether the workers' minutes are summed (the service fit's runs skip them).
+    workers_summed: bool,
 }
 
 impl Default for LogSummary {
@@ -93,7 +97,9 @@ impl Default for LogSummary {
             rating_sum: 0.0,
             rating_squares: 0.0,
             retrials: (0, 0),
+            worker_messages: (0, 0.0, 0.0),
             answering: HashMap::new(),
+            workers_summed: true,
         }
     }
 }
@@ -110,6 +116,12 @@ fn count(pair: &mut (u64, u64), value: Option<bool>) {
 }
 
 impl LogSummary {
+    /// Sums without the workers' minutes (by far the costliest part of a row): for runs that
+    /// need only the key numbers ([`LogSummary::kpis`]).
+    pub fn without_workers() -> Self {
+        Self { workers_summed: false, ..Self::default() }
+    }
+
     /// Adds one chat.
     pub fn add(&mut self, row: &LogRow) {
         self.rows += 1;
@@ -135,7 +147,13 @@ impl LogSummary {
             self.rating_sum += f64::from(r);
             self.rating_squares += f64::from(r).powi(2);
         }
-        if let Some(w) = row.worker {
+        if let Some(m) = row.worker_messages {
+            let m = f64::from(m);
+            self.worker_messages.0 += 1;
+            self.worker_messages.1 += m;
+            self.worker_messages.2 += m * m;
+        }
+        if let Some(w) = row.worker.filter(|_| self.workers_summed) {
             // the worker answered from the first reply to the end, and held the chat through
             // every whole minute in between
             let (from_s, to_s) = (row.arrival_s + wait, row.arrival_s + row.duration_s);
@@ -269,6 +287,14 @@ impl LogSummary {
         }
         if self.retrials.1 > 0 {
             kpis.push(Kpi::new("retrial_share", "share", share(self.retrials.0, self.retrials.1)));
+        }
+        let (counted, sum, squares) = self.worker_messages;
+        if counted > 0 {
+            kpis.push(Kpi::new(
+                "worker_messages_mean",
+                "messages",
+                mean_interval(sum, squares, counted as f64),
+            ));
         }
         if self.ai_involved.1 > 0 {
             kpis.push(Kpi::new("ai_share", "share", share(self.ai_involved.0, self.ai_involved.1)));

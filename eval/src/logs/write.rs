@@ -96,8 +96,9 @@ pub(super) fn scenario_toml(
         )),
     }
     match estimates.workers_by_hour.filter(|w| w.iter().any(|&x| x > 0.0)) {
-        Some(workers) => {
-            t += &workers_section(base, &workers, summary.workers_seen());
+        Some(at_work) => {
+            let on_duty = estimates.workers_on_duty.unwrap_or(at_work);
+            t += &workers_section(base, &at_work, &on_duty, summary.workers_seen());
             if let Some(cap) = estimates.chats_held_at_once {
                 t += &format!(
                     "# the most chats a worker held through a whole minute, in at least 0.1 % of \
@@ -121,14 +122,26 @@ pub(super) fn scenario_toml(
     Written { text: t, kept }
 }
 
-/// The `[workers]` section: the log's workers on the base's roster when it can deliver the
-/// hours the log shows (a headcount of every worker the log names), else that many workers on
-/// duty each hour without shift rules.
-fn workers_section(base: &Scenario, at_work: &[f64; 24], named: usize) -> String {
-    let source = "# workers at work in each hour of the day (mean over days): the minutes each worker\n\
-                  # answered a chat, pauses under 15 minutes included; as a share of count\n";
+/// The `[workers]` section: `on_duty` (the log's workers `at_work`, less the minutes spent
+/// finishing chats after a shift) on the base's roster when it can deliver those hours (a
+/// headcount of every worker the log names), else that many workers on duty each hour without
+/// shift rules.
+fn workers_section(
+    base: &Scenario,
+    at_work: &[f64; 24],
+    on_duty: &[f64; 24],
+    named: usize,
+) -> String {
+    let seen = at_work.iter().sum::<f64>() / on_duty.iter().sum::<f64>() - 1.0;
+    let source = format!(
+        "# workers on duty in each hour of the day (mean over days), as a share of count: the\n\
+         # minutes each worker answered a chat, pauses under 15 minutes included, less the\n\
+         # minutes the fitted centre's workers, simulated for a week and seen the same way,\n\
+         # spend finishing chats after a shift ({:.1} % of those on duty)\n",
+        100.0 * seen
+    );
     let rostered =
-        |count: f64| -> Vec<f64> { at_work.iter().map(|w| (w / count).min(1.0)).collect() };
+        |count: f64| -> Vec<f64> { on_duty.iter().map(|w| (w / count).min(1.0)).collect() };
     let headcount = named.max(1) as f64;
     let mut roster = base.clone();
     roster.workers.count = named.max(1) as u32;
@@ -141,7 +154,7 @@ fn workers_section(base: &Scenario, at_work: &[f64; 24], named: usize) -> String
             array(&roster.workers.staffing)
         );
     }
-    let peak = at_work.iter().copied().fold(0.0, f64::max).ceil().max(1.0);
+    let peak = on_duty.iter().copied().fold(0.0, f64::max).ceil().max(1.0);
     format!(
         "\n[workers]\n# the most workers at work in an hour (the roster cannot deliver the log's \
          hours with the\n# {named} workers it names, so they are on duty without shift rules)\n\

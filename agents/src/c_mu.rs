@@ -26,7 +26,7 @@ use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy, S
 
 use crate::least_loaded::route_least_loaded_calm_to_ai;
 use crate::params::{Param, ParamSet};
-use crate::pick::{any_valid, best_of_kind, first_valid, takeover_at, takeover_param};
+use crate::pick::{TakeoverRule, any_valid, best_of_kind, first_valid};
 
 /// The largest `ai_frustration_limit`: every AI-eligible chat goes to the AI.
 const AI_LIMIT_MAX: f64 = 5.0;
@@ -63,7 +63,7 @@ pub struct CMu {
     switch_s: f64,
     /// Expected remaining rounds by rounds done: [ineligible, eligible].
     remaining_rounds: [[f64; ROUNDS_TABLE]; 2],
-    takeover_frustration: f32,
+    takeover: TakeoverRule,
     /// AI-eligible chats go to the AI only up to this frustration (infinite: always).
     ai_limit: f32,
 }
@@ -92,8 +92,8 @@ fn expected_remaining_rounds(mean: f64) -> [f64; ROUNDS_TABLE] {
 impl CMu {
     /// The parameters of the rule on `scenario`, shared by `c-mu-theta`.
     pub fn params(scenario: &Scenario) -> Vec<Param> {
-        vec![
-            takeover_param(scenario),
+        let mut params = TakeoverRule::params(scenario);
+        params.extend([
             Param::real(
                 "abandonment_weight",
                 "multiplies the cost of an abandonment in the index (0: ignore abandonment)",
@@ -113,7 +113,8 @@ impl CMu {
                 [0.0, AI_LIMIT_MAX],
                 AI_LIMIT_MAX,
             ),
-        ]
+        ]);
+        params
     }
 
     /// The index for `scenario`'s rewards, customers, issues and workers, as derived.
@@ -145,7 +146,7 @@ impl CMu {
                 expected_remaining_rounds(scenario.issues.rounds_ineligible_mean),
                 expected_remaining_rounds(scenario.issues.rounds_eligible_mean),
             ],
-            takeover_frustration: set.value("takeover_frustration") as f32,
+            takeover: TakeoverRule::with(set),
             ai_limit: match set.value("ai_frustration_limit") {
                 limit if limit >= AI_LIMIT_MAX => f32::INFINITY,
                 limit => limit as f32,
@@ -211,7 +212,9 @@ impl CMu {
     pub fn act_by(&self, obs: &Observation, index: impl Fn(&Candidate) -> f64) -> usize {
         match obs.kind {
             DecisionKind::Route => route_least_loaded_calm_to_ai(obs, self.ai_limit),
-            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
+            DecisionKind::Attend => self
+                .takeover
+                .pick(obs)
                 .or_else(|| best_of_kind(obs, CandidateKind::Chat, &index))
                 .or_else(|| first_valid(obs, CandidateKind::Wait))
                 .unwrap_or_else(|| any_valid(obs)),

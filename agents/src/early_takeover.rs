@@ -11,12 +11,12 @@
 use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
 use crate::params::{Param, ParamSet};
-use crate::pick::{longest_wait_or_wait, route_as_deployed, take_in_order, takeover_at};
+use crate::pick::{TakeoverRule, longest_wait_or_wait, route_as_deployed, take_in_order};
 
 /// The deployment with an earlier takeover trigger.
 #[derive(Debug, Clone)]
 pub struct EarlyTakeover {
-    takeover_frustration: f32,
+    takeover: TakeoverRule,
 }
 
 impl EarlyTakeover {
@@ -38,17 +38,18 @@ impl EarlyTakeover {
         Self::with(scenario, &ParamSet::defaults("early-takeover", Self::params()))
     }
 
-    /// The rule with the trigger `trigger_share` of `set` places.
+    /// The deployment's takeover rule with the threshold `trigger_share` of `set` places.
     pub fn with(scenario: &Scenario, set: &ParamSet) -> Self {
         let start = scenario.customers.frustration_mean;
         let deployed = scenario.study_policy.takeover_frustration;
         let share = set.value("trigger_share");
-        Self { takeover_frustration: (start + share * (deployed - start)) as f32 }
+        let threshold = (start + share * (deployed - start)) as f32;
+        Self { takeover: TakeoverRule { threshold, ..TakeoverRule::deployed(scenario) } }
     }
 
-    /// The frustration at which this rule takes over.
+    /// The takeover score at which this rule takes over.
     pub fn trigger(&self) -> f32 {
-        self.takeover_frustration
+        self.takeover.threshold
     }
 }
 
@@ -60,8 +61,9 @@ impl Policy for EarlyTakeover {
     fn act(&mut self, obs: &Observation) -> usize {
         match obs.kind {
             DecisionKind::Route => route_as_deployed(obs),
-            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
-                .unwrap_or_else(|| longest_wait_or_wait(obs)),
+            DecisionKind::Attend => {
+                self.takeover.pick(obs).unwrap_or_else(|| longest_wait_or_wait(obs))
+            }
             DecisionKind::Assign => take_in_order(obs),
         }
     }

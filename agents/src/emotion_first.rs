@@ -12,30 +12,28 @@ use handoff_env::{CandidateKind, DecisionKind, Escalation, Observation, Policy, 
 
 use crate::least_loaded::least_loaded_worker;
 use crate::params::{Param, ParamSet};
-use crate::pick::{
-    any_valid, best_of_kind, first_valid, route_as_deployed, takeover_at, takeover_param,
-};
+use crate::pick::{TakeoverRule, any_valid, best_of_kind, first_valid, route_as_deployed};
 
 /// Angry customers first, in routing and in attention.
 #[derive(Debug, Clone)]
 pub struct EmotionFirst {
-    takeover_frustration: f32,
+    takeover: TakeoverRule,
 }
 
 impl EmotionFirst {
-    /// The takeover threshold, by default the deployment's.
+    /// The takeover rule, by default the deployment's.
     pub fn params(scenario: &Scenario) -> Vec<Param> {
-        vec![takeover_param(scenario)]
+        TakeoverRule::params(scenario)
     }
 
-    /// The rule with the takeover threshold of `scenario.study_policy`.
+    /// The rule with the takeover rule of `scenario.study_policy`.
     pub fn new(scenario: &Scenario) -> Self {
         Self::with(&ParamSet::defaults("emotion-first", Self::params(scenario)))
     }
 
-    /// The rule with the takeover threshold in `set`.
+    /// The rule with the takeover rule in `set`.
     pub fn with(set: &ParamSet) -> Self {
-        Self { takeover_frustration: set.value("takeover_frustration") as f32 }
+        Self { takeover: TakeoverRule::with(set) }
     }
 
     fn route(obs: &Observation) -> usize {
@@ -53,7 +51,7 @@ impl EmotionFirst {
         })
         .filter(|&i| obs.candidates[i].escalation == Some(Escalation::Emotional));
         emotional
-            .or_else(|| takeover_at(obs, self.takeover_frustration))
+            .or_else(|| self.takeover.pick(obs))
             .or_else(|| best_of_kind(obs, CandidateKind::Chat, |c| f64::from(c.frustration)))
             .or_else(|| first_valid(obs, CandidateKind::Wait))
             .unwrap_or_else(|| any_valid(obs))

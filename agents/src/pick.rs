@@ -3,7 +3,7 @@
 
 use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Scenario};
 
-use crate::params::Param;
+use crate::params::{Param, ParamSet};
 
 /// The index of the first valid candidate of `kind`.
 pub fn first_valid(obs: &Observation, kind: CandidateKind) -> Option<usize> {
@@ -82,24 +82,100 @@ pub fn longest_wait_or_wait(obs: &Observation) -> usize {
         .unwrap_or_else(|| any_valid(obs))
 }
 
-/// The most frustrated supervised AI chat whose frustration is at least `threshold`
-/// (takeover candidates come most frustrated first).
-pub fn takeover_at(obs: &Observation, threshold: f32) -> Option<usize> {
-    first_valid(obs, CandidateKind::Takeover)
-        .filter(|&i| obs.candidates[i].frustration >= threshold)
+/// The takeover rule: a free worker steps into the supervised AI chat with the highest score,
+/// once that score reaches `threshold`. The score is what the supervisor sees of the chat: the
+/// customer's frustration (the sentiment), plus `per_unproductive` for each AI reply that did
+/// not move the issue forward, plus `per_minute` for each minute the chat has spent with the AI.
+/// With both weights at 0 it is the deployment as the study documents it: sentiment alone
+/// (ties: the most frustrated first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TakeoverRule {
+    /// The score at which a worker takes over (`takeover_frustration`).
+    pub threshold: f32,
+    /// What each unproductive AI reply adds (`takeover_per_unproductive`).
+    pub per_unproductive: f32,
+    /// What each minute with the AI adds (`takeover_per_minute`).
+    pub per_minute: f32,
 }
 
-/// The `takeover_frustration` parameter: the threshold of [`takeover_at`], by default the
-/// deployment's (`study_policy.takeover_frustration`).
-pub fn takeover_param(scenario: &Scenario) -> Param {
-    let deployed = scenario.study_policy.takeover_frustration;
-    Param::real(
-        "takeover_frustration",
-        "a free worker takes over a supervised AI chat whose frustration has reached this; \
-         above the AI's own emotional threshold takeovers all but stop",
-        [0.0, deployed.max(2.0)],
-        deployed,
-    )
+/// What made a takeover: the customer's sentiment alone reached the threshold, or the AI's lack
+/// of progress (its stalled replies, its time on the chat) was needed to reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeoverTrigger {
+    /// The frustration alone reached the threshold.
+    Sentiment,
+    /// The progress terms were needed.
+    Progress,
+}
+
+impl TakeoverRule {
+    /// The deployment's rule, `scenario.study_policy`'s.
+    pub fn deployed(scenario: &Scenario) -> Self {
+        let p = &scenario.study_policy;
+        Self {
+            threshold: p.takeover_frustration as f32,
+            per_unproductive: p.takeover_per_unproductive as f32,
+            per_minute: p.takeover_per_minute as f32,
+        }
+    }
+
+    /// The rule's three parameters, by default the deployment's (`study_policy`).
+    pub fn params(scenario: &Scenario) -> Vec<Param> {
+        let p = &scenario.study_policy;
+        vec![
+            Param::real(
+                "takeover_frustration",
+                "a free worker takes over a supervised AI chat whose takeover score (the \
+                 customer's frustration plus the two terms below) has reached this; above the \
+                 AI's own emotional threshold takeovers all but stop",
+                [0.0, p.takeover_frustration.max(2.0)],
+                p.takeover_frustration,
+            ),
+            Param::real(
+                "takeover_per_unproductive",
+                "what each AI reply that did not move the issue adds to the takeover score, in \
+                 units of frustration (0: sentiment alone)",
+                [0.0, p.takeover_per_unproductive.max(1.0)],
+                p.takeover_per_unproductive,
+            ),
+            Param::real(
+                "takeover_per_minute",
+                "what each minute with the AI adds to the takeover score, in units of \
+                 frustration (0: sentiment alone)",
+                [0.0, p.takeover_per_minute.max(0.5)],
+                p.takeover_per_minute,
+            ),
+        ]
+    }
+
+    /// The rule with the parameters of [`TakeoverRule::params`] in `set`.
+    pub fn with(set: &ParamSet) -> Self {
+        Self {
+            threshold: set.value("takeover_frustration") as f32,
+            per_unproductive: set.value("takeover_per_unproductive") as f32,
+            per_minute: set.value("takeover_per_minute") as f32,
+        }
+    }
+
+    /// The takeover score of a supervised AI chat.
+    pub fn score(&self, c: &Candidate) -> f32 {
+        c.frustration + self.per_unproductive * c.ai_unproductive + self.per_minute * c.age_s / 60.0
+    }
+
+    /// The supervised AI chat to take over, if any scores at least the threshold.
+    pub fn pick(&self, obs: &Observation) -> Option<usize> {
+        best_of_kind(obs, CandidateKind::Takeover, |c| f64::from(self.score(c)))
+            .filter(|&i| self.score(&obs.candidates[i]) >= self.threshold)
+    }
+
+    /// What made the takeover of `c`.
+    pub fn trigger(&self, c: &Candidate) -> TakeoverTrigger {
+        if c.frustration >= self.threshold {
+            TakeoverTrigger::Sentiment
+        } else {
+            TakeoverTrigger::Progress
+        }
+    }
 }
 
 /// The treated workers' workflow (`study_policy.focus_s`): stay with the AI-ineligible chat
@@ -132,4 +208,66 @@ pub fn stay_focused(obs: &Observation, focus_s: f32) -> Option<usize> {
 pub fn take_in_order(obs: &Observation) -> usize {
     debug_assert_eq!(obs.kind, DecisionKind::Assign);
     first_valid(obs, CandidateKind::Queued).unwrap_or_else(|| any_valid(obs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An attend decision: waiting, then supervised AI chats (frustration, unproductive AI
+    /// replies, minutes with the AI), most frustrated first as the simulator offers them.
+    fn attend(takeovers: &[(f32, f32, f32)]) -> Observation {
+        let mut obs = Observation::new(1 + takeovers.len());
+        obs.kind = DecisionKind::Attend;
+        obs.candidates[0].kind = CandidateKind::Wait;
+        obs.mask[0] = true;
+        for (i, &(frustration, unproductive, minutes)) in takeovers.iter().enumerate() {
+            obs.candidates[1 + i] = Candidate {
+                kind: CandidateKind::Takeover,
+                frustration,
+                ai_unproductive: unproductive,
+                age_s: 60.0 * minutes,
+                ..Candidate::default()
+            };
+            obs.mask[1 + i] = true;
+        }
+        obs
+    }
+
+    const SENTIMENT: TakeoverRule =
+        TakeoverRule { threshold: 0.5, per_unproductive: 0.0, per_minute: 0.0 };
+
+    #[test]
+    fn sentiment_alone_takes_the_most_frustrated_chat_at_the_threshold() {
+        let obs = attend(&[(0.6, 0.0, 1.0), (0.55, 3.0, 9.0), (0.2, 2.0, 2.0)]);
+        assert_eq!(SENTIMENT.pick(&obs), Some(1));
+        assert_eq!(SENTIMENT.trigger(&obs.candidates[1]), TakeoverTrigger::Sentiment);
+        let calm = attend(&[(0.49, 5.0, 30.0)]);
+        assert_eq!(SENTIMENT.pick(&calm), None, "below the threshold, however stalled");
+        let mut masked = obs.clone();
+        masked.mask[1] = false;
+        assert_eq!(SENTIMENT.pick(&masked), Some(2), "the next valid one");
+    }
+
+    #[test]
+    fn the_ais_lack_of_progress_brings_a_calm_chat_to_a_takeover() {
+        let rule = TakeoverRule { per_unproductive: 0.2, per_minute: 0.05, ..SENTIMENT };
+        // 0.2 + 2 x 0.2 + 3 x 0.05 = 0.75 against 0.45 + 0 + 0.05 = 0.5
+        let obs = attend(&[(0.45, 0.0, 1.0), (0.2, 2.0, 3.0)]);
+        assert_eq!(rule.pick(&obs), Some(2));
+        assert_eq!(rule.trigger(&obs.candidates[2]), TakeoverTrigger::Progress);
+        assert!((rule.score(&obs.candidates[2]) - 0.75).abs() < 1e-6);
+        assert_eq!(rule.pick(&attend(&[(0.2, 1.0, 1.0)])), None, "0.45 is short of 0.5");
+    }
+
+    #[test]
+    fn the_rules_parameters_default_to_the_deployment_and_set_it() {
+        let mut scenario = Scenario::builtin("small").unwrap();
+        scenario.study_policy.takeover_per_unproductive = 0.3;
+        let mut set = ParamSet::defaults("test", TakeoverRule::params(&scenario));
+        assert_eq!(TakeoverRule::with(&set), TakeoverRule::deployed(&scenario));
+        set.set("takeover_per_minute", 0.1).unwrap();
+        assert_eq!(TakeoverRule::with(&set).per_minute, 0.1);
+        assert!(set.set("takeover_per_unproductive", -0.1).is_err());
+    }
 }

@@ -4,8 +4,10 @@
 //!   worker with a free slot (else the queue); a worker answers the chat that has waited longest.
 //! - `study-treatment`: the deployment. AI-eligible chats go to the AI; an escalated chat goes back
 //!   to the worker who supervised it when they have a free slot, else to the least-loaded other
-//!   worker; a free worker takes over a supervised AI chat whose sentiment has fallen below the
-//!   threshold `study_policy.takeover_frustration` (a human-initiated intervention). Otherwise the
+//!   worker; a free worker takes over a supervised AI chat whose takeover score (its sentiment,
+//!   and the AI's stalled replies and time on it when `study_policy` weighs them:
+//!   [`TakeoverRule`]) has reached `study_policy.takeover_frustration` (a human-initiated
+//!   intervention). Otherwise the
 //!   treated workers' adapted workflow (`study_policy.focus_s`, see [`stay_focused`]): stay with
 //!   the AI-ineligible chat answered last unless another customer has waited too long, else
 //!   answer the chat that has waited longest.
@@ -14,8 +16,8 @@ use handoff_env::{DecisionKind, Observation, Policy, Scenario};
 
 use crate::params::{Param, ParamSet};
 use crate::pick::{
-    least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, stay_focused, take_in_order,
-    takeover_at, takeover_param,
+    TakeoverRule, least_loaded_or_queue, longest_wait_or_wait, route_as_deployed, stay_focused,
+    take_in_order,
 };
 
 /// The study's two arms: (arm name, policy name).
@@ -43,25 +45,24 @@ impl Policy for StudyControl {
 /// The treatment arm: the study's deployment of the agentic AI.
 #[derive(Debug, Clone)]
 pub struct StudyTreatment {
-    takeover_frustration: f32,
+    takeover: TakeoverRule,
     focus_s: f32,
 }
 
 impl StudyTreatment {
-    /// The takeover threshold and the workflow's `focus_s`, by default those of
+    /// The takeover rule and the workflow's `focus_s`, by default those of
     /// `scenario.study_policy` (the concurrency limit is added by the registry).
     pub fn params(scenario: &Scenario) -> Vec<Param> {
         let focus_s = scenario.study_policy.focus_s;
-        vec![
-            takeover_param(scenario),
-            Param::real(
-                "focus_s",
-                "stay with the AI-ineligible chat answered last unless another customer has \
+        let mut params = TakeoverRule::params(scenario);
+        params.push(Param::real(
+            "focus_s",
+            "stay with the AI-ineligible chat answered last unless another customer has \
                  waited this long, seconds (0: off; holding needs env.hold_s > 0)",
-                [0.0, focus_s.max(600.0)],
-                focus_s,
-            ),
-        ]
+            [0.0, focus_s.max(600.0)],
+            focus_s,
+        ));
+        params
     }
 
     /// The deployment with the takeover threshold and workflow of `scenario.study_policy`.
@@ -71,10 +72,7 @@ impl StudyTreatment {
 
     /// The deployment with the parameters in `set`.
     pub fn with(set: &ParamSet) -> Self {
-        Self {
-            takeover_frustration: set.value("takeover_frustration") as f32,
-            focus_s: set.value("focus_s") as f32,
-        }
+        Self { takeover: TakeoverRule::with(set), focus_s: set.value("focus_s") as f32 }
     }
 }
 
@@ -86,7 +84,9 @@ impl Policy for StudyTreatment {
     fn act(&mut self, obs: &Observation) -> usize {
         match obs.kind {
             DecisionKind::Route => route_as_deployed(obs),
-            DecisionKind::Attend => takeover_at(obs, self.takeover_frustration)
+            DecisionKind::Attend => self
+                .takeover
+                .pick(obs)
                 .or_else(|| stay_focused(obs, self.focus_s))
                 .unwrap_or_else(|| longest_wait_or_wait(obs)),
             DecisionKind::Assign => take_in_order(obs),

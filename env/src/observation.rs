@@ -69,6 +69,10 @@ pub struct Candidate {
     /// the centre's median (Worker): what a dispatcher learns of a worker's pace by watching.
     /// Not in the encoded vector yet (the rollout learner reads it).
     pub reply_time_ratio: f32,
+    /// The AI's replies so far that did not move the issue forward (Takeover): the progress a
+    /// supervising worker sees the AI fail to make. Not in the encoded vector yet (the takeover
+    /// rule reads it).
+    pub ai_unproductive: f32,
 }
 
 /// Replies' worth of the centre's median reply time that a worker's observed pace

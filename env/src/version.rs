@@ -36,6 +36,14 @@ pub fn digest(bytes: &[u8]) -> String {
     hex
 }
 
+/// Fields added after fingerprints began, left out of the fingerprint at the value that
+/// changes nothing, so that every earlier fingerprint, and the stamps made with it, holds:
+/// (section, field, neutral value).
+const NEUTRAL_SINCE_STAMPS: [(&str, &str, f64); 2] = [
+    ("study_policy", "takeover_per_unproductive", 0.0),
+    ("study_policy", "takeover_per_minute", 0.0),
+];
+
 impl Scenario {
     /// A stable hash of every value of the scenario except its `name` and `description` (labels
     /// that do not change what is simulated): two files that resolve to the same values share a
@@ -49,6 +57,14 @@ impl Scenario {
         if let Some(fields) = values.as_object_mut() {
             fields.remove("name");
             fields.remove("description");
+        }
+        for (section, key, neutral) in NEUTRAL_SINCE_STAMPS {
+            let fields = values.get_mut(section).and_then(|s| s.as_object_mut());
+            if let Some(fields) =
+                fields.filter(|f| f.get(key).and_then(|v| v.as_f64()) == Some(neutral))
+            {
+                fields.remove(key);
+            }
         }
         if let (Some(trace), Some(arrivals)) =
             (&self.arrivals.replay, values.get_mut("arrivals").and_then(|a| a.as_object_mut()))

@@ -91,8 +91,17 @@ impl EnvConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StudyPolicy {
-    /// Frustration of an AI chat at which its supervising worker, when free, takes it over.
+    /// The takeover score of an AI chat at which its supervising worker, when free, takes it
+    /// over: the customer's frustration, plus the two terms below (the takeover rule,
+    /// `handoff_agents::pick::TakeoverRule`).
     pub takeover_frustration: f64,
+    /// What each AI reply that did not move the issue forward adds to the takeover score, in
+    /// units of frustration: a supervisor who sees the AI stall steps in before the customer is
+    /// upset. 0 (the default): sentiment alone.
+    pub takeover_per_unproductive: f64,
+    /// What each minute the chat has spent with the AI adds to the takeover score, in units of
+    /// frustration. 0 (the default): sentiment alone.
+    pub takeover_per_minute: f64,
     /// The treated workers' adapted workflow (arXiv:2605.14830: supervising the AI, they
     /// switched away from AI-ineligible chats less often): a worker stays with the AI-ineligible
     /// chat they answered last, answering it or holding until its customer writes, unless another
@@ -103,7 +112,12 @@ pub struct StudyPolicy {
 
 impl Default for StudyPolicy {
     fn default() -> Self {
-        Self { takeover_frustration: 0.7, focus_s: 0.0 }
+        Self {
+            takeover_frustration: 0.7,
+            takeover_per_unproductive: 0.0,
+            takeover_per_minute: 0.0,
+            focus_s: 0.0,
+        }
     }
 }
 
@@ -111,6 +125,13 @@ impl StudyPolicy {
     /// Checks every value of this section against its allowed range.
     pub(super) fn validate(&self, v: &mut Validator<'_>) -> Result<(), ScenarioError> {
         v.range("study_policy.takeover_frustration", self.takeover_frustration, 0.0, 100.0)?;
+        v.range(
+            "study_policy.takeover_per_unproductive",
+            self.takeover_per_unproductive,
+            0.0,
+            10.0,
+        )?;
+        v.range("study_policy.takeover_per_minute", self.takeover_per_minute, 0.0, 10.0)?;
         v.range("study_policy.focus_s", self.focus_s, 0.0, HOUR_S)?;
         Ok(())
     }

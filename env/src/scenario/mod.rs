@@ -375,6 +375,25 @@ mod tests {
         let mut s = Scenario::default();
         s.ai.outages.push(Window { day: None, start_hour: 5.0, end_hour: 3.0, multiplier: 1.0 });
         assert!(s.validate("f").unwrap_err().to_string().contains("ai.outages[0].end_hour"));
+        let mut s = Scenario::default();
+        s.study_policy.takeover_per_minute = -0.5;
+        let e = s.validate("f").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "f: study_policy.takeover_per_minute: -0.5 is out of range (allowed 0 to 10)"
+        );
+    }
+
+    #[test]
+    fn a_takeover_term_at_zero_leaves_the_fingerprint_as_it_was() {
+        let s = Scenario::default();
+        let mut weighed = s.clone();
+        weighed.study_policy.takeover_per_unproductive = 0.25;
+        assert_ne!(weighed.fingerprint(), s.fingerprint());
+        weighed.study_policy.takeover_per_unproductive = 0.0;
+        assert_eq!(weighed.fingerprint(), s.fingerprint());
+        let value = s.value_at("study_policy.takeover_per_minute").and_then(|v| v.as_float());
+        assert_eq!(value, Some(0.0), "the fit reads it");
     }
 
     /// The keys of `table` missing from `file`, as dotted paths.

@@ -64,6 +64,7 @@ impl Simulator {
             eligible: chat.eligible,
             last_answered: self.workers[worker as usize].last_chat == chat.id,
             age_s: (self.now - chat.arrival_s) as f32,
+            ai_unproductive: (chat.ai_replies - chat.ai_productive_rounds) as f32,
             ..Candidate::default()
         }
     }

@@ -23,6 +23,8 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
     ("customers.frustration_ai_reply", 0.0, 0.4),
     ("satisfaction.ai_share", 0.0, 3.0),
     ("study_policy.takeover_frustration", 0.1, 3.0),
+    ("study_policy.takeover_per_unproductive", 0.0, 1.0),
+    ("study_policy.takeover_per_minute", 0.0, 0.5),
     ("issues.ai_solvable_share", 0.2, 0.95),
     ("effort.emotional", 0.2, 1.0),
     ("effort.human_initiated", 0.2, 1.0),

@@ -6,10 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use handoff_agents::pick::{TakeoverRule, TakeoverTrigger};
 use handoff_agents::spec::resolve;
 use handoff_agents::{STUDY_ARMS, SpecError};
 use handoff_env::{ArmStats, EscalationMix};
-use handoff_env::{ChatRecord, Escalation, Policy, Scenario, Simulator};
+use handoff_env::{
+    CandidateKind, ChatRecord, Escalation, Observation, Policy, Scenario, Simulator,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{mean_ci, standard_error};
@@ -69,6 +72,8 @@ pub const REPORTED: &[(&str, &str)] = &[
     ("retrial_twin_none_pp", "retrial vs human twin: AI alone (points)"),
     ("concurrency_ineligible_pct", "chats juggled per reply, AI-ineligible (%)"),
     ("switch_aways_ineligible_pct", "switch-aways per chat, AI-ineligible (%)"),
+    ("takeover_sentiment_pct", "takeovers the sentiment alone triggered (%)"),
+    ("takeover_progress_pct", "takeovers the AI's lack of progress triggered (%)"),
 ];
 
 /// Intervention-delay buckets of the mechanism curves, in minutes: `[lo, hi)`.
@@ -192,18 +197,56 @@ fn type_index(r: &ChatRecord) -> usize {
     }
 }
 
+/// The treatment arm's policy, counting its takeovers by what triggered them under the
+/// deployment's takeover rule (`study_policy`): the sentiment alone, or the AI's lack of
+/// progress.
+#[derive(Clone)]
+struct TakeoverTriggers {
+    policy: Box<dyn Policy>,
+    rule: TakeoverRule,
+    /// Takeovers by [`TakeoverTrigger`]: sentiment, progress.
+    counts: [u64; 2],
+}
+
+impl Policy for TakeoverTriggers {
+    fn name(&self) -> &str {
+        self.policy.name()
+    }
+
+    fn reset(&mut self, seed: u64) {
+        self.policy.reset(seed);
+    }
+
+    fn act(&mut self, obs: &Observation) -> usize {
+        let action = self.policy.act(obs);
+        let chosen = &obs.candidates[action];
+        if chosen.kind == CandidateKind::Takeover {
+            self.counts[match self.rule.trigger(chosen) {
+                TakeoverTrigger::Sentiment => 0,
+                TakeoverTrigger::Progress => 1,
+            }] += 1;
+        }
+        action
+    }
+}
+
 /// Runs both policies on `seed` (in parallel) and estimates every metric.
 pub fn measure_seed(
     scenario: &Scenario,
     seed: u64,
     control: &mut dyn Policy,
-    treatment: &mut dyn Policy,
+    treatment: Box<dyn Policy>,
 ) -> SeedMeasurement {
     let mut control_stats = ArmStats::default();
     let mut treatment_stats = ArmStats::default();
     let mut twins: HashMap<u64, Twin> = HashMap::new();
     let mut treated: Vec<ChatRecord> = Vec::new();
     let mut curves = DelayCurves::default();
+    let mut treatment = TakeoverTriggers {
+        policy: treatment,
+        rule: TakeoverRule::deployed(scenario),
+        counts: [0; 2],
+    };
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut sim = Simulator::new(scenario.clone());
@@ -220,7 +263,7 @@ pub fn measure_seed(
             });
         });
         let mut sim = Simulator::new(scenario.clone());
-        handoff_env::run(&mut sim, seed, treatment, |r| {
+        handoff_env::run(&mut sim, seed, &mut treatment, |r| {
             treatment_stats.add(r);
             curves.add(r);
             if r.ai_eligible && r.ai_involved {
@@ -309,6 +352,9 @@ pub fn measure_seed(
         "switch_aways_ineligible_pct",
         100.0 * (ti.switch_aways_mean / ci.switch_aways_mean - 1.0),
     );
+    let takeovers = treatment.counts.iter().sum::<u64>();
+    m.insert("takeover_sentiment_pct", 100.0 * mean(treatment.counts[0] as f64, takeovers));
+    m.insert("takeover_progress_pct", 100.0 * mean(treatment.counts[1] as f64, takeovers));
     m.insert("control_rating_mean", c.all.rating_mean);
     m.insert("control_rating_rate_pct", 100.0 * c.all.rating_rate);
     m.insert("control_retrial_pct", 100.0 * c.all.retrial_rate);
@@ -450,8 +496,8 @@ pub fn measure_arms(
     (1..=seeds)
         .map(|seed| {
             let mut control = resolve(&arms.control, scenario)?;
-            let mut treatment = resolve(&arms.treatment, scenario)?;
-            let m = measure_seed(scenario, seed, control.as_mut(), treatment.as_mut());
+            let treatment = resolve(&arms.treatment, scenario)?;
+            let m = measure_seed(scenario, seed, control.as_mut(), treatment);
             on_seed();
             Ok(m)
         })
@@ -477,7 +523,7 @@ mod tests {
                 obs.valid_actions().next().unwrap()
             }
         }
-        let m = measure_seed(&scenario, 1, &mut First, &mut First);
+        let m = measure_seed(&scenario, 1, &mut First, Box::new(First));
         for t in &targets.targets {
             assert!(t.citation.contains("arXiv:2605.14830"), "{}", t.metric);
             assert!(t.tolerance > 0.0);

@@ -164,8 +164,14 @@ impl TakeoverRule {
 
     /// The supervised AI chat to take over, if any scores at least the threshold.
     pub fn pick(&self, obs: &Observation) -> Option<usize> {
-        best_of_kind(obs, CandidateKind::Takeover, |c| f64::from(self.score(c)))
-            .filter(|&i| self.score(&obs.candidates[i]) >= self.threshold)
+        let best = if self.per_unproductive == 0.0 && self.per_minute == 0.0 {
+            // sentiment alone: the simulator offers takeovers most frustrated first, so the
+            // first is the best (the same choice as scoring them all, without the scan)
+            first_valid(obs, CandidateKind::Takeover)
+        } else {
+            best_of_kind(obs, CandidateKind::Takeover, |c| f64::from(self.score(c)))
+        };
+        best.filter(|&i| self.score(&obs.candidates[i]) >= self.threshold)
     }
 
     /// What made the takeover of `c`.

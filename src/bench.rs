@@ -152,6 +152,60 @@ pub fn bench_reference() -> ReferenceBench {
     ReferenceBench { ops: REFERENCE_OPS, seconds, ops_per_s: REFERENCE_OPS as f64 / seconds }
 }
 
+/// Nanoseconds per draw of each of the simulator's samplers on one core (the fastest of
+/// [`REFERENCE_REPEATS`] repetitions of [`DRAWS`] draws each): the per-part figure for the
+/// draws, which `libm` computes so that every machine gets the same bits.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrawsBench {
+    /// Draws of each sampler per repetition.
+    pub draws: u64,
+    /// A uniform on [0, 1) from the generator's 53 bits.
+    pub uniform_ns: f64,
+    /// An exponential (one logarithm).
+    pub exponential_ns: f64,
+    /// A standard normal of a Box-Muller pair kept for the next draw (half a logarithm, square
+    /// root and sine-cosine per draw).
+    pub normal_ns: f64,
+    /// A log-normal from the paired normals (the reply and typing times).
+    pub lognormal_ns: f64,
+    /// 1 + Poisson(0.6), the messages per reply at full effort (inversion, `exp(-λ)` kept).
+    pub poisson_ns: f64,
+}
+
+/// Draws of one repetition of each sampler.
+const DRAWS: u64 = 1_000_000;
+
+/// Times the simulator's samplers.
+pub fn bench_draws() -> DrawsBench {
+    use handoff_env::rng::{OnePlusPoisson, PairedNormals, exponential, uniform};
+    use rand::SeedableRng;
+    fn time(mut draw: impl FnMut(&mut rand_pcg::Pcg32) -> f64) -> f64 {
+        (0..REFERENCE_REPEATS)
+            .map(|_| {
+                let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
+                let start = Instant::now();
+                let mut sum = 0.0;
+                for _ in 0..DRAWS {
+                    sum += draw(&mut rng);
+                }
+                std::hint::black_box(sum);
+                start.elapsed().as_secs_f64() * 1e9 / DRAWS as f64
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+    let messages = OnePlusPoisson::new(1.6);
+    let mut normals = PairedNormals::new(rand_pcg::Pcg32::seed_from_u64(1));
+    let mut lognormals = PairedNormals::new(rand_pcg::Pcg32::seed_from_u64(1));
+    DrawsBench {
+        draws: DRAWS,
+        uniform_ns: time(uniform),
+        exponential_ns: time(|rng| exponential(rng, 1.0)),
+        normal_ns: time(|_| normals.std_normal()),
+        lognormal_ns: time(|_| lognormals.lognormal(35.0, 0.6)),
+        poisson_ns: time(|rng| f64::from(messages.sample(rng))),
+    }
+}
+
 /// What `handoff bench --json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -159,6 +213,8 @@ pub struct BenchReport {
     pub model_version: u32,
     /// The reference workload, timed first.
     pub reference: ReferenceBench,
+    /// The simulator's samplers, one by one.
+    pub draws: DrawsBench,
     /// The whole-study simulation.
     pub simulator: SimulatorBench,
     /// The environment.

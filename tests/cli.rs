@@ -167,6 +167,12 @@ fn bench_reports_both_throughputs_as_json() {
     assert_eq!(c["decisions"].as_u64().unwrap(), 5000);
     assert!(c["corrected_routings"].as_u64().unwrap() > 0, "{c}");
     assert!(c["rule_ns"].as_f64().unwrap() > 0.0 && c["corrected_ns"].as_f64().unwrap() > 0.0);
+    // each sampler on its own, a million draws each
+    let d = &v["draws"];
+    assert_eq!(d["draws"].as_u64().unwrap(), 1_000_000);
+    for name in ["uniform_ns", "exponential_ns", "normal_ns", "lognormal_ns", "poisson_ns"] {
+        assert!(d[name].as_f64().unwrap() > 0.0, "{name}: {d}");
+    }
 }
 
 #[test]

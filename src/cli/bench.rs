@@ -6,8 +6,8 @@ use handoff_env::scenario::DEFAULT_SCENARIO;
 use super::format::table;
 use super::{CliError, load_scenario, to_json};
 use crate::bench::{
-    BenchReport, bench_decisions, bench_env, bench_learner, bench_reference, bench_simulator,
-    bench_vector, with_every_lever,
+    BenchReport, bench_decisions, bench_draws, bench_env, bench_learner, bench_reference,
+    bench_simulator, bench_vector, with_every_lever,
 };
 
 /// The options of `handoff bench`.
@@ -57,6 +57,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
     let report = BenchReport {
         model_version: handoff_env::MODEL_VERSION,
         reference,
+        draws: bench_draws(),
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
         env_every_kind: bench_env(&with_every_lever(&env_scenario), args.steps, 1),
@@ -94,6 +95,22 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{} events", relative(s.events_per_s)),
         ],
     ];
+    let d = &report.draws;
+    for (what, ns) in [
+        ("uniform", d.uniform_ns),
+        ("exponential", d.exponential_ns),
+        ("normal (Box-Muller pair)", d.normal_ns),
+        ("log-normal", d.lognormal_ns),
+        ("1 + Poisson(0.6)", d.poisson_ns),
+    ] {
+        rows.push(vec![
+            format!("draw: {what} (one core, fastest of 7)"),
+            format!("{} draws", d.draws),
+            format!("{:.3}", ns * 1e-3),
+            format!("{ns:.1} ns/draw"),
+            format!("{} draws", relative(1e9 / ns)),
+        ]);
+    }
     for (e, what) in
         [(e, "random masked policy"), (&report.env_every_kind, "every decision kind, holds")]
     {

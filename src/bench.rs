@@ -206,6 +206,51 @@ pub fn bench_draws() -> DrawsBench {
     }
 }
 
+/// Nanoseconds to encode an observation into the network's floats, on observations of real
+/// decisions (one core, the fastest of [`REFERENCE_REPEATS`] passes).
+#[derive(Debug, Clone, Serialize)]
+pub struct EncodingBench {
+    /// Scenario the observations come from (the agent making every kind of decision).
+    pub scenario: String,
+    /// Floats per observation.
+    pub floats: usize,
+    /// Encodings per pass.
+    pub encodings: u64,
+    /// Mean nanoseconds per encoding.
+    pub ns: f64,
+}
+
+/// Distinct observations the encoding benchmark cycles through.
+const ENCODED_OBSERVATIONS: usize = 1000;
+
+/// Times [`handoff_env::Observation::encode`] on `encodings` encodings of observations of
+/// `scenario`'s decisions (taken by a random masked policy, every decision kind).
+pub fn bench_encoding(scenario: &Scenario, encodings: u64) -> EncodingBench {
+    let scenario = with_every_lever(scenario);
+    let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
+    let mut policy = RandomPolicy::default();
+    policy.reset(1);
+    env.reset(1);
+    let mut observations = Vec::with_capacity(ENCODED_OBSERVATIONS);
+    while observations.len() < ENCODED_OBSERVATIONS && !env.is_over() {
+        observations.push(env.observation().clone());
+        let action = policy.act(env.observation());
+        env.step(action).expect("the random policy picks valid actions");
+    }
+    let mut buffer = vec![0.0f32; env.observation_len()];
+    let ns = (0..REFERENCE_REPEATS)
+        .map(|_| {
+            let start = Instant::now();
+            for obs in observations.iter().cycle().take(encodings as usize) {
+                obs.encode(&mut buffer);
+                std::hint::black_box(&buffer);
+            }
+            start.elapsed().as_secs_f64() * 1e9 / encodings as f64
+        })
+        .fold(f64::INFINITY, f64::min);
+    EncodingBench { scenario: scenario.name.clone(), floats: buffer.len(), encodings, ns }
+}
+
 /// What `handoff bench --json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -215,6 +260,8 @@ pub struct BenchReport {
     pub reference: ReferenceBench,
     /// The simulator's samplers, one by one.
     pub draws: DrawsBench,
+    /// The observation's encoding.
+    pub encoding: EncodingBench,
     /// The whole-study simulation.
     pub simulator: SimulatorBench,
     /// The environment.

@@ -167,6 +167,9 @@ fn bench_reports_both_throughputs_as_json() {
     assert_eq!(c["decisions"].as_u64().unwrap(), 5000);
     assert!(c["corrected_routings"].as_u64().unwrap() > 0, "{c}");
     assert!(c["rule_ns"].as_f64().unwrap() > 0.0 && c["corrected_ns"].as_f64().unwrap() > 0.0);
+    let n = &v["encoding"];
+    assert_eq!(n["encodings"].as_u64().unwrap(), 5000);
+    assert!(n["floats"].as_u64().unwrap() > 17 && n["ns"].as_f64().unwrap() > 0.0, "{n}");
     // each sampler on its own, a million draws each
     let d = &v["draws"];
     assert_eq!(d["draws"].as_u64().unwrap(), 1_000_000);

@@ -6,8 +6,8 @@ use handoff_env::scenario::DEFAULT_SCENARIO;
 use super::format::table;
 use super::{CliError, load_scenario, to_json};
 use crate::bench::{
-    BenchReport, bench_decisions, bench_draws, bench_env, bench_learner, bench_reference,
-    bench_simulator, bench_vector, with_every_lever,
+    BenchReport, bench_decisions, bench_draws, bench_encoding, bench_env, bench_learner,
+    bench_reference, bench_simulator, bench_vector, with_every_lever,
 };
 
 /// The options of `handoff bench`.
@@ -58,6 +58,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         model_version: handoff_env::MODEL_VERSION,
         reference,
         draws: bench_draws(),
+        encoding: bench_encoding(&env_scenario, args.steps / 4),
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
         env_every_kind: bench_env(&with_every_lever(&env_scenario), args.steps, 1),
@@ -111,6 +112,14 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{} draws", relative(1e9 / ns)),
         ]);
     }
+    let n = &report.encoding;
+    rows.push(vec![
+        format!("encode an observation ({}, {} floats)", n.scenario, n.floats),
+        format!("{} encodings", n.encodings),
+        format!("{:.3}", n.ns * n.encodings as f64 / 1e9),
+        format!("{:.0} ns/encoding", n.ns),
+        format!("{} encodings", relative(1e9 / n.ns)),
+    ]);
     for (e, what) in
         [(e, "random masked policy"), (&report.env_every_kind, "every decision kind, holds")]
     {

@@ -122,6 +122,20 @@ fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
         std::fs::read(path).unwrap()
     };
     assert_eq!(seeded(&out), seeded(&again), "a seeded fit repeats");
+    // --json carries the fit's result beside the report
+    let o = handoff(&quick_fit(&["--fit", "--fit-out", out.to_str().unwrap(), "--json"], "25"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let fit = &v["fit"];
+    let (before, after) =
+        (fit["distance_before"].as_f64().unwrap(), fit["distance_after"].as_f64().unwrap());
+    // the same fit as the text's (same search seed), which prints two decimals
+    assert!((before - numbers[0]).abs() < 0.005 && (after - numbers[1]).abs() < 0.005, "{fit}");
+    assert_eq!(
+        fit["parameters"].as_array().unwrap().len(),
+        handoff::eval::fit::FREE_PARAMETERS.len(),
+        "{fit}"
+    );
+    assert!(v["targets"].is_array(), "the report is there too");
     std::fs::remove_dir_all(dir).ok();
 }
 

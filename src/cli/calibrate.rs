@@ -217,7 +217,19 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         files.push((path.as_path(), curves_svg(&report)?));
     }
     write_all_atomic(&files)?;
-    let text = if args.json { to_json(&report) } else { prefix + &render_text(&report) };
+    let text = if args.json {
+        /// The report, with the fit's result (distance, values, search) when there was one.
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fit: Option<&'a handoff_eval::calibration::fit::FitResult>,
+            #[serde(flatten)]
+            report: &'a handoff_eval::calibration::CalibrationReport,
+        }
+        to_json(&Json { fit: fitted.as_ref().map(|(_, result)| result), report: &report })
+    } else {
+        prefix + &render_text(&report)
+    };
     if report.pass {
         Ok(text)
     } else {

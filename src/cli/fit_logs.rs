@@ -139,13 +139,12 @@ fn text(fit: &LogFit, out: &str) -> String {
             p.answered
         );
     }
-    if let (Some(w), Some(d)) = (&e.workers_by_hour, &e.workers_on_duty) {
+    if let (Some(w), Some(finishing)) = (&e.workers_by_hour, e.finishing_share()) {
         let peak = w.iter().copied().fold(0.0, f64::max);
-        let seen = w.iter().sum::<f64>() / d.iter().sum::<f64>() - 1.0;
         t += &format!(
             "  workers answering    up to {peak:.1} in an hour (mean over days), {:.1} % of them \
              finishing chats after a shift (the fitted centre, seen the same way)\n",
-            100.0 * seen
+            100.0 * finishing
         );
     }
     if let Some(cap) = e.chats_held_at_once {

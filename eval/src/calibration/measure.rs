@@ -204,8 +204,10 @@ fn type_index(r: &ChatRecord) -> usize {
 struct TakeoverTriggers {
     policy: Box<dyn Policy>,
     rule: TakeoverRule,
-    /// Takeovers by [`TakeoverTrigger`]: sentiment, progress.
-    counts: [u64; 2],
+    /// Takeovers the sentiment alone triggered.
+    by_sentiment: u64,
+    /// Takeovers the AI's lack of progress triggered.
+    by_progress: u64,
 }
 
 impl Policy for TakeoverTriggers {
@@ -221,10 +223,10 @@ impl Policy for TakeoverTriggers {
         let action = self.policy.act(obs);
         let chosen = &obs.candidates[action];
         if chosen.kind == CandidateKind::Takeover {
-            self.counts[match self.rule.trigger(chosen) {
-                TakeoverTrigger::Sentiment => 0,
-                TakeoverTrigger::Progress => 1,
-            }] += 1;
+            match self.rule.trigger(chosen) {
+                TakeoverTrigger::Sentiment => self.by_sentiment += 1,
+                TakeoverTrigger::Progress => self.by_progress += 1,
+            }
         }
         action
     }
@@ -245,7 +247,8 @@ pub fn measure_seed(
     let mut treatment = TakeoverTriggers {
         policy: treatment,
         rule: TakeoverRule::deployed(scenario),
-        counts: [0; 2],
+        by_sentiment: 0,
+        by_progress: 0,
     };
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -352,9 +355,9 @@ pub fn measure_seed(
         "switch_aways_ineligible_pct",
         100.0 * (ti.switch_aways_mean / ci.switch_aways_mean - 1.0),
     );
-    let takeovers = treatment.counts.iter().sum::<u64>();
-    m.insert("takeover_sentiment_pct", 100.0 * mean(treatment.counts[0] as f64, takeovers));
-    m.insert("takeover_progress_pct", 100.0 * mean(treatment.counts[1] as f64, takeovers));
+    let takeovers = treatment.by_sentiment + treatment.by_progress;
+    m.insert("takeover_sentiment_pct", 100.0 * mean(treatment.by_sentiment as f64, takeovers));
+    m.insert("takeover_progress_pct", 100.0 * mean(treatment.by_progress as f64, takeovers));
     m.insert("control_rating_mean", c.all.rating_mean);
     m.insert("control_rating_rate_pct", 100.0 * c.all.rating_rate);
     m.insert("control_retrial_pct", 100.0 * c.all.retrial_rate);

@@ -73,6 +73,15 @@ pub struct Estimates {
     pub chats_held_at_once: Option<u32>,
 }
 
+impl Estimates {
+    /// The share by which the workers seen answering exceed those on duty (the minutes spent
+    /// finishing chats after a shift), once the workers on duty are estimated.
+    pub fn finishing_share(&self) -> Option<f64> {
+        let (seen, on_duty) = (self.workers_by_hour?, self.workers_on_duty?);
+        Some(seen.iter().sum::<f64>() / on_duty.iter().sum::<f64>() - 1.0)
+    }
+}
+
 /// A log fitted: the scenario written, the estimates behind it and the comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogFit {
@@ -200,16 +209,17 @@ pub fn fit_logs(
     let write = |estimates: &Estimates, service: Option<&ServiceFit>| {
         let mut written =
             write::scenario_toml(&file, &settings.name, &settings.base, &base, &summary, estimates);
-        for p in service.iter().flat_map(|fit| &fit.parameters) {
-            let fit = service.expect("a fitted parameter belongs to a fit");
-            let note = format!(
-                "simulated method of moments on the log's {} ({} candidates, {}; base {:.4})",
-                fit.moments.join(", "),
-                fit.evaluations,
-                if fit.converged { "converged" } else { "stopped by the budget" },
-                p.base
-            );
-            write::insert_value(&mut written.text, p.path, p.fitted, &note);
+        if let Some(fit) = service {
+            for p in &fit.parameters {
+                let note = format!(
+                    "simulated method of moments on the log's {} ({} candidates, {}; base {:.4})",
+                    fit.moments.join(", "),
+                    fit.evaluations,
+                    if fit.converged { "converged" } else { "stopped by the budget" },
+                    p.base
+                );
+                write::insert_value(&mut written.text, p.path, p.fitted, &note);
+            }
         }
         written
     };
@@ -266,9 +276,6 @@ pub fn fit_logs(
             written = write(&estimates, service_fit.as_ref());
             scenario = parse(&written.text)?;
         } else if settled {
-            break;
-        }
-        if estimates.workers_by_hour.is_none() {
             break;
         }
     }

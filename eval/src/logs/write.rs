@@ -98,7 +98,8 @@ pub(super) fn scenario_toml(
     match estimates.workers_by_hour.filter(|w| w.iter().any(|&x| x > 0.0)) {
         Some(at_work) => {
             let on_duty = estimates.workers_on_duty.unwrap_or(at_work);
-            t += &workers_section(base, &at_work, &on_duty, summary.workers_seen());
+            let finishing = estimates.finishing_share().unwrap_or(0.0);
+            t += &workers_section(base, &on_duty, finishing, summary.workers_seen());
             if let Some(cap) = estimates.chats_held_at_once {
                 t += &format!(
                     "# the most chats a worker held through a whole minute, in at least 0.1 % of \
@@ -122,23 +123,17 @@ pub(super) fn scenario_toml(
     Written { text: t, kept }
 }
 
-/// The `[workers]` section: `on_duty` (the log's workers `at_work`, less the minutes spent
-/// finishing chats after a shift) on the base's roster when it can deliver those hours (a
-/// headcount of every worker the log names), else that many workers on duty each hour without
-/// shift rules.
-fn workers_section(
-    base: &Scenario,
-    at_work: &[f64; 24],
-    on_duty: &[f64; 24],
-    named: usize,
-) -> String {
-    let seen = at_work.iter().sum::<f64>() / on_duty.iter().sum::<f64>() - 1.0;
+/// The `[workers]` section: `on_duty` (the log's workers seen answering, less the `finishing`
+/// share spent finishing chats after a shift) on the base's roster when it can deliver those
+/// hours (a headcount of every worker the log names), else that many workers on duty each hour
+/// without shift rules.
+fn workers_section(base: &Scenario, on_duty: &[f64; 24], finishing: f64, named: usize) -> String {
     let source = format!(
         "# workers on duty in each hour of the day (mean over days), as a share of count: the\n\
          # minutes each worker answered a chat, pauses under 15 minutes included, less the\n\
          # minutes the fitted centre's workers, simulated for a week and seen the same way,\n\
          # spend finishing chats after a shift ({:.1} % of those on duty)\n",
-        100.0 * seen
+        100.0 * finishing
     );
     let rostered =
         |count: f64| -> Vec<f64> { on_duty.iter().map(|w| (w / count).min(1.0)).collect() };

@@ -102,6 +102,9 @@ const BUCKETS: u64 = 1024;
 pub struct EventQueue {
     /// The ring of buckets: absolute bucket `b` lives at `b % BUCKETS`.
     buckets: Vec<Vec<Entry>>,
+    /// Which ring positions hold events, a bit each, so that sparse traffic skips empty
+    /// seconds a word at a time.
+    occupied: [u64; (BUCKETS / 64) as usize],
     /// The absolute bucket being drained; it is sorted, the others are not.
     current: u64,
     /// Events in the ring.
@@ -115,6 +118,7 @@ impl Default for EventQueue {
     fn default() -> Self {
         Self {
             buckets: vec![Vec::new(); BUCKETS as usize],
+            occupied: [0; (BUCKETS / 64) as usize],
             current: 0,
             in_calendar: 0,
             later: BinaryHeap::new(),
@@ -134,6 +138,7 @@ impl EventQueue {
     pub fn clear(&mut self) {
         if self.in_calendar > 0 {
             self.buckets.iter_mut().for_each(Vec::clear);
+            self.occupied = [0; (BUCKETS / 64) as usize];
         }
         self.later.clear();
         self.current = 0;
@@ -158,7 +163,9 @@ impl EventQueue {
             return;
         }
         self.in_calendar += 1;
-        let events = &mut self.buckets[(bucket % BUCKETS) as usize];
+        let position = (bucket % BUCKETS) as usize;
+        self.occupied[position / 64] |= 1 << (position % 64);
+        let events = &mut self.buckets[position];
         if bucket == self.current {
             // the drained bucket stays sorted with its earliest event last
             let at = events.partition_point(|e| e < &entry);
@@ -172,7 +179,12 @@ impl EventQueue {
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
         loop {
-            if let Some(e) = self.buckets[(self.current % BUCKETS) as usize].pop() {
+            let position = (self.current % BUCKETS) as usize;
+            let events = &mut self.buckets[position];
+            if let Some(e) = events.pop() {
+                if events.is_empty() {
+                    self.occupied[position / 64] &= !(1 << (position % 64));
+                }
                 self.in_calendar -= 1;
                 return Some(Event {
                     time: f64::from_bits(e.time_bits),
@@ -181,8 +193,9 @@ impl EventQueue {
                     tag: e.tag,
                 });
             }
+            // every later event lies beyond the ring, so the next occupied bucket is the earliest
             self.current = if self.in_calendar > 0 {
-                self.current + 1
+                self.next_occupied()
             } else {
                 bucket_of(self.later.peek()?.time_bits)
             };
@@ -190,6 +203,26 @@ impl EventQueue {
             // Entry orders earliest greatest: ascending order puts the earliest event last
             self.buckets[(self.current % BUCKETS) as usize].sort_unstable();
         }
+    }
+
+    /// The first occupied bucket after the current one (the ring holds an event).
+    fn next_occupied(&self) -> u64 {
+        let start = ((self.current + 1) % BUCKETS) as usize;
+        let words = self.occupied.len();
+        // the start's own word from its bit on, the other words whole, then the start's word
+        // below its bit
+        let first = self.occupied[start / 64] & (!0u64 << (start % 64));
+        let found = if first != 0 {
+            (start / 64) * 64 + first.trailing_zeros() as usize
+        } else {
+            (1..=words)
+                .map(|k| (start / 64 + k) % words)
+                .find(|&w| self.occupied[w] != 0)
+                .map(|w| w * 64 + self.occupied[w].trailing_zeros() as usize)
+                .expect("the ring holds an event")
+        };
+        let ahead = (found + BUCKETS as usize - start) % BUCKETS as usize;
+        self.current + 1 + ahead as u64
     }
 
     /// Moves the later events that now fall inside the ring into their buckets.
@@ -201,7 +234,9 @@ impl EventQueue {
                 break;
             }
             self.later.pop();
-            self.buckets[(bucket % BUCKETS) as usize].push(entry);
+            let position = (bucket % BUCKETS) as usize;
+            self.occupied[position / 64] |= 1 << (position % 64);
+            self.buckets[position].push(entry);
             self.in_calendar += 1;
         }
     }

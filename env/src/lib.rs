@@ -43,7 +43,7 @@ mod chat;
 mod csv;
 mod env;
 mod error;
-mod event_queue;
+pub mod event_queue;
 pub mod log;
 mod observation;
 mod outcome;

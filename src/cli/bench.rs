@@ -6,8 +6,8 @@ use handoff_env::scenario::DEFAULT_SCENARIO;
 use super::format::table;
 use super::{CliError, load_scenario, to_json};
 use crate::bench::{
-    BenchReport, bench_decisions, bench_draws, bench_encoding, bench_env, bench_learner,
-    bench_reference, bench_simulator, bench_vector, with_every_lever,
+    BenchReport, bench_decisions, bench_draws, bench_encoding, bench_env, bench_event_queue,
+    bench_learner, bench_reference, bench_simulator, bench_vector, with_every_lever,
 };
 
 /// The options of `handoff bench`.
@@ -58,6 +58,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         model_version: handoff_env::MODEL_VERSION,
         reference,
         draws: bench_draws(),
+        event_queue: bench_event_queue(args.steps),
         encoding: bench_encoding(&env_scenario, args.steps / 4),
         simulator: bench_simulator(&sim_scenario, 1),
         env: bench_env(&env_scenario, args.steps, 1),
@@ -110,6 +111,19 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{:.3}", ns * 1e-3),
             format!("{ns:.1} ns/draw"),
             format!("{} draws", relative(1e9 / ns)),
+        ]);
+    }
+    let q = &report.event_queue;
+    for (what, ns) in [("calendar queue", q.queue_ns), ("binary heap, for reference", q.heap_ns)] {
+        rows.push(vec![
+            format!(
+                "event queue: {what}, {} pending (pop + push, one core, fastest of 7)",
+                q.pending
+            ),
+            format!("{} holds", q.holds),
+            format!("{:.3}", ns * q.holds as f64 * 1e-9),
+            format!("{ns:.1} ns/hold"),
+            format!("{} holds", relative(1e9 / ns)),
         ]);
     }
     let n = &report.encoding;

@@ -208,8 +208,7 @@ pub fn bench_draws() -> DrawsBench {
 
 /// Nanoseconds per event of the simulator's event queue in the classic hold model (pop the
 /// earliest event, schedule one after it), at the number of events the whole study holds
-/// pending at its peak, beside a binary heap of the same events (one core, the fastest of
-/// [`REFERENCE_REPEATS`] passes).
+/// pending at its peak (one core, the fastest of [`REFERENCE_REPEATS`] passes).
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueBench {
     /// Events pending throughout.
@@ -217,10 +216,7 @@ pub struct QueueBench {
     /// Holds (a pop and a push) per pass.
     pub holds: u64,
     /// Nanoseconds per hold of [`handoff_env::event_queue::EventQueue`].
-    pub queue_ns: f64,
-    /// Nanoseconds per hold of a binary heap of (time, insertion order) keys, the queue before
-    /// issue 28.
-    pub heap_ns: f64,
+    pub ns: f64,
 }
 
 /// Events pending in the queue benchmark: about what the whole study holds at its peak hour
@@ -233,8 +229,6 @@ pub fn bench_event_queue(holds: u64) -> QueueBench {
     use handoff_env::event_queue::{EventKind, EventQueue};
     use handoff_env::rng::{lognormal, uniform};
     use rand::SeedableRng;
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
     let delays: Vec<f64> = {
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
         (0..4096)
@@ -244,39 +238,22 @@ pub fn bench_event_queue(holds: u64) -> QueueBench {
             })
             .collect()
     };
-    let fastest = |mut pass: Box<dyn FnMut() -> f64 + '_>| {
-        (0..REFERENCE_REPEATS).map(|_| pass()).fold(f64::INFINITY, f64::min)
-    };
-    let queue_ns = fastest(Box::new(|| {
-        let mut queue = EventQueue::default();
-        for (i, d) in delays.iter().take(QUEUE_PENDING).enumerate() {
-            queue.push(*d, EventKind::CustomerMessage, i as u32, 0);
-        }
-        let start = Instant::now();
-        for i in 0..holds {
-            let event = queue.pop().expect("the queue holds events");
-            let delay = delays[i as usize % delays.len()];
-            queue.push(event.time + delay, event.kind, event.slot, event.tag);
-        }
-        start.elapsed().as_secs_f64() * 1e9 / holds as f64
-    }));
-    let heap_ns = fastest(Box::new(|| {
-        let mut heap = BinaryHeap::new();
-        let mut seq = 0u64;
-        for d in delays.iter().take(QUEUE_PENDING) {
-            heap.push(Reverse((d.to_bits(), seq, 0u32, 0u32)));
-            seq += 1;
-        }
-        let start = Instant::now();
-        for i in 0..holds {
-            let Reverse((bits, _, slot, tag)) = heap.pop().expect("the heap holds events");
-            let time = f64::from_bits(bits) + delays[i as usize % delays.len()];
-            heap.push(Reverse((time.to_bits(), seq, slot, tag)));
-            seq += 1;
-        }
-        start.elapsed().as_secs_f64() * 1e9 / holds as f64
-    }));
-    QueueBench { pending: QUEUE_PENDING, holds, queue_ns, heap_ns }
+    let ns = (0..REFERENCE_REPEATS)
+        .map(|_| {
+            let mut queue = EventQueue::default();
+            for (i, d) in delays.iter().take(QUEUE_PENDING).enumerate() {
+                queue.push(*d, EventKind::CustomerMessage, i as u32, 0);
+            }
+            let start = Instant::now();
+            for i in 0..holds {
+                let event = queue.pop().expect("the queue holds events");
+                let delay = delays[i as usize % delays.len()];
+                queue.push(event.time + delay, event.kind, event.slot, event.tag);
+            }
+            start.elapsed().as_secs_f64() * 1e9 / holds as f64
+        })
+        .fold(f64::INFINITY, f64::min);
+    QueueBench { pending: QUEUE_PENDING, holds, ns }
 }
 
 /// Nanoseconds to encode an observation into the network's floats, on observations of real
@@ -333,7 +310,7 @@ pub struct BenchReport {
     pub reference: ReferenceBench,
     /// The simulator's samplers, one by one.
     pub draws: DrawsBench,
-    /// The event queue in the hold model, beside a binary heap.
+    /// The event queue in the hold model.
     pub event_queue: QueueBench,
     /// The observation's encoding.
     pub encoding: EncodingBench,

@@ -176,6 +176,11 @@ fn bench_reports_both_throughputs_as_json() {
     for name in ["uniform_ns", "exponential_ns", "normal_ns", "lognormal_ns", "poisson_ns"] {
         assert!(d[name].as_f64().unwrap() > 0.0, "{name}: {d}");
     }
+    // the event queue on its own: as many holds as steps, at the study's peak pending events
+    let q = &v["event_queue"];
+    assert_eq!(q["holds"].as_u64().unwrap(), 20000);
+    assert_eq!(q["pending"].as_u64().unwrap(), 1000);
+    assert!(q["ns"].as_f64().unwrap() > 0.0, "{q}");
 }
 
 #[test]

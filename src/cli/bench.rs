@@ -114,18 +114,13 @@ pub fn render_text(report: &BenchReport) -> String {
         ]);
     }
     let q = &report.event_queue;
-    for (what, ns) in [("calendar queue", q.queue_ns), ("binary heap, for reference", q.heap_ns)] {
-        rows.push(vec![
-            format!(
-                "event queue: {what}, {} pending (pop + push, one core, fastest of 7)",
-                q.pending
-            ),
-            format!("{} holds", q.holds),
-            format!("{:.3}", ns * q.holds as f64 * 1e-9),
-            format!("{ns:.1} ns/hold"),
-            format!("{} holds", relative(1e9 / ns)),
-        ]);
-    }
+    rows.push(vec![
+        format!("event queue: {} pending, pop + push (one core, fastest of 7)", q.pending),
+        format!("{} holds", q.holds),
+        format!("{:.3}", q.ns * q.holds as f64 * 1e-9),
+        format!("{:.1} ns/hold", q.ns),
+        format!("{} holds", relative(1e9 / q.ns)),
+    ]);
     let n = &report.encoding;
     rows.push(vec![
         format!("encode an observation ({}, {} floats)", n.scenario, n.floats),

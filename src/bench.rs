@@ -161,12 +161,11 @@ pub struct DrawsBench {
     pub draws: u64,
     /// A uniform on [0, 1) from the generator's 53 bits.
     pub uniform_ns: f64,
-    /// An exponential (one logarithm).
+    /// An exponential (ziggurat).
     pub exponential_ns: f64,
-    /// A standard normal of a Box-Muller pair kept for the next draw (half a logarithm, square
-    /// root and sine-cosine per draw).
+    /// A standard normal (ziggurat).
     pub normal_ns: f64,
-    /// A log-normal from the paired normals (the reply and typing times).
+    /// A log-normal: a normal and the table `exp` (the reply and typing times).
     pub lognormal_ns: f64,
     /// 1 + Poisson(0.6), the messages per reply at full effort (inversion, `exp(-λ)` kept).
     pub poisson_ns: f64,
@@ -177,7 +176,7 @@ const DRAWS: u64 = 1_000_000;
 
 /// Times the simulator's samplers.
 pub fn bench_draws() -> DrawsBench {
-    use handoff_env::rng::{OnePlusPoisson, PairedNormals, exponential, uniform};
+    use handoff_env::rng::{OnePlusPoisson, exponential, lognormal, std_normal, uniform};
     use rand::SeedableRng;
     fn time(mut draw: impl FnMut(&mut rand_pcg::Pcg32) -> f64) -> f64 {
         (0..REFERENCE_REPEATS)
@@ -194,14 +193,12 @@ pub fn bench_draws() -> DrawsBench {
             .fold(f64::INFINITY, f64::min)
     }
     let messages = OnePlusPoisson::new(1.6);
-    let mut normals = PairedNormals::new(rand_pcg::Pcg32::seed_from_u64(1));
-    let mut lognormals = PairedNormals::new(rand_pcg::Pcg32::seed_from_u64(1));
     DrawsBench {
         draws: DRAWS,
         uniform_ns: time(uniform),
         exponential_ns: time(|rng| exponential(rng, 1.0)),
-        normal_ns: time(|_| normals.std_normal()),
-        lognormal_ns: time(|_| lognormals.lognormal(35.0, 0.6)),
+        normal_ns: time(std_normal),
+        lognormal_ns: time(|rng| lognormal(rng, 35.0, 0.6)),
         poisson_ns: time(|rng| f64::from(messages.sample(rng))),
     }
 }

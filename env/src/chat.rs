@@ -3,7 +3,7 @@
 use rand_pcg::Pcg32;
 use serde::Serialize;
 
-use crate::rng::{self, PairedNormals, Stream};
+use crate::rng::{self, Stream};
 use crate::scenario::Scenario;
 
 /// What a retrial's id adds to the id of the chat it comes back about: first contacts are
@@ -121,11 +121,11 @@ pub struct Chat {
     /// The customer's draws.
     pub customer: CustomerDraws,
     /// The customer's behaviour stream (writing times).
-    pub customer_rng: PairedNormals<Pcg32>,
+    pub customer_rng: Pcg32,
     /// The AI's stream for this chat.
     pub ai_rng: Pcg32,
     /// The workers' stream for this chat (reply times, productivity).
-    pub service_rng: PairedNormals<Pcg32>,
+    pub service_rng: Pcg32,
     /// Where the chat stands.
     pub phase: Phase,
     /// Who handles it.
@@ -200,9 +200,9 @@ impl Chat {
             arrival_s,
             eligible,
             customer,
-            customer_rng: PairedNormals::new(customer_rng),
+            customer_rng,
             ai_rng: rng::chat_rng(seed, Stream::Ai, id),
-            service_rng: PairedNormals::new(rng::chat_rng(seed, Stream::Service, id)),
+            service_rng: rng::chat_rng(seed, Stream::Service, id),
             phase: Phase::Routing,
             handler: Handler::Unassigned,
             rounds_done: 0,

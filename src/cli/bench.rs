@@ -100,8 +100,8 @@ pub fn render_text(report: &BenchReport) -> String {
     let d = &report.draws;
     for (what, ns) in [
         ("uniform", d.uniform_ns),
-        ("exponential", d.exponential_ns),
-        ("normal (Box-Muller pair)", d.normal_ns),
+        ("exponential (ziggurat)", d.exponential_ns),
+        ("normal (ziggurat)", d.normal_ns),
         ("log-normal", d.lognormal_ns),
         ("1 + Poisson(0.6)", d.poisson_ns),
     ] {

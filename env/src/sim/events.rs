@@ -169,18 +169,18 @@ impl Simulator {
         };
         let effort = chat.effort;
         chat.worker_messages += if effort == 1.0 {
-            self.full_effort_messages.sample(&mut chat.service_rng.rng)
+            self.full_effort_messages.sample(&mut chat.service_rng)
         } else {
             let mean = messages_per_reply_mean(wp.messages_per_reply, effort);
-            rng::one_plus_poisson(&mut chat.service_rng.rng, mean)
+            rng::one_plus_poisson(&mut chat.service_rng, mean)
         };
         chat.human_replies += 1;
         let slip = if chat.reply_after_switch { 1.0 - wp.switch_slip } else { 1.0 };
         let p_productive =
             wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity) * slip;
-        let productive = rng::bernoulli(&mut chat.service_rng.rng, p_productive);
+        let productive = rng::bernoulli(&mut chat.service_rng, p_productive);
         let closes =
-            rng::bernoulli(&mut chat.service_rng.rng, wp.perfunctory_close_rate * (1.0 - effort));
+            rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
         let resolved = Self::after_reply(chat, productive, cp);
         let ending = resolved.or(if chat.unproductive_streak >= cp.give_up_after_unproductive {
             Some(Ending::GaveUp)

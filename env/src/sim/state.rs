@@ -27,7 +27,8 @@ impl Simulator {
         let cp = &self.scenario.customers;
         let chat = &mut self.chats[slot as usize];
         chat.phase = Phase::CustomerWriting;
-        let at = self.now + chat.customer_rng.lognormal(cp.write_median_s, cp.write_sigma);
+        let at =
+            self.now + rng::lognormal(&mut chat.customer_rng, cp.write_median_s, cp.write_sigma);
         let life = chat.life_token;
         self.events.push(at, EventKind::CustomerMessage, slot, life);
     }
@@ -146,7 +147,7 @@ impl Simulator {
         let concurrency =
             (w.held.len() as f64 - 1.0) + wp.supervision_load * w.supervised.len() as f64;
         chat.concurrency_sum += concurrency;
-        let mut duration = chat.service_rng.lognormal(wp.reply_median_s, wp.reply_sigma)
+        let mut duration = rng::lognormal(&mut chat.service_rng, wp.reply_median_s, wp.reply_sigma)
             * w.speed
             * (1.0 + wp.multitask_cost * concurrency)
             / effort_power(chat.effort, wp.effort_speed_elasticity);
@@ -357,7 +358,7 @@ pub(super) fn effort_after_escalation(effort: &Effort, reason: Escalation, delay
         Escalation::Human => effort.human_initiated,
     };
     let late = (delay_s - effort.grace_s).max(0.0) / effort.decay_s;
-    base * (effort.floor + (1.0 - effort.floor) * libm::exp(-late))
+    base * (effort.floor + (1.0 - effort.floor) * rng::exp(-late))
 }
 
 /// `effort^elasticity`, skipping the power for full effort (most replies).

@@ -40,7 +40,7 @@ fn main() {
     let powers: Vec<f64> = (0..64).map(|j| libm::exp2(f64::from(j) / 64.0)).collect();
     constant(&mut out, "2^(j/64) for j in 0..64.", "POWERS_OF_TWO", &powers);
     let (x, f) = ziggurat(
-        3.654_152_885_361_008_8,
+        3.654_152_885_361_009,
         0.004_928_673_233_99,
         |x| libm::exp(-0.5 * x * x),
         |y| libm::sqrt(-2.0 * libm::log(y)),

@@ -27,7 +27,7 @@ const SHIFTER: f64 = 6_755_399_441_055_744.0;
 /// `libm::exp`; NaN gives NaN.
 #[inline]
 pub fn exp(x: f64) -> f64 {
-    if !(x.abs() <= 700.0) {
+    if x.is_nan() || x.abs() > 700.0 {
         return libm::exp(x);
     }
     let shifted = x * INV_LN2_N + SHIFTER;

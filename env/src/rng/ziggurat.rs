@@ -22,7 +22,7 @@ struct Table {
 }
 
 /// The standard normal's ziggurat (density e^(-x²/2)); its base starts at r.
-const NORMAL_R: f64 = 3.654_152_885_361_008_8;
+const NORMAL_R: f64 = 3.654_152_885_361_009;
 const NORMAL: Table = Table { x: &tables::NORMAL_X, f: &tables::NORMAL_F };
 
 /// The standard exponential's ziggurat (density e^(-x)).

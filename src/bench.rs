@@ -130,25 +130,28 @@ const REFERENCE_OPS: u64 = 2_000_000;
 /// workload on a machine with other load: slower repetitions measure the interference).
 const REFERENCE_REPEATS: usize = 7;
 
+/// The least of [`REFERENCE_REPEATS`] timings of `pass`.
+fn fastest(mut pass: impl FnMut() -> f64) -> f64 {
+    (0..REFERENCE_REPEATS).map(|_| pass()).fold(f64::INFINITY, f64::min)
+}
+
 /// Times the reference workload.
 pub fn bench_reference() -> ReferenceBench {
     use rand::SeedableRng;
-    let seconds = (0..REFERENCE_REPEATS)
-        .map(|_| {
-            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
-            let mut heap = std::collections::BinaryHeap::with_capacity(1025);
-            let start = Instant::now();
-            for _ in 0..REFERENCE_OPS {
-                let key = libm::exp(-handoff_env::rng::uniform(&mut rng)).to_bits();
-                heap.push(std::cmp::Reverse(key));
-                if heap.len() > 1024 {
-                    heap.pop();
-                }
+    let seconds = fastest(|| {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
+        let mut heap = std::collections::BinaryHeap::with_capacity(1025);
+        let start = Instant::now();
+        for _ in 0..REFERENCE_OPS {
+            let key = libm::exp(-handoff_env::rng::uniform(&mut rng)).to_bits();
+            heap.push(std::cmp::Reverse(key));
+            if heap.len() > 1024 {
+                heap.pop();
             }
-            std::hint::black_box(&heap);
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
+        }
+        std::hint::black_box(&heap);
+        start.elapsed().as_secs_f64()
+    });
     ReferenceBench { ops: REFERENCE_OPS, seconds, ops_per_s: REFERENCE_OPS as f64 / seconds }
 }
 
@@ -179,18 +182,16 @@ pub fn bench_draws() -> DrawsBench {
     use handoff_env::rng::{OnePlusPoisson, exponential, lognormal, std_normal, uniform};
     use rand::SeedableRng;
     fn time(mut draw: impl FnMut(&mut rand_pcg::Pcg32) -> f64) -> f64 {
-        (0..REFERENCE_REPEATS)
-            .map(|_| {
-                let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
-                let start = Instant::now();
-                let mut sum = 0.0;
-                for _ in 0..DRAWS {
-                    sum += draw(&mut rng);
-                }
-                std::hint::black_box(sum);
-                start.elapsed().as_secs_f64() * 1e9 / DRAWS as f64
-            })
-            .fold(f64::INFINITY, f64::min)
+        fastest(|| {
+            let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
+            let start = Instant::now();
+            let mut sum = 0.0;
+            for _ in 0..DRAWS {
+                sum += draw(&mut rng);
+            }
+            std::hint::black_box(sum);
+            start.elapsed().as_secs_f64() * 1e9 / DRAWS as f64
+        })
     }
     let messages = OnePlusPoisson::new(1.6);
     DrawsBench {
@@ -235,21 +236,19 @@ pub fn bench_event_queue(holds: u64) -> QueueBench {
             })
             .collect()
     };
-    let ns = (0..REFERENCE_REPEATS)
-        .map(|_| {
-            let mut queue = EventQueue::default();
-            for (i, d) in delays.iter().take(QUEUE_PENDING).enumerate() {
-                queue.push(*d, EventKind::CustomerMessage, i as u32, 0);
-            }
-            let start = Instant::now();
-            for i in 0..holds {
-                let event = queue.pop().expect("the queue holds events");
-                let delay = delays[i as usize % delays.len()];
-                queue.push(event.time + delay, event.kind, event.slot, event.tag);
-            }
-            start.elapsed().as_secs_f64() * 1e9 / holds as f64
-        })
-        .fold(f64::INFINITY, f64::min);
+    let ns = fastest(|| {
+        let mut queue = EventQueue::default();
+        for (i, d) in delays.iter().take(QUEUE_PENDING).enumerate() {
+            queue.push(*d, EventKind::CustomerMessage, i as u32, 0);
+        }
+        let start = Instant::now();
+        for i in 0..holds {
+            let event = queue.pop().expect("the queue holds events");
+            let delay = delays[i as usize % delays.len()];
+            queue.push(event.time + delay, event.kind, event.slot, event.tag);
+        }
+        start.elapsed().as_secs_f64() * 1e9 / holds as f64
+    });
     QueueBench { pending: QUEUE_PENDING, holds, ns }
 }
 
@@ -285,16 +284,14 @@ pub fn bench_encoding(scenario: &Scenario, encodings: u64) -> EncodingBench {
         env.step(action).expect("the random policy picks valid actions");
     }
     let mut buffer = vec![0.0f32; env.observation_len()];
-    let ns = (0..REFERENCE_REPEATS)
-        .map(|_| {
-            let start = Instant::now();
-            for obs in observations.iter().cycle().take(encodings as usize) {
-                obs.encode(&mut buffer);
-                std::hint::black_box(&buffer);
-            }
-            start.elapsed().as_secs_f64() * 1e9 / encodings as f64
-        })
-        .fold(f64::INFINITY, f64::min);
+    let ns = fastest(|| {
+        let start = Instant::now();
+        for obs in observations.iter().cycle().take(encodings as usize) {
+            obs.encode(&mut buffer);
+            std::hint::black_box(&buffer);
+        }
+        start.elapsed().as_secs_f64() * 1e9 / encodings as f64
+    });
     EncodingBench { scenario: scenario.name.clone(), floats: buffer.len(), encodings, ns }
 }
 

@@ -97,6 +97,16 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{} events", relative(s.events_per_s)),
         ],
     ];
+    // a row of `ops` operations of one kind, timed at `ns` each (`digits` after the point)
+    let per_op = |what: String, ops: u64, unit: &str, ns: f64, digits: usize| {
+        vec![
+            what,
+            format!("{ops} {unit}s"),
+            format!("{:.3}", ns * ops as f64 * 1e-9),
+            format!("{ns:.digits$} ns/{unit}"),
+            format!("{} {unit}s", relative(1e9 / ns)),
+        ]
+    };
     let d = &report.draws;
     for (what, ns) in [
         ("uniform", d.uniform_ns),
@@ -105,30 +115,14 @@ pub fn render_text(report: &BenchReport) -> String {
         ("log-normal", d.lognormal_ns),
         ("1 + Poisson(0.6)", d.poisson_ns),
     ] {
-        rows.push(vec![
-            format!("draw: {what} (one core, fastest of 7)"),
-            format!("{} draws", d.draws),
-            format!("{:.3}", ns * 1e-3),
-            format!("{ns:.1} ns/draw"),
-            format!("{} draws", relative(1e9 / ns)),
-        ]);
+        rows.push(per_op(format!("draw: {what} (one core, fastest of 7)"), d.draws, "draw", ns, 1));
     }
     let q = &report.event_queue;
-    rows.push(vec![
-        format!("event queue: {} pending, pop + push (one core, fastest of 7)", q.pending),
-        format!("{} holds", q.holds),
-        format!("{:.3}", q.ns * q.holds as f64 * 1e-9),
-        format!("{:.1} ns/hold", q.ns),
-        format!("{} holds", relative(1e9 / q.ns)),
-    ]);
+    let what = format!("event queue: {} pending, pop + push (one core, fastest of 7)", q.pending);
+    rows.push(per_op(what, q.holds, "hold", q.ns, 1));
     let n = &report.encoding;
-    rows.push(vec![
-        format!("encode an observation ({}, {} floats)", n.scenario, n.floats),
-        format!("{} encodings", n.encodings),
-        format!("{:.3}", n.ns * n.encodings as f64 / 1e9),
-        format!("{:.0} ns/encoding", n.ns),
-        format!("{} encodings", relative(1e9 / n.ns)),
-    ]);
+    let what = format!("encode an observation ({}, {} floats)", n.scenario, n.floats);
+    rows.push(per_op(what, n.encodings, "encoding", n.ns, 0));
     for (e, what) in
         [(e, "random masked policy"), (&report.env_every_kind, "every decision kind, holds")]
     {
@@ -151,13 +145,8 @@ pub fn render_text(report: &BenchReport) -> String {
         ]);
     }
     let c = &report.corrected;
-    rows.push(vec![
-        format!("{} on {}, every decision", c.rule, c.scenario),
-        format!("{} decisions", c.decisions),
-        format!("{:.3}", c.rule_ns * c.decisions as f64 / 1e9),
-        format!("{:.0} ns/decision", c.rule_ns),
-        format!("{} decisions", relative(1e9 / c.rule_ns)),
-    ]);
+    let what = format!("{} on {}, every decision", c.rule, c.scenario);
+    rows.push(per_op(what, c.decisions, "decision", c.rule_ns, 0));
     rows.push(vec![
         format!("learned: {} + correction (rollout)", c.rule),
         format!("{} decisions, {} corrected", c.decisions, c.corrected_routings),

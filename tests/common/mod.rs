@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs the `handoff` binary with `args` and waits for it.
 pub fn handoff(args: &[&str]) -> Output {
@@ -36,10 +37,14 @@ pub fn json(o: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
 }
 
-/// An empty scratch directory named after the test crate, this process and `name`.
+/// An empty scratch directory of its own, named after the test crate, this process, a count of
+/// the calls and `name`: the count keeps two tests that pick the same name (they run on parallel
+/// threads) out of each other's files.
 pub fn temp_dir(name: &str) -> PathBuf {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(
-        "handoff-{}-{}-{name}",
+        "handoff-{}-{}-{call}-{name}",
         env!("CARGO_CRATE_NAME"),
         std::process::id()
     ));

@@ -403,8 +403,9 @@ fn the_service_fit_recovers_the_reply_time_rounds_and_ratings_of_a_simulated_log
 }
 
 /// The whole fit on the log of the independent queue: the fitted handoff centre (workers who
-/// each hold one chat, the reply time fitted to the durations) loses, waits and takes as long
-/// as the queue's customers, within stated tolerances.
+/// each hold one chat, the reply time fitted to the mean duration) loses, waits and takes as
+/// long as the queue's customers, within their sampling spread (the durations' shape within a
+/// tenth).
 #[test]
 fn the_fitted_centre_behaves_as_a_queue_handoff_did_not_write() {
     let dir = temp_dir("independent-fit");
@@ -423,19 +424,24 @@ fn the_fitted_centre_behaves_as_a_queue_handoff_did_not_write() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json(&o);
-    let kpi = |name: &str| {
-        let k = v["kpis"].as_array().unwrap().iter().find(|k| k["name"] == name).unwrap();
-        (k["log"]["value"].as_f64().unwrap(), k["simulated"]["value"].as_f64().unwrap())
-    };
-    // tolerances: half a point of abandonment, a fifth of the mean wait, a tenth of each
-    // duration quartile (the simulator's durations are rounds of replies, not one log-normal
-    // service: one reply time cannot match all three quartiles)
-    let (log_abandoned, fitted_abandoned) = kpi("abandoned_share");
-    assert!((fitted_abandoned - log_abandoned).abs() < 0.005, "{log_abandoned} {fitted_abandoned}");
-    let (log_wait, fitted_wait) = kpi("first_wait_mean_s");
-    assert!((fitted_wait / log_wait - 1.0).abs() < 0.2, "{log_wait} {fitted_wait}");
+    let kpi =
+        |name: &str| v["kpis"].as_array().unwrap().iter().find(|k| k["name"] == name).unwrap();
+    // fitted: the mean duration (the work a chat brings); predicted: the waits and abandonment
+    // at the load that gives, each 95 % interval (the log's from its rows, the centre's over its
+    // seeds) meeting the log's
+    for name in ["duration_mean_s", "abandoned_share", "first_wait_mean_s", "first_wait_p90_s"] {
+        let k = kpi(name);
+        let (log, sim) = (&k["log"], &k["simulated"]);
+        let meet =
+            log["lo"].as_f64() <= sim["hi"].as_f64() && sim["lo"].as_f64() <= log["hi"].as_f64();
+        assert!(meet, "{name}: log {log}, fitted {sim}");
+    }
+    // the shape, within a tenth of each duration quartile (the simulator's durations are rounds
+    // of replies, not one log-normal service: one reply time cannot match all three quartiles)
     for quartile in ["duration_p25_s", "duration_p50_s", "duration_p75_s"] {
-        let (log, fitted) = kpi(quartile);
+        let k = kpi(quartile);
+        let (log, fitted) =
+            (k["log"]["value"].as_f64().unwrap(), k["simulated"]["value"].as_f64().unwrap());
         assert!((fitted / log - 1.0).abs() < 0.1, "{quartile}: {log} {fitted}");
     }
     std::fs::remove_dir_all(dir).ok();

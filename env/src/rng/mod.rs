@@ -237,9 +237,8 @@ mod tests {
             // for the normal, 8 for the exponential, 9.3 for this log-normal
             assert!((v - var).abs() < 5.0 * var * (10.0 / n as f64).sqrt(), "{name}: variance {v}");
         }
-        let tail = (0..2_000_000)
-            .filter(|_| std_normal(&mut long).abs() > 3.654_152_885_361_009)
-            .count();
+        let tail =
+            (0..2_000_000).filter(|_| std_normal(&mut long).abs() > 3.654_152_885_361_009).count();
         // P(|Z| > 3.654) = 2.58e-4: 516 expected, standard deviation 22.7
         assert!((tail as f64 - 516.0).abs() < 5.0 * 22.7, "{tail} tail draws");
     }

@@ -57,6 +57,8 @@ pub struct LogSummary {
     first_wait_sum: f64,
     first_wait_squares: f64,
     durations_ms: Histogram<u64>,
+    duration_sum: f64,
+    duration_squares: f64,
     /// First waits that ended in abandonment or in a reply: the patience data.
     pub patience: CensoredWaits,
     eligible: (u64, u64),
@@ -90,6 +92,8 @@ impl Default for LogSummary {
             first_wait_sum: 0.0,
             first_wait_squares: 0.0,
             durations_ms: histogram(),
+            duration_sum: 0.0,
+            duration_squares: 0.0,
             patience: CensoredWaits::default(),
             eligible: (0, 0),
             ai_involved: (0, 0),
@@ -136,6 +140,8 @@ impl LogSummary {
         self.first_wait_sum += wait;
         self.first_wait_squares += wait * wait;
         self.durations_ms.saturating_record(milliseconds(row.duration_s));
+        self.duration_sum += row.duration_s;
+        self.duration_squares += row.duration_s * row.duration_s;
         // the customer left before a first reply when the chat ended with its first wait
         let left_waiting = row.ending == Ending::Abandoned && row.duration_s - wait < 0.0015;
         self.patience.add(wait, left_waiting);
@@ -273,6 +279,11 @@ impl LogSummary {
             ),
             Kpi::new("first_wait_p50_s", "s", quantile(&self.first_waits_ms, 0.5)),
             Kpi::new("first_wait_p90_s", "s", quantile(&self.first_waits_ms, 0.9)),
+            Kpi::new(
+                "duration_mean_s",
+                "s",
+                mean_interval(self.duration_sum, self.duration_squares, n),
+            ),
             Kpi::new("duration_p25_s", "s", quantile(&self.durations_ms, 0.25)),
             Kpi::new("duration_p50_s", "s", quantile(&self.durations_ms, 0.5)),
             Kpi::new("duration_p75_s", "s", quantile(&self.durations_ms, 0.75)),

@@ -136,6 +136,17 @@ fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
         "{fit}"
     );
     assert!(v["targets"].is_array(), "the report is there too");
+    // a local refinement says so and does not get worse either
+    let o = handoff(&quick_fit(
+        &["--fit", "--fit-out", out.to_str().unwrap(), "--fit-search", "local"],
+        "12",
+    ));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("fit: distance")).expect("the fit reports");
+    let numbers: Vec<f64> =
+        line.split_whitespace().filter_map(|w| w.trim_end_matches(';').parse().ok()).collect();
+    assert!(numbers[1] <= numbers[0], "{line}");
+    assert!(line.contains("CMA-ES from the start") && !line.contains("hypercube"), "{line}");
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -163,6 +174,7 @@ fn bad_calibrate_arguments_exit_2() {
     assert_eq!(handoff(&["calibrate", "--scale", "-1"]).status.code(), Some(2));
     assert_eq!(handoff(&["calibrate", "--scenario", "nope"]).status.code(), Some(2));
     assert_eq!(handoff(&["calibrate", "--fit-start", "nowhere"]).status.code(), Some(2));
+    assert_eq!(handoff(&["calibrate", "--fit-search", "everywhere"]).status.code(), Some(2));
 }
 
 /// Both arms on the same customers with the same policy are the same run: every effect the

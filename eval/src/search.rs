@@ -25,9 +25,14 @@ use cmaes::{CMAESOptions, DVector};
 use handoff_env::rng::uniform;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
+use serde::Serialize;
 
-/// The search's initial step, as a share of each parameter's range.
-const INITIAL_STEP: f64 = 0.3;
+/// The global search's initial step, as a share of each parameter's range.
+const GLOBAL_STEP: f64 = 0.3;
+
+/// The local search's initial step, as a share of each parameter's range: a twentieth, steps a
+/// fit that has found the right region can still take without leaving it.
+const LOCAL_STEP: f64 = 0.05;
 
 /// One candidate in this many of the budget goes to the space-filling first look.
 const DESIGN_SHARE: usize = 4;
@@ -66,21 +71,44 @@ pub struct Optimum {
     pub evaluations: usize,
 }
 
+/// Where [`maximise`] looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The whole box: a Latin hypercube over the ranges first, then CMA-ES from its best point
+    /// with a step of three tenths of each range.
+    #[default]
+    Global,
+    /// Around the start: CMA-ES from it with a step of a twentieth of each range, no hypercube
+    /// (refines values a global search found).
+    Local,
+}
+
+/// How [`maximise`] searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Search {
+    /// Where it looks.
+    pub scope: Scope,
+    /// Whether a CMA-ES run that converges before the budget is spent is followed by another
+    /// from the best point so far with the initial step (and another seed), until the budget
+    /// is spent or [`MAX_RESTARTS`] runs have ended.
+    pub restarts: bool,
+    /// Seed of the search's own randomness (the hypercube, CMA-ES's samples).
+    pub seed: u64,
+}
+
 /// Maximises `objective` over the box `ranges` ([min, max] per coordinate; `integer` marks the
-/// whole-number ones) from `start`, with a Latin hypercube and then CMA-ES, evaluating at most
-/// `budget` distinct points (the start among them; points seen before are not evaluated again).
-/// With `restarts`, a CMA-ES run that converges before the budget is spent is followed by
-/// another from the best point so far with the initial step (and another seed), until the
-/// budget is spent or [`MAX_RESTARTS`] runs have ended.
+/// whole-number ones) from `start` as `search` says, evaluating at most `budget` distinct points
+/// (the start among them; points seen before are not evaluated again).
 pub fn maximise(
     ranges: &[[f64; 2]],
     integer: &[bool],
     start: &[f64],
     budget: usize,
-    seed: u64,
-    restarts: bool,
+    search: Search,
     mut objective: impl FnMut(&[f64]) -> f64,
 ) -> Optimum {
+    let Search { scope, restarts, seed } = search;
     let to_value = |i: usize, u: f64| {
         let [lo, hi] = ranges[i];
         let v = lo + u.clamp(0.0, 1.0) * (hi - lo);
@@ -114,7 +142,11 @@ pub fn maximise(
     // starting on a plateau, where the score does not change near the defaults, still finds
     // the region where it does; CMA-ES then starts from the best point seen
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    for point in latin_hypercube(&mut rng, budget / DESIGN_SHARE, free.len()) {
+    let design = match scope {
+        Scope::Global => budget / DESIGN_SHARE,
+        Scope::Local => 0,
+    };
+    for point in latin_hypercube(&mut rng, design, free.len()) {
         let mut values = start.to_vec();
         for (k, &i) in free.iter().enumerate() {
             values[i] = to_value(i, point[k]);
@@ -151,7 +183,11 @@ pub fn maximise(
             // CMA-ES minimises
             -(score - penalty_scale * outside)
         };
-        let mut cmaes = CMAESOptions::new(mean, INITIAL_STEP)
+        let step = match scope {
+            Scope::Global => GLOBAL_STEP,
+            Scope::Local => LOCAL_STEP,
+        };
+        let mut cmaes = CMAESOptions::new(mean, step)
             // a safety net: the budget of distinct points ends the search (repeats are free)
             .max_function_evals(budget.saturating_mul(20))
             .seed(seed.wrapping_add(run as u64))
@@ -166,12 +202,23 @@ pub fn maximise(
 mod tests {
     use super::*;
 
+    /// The global search with `seed`, restarting or not.
+    fn global(seed: u64, restarts: bool) -> Search {
+        Search { scope: Scope::Global, restarts, seed }
+    }
+
     #[test]
     fn finds_the_optimum_of_a_toy_problem_with_a_whole_number_coordinate() {
         // maximum at (0.3, 7) inside [0, 1] x [1, 10]; the start is far from it
         let f = |v: &[f64]| -((v[0] - 0.3).powi(2) * 100.0 + (v[1] - 7.0).powi(2));
-        let optimum =
-            maximise(&[[0.0, 1.0], [1.0, 10.0]], &[false, true], &[0.9, 2.0], 300, 1, false, f);
+        let optimum = maximise(
+            &[[0.0, 1.0], [1.0, 10.0]],
+            &[false, true],
+            &[0.9, 2.0],
+            300,
+            global(1, false),
+            f,
+        );
         assert!((optimum.values[0] - 0.3).abs() < 0.02, "{optimum:?}");
         assert_eq!(optimum.values[1], 7.0, "{optimum:?}");
         assert!(optimum.score > optimum.start_score);
@@ -184,7 +231,7 @@ mod tests {
             assert!((0.0..=2.0).contains(&v[0]), "evaluated outside the range: {}", v[0]);
             v[0]
         };
-        let optimum = maximise(&[[0.0, 2.0]], &[false], &[1.0], 100, 3, false, f);
+        let optimum = maximise(&[[0.0, 2.0]], &[false], &[1.0], 100, global(3, false), f);
         assert!(optimum.values[0] > 1.98, "{optimum:?}");
     }
 
@@ -199,7 +246,8 @@ mod tests {
         };
         let box4 = [[0.0, 5.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]];
         for seed in 0..8 {
-            let optimum = maximise(&box4, &[false; 4], &[5.0, 0.9, 0.9, 0.9], 40, seed, false, f);
+            let optimum =
+                maximise(&box4, &[false; 4], &[5.0, 0.9, 0.9, 0.9], 40, global(seed, false), f);
             assert!(optimum.values[0] < 1.0, "seed {seed}: {optimum:?}");
         }
     }
@@ -207,11 +255,11 @@ mod tests {
     #[test]
     fn the_start_is_kept_when_nothing_beats_it_and_the_search_is_seeded() {
         let f = |v: &[f64]| -(v[0] - 0.5).abs();
-        let a = maximise(&[[0.0, 1.0]], &[false], &[0.5], 50, 7, false, f);
+        let a = maximise(&[[0.0, 1.0]], &[false], &[0.5], 50, global(7, false), f);
         assert_eq!((a.values[0], a.score), (0.5, 0.0));
         let g = |v: &[f64]| (v[0] * 9.0).sin();
-        let b = maximise(&[[0.0, 1.0]], &[false], &[0.1], 40, 7, false, g);
-        assert_eq!(b, maximise(&[[0.0, 1.0]], &[false], &[0.1], 40, 7, false, g));
+        let b = maximise(&[[0.0, 1.0]], &[false], &[0.1], 40, global(7, false), g);
+        assert_eq!(b, maximise(&[[0.0, 1.0]], &[false], &[0.1], 40, global(7, false), g));
     }
 
     #[test]
@@ -219,11 +267,25 @@ mod tests {
         // a sharp optimum CMA-ES converges to quickly: without restarts the search stops well
         // short of its budget; with them it goes on and never does worse
         let f = |v: &[f64]| -((v[0] - 0.7).powi(2) + (v[1] - 0.2).powi(2));
-        let once = maximise(&[[0.0, 1.0]; 2], &[false; 2], &[0.1, 0.9], 2000, 5, false, f);
-        let again = maximise(&[[0.0, 1.0]; 2], &[false; 2], &[0.1, 0.9], 2000, 5, true, f);
+        let once = maximise(&[[0.0, 1.0]; 2], &[false; 2], &[0.1, 0.9], 2000, global(5, false), f);
+        let again = maximise(&[[0.0, 1.0]; 2], &[false; 2], &[0.1, 0.9], 2000, global(5, true), f);
         assert!(once.evaluations < 2000, "{once:?}");
         assert!(again.evaluations > once.evaluations, "{again:?}");
         assert!(again.score >= once.score);
-        assert_eq!(again, maximise(&[[0.0, 1.0]; 2], &[false; 2], &[0.1, 0.9], 2000, 5, true, f));
+        assert_eq!(
+            again,
+            maximise(&[[0.0, 1.0]; 2], &[false; 2], &[0.1, 0.9], 2000, global(5, true), f)
+        );
+    }
+
+    #[test]
+    fn a_local_search_climbs_the_hill_it_starts_on_and_a_global_one_finds_the_higher() {
+        // a hill at 0.25 near the start, a higher plateau beyond 0.8
+        let f = |v: &[f64]| -(v[0] - 0.25).powi(2) + if v[0] > 0.8 { 1.0 } else { 0.0 };
+        let local = Search { scope: Scope::Local, restarts: true, seed: 1 };
+        let near = maximise(&[[0.0, 1.0]], &[false], &[0.2], 100, local, f);
+        assert!((near.values[0] - 0.25).abs() < 0.01, "{near:?}");
+        let far = maximise(&[[0.0, 1.0]], &[false], &[0.2], 100, global(1, true), f);
+        assert!(far.values[0] > 0.8, "{far:?}");
     }
 }

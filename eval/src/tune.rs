@@ -11,7 +11,7 @@ use handoff_agents::{Heuristic, ParamSet};
 use handoff_env::Scenario;
 
 use crate::episode::run_episodes;
-use crate::search::maximise;
+use crate::search::{Scope, Search, maximise};
 
 /// Tuning's validation seeds start here: disjoint from `handoff eval`'s default seeds (from 1),
 /// training's validation seeds (from 1,000,000) and test seeds (from 2,000,000).
@@ -91,8 +91,7 @@ pub fn tune(
         &integer,
         defaults.values(),
         settings.budget,
-        settings.search_seed,
-        false,
+        Search { scope: Scope::Global, restarts: false, seed: settings.search_seed },
         |values| {
             let returns = validation_returns(scenario, heuristic, &with_values(values), settings);
             on_eval();

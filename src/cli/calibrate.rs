@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use handoff_eval::calibration::{Arms, Calibrated, Calibration, CalibrationError, Event, Row};
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels};
 use handoff_eval::fit::{FitSettings, FitStart, Sensitivity};
+use handoff_eval::search::Scope;
 
 use super::format::{fixed, progress_bar, table};
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
@@ -52,6 +53,11 @@ pub struct CalibrateArgs {
     /// give it more --fit-evaluations).
     #[arg(long, value_enum, default_value_t = StartArg::Scenario)]
     pub fit_start: StartArg,
+    /// How the fit searches: `global`, a Latin hypercube over every range and then CMA-ES with
+    /// restarts (a fit from scratch); `local`, CMA-ES from the start values in steps of a
+    /// twentieth of each range, no hypercube (refines a fit, e.g. one from the centre).
+    #[arg(long, value_enum, default_value_t = ScopeArg::Global)]
+    pub fit_search: ScopeArg,
     /// Seed of the fit's search (its Latin hypercube and CMA-ES); the simulations' seeds do not
     /// depend on it. The fit prints it, so that its command repeats it bit for bit.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::parse_seed)]
@@ -93,6 +99,24 @@ impl From<StartArg> for FitStart {
         match a {
             StartArg::Scenario => FitStart::Scenario,
             StartArg::Centre => FitStart::Centre,
+        }
+    }
+}
+
+/// The values of `--fit-search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    /// Every range: a Latin hypercube, then CMA-ES with restarts.
+    Global,
+    /// Around the start: CMA-ES in small steps.
+    Local,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(a: ScopeArg) -> Self {
+        match a {
+            ScopeArg::Global => Scope::Global,
+            ScopeArg::Local => Scope::Local,
         }
     }
 }
@@ -150,6 +174,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
             seeds: args.fit_seeds,
             start: args.fit_start.into(),
             search_seed: args.fit_search_seed,
+            scope: args.fit_search.into(),
         },
         fit_evaluations: args.fit.then_some(args.fit_evaluations),
         sensitivity_step: args.sensitivity.then_some(SENSITIVITY_STEP),

@@ -5,14 +5,15 @@
 //! CMA-ES with restarts) minimises [`distance`], the tolerance-scaled squared distance between
 //! simulated and study effects (known gaps left out), on the same seeds at every evaluation
 //! (common random numbers). It starts from the scenario's values or, with [`FitStart::Centre`],
-//! from the middle of every parameter's range; the search's own seed is part of the settings and
-//! of the result, so a fit is repeated bit for bit by its command.
+//! from the middle of every parameter's range; with [`Scope::Local`] it skips the hypercube and
+//! searches around the start in small steps (a refinement of a fit). The search's own seed is part
+//! of the settings and of the result, so a fit is repeated bit for bit by its command.
 
 use handoff_env::Scenario;
 use serde::Serialize;
 
 use super::measure::{SeedMeasurement, Targets, distance, measure, seed_mean};
-use crate::search::maximise;
+use crate::search::{Scope, Search, maximise};
 
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
 /// `workers.staffing_scale` multiplies the hourly staffing profile (capped at 1): how many
@@ -127,6 +128,9 @@ pub struct FitSettings {
     pub start: FitStart,
     /// Seed of the search's own randomness (the simulations' seeds do not depend on it).
     pub search_seed: u64,
+    /// Where the search looks: the whole box (a fit from scratch) or around the start (a
+    /// refinement of a fit).
+    pub scope: Scope,
 }
 
 impl FitSettings {
@@ -163,8 +167,7 @@ pub fn fit(
         &vec![false; ranges.len()],
         &x0,
         max_evaluations.max(1) as usize,
-        settings.search_seed,
-        true,
+        Search { scope: settings.scope, restarts: true, seed: settings.search_seed },
         |x| {
             // set_parameters validates: parameters the scenario refuses score a flat penalty
             let d = match set_parameters(&base, x) {
@@ -191,8 +194,12 @@ pub fn fit(
             evaluations: optimum.evaluations as u64,
             parameters,
             optimiser: format!(
-                "a Latin hypercube, then CMA-ES with restarts (cmaes 0.2); budget \
-                 {max_evaluations}, search seed {}",
+                "{} (cmaes 0.2); budget {max_evaluations}, search seed {}",
+                match settings.scope {
+                    Scope::Global => "a Latin hypercube, then CMA-ES with restarts",
+                    Scope::Local =>
+                        "CMA-ES from the start with steps of 0.05 of each range, restarts",
+                },
                 settings.search_seed
             ),
         },
@@ -379,6 +386,7 @@ mod tests {
             seeds: 1,
             start: FitStart::Scenario,
             search_seed: 0,
+            scope: Scope::Global,
         };
         let targets = Targets::builtin();
         let s = sensitivity(&full, &targets, settings, 0.1, &|_| {}).unwrap();

@@ -25,7 +25,6 @@ use cmaes::{CMAESOptions, DVector};
 use handoff_env::rng::uniform;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
-use serde::Serialize;
 
 /// The global search's initial step, as a share of each parameter's range.
 const GLOBAL_STEP: f64 = 0.3;
@@ -72,8 +71,7 @@ pub struct Optimum {
 }
 
 /// Where [`maximise`] looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scope {
     /// The whole box: a Latin hypercube over the ranges first, then CMA-ES from its best point
     /// with a step of three tenths of each range.
@@ -84,8 +82,26 @@ pub enum Scope {
     Local,
 }
 
+impl Scope {
+    /// CMA-ES's initial step, as a share of each parameter's range.
+    fn initial_step(self) -> f64 {
+        match self {
+            Scope::Global => GLOBAL_STEP,
+            Scope::Local => LOCAL_STEP,
+        }
+    }
+
+    /// Points of the space-filling first look out of `budget`.
+    fn design_points(self, budget: usize) -> usize {
+        match self {
+            Scope::Global => budget / DESIGN_SHARE,
+            Scope::Local => 0,
+        }
+    }
+}
+
 /// How [`maximise`] searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Search {
     /// Where it looks.
     pub scope: Scope,
@@ -95,6 +111,20 @@ pub struct Search {
     pub restarts: bool,
     /// Seed of the search's own randomness (the hypercube, CMA-ES's samples).
     pub seed: u64,
+}
+
+impl Search {
+    /// The search in words with its `budget`, as tuned policy files and fits record it.
+    pub fn describe(&self, budget: u64) -> String {
+        let method = match self.scope {
+            Scope::Global => "a Latin hypercube, then CMA-ES".to_string(),
+            Scope::Local => {
+                format!("CMA-ES from the start with steps of {LOCAL_STEP} of each range")
+            }
+        };
+        let restarts = if self.restarts { " with restarts" } else { "" };
+        format!("{method}{restarts} (cmaes 0.2); budget {budget}, search seed {}", self.seed)
+    }
 }
 
 /// Maximises `objective` over the box `ranges` ([min, max] per coordinate; `integer` marks the
@@ -142,11 +172,7 @@ pub fn maximise(
     // starting on a plateau, where the score does not change near the defaults, still finds
     // the region where it does; CMA-ES then starts from the best point seen
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let design = match scope {
-        Scope::Global => budget / DESIGN_SHARE,
-        Scope::Local => 0,
-    };
-    for point in latin_hypercube(&mut rng, design, free.len()) {
+    for point in latin_hypercube(&mut rng, scope.design_points(budget), free.len()) {
         let mut values = start.to_vec();
         for (k, &i) in free.iter().enumerate() {
             values[i] = to_value(i, point[k]);
@@ -183,11 +209,7 @@ pub fn maximise(
             // CMA-ES minimises
             -(score - penalty_scale * outside)
         };
-        let step = match scope {
-            Scope::Global => GLOBAL_STEP,
-            Scope::Local => LOCAL_STEP,
-        };
-        let mut cmaes = CMAESOptions::new(mean, step)
+        let mut cmaes = CMAESOptions::new(mean, scope.initial_step())
             // a safety net: the budget of distinct points ends the search (repeats are free)
             .max_function_evals(budget.saturating_mul(20))
             .seed(seed.wrapping_add(run as u64))
@@ -287,5 +309,17 @@ mod tests {
         assert!((near.values[0] - 0.25).abs() < 0.01, "{near:?}");
         let far = maximise(&[[0.0, 1.0]], &[false], &[0.2], 100, global(1, true), f);
         assert!(far.values[0] > 0.8, "{far:?}");
+    }
+
+    #[test]
+    fn the_description_names_the_scope_restarts_budget_and_seed() {
+        let tune = global(3, false).describe(120);
+        assert_eq!(tune, "a Latin hypercube, then CMA-ES (cmaes 0.2); budget 120, search seed 3");
+        let local = Search { scope: Scope::Local, restarts: true, seed: 0 }.describe(400);
+        assert_eq!(
+            local,
+            "CMA-ES from the start with steps of 0.05 of each range with restarts (cmaes 0.2); \
+             budget 400, search seed 0"
+        );
     }
 }

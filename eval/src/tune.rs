@@ -30,6 +30,13 @@ pub struct TuneSettings {
     pub search_seed: u64,
 }
 
+impl TuneSettings {
+    /// The search a tuning runs: global, without restarts, seeded by `search_seed`.
+    pub fn search(&self) -> Search {
+        Search { scope: Scope::Global, restarts: false, seed: self.search_seed }
+    }
+}
+
 impl Default for TuneSettings {
     fn default() -> Self {
         Self { seeds: 8, first_seed: TUNE_FIRST_SEED, budget: 60, search_seed: 0 }
@@ -91,7 +98,7 @@ pub fn tune(
         &integer,
         defaults.values(),
         settings.budget,
-        Search { scope: Scope::Global, restarts: false, seed: settings.search_seed },
+        settings.search(),
         |values| {
             let returns = validation_returns(scenario, heuristic, &with_values(values), settings);
             on_eval();

@@ -101,10 +101,7 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         days: scenario.days,
         first_seed: settings.first_seed,
         seeds: settings.seeds,
-        optimiser: format!(
-            "a Latin hypercube, then CMA-ES (cmaes 0.2); budget {}, search seed {}",
-            args.budget, args.search_seed
-        ),
+        optimiser: settings.search().describe(args.budget),
         evaluations: tuned.evaluations as u64,
         score: tuned.score,
         default_score: tuned.default_score,

@@ -162,12 +162,13 @@ pub fn fit(
     };
     let ranges: Vec<[f64; 2]> = FREE_PARAMETERS.iter().map(|&(_, lo, hi)| [lo, hi]).collect();
     let mut evaluations = 0u64;
+    let search = Search { scope: settings.scope, restarts: true, seed: settings.search_seed };
     let optimum = maximise(
         &ranges,
         &vec![false; ranges.len()],
         &x0,
         max_evaluations.max(1) as usize,
-        Search { scope: settings.scope, restarts: true, seed: settings.search_seed },
+        search,
         |x| {
             // set_parameters validates: parameters the scenario refuses score a flat penalty
             let d = match set_parameters(&base, x) {
@@ -193,15 +194,7 @@ pub fn fit(
             distance_after: -optimum.score,
             evaluations: optimum.evaluations as u64,
             parameters,
-            optimiser: format!(
-                "{} (cmaes 0.2); budget {max_evaluations}, search seed {}",
-                match settings.scope {
-                    Scope::Global => "a Latin hypercube, then CMA-ES with restarts",
-                    Scope::Local =>
-                        "CMA-ES from the start with steps of 0.05 of each range, restarts",
-                },
-                settings.search_seed
-            ),
+            optimiser: search.describe(max_evaluations),
         },
     ))
 }

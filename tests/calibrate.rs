@@ -138,7 +138,15 @@ fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
     assert!(v["targets"].is_array(), "the report is there too");
     // a local refinement says so and does not get worse either
     let o = handoff(&quick_fit(
-        &["--fit", "--fit-out", out.to_str().unwrap(), "--fit-search", "local"],
+        &[
+            "--fit",
+            "--fit-out",
+            out.to_str().unwrap(),
+            "--fit-search",
+            "local",
+            "--fit-step",
+            "0.01",
+        ],
         "12",
     ));
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -146,7 +154,7 @@ fn the_fit_writes_a_valid_scenario_and_does_not_get_worse() {
     let numbers: Vec<f64> =
         line.split_whitespace().filter_map(|w| w.trim_end_matches(';').parse().ok()).collect();
     assert!(numbers[1] <= numbers[0], "{line}");
-    assert!(line.contains("CMA-ES from the start") && !line.contains("hypercube"), "{line}");
+    assert!(line.contains("steps of 0.01 of each range") && !line.contains("hypercube"), "{line}");
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -175,6 +183,12 @@ fn bad_calibrate_arguments_exit_2() {
     assert_eq!(handoff(&["calibrate", "--scenario", "nope"]).status.code(), Some(2));
     assert_eq!(handoff(&["calibrate", "--fit-start", "nowhere"]).status.code(), Some(2));
     assert_eq!(handoff(&["calibrate", "--fit-search", "everywhere"]).status.code(), Some(2));
+    // a first step only the local search takes, in its range
+    for step in [["--fit-step", "0.01"].as_slice(), &["--fit-search", "local", "--fit-step", "0"]] {
+        let o = handoff(&[&["calibrate", "--fit"], step].concat());
+        assert_eq!(o.status.code(), Some(2), "{step:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--fit-step"), "{step:?}");
+    }
 }
 
 /// Both arms on the same customers with the same policy are the same run: every effect the

@@ -29,9 +29,9 @@ use rand_pcg::Pcg64Mcg;
 /// The global search's initial step, as a share of each parameter's range.
 const GLOBAL_STEP: f64 = 0.3;
 
-/// The local search's initial step, as a share of each parameter's range: a twentieth, steps a
-/// fit that has found the right region can still take without leaving it.
-const LOCAL_STEP: f64 = 0.05;
+/// The local search's usual initial step, as a share of each parameter's range: a twentieth,
+/// steps a fit that has found the right region can still take without leaving it.
+pub const LOCAL_STEP: f64 = 0.05;
 
 /// One candidate in this many of the budget goes to the space-filling first look.
 const DESIGN_SHARE: usize = 4;
@@ -71,15 +71,19 @@ pub struct Optimum {
 }
 
 /// Where [`maximise`] looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Scope {
     /// The whole box: a Latin hypercube over the ranges first, then CMA-ES from its best point
     /// with a step of three tenths of each range.
     #[default]
     Global,
-    /// Around the start: CMA-ES from it with a step of a twentieth of each range, no hypercube
-    /// (refines values a global search found).
-    Local,
+    /// Around the start: CMA-ES from it with a first step of `step` of each range
+    /// ([`LOCAL_STEP`] unless a refinement needs finer), no hypercube (refines values a global
+    /// search found).
+    Local {
+        /// CMA-ES's initial step, as a share of each parameter's range (0 to 1).
+        step: f64,
+    },
 }
 
 impl Scope {
@@ -87,7 +91,7 @@ impl Scope {
     fn initial_step(self) -> f64 {
         match self {
             Scope::Global => GLOBAL_STEP,
-            Scope::Local => LOCAL_STEP,
+            Scope::Local { step } => step,
         }
     }
 
@@ -95,13 +99,13 @@ impl Scope {
     fn design_points(self, budget: usize) -> usize {
         match self {
             Scope::Global => budget / DESIGN_SHARE,
-            Scope::Local => 0,
+            Scope::Local { .. } => 0,
         }
     }
 }
 
 /// How [`maximise`] searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Search {
     /// Where it looks.
     pub scope: Scope,
@@ -118,8 +122,8 @@ impl Search {
     pub fn describe(&self, budget: u64) -> String {
         let method = match self.scope {
             Scope::Global => "a Latin hypercube, then CMA-ES".to_string(),
-            Scope::Local => {
-                format!("CMA-ES from the start with steps of {LOCAL_STEP} of each range")
+            Scope::Local { step } => {
+                format!("CMA-ES from the start with steps of {step} of each range")
             }
         };
         let restarts = if self.restarts { " with restarts" } else { "" };
@@ -304,7 +308,7 @@ mod tests {
     fn a_local_search_climbs_the_hill_it_starts_on_and_a_global_one_finds_the_higher() {
         // a hill at 0.25 near the start, a higher plateau beyond 0.8
         let f = |v: &[f64]| -(v[0] - 0.25).powi(2) + if v[0] > 0.8 { 1.0 } else { 0.0 };
-        let local = Search { scope: Scope::Local, restarts: true, seed: 1 };
+        let local = Search { scope: Scope::Local { step: LOCAL_STEP }, restarts: true, seed: 1 };
         let near = maximise(&[[0.0, 1.0]], &[false], &[0.2], 100, local, f);
         assert!((near.values[0] - 0.25).abs() < 0.01, "{near:?}");
         let far = maximise(&[[0.0, 1.0]], &[false], &[0.2], 100, global(1, true), f);
@@ -315,11 +319,16 @@ mod tests {
     fn the_description_names_the_scope_restarts_budget_and_seed() {
         let tune = global(3, false).describe(120);
         assert_eq!(tune, "a Latin hypercube, then CMA-ES (cmaes 0.2); budget 120, search seed 3");
-        let local = Search { scope: Scope::Local, restarts: true, seed: 0 }.describe(400);
+        let local = Search { scope: Scope::Local { step: LOCAL_STEP }, restarts: true, seed: 0 };
         assert_eq!(
-            local,
+            local.describe(400),
             "CMA-ES from the start with steps of 0.05 of each range with restarts (cmaes 0.2); \
              budget 400, search seed 0"
+        );
+        let fine = Search { scope: Scope::Local { step: 0.01 }, ..local }.describe(200);
+        assert!(
+            fine.starts_with("CMA-ES from the start with steps of 0.01 of each range"),
+            "{fine}"
         );
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use handoff_eval::calibration::{Arms, Calibrated, Calibration, CalibrationError, Event, Row};
 use handoff_eval::calibration::{CalibrationReport, CurvePoint, bucket_labels};
 use handoff_eval::fit::{FitSettings, FitStart, Sensitivity};
-use handoff_eval::search::Scope;
+use handoff_eval::search::{LOCAL_STEP, Scope};
 
 use super::format::{fixed, progress_bar, table};
 use super::{CliError, check_writable, load_scenario, to_json, write_all_atomic};
@@ -54,10 +54,15 @@ pub struct CalibrateArgs {
     #[arg(long, value_enum, default_value_t = StartArg::Scenario)]
     pub fit_start: StartArg,
     /// How the fit searches: `global`, a Latin hypercube over every range and then CMA-ES with
-    /// restarts (a fit from scratch); `local`, CMA-ES from the start values in steps of a
-    /// twentieth of each range, no hypercube (refines a fit, e.g. one from the centre).
+    /// restarts (a fit from scratch); `local`, CMA-ES from the start values in steps of
+    /// --fit-step of each range, no hypercube (refines a fit, e.g. one from the centre).
     #[arg(long, value_enum, default_value_t = ScopeArg::Global)]
     pub fit_search: ScopeArg,
+    /// The first step of `--fit-search local`, as a share of each parameter's range (above 0,
+    /// at most 0.5; default 0.05): smaller for the last, small moves of a refinement on
+    /// full-scale simulations.
+    #[arg(long, value_name = "SHARE")]
+    pub fit_step: Option<f64>,
     /// Seed of the fit's search (its Latin hypercube and CMA-ES); the simulations' seeds do not
     /// depend on it. The fit prints it, so that its command repeats it bit for bit.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::parse_seed)]
@@ -112,12 +117,18 @@ pub enum ScopeArg {
     Local,
 }
 
-impl From<ScopeArg> for Scope {
-    fn from(a: ScopeArg) -> Self {
-        match a {
-            ScopeArg::Global => Scope::Global,
-            ScopeArg::Local => Scope::Local,
-        }
+/// The search `--fit-search` and `--fit-step` ask for, or why they cannot be had together.
+fn fit_scope(search: ScopeArg, step: Option<f64>) -> Result<Scope, CliError> {
+    match (search, step) {
+        (ScopeArg::Global, None) => Ok(Scope::Global),
+        (ScopeArg::Global, Some(_)) => Err(CliError::input(
+            "--fit-step sets the first step of --fit-search local; the global search's is fixed",
+        )),
+        (ScopeArg::Local, None) => Ok(Scope::Local { step: LOCAL_STEP }),
+        (ScopeArg::Local, Some(step)) if step > 0.0 && step <= 0.5 => Ok(Scope::Local { step }),
+        (ScopeArg::Local, Some(step)) => Err(CliError::input(format!(
+            "--fit-step {step}: a share of each range above 0 and at most 0.5"
+        ))),
     }
 }
 
@@ -141,6 +152,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
              --cross-validate fit the model to the study's own arms: run them without",
         ));
     }
+    let scope = fit_scope(args.fit_search, args.fit_step)?;
     let scenario = load_scenario(&args.centre.scenario, args.centre.days)?;
     for (flag, policy) in [("--control", &arms.control), ("--treatment", &arms.treatment)] {
         if policy.starts_with("ckpt:") {
@@ -174,7 +186,7 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
             seeds: args.fit_seeds,
             start: args.fit_start.into(),
             search_seed: args.fit_search_seed,
-            scope: args.fit_search.into(),
+            scope,
         },
         fit_evaluations: args.fit.then_some(args.fit_evaluations),
         sensitivity_step: args.sensitivity.then_some(SENSITIVITY_STEP),

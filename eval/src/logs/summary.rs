@@ -54,21 +54,18 @@ pub struct LogSummary {
     arrivals_by_hour: [u64; 24],
     endings: [u64; 4],
     first_waits_ms: Histogram<u64>,
-    first_wait_sum: f64,
-    first_wait_squares: f64,
+    first_waits: Moments,
     durations_ms: Histogram<u64>,
-    duration_sum: f64,
-    duration_squares: f64,
+    durations: Moments,
     /// First waits that ended in abandonment or in a reply: the patience data.
     pub patience: CensoredWaits,
     eligible: (u64, u64),
     ai_involved: (u64, u64),
-    rated: u64,
-    rating_sum: f64,
-    rating_squares: f64,
+    /// The ratings of the rated chats.
+    ratings: Moments,
     retrials: (u64, u64),
-    /// Chats with a count of worker messages, and the sums of the counts and their squares.
-    worker_messages: (u64, f64, f64),
+    /// The counts of worker messages, over the chats that have one.
+    worker_messages: Moments,
     /// Each worker's days, per (worker, day).
     answering: HashMap<(u32, i64), WorkerDay>,
     /// Whether the workers' minutes are summed (the service fit's runs skip them).
@@ -89,19 +86,15 @@ impl Default for LogSummary {
             arrivals_by_hour: [0; 24],
             endings: [0; 4],
             first_waits_ms: histogram(),
-            first_wait_sum: 0.0,
-            first_wait_squares: 0.0,
+            first_waits: Moments::default(),
             durations_ms: histogram(),
-            duration_sum: 0.0,
-            duration_squares: 0.0,
+            durations: Moments::default(),
             patience: CensoredWaits::default(),
             eligible: (0, 0),
             ai_involved: (0, 0),
-            rated: 0,
-            rating_sum: 0.0,
-            rating_squares: 0.0,
+            ratings: Moments::default(),
             retrials: (0, 0),
-            worker_messages: (0, 0.0, 0.0),
+            worker_messages: Moments::default(),
             answering: HashMap::new(),
             workers_summed: true,
         }
@@ -137,11 +130,9 @@ impl LogSummary {
         self.endings[ending] += 1;
         let wait = row.first_wait_s;
         self.first_waits_ms.saturating_record(milliseconds(wait));
-        self.first_wait_sum += wait;
-        self.first_wait_squares += wait * wait;
+        self.first_waits.add(wait);
         self.durations_ms.saturating_record(milliseconds(row.duration_s));
-        self.duration_sum += row.duration_s;
-        self.duration_squares += row.duration_s * row.duration_s;
+        self.durations.add(row.duration_s);
         // the customer left before a first reply when the chat ended with its first wait
         let left_waiting = row.ending == Ending::Abandoned && row.duration_s - wait < 0.0015;
         self.patience.add(wait, left_waiting);
@@ -149,15 +140,10 @@ impl LogSummary {
         count(&mut self.ai_involved, row.ai_involved);
         count(&mut self.retrials, row.retrial);
         if let Some(r) = row.rating {
-            self.rated += 1;
-            self.rating_sum += f64::from(r);
-            self.rating_squares += f64::from(r).powi(2);
+            self.ratings.add(f64::from(r));
         }
         if let Some(m) = row.worker_messages {
-            let m = f64::from(m);
-            self.worker_messages.0 += 1;
-            self.worker_messages.1 += m;
-            self.worker_messages.2 += m * m;
+            self.worker_messages.add(f64::from(m));
         }
         if let Some(w) = row.worker.filter(|_| self.workers_summed) {
             // the worker answered from the first reply to the end, and held the chat through
@@ -268,43 +254,29 @@ impl LogSummary {
     /// The key numbers, with 95 % intervals from the sample: shares and means by the normal
     /// approximation, quantiles from the ranks a binomial gives.
     pub fn kpis(&self) -> Vec<Kpi> {
-        let n = self.rows as f64;
         let mut kpis = vec![
             Kpi::new("chats_per_day", "chats", self.chats_per_day()),
             Kpi::new("abandoned_share", "share", share(self.ended(Ending::Abandoned), self.rows)),
-            Kpi::new(
-                "first_wait_mean_s",
-                "s",
-                mean_interval(self.first_wait_sum, self.first_wait_squares, n),
-            ),
+            Kpi::new("first_wait_mean_s", "s", self.first_waits.mean_interval()),
             Kpi::new("first_wait_p50_s", "s", quantile(&self.first_waits_ms, 0.5)),
             Kpi::new("first_wait_p90_s", "s", quantile(&self.first_waits_ms, 0.9)),
-            Kpi::new(
-                "duration_mean_s",
-                "s",
-                mean_interval(self.duration_sum, self.duration_squares, n),
-            ),
+            Kpi::new("duration_mean_s", "s", self.durations.mean_interval()),
             Kpi::new("duration_p25_s", "s", quantile(&self.durations_ms, 0.25)),
             Kpi::new("duration_p50_s", "s", quantile(&self.durations_ms, 0.5)),
             Kpi::new("duration_p75_s", "s", quantile(&self.durations_ms, 0.75)),
         ];
-        if self.rated > 0 {
-            kpis.push(Kpi::new("rated_share", "share", share(self.rated, self.rows)));
-            kpis.push(Kpi::new(
-                "rating_mean",
-                "stars",
-                mean_interval(self.rating_sum, self.rating_squares, self.rated as f64),
-            ));
+        if self.ratings.n > 0 {
+            kpis.push(Kpi::new("rated_share", "share", share(self.ratings.n, self.rows)));
+            kpis.push(Kpi::new("rating_mean", "stars", self.ratings.mean_interval()));
         }
         if self.retrials.1 > 0 {
             kpis.push(Kpi::new("retrial_share", "share", share(self.retrials.0, self.retrials.1)));
         }
-        let (counted, sum, squares) = self.worker_messages;
-        if counted > 0 {
+        if self.worker_messages.n > 0 {
             kpis.push(Kpi::new(
                 "worker_messages_mean",
                 "messages",
-                mean_interval(sum, squares, counted as f64),
+                self.worker_messages.mean_interval(),
             ));
         }
         if self.ai_involved.1 > 0 {
@@ -369,11 +341,30 @@ fn poisson_rate(k: u64, days: f64) -> Interval {
     Interval { value: rate, lo: rate - half, hi: rate + half }
 }
 
-fn mean_interval(sum: f64, squares: f64, n: f64) -> Interval {
-    let mean = sum / n.max(1.0);
-    let variance = (squares / n.max(1.0) - mean * mean).max(0.0) * n / (n - 1.0).max(1.0);
-    let half = Z95 * (variance / n.max(1.0)).sqrt();
-    Interval { value: mean, lo: mean - half, hi: mean + half }
+/// The count, sum and sum of squares of some values: their mean and its interval, in memory
+/// that does not grow with the log.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    n: u64,
+    sum: f64,
+    squares: f64,
+}
+
+impl Moments {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        self.squares += x * x;
+    }
+
+    /// The mean with its 95 % interval by the normal approximation.
+    fn mean_interval(&self) -> Interval {
+        let n = self.n as f64;
+        let mean = self.sum / n.max(1.0);
+        let variance = (self.squares / n.max(1.0) - mean * mean).max(0.0) * n / (n - 1.0).max(1.0);
+        let half = Z95 * (variance / n.max(1.0)).sqrt();
+        Interval { value: mean, lo: mean - half, hi: mean + half }
+    }
 }
 
 /// The `q` quantile, seconds, with the order statistics at the ranks `n q -/+ 1.96 sqrt(n q

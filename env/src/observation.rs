@@ -67,11 +67,9 @@ pub struct Candidate {
     /// How long the worker's replies have taken so far in this episode, as a multiple of the
     /// centre's median reply time, shrunk towards 1 by [`REPLY_TIME_PRIOR`] replies' worth of
     /// the centre's median (Worker): what a dispatcher learns of a worker's pace by watching.
-    /// Not in the encoded vector yet (the rollout learner reads it).
     pub reply_time_ratio: f32,
     /// The AI's replies so far that did not move the issue forward (Takeover): the progress a
-    /// supervising worker sees the AI fail to make. Not in the encoded vector yet (the takeover
-    /// rule reads it).
+    /// supervising worker sees the AI fail to make.
     pub ai_unproductive: f32,
 }
 
@@ -113,7 +111,7 @@ pub struct Observation {
 /// Features before the candidate slots.
 pub const GLOBAL_FEATURES: usize = 17;
 /// Features per candidate slot.
-pub const CANDIDATE_FEATURES: usize = 21;
+pub const CANDIDATE_FEATURES: usize = 23;
 
 /// Length of the encoded observation for `candidates` slots.
 pub fn observation_len(candidates: usize) -> usize {
@@ -135,7 +133,7 @@ pub fn observation_space(candidates: usize) -> BoxSpace {
     }
     for c in 0..candidates {
         let base = GLOBAL_FEATURES + c * CANDIDATE_FEATURES;
-        for off in [9, 11, 12, 16, 20] {
+        for off in [9, 11, 12, 16, 20, 21, 22] {
             high[base + off] = f32::INFINITY;
         }
     }
@@ -272,6 +270,8 @@ impl Observation {
                 flag(c.last_answered),
                 flag(k != CandidateKind::Empty),
                 c.age_s / 1800.0,
+                c.reply_time_ratio,
+                c.ai_unproductive / 5.0,
             ];
             slot.copy_from_slice(&features);
         }

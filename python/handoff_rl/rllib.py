@@ -5,7 +5,7 @@ training scales out by raising ``num_env_runners``::
 
     from handoff_rl.rllib import ppo_config
 
-    algo = ppo_config("handoff_rl/Small-v1", num_env_runners=2).build_algo()
+    algo = ppo_config("handoff_rl/Small-v2", num_env_runners=2).build_algo()
     for _ in range(10):
         print(algo.train()["env_runners"]["episode_return_mean"])
 
@@ -47,7 +47,7 @@ OBSERVATION_KEYS = ("observations", "observation")
 
 def register() -> list[str]:
     """Registers every built-in scenario with Ray Tune under its Gymnasium id
-    (``handoff_rl/Small-v1``, ...), as a Dict-observation environment whose ``env_config`` takes
+    (``handoff_rl/Small-v2``, ...), as a Dict-observation environment whose ``env_config`` takes
     the keyword arguments of :class:`handoff_rl.HandoffEnv`. Returns the ids."""
     for scenario, env_id in ENV_IDS.items():
         register_env(env_id, lambda config, s=scenario: make_env(s, config))
@@ -122,7 +122,7 @@ def apply_mask(output: dict[str, Any], mask: Any) -> dict[str, Any]:
 
 
 def ppo_config(
-    env: str = "handoff_rl/Small-v1",
+    env: str = "handoff_rl/Small-v2",
     *,
     num_env_runners: int = 2,
     num_envs_per_env_runner: int = 1,

@@ -1,5 +1,5 @@
 """A Ray cluster started as docs/python.md starts one: a head and a second node on this machine
-(the node joining with the head's token and ``RAY_AUTH_MODE=token``, Ray 2.60's default
+sharing one token (``RAY_AUTH_TOKEN`` with ``RAY_AUTH_MODE=token``, Ray 2.60's token
 authentication), PPO with one env runner on each node for two iterations, then every Ray
 process stopped."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
 import socket
 import subprocess
 import sys
@@ -45,11 +46,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def ray_cli(*args: str, token: bool = False) -> subprocess.CompletedProcess:
-    env = dict(os.environ, RAY_AUTH_MODE="token") if token else None
-    return subprocess.run(
-        [RAY, *args], env=env, capture_output=True, text=True, timeout=180, check=True
-    )
+#: The cluster's token, given to every process in its environment rather than read from
+#: ``~/.ray/auth_token``: on a machine without that file a head would start with authentication
+#: off and refuse the node that asks for it (seen on a fresh machine, 3 December 2026).
+TOKEN_ENV = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+
+
+def ray_cli(*args: str) -> subprocess.CompletedProcess:
+    out = subprocess.run([RAY, *args], env=TOKEN_ENV, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, f"ray {' '.join(args)}: {out.stderr[-3000:]}"
+    return out
 
 
 @pytest.fixture
@@ -65,24 +71,23 @@ def two_nodes():
     )
     try:
         # the second node has its own address on this machine (loopback); on a real cluster
-        # the token file is copied to it first (docs/python.md)
+        # the head's token file is copied to it first (docs/python.md)
         ray_cli(
             "start",
             f"--address=127.0.0.1:{port}",
             "--num-cpus=1",
             "--node-ip-address=127.0.0.1",
             "--disable-usage-stats",
-            token=True,
         )
         yield f"127.0.0.1:{port}"
     finally:
-        ray_cli("stop", "--force", token=True)
+        ray_cli("stop", "--force")
 
 
 def test_ppo_trains_with_an_env_runner_on_each_of_two_nodes(two_nodes):
     out = subprocess.run(
         [sys.executable, "-c", TRAIN, two_nodes],
-        env=dict(os.environ, RAY_AUTH_MODE="token"),
+        env=TOKEN_ENV,
         capture_output=True,
         text=True,
         timeout=600,

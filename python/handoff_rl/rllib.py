@@ -122,7 +122,7 @@ def apply_mask(output: dict[str, Any], mask: Any) -> dict[str, Any]:
 
 
 def ppo_config(
-    env: str = "handoff_rl/Small-v2",
+    env: str = ENV_IDS["small"],
     *,
     num_env_runners: int = 2,
     num_envs_per_env_runner: int = 1,
@@ -135,7 +135,8 @@ def ppo_config(
     `num_env_runners` processes (spread over a Ray cluster when ``ray.init`` joined one) of
     `num_envs_per_env_runner` environments each. `env_config` takes the keyword arguments of
     :class:`handoff_rl.HandoffEnv`; `training` goes to ``PPOConfig.training`` (``lr``,
-    ``train_batch_size_per_learner``, ...)."""
+    ``train_batch_size_per_learner``, ...). `env` defaults to ``small`` at today's model
+    version."""
     register()
     config = (
         PPOConfig()

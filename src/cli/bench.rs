@@ -118,8 +118,13 @@ pub fn render_text(report: &BenchReport) -> String {
         rows.push(per_op(format!("draw: {what} (one core, fastest of 7)"), d.draws, "draw", ns, 1));
     }
     let q = &report.event_queue;
-    let what = format!("event queue: {} pending, pop + push (one core, fastest of 7)", q.pending);
-    rows.push(per_op(what, q.holds, "hold", q.ns, 1));
+    for (structure, ns) in [("binary heap", q.ns), ("calendar", q.calendar_ns)] {
+        let what = format!(
+            "event queue, {structure}: {} pending, pop + push (one core, fastest of 7)",
+            q.pending
+        );
+        rows.push(per_op(what, q.holds, "hold", ns, 1));
+    }
     let n = &report.encoding;
     let what = format!("encode an observation ({}, {} floats)", n.scenario, n.floats);
     rows.push(per_op(what, n.encodings, "encoding", n.ns, 0));

@@ -3,7 +3,7 @@
 use rand_pcg::Pcg32;
 use serde::Serialize;
 
-use crate::rng::{self, Stream};
+use crate::rng::{self, OnePlusPoisson, Stream};
 use crate::scenario::Scenario;
 
 /// What a retrial's id adds to the id of the chat it comes back about: first contacts are
@@ -65,6 +65,33 @@ pub enum Handler {
     Worker(u32),
 }
 
+/// The constants of a scenario's per-chat distributions, computed once per run rather than once
+/// per chat (each is a logarithm or an exponential; the draws are the same).
+#[derive(Debug, Clone)]
+pub struct ChatConstants {
+    /// Productive rounds an AI-ineligible (index 0) and an AI-eligible (index 1) issue needs.
+    rounds: [OnePlusPoisson; 2],
+    /// Log-odds of the centre's rating propensity.
+    rating_logit: f64,
+    /// Log-odds of the retrial probability of a resolved chat with a calm customer.
+    pub retrial_logit: f64,
+}
+
+impl ChatConstants {
+    /// The constants of `scenario`.
+    pub fn new(scenario: &Scenario) -> Self {
+        let issues = &scenario.issues;
+        Self {
+            rounds: [
+                OnePlusPoisson::new(issues.rounds_ineligible_mean),
+                OnePlusPoisson::new(issues.rounds_eligible_mean),
+            ],
+            rating_logit: rng::logit(scenario.customers.rating_propensity),
+            retrial_logit: rng::logit(scenario.retrial.base),
+        }
+    }
+}
+
 /// Attributes drawn for a customer when the chat arrives, identical in every arm for one seed.
 #[derive(Debug, Clone, Copy)]
 pub struct CustomerDraws {
@@ -90,17 +117,19 @@ pub struct CustomerDraws {
 
 impl CustomerDraws {
     /// Draws a customer for an issue; consumes a fixed number of draws from `rng`.
-    pub fn draw(rng: &mut Pcg32, eligible: bool, scenario: &Scenario) -> Self {
-        let issues = &scenario.issues;
+    pub fn draw(
+        rng: &mut Pcg32,
+        eligible: bool,
+        scenario: &Scenario,
+        constants: &ChatConstants,
+    ) -> Self {
         let c = &scenario.customers;
-        let mean_rounds =
-            if eligible { issues.rounds_eligible_mean } else { issues.rounds_ineligible_mean };
         Self {
-            rounds_needed: rng::one_plus_poisson(rng, mean_rounds),
-            ai_solvable: rng::bernoulli(rng, issues.ai_solvable_share),
+            rounds_needed: constants.rounds[usize::from(eligible)].sample(rng),
+            ai_solvable: rng::bernoulli(rng, scenario.issues.ai_solvable_share),
             frustration: rng::exponential(rng, c.frustration_mean),
             patience_s: rng::lognormal(rng, c.patience_median_s, c.patience_sigma),
-            rating_logit: rng::logit(c.rating_propensity) + 0.5 * rng::std_normal(rng),
+            rating_logit: constants.rating_logit + 0.5 * rng::std_normal(rng),
             satisfaction_noise: rng::std_normal(rng),
             rating_noise: rng::std_normal(rng),
             rate_u: rng::uniform(rng),
@@ -192,9 +221,10 @@ impl Chat {
         life_token: u32,
         seed: u64,
         scenario: &Scenario,
+        constants: &ChatConstants,
     ) -> Self {
         let mut customer_rng = rng::chat_rng(seed, Stream::Customer, id);
-        let customer = CustomerDraws::draw(&mut customer_rng, eligible, scenario);
+        let customer = CustomerDraws::draw(&mut customer_rng, eligible, scenario, constants);
         Self {
             id,
             arrival_s,

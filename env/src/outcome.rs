@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::chat::{Chat, Escalation};
-use crate::rng::{logit, sigmoid};
+use crate::chat::{Chat, ChatConstants, Escalation};
+use crate::rng::sigmoid;
 use crate::scenario::Scenario;
 
 /// How a chat ended.
@@ -113,7 +113,13 @@ impl ChatRecord {
     }
 
     /// Computes the outcome of `chat`, ending at `now` in the given way.
-    pub fn complete(chat: &Chat, now: f64, ending: Ending, scenario: &Scenario) -> Self {
+    pub fn complete(
+        chat: &Chat,
+        now: f64,
+        ending: Ending,
+        scenario: &Scenario,
+        constants: &ChatConstants,
+    ) -> Self {
         let s = &scenario.satisfaction;
         let c = &chat.customer;
         let resolved = ending == Ending::Resolved;
@@ -149,7 +155,7 @@ impl ChatRecord {
         });
         let r = &scenario.retrial;
         let retrial_prob = sigmoid(
-            logit(r.base)
+            constants.retrial_logit
                 + if resolved { 0.0 } else { r.unresolved }
                 + r.frustration * chat.frustration,
         );

@@ -126,7 +126,15 @@ impl Simulator {
         let id = self.next_chat_id;
         self.next_chat_id += 1;
         let life = self.token();
-        let chat = Chat::new(id, self.now, eligible, life, self.seed, &self.scenario);
+        let chat = Chat::new(
+            id,
+            self.now,
+            eligible,
+            life,
+            self.seed,
+            &self.scenario,
+            &self.chat_constants,
+        );
         self.admit(chat);
         self.schedule_next_arrival(self.now);
     }
@@ -279,7 +287,8 @@ impl Simulator {
         self.free_returns.push(index);
         let id = back.parent_id + RETRIAL_ID_STEP;
         let life = self.token();
-        let mut chat = Chat::new(id, self.now, back.eligible, life, self.seed, &self.scenario);
+        let (scenario, constants) = (&self.scenario, &self.chat_constants);
+        let mut chat = Chat::new(id, self.now, back.eligible, life, self.seed, scenario, constants);
         chat.frustration += back.carried_frustration;
         chat.retrial_of = Some(back.parent_id);
         self.admit(chat);

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 
 use rand_pcg::Pcg64Mcg;
 
-use crate::chat::{Chat, Phase};
+use crate::chat::{Chat, ChatConstants, Phase};
 use crate::error::StepError;
 use crate::event_queue::{EventKind, EventQueue};
 use crate::observation::Observation;
@@ -178,6 +178,8 @@ pub struct Simulator {
     counters: SimCounters,
     /// Messages per reply at full effort, the most frequent draw of its kind.
     full_effort_messages: OnePlusPoisson,
+    /// The constants of every chat's draws and outcome.
+    chat_constants: ChatConstants,
 }
 
 impl Simulator {
@@ -235,6 +237,7 @@ impl Simulator {
                 scenario.workers.messages_per_reply,
                 1.0,
             )),
+            chat_constants: ChatConstants::new(&scenario),
             scenario,
         };
         sim.reset(0);

@@ -318,7 +318,13 @@ impl Simulator {
         if self.chats[s].is_waiting() {
             self.chats[s].end_wait(self.now, per_min);
         }
-        let record = ChatRecord::complete(&self.chats[s], self.now, ending, &self.scenario);
+        let record = ChatRecord::complete(
+            &self.chats[s],
+            self.now,
+            ending,
+            &self.scenario,
+            &self.chat_constants,
+        );
         self.completed.push(record);
         if record.retrial && self.scenario.retrial.returns {
             self.schedule_return(slot);

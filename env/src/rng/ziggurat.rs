@@ -1,6 +1,6 @@
 //! Standard normal and exponential draws by the ziggurat method (Marsaglia and Tsang, 2000):
 //! 256 layers of equal area under the density; about 99 % of draws are one 64-bit random
-//! number, a multiplication and a comparison, without a logarithm.
+//! number, a multiplication and a comparison, without a logarithm, and that path is inlined.
 //!
 //! The sampling loop is the one of `rand_distr` (8 bits of the random number choose the layer,
 //! its 52 high bits the position, the tails by Marsaglia's methods); `rand_distr` itself is not
@@ -41,19 +41,35 @@ fn open_unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     2.0 - one_to_two(rng.next_u64())
 }
 
-/// A standard normal draw.
-#[inline]
+/// A standard normal draw. The common case (about 99 % of draws: inside a layer's rectangle) is
+/// inlined into the caller; the rest continues in [`normal_beyond_rectangle`].
+#[inline(always)]
 pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let (i, u, x) = normal_candidate(rng.next_u64());
+    if x.abs() < NORMAL.x[i + 1] {
+        return x;
+    }
+    normal_beyond_rectangle(rng, i, u, x)
+}
+
+/// The layer, the position in [-1, 1) and the candidate draw that 64 random bits give.
+#[inline(always)]
+fn normal_candidate(bits: u64) -> (usize, f64, f64) {
+    let i = (bits & 0xff) as usize;
+    // in [-1, 1): a number in [2, 4) less 3
+    let u = 2.0 * one_to_two(bits) - 3.0;
+    (i, u, u * NORMAL.x[i])
+}
+
+/// The rest of a normal draw whose candidate `x` (layer `i`, position `u`) fell outside its
+/// layer's rectangle: the base's tail or the layer's wedge, then fresh candidates until one is
+/// accepted.
+#[cold]
+#[inline(never)]
+fn normal_beyond_rectangle<R: Rng + ?Sized>(rng: &mut R, i: usize, u: f64, x: f64) -> f64 {
     let table = &NORMAL;
+    let (mut i, mut u, mut x) = (i, u, x);
     loop {
-        let bits = rng.next_u64();
-        let i = (bits & 0xff) as usize;
-        // in [-1, 1): a number in [2, 4) less 3
-        let u = 2.0 * one_to_two(bits) - 3.0;
-        let x = u * table.x[i];
-        if x.abs() < table.x[i + 1] {
-            return x;
-        }
         if i == 0 {
             // the tail beyond r (Marsaglia, 1964)
             loop {
@@ -68,28 +84,51 @@ pub fn std_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
         if y < exp(-0.5 * x * x) {
             return x;
         }
+        (i, u, x) = normal_candidate(rng.next_u64());
+        if x.abs() < table.x[i + 1] {
+            return x;
+        }
     }
 }
 
-/// A standard exponential draw (mean 1).
-#[inline]
+/// A standard exponential draw (mean 1). The common case is inlined into the caller; the rest
+/// continues in [`exponential_beyond_rectangle`].
+#[inline(always)]
 pub fn std_exponential<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let (i, x) = exponential_candidate(rng.next_u64());
+    if x < EXPONENTIAL.x[i + 1] {
+        return x;
+    }
+    exponential_beyond_rectangle(rng, i, x)
+}
+
+/// The layer and the candidate draw that 64 random bits give.
+#[inline(always)]
+fn exponential_candidate(bits: u64) -> (usize, f64) {
+    let i = (bits & 0xff) as usize;
+    // in (0, 1]
+    let u = 2.0 - one_to_two(bits);
+    (i, u * EXPONENTIAL.x[i])
+}
+
+/// The rest of an exponential draw whose candidate `x` (layer `i`) fell outside its layer's
+/// rectangle.
+#[cold]
+#[inline(never)]
+fn exponential_beyond_rectangle<R: Rng + ?Sized>(rng: &mut R, i: usize, x: f64) -> f64 {
     let table = &EXPONENTIAL;
+    let (mut i, mut x) = (i, x);
     loop {
-        let bits = rng.next_u64();
-        let i = (bits & 0xff) as usize;
-        // in (0, 1]
-        let u = 2.0 - one_to_two(bits);
-        let x = u * table.x[i];
-        if x < table.x[i + 1] {
-            return x;
-        }
         if i == 0 {
             // memoryless: the tail beyond r is r plus a fresh exponential
             return EXPONENTIAL_R - libm::log(open_unit(rng));
         }
         let y = table.f[i + 1] + (table.f[i] - table.f[i + 1]) * (one_to_two(rng.next_u64()) - 1.0);
         if y < exp(-x) {
+            return x;
+        }
+        (i, x) = exponential_candidate(rng.next_u64());
+        if x < table.x[i + 1] {
             return x;
         }
     }

@@ -51,7 +51,7 @@ pub struct Event {
     pub tag: u32,
 }
 
-/// An event as stored in the queue: 24 bytes, ordered by one integer comparison per field.
+/// An event as stored in the queue: 24 bytes, ordered by one 128-bit key.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     /// The bits of a non-negative time, which order like the times themselves.
@@ -60,6 +60,14 @@ struct Entry {
     seq_kind: u64,
     slot: u32,
     tag: u32,
+}
+
+impl Entry {
+    /// The order of events: time, then insertion order.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        (u128::from(self.time_bits) << 64) | u128::from(self.seq_kind)
+    }
 }
 
 impl PartialEq for Entry {
@@ -78,7 +86,7 @@ impl Ord for Entry {
     /// with it.
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time_bits, other.seq_kind).cmp(&(self.time_bits, self.seq_kind))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -131,7 +139,7 @@ impl EventQueue {
         Self { backing, next_seq: 0 }
     }
 
-    /// Whether the queue is a calendar (for tests and benchmarks).
+    /// Whether the queue is a calendar (for tests).
     pub fn is_calendar(&self) -> bool {
         matches!(self.backing, Backing::Calendar(_))
     }
@@ -208,15 +216,14 @@ impl Default for Calendar {
     }
 }
 
-/// Sorts a bucket with its earliest event last: an insertion sort on one 128-bit key (time, then
-/// insertion order), as a bucket holds the few events of one second.
+/// Sorts a bucket with its earliest event last: an insertion sort on the entries' keys, as a
+/// bucket holds the few events of one second.
 fn sort_earliest_last(events: &mut [Entry]) {
-    let key = |e: &Entry| (u128::from(e.time_bits) << 64) | u128::from(e.seq_kind);
     for i in 1..events.len() {
         let entry = events[i];
-        let k = key(&entry);
+        let k = entry.key();
         let mut j = i;
-        while j > 0 && key(&events[j - 1]) < k {
+        while j > 0 && events[j - 1].key() < k {
             events[j] = events[j - 1];
             j -= 1;
         }

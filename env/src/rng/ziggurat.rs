@@ -66,9 +66,13 @@ fn normal_candidate(bits: u64) -> (usize, f64, f64) {
 /// accepted.
 #[cold]
 #[inline(never)]
-fn normal_beyond_rectangle<R: Rng + ?Sized>(rng: &mut R, i: usize, u: f64, x: f64) -> f64 {
+fn normal_beyond_rectangle<R: Rng + ?Sized>(
+    rng: &mut R,
+    mut i: usize,
+    mut u: f64,
+    mut x: f64,
+) -> f64 {
     let table = &NORMAL;
-    let (mut i, mut u, mut x) = (i, u, x);
     loop {
         if i == 0 {
             // the tail beyond r (Marsaglia, 1964)
@@ -115,9 +119,8 @@ fn exponential_candidate(bits: u64) -> (usize, f64) {
 /// rectangle.
 #[cold]
 #[inline(never)]
-fn exponential_beyond_rectangle<R: Rng + ?Sized>(rng: &mut R, i: usize, x: f64) -> f64 {
+fn exponential_beyond_rectangle<R: Rng + ?Sized>(rng: &mut R, mut i: usize, mut x: f64) -> f64 {
     let table = &EXPONENTIAL;
-    let (mut i, mut x) = (i, x);
     loop {
         if i == 0 {
             // memoryless: the tail beyond r is r plus a fresh exponential

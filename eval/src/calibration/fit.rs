@@ -16,13 +16,16 @@ use super::measure::{SeedMeasurement, Targets, distance, measure, seed_mean};
 use crate::search::{Scope, Search, maximise};
 
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
-/// `workers.staffing_scale` multiplies the hourly staffing profile (capped at 1): how many
-/// workers are on duty, hence how close the centre runs to its capacity. It goes no higher than
-/// the scenario's profile: at `taobao`'s the roster already bends its rest and day-off rules in
-/// a fifth of its shifts to put 647 workers on duty for it, and a fit that asked 10 % more
-/// (model version 1's first candidate) bent them in 35 %.
+/// `workers.staffing_peak` is the share of the workers on duty in the busiest hour: how close the
+/// centre runs to its capacity. The fit scales the hourly staffing profile to it and keeps the
+/// profile's shape, so the parameter means the same whatever level a file's profile has (a scale
+/// of the file's own profile, the fit's parameter until issue 27's last step, made a fit from the
+/// centre depend on the profile an earlier fit had written). It goes no higher than the peak of
+/// version 0's profile (0.569): there the roster already bends its rest and day-off rules in a
+/// fifth of its shifts to put 647 workers on duty, and a fit that asked 10 % more (model version
+/// 1's first candidate) bent them in 35 %.
 pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
-    ("workers.staffing_scale", 0.5, 1.0),
+    ("workers.staffing_peak", 0.3, 0.57),
     ("ai.emotional_threshold", 0.3, 3.0),
     ("customers.frustration_ai_reply", 0.0, 0.4),
     ("satisfaction.ai_share", 0.0, 3.0),
@@ -42,32 +45,52 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
 ];
 
 /// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]),
-/// through [`Scenario::with_overrides`], which validates it (the staffing scale then multiplies
-/// the profile, capped at 1, which keeps it valid); an error for values the scenario refuses.
+/// through [`Scenario::with_overrides`], which validates it (the staffing profile is then scaled
+/// to its peak, which keeps it valid: the peak is below 1); an error for values the scenario
+/// refuses.
 fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, String> {
-    let mut staffing_scale = 1.0;
+    let mut staffing_peak = None;
     let mut overrides = Vec::new();
     for ((path, _, _), &x) in FREE_PARAMETERS.iter().zip(values) {
-        if *path == "workers.staffing_scale" {
-            staffing_scale = x;
+        if *path == STAFFING_PEAK {
+            staffing_peak = Some(x);
         } else {
             overrides.push((*path, toml::Value::Float(x)));
         }
     }
     let mut s = scenario.with_overrides("the fit", overrides).map_err(|e| e.to_string())?;
-    for x in &mut s.workers.staffing {
-        *x = (*x * staffing_scale).min(1.0);
+    if let Some(peak) = staffing_peak {
+        let now = staffing_peak_of(&s);
+        if now <= 0.0 {
+            return Err(
+                "the fit scales workers.staffing to its peak: the scenario staffs no hour \
+                        (every value is 0)"
+                    .to_string(),
+            );
+        }
+        let scale = peak / now;
+        for x in &mut s.workers.staffing {
+            *x *= scale;
+        }
     }
     Ok(s)
 }
 
-/// The free parameters of `scenario` (the staffing scale of a scenario is 1 by definition).
+/// The free parameter that is not a field of the scenario but the peak of its staffing profile.
+const STAFFING_PEAK: &str = "workers.staffing_peak";
+
+/// The share of the workers on duty in the busiest hour.
+fn staffing_peak_of(scenario: &Scenario) -> f64 {
+    scenario.workers.staffing.iter().copied().fold(0.0, f64::max)
+}
+
+/// The free parameters of `scenario`.
 fn get_parameters(scenario: &Scenario) -> Vec<f64> {
     FREE_PARAMETERS
         .iter()
         .map(|(path, lo, hi)| {
-            if *path == "workers.staffing_scale" {
-                return 1.0;
+            if *path == STAFFING_PEAK {
+                return staffing_peak_of(scenario).clamp(*lo, *hi);
             }
             let value = scenario.value_at(path).and_then(|x| x.as_float());
             value.expect("every free parameter is a real field").clamp(*lo, *hi)
@@ -344,21 +367,45 @@ mod tests {
     #[test]
     fn parameters_read_back_as_they_were_set() {
         let taobao = Scenario::builtin("taobao").unwrap();
-        // a point inside every range, the staffing scale at 1 (it is not read back)
+        // a point inside every range
         let point: Vec<f64> = FREE_PARAMETERS
             .iter()
             .enumerate()
-            .map(|(i, (path, lo, hi))| {
-                if *path == "workers.staffing_scale" {
-                    1.0
-                } else {
-                    lo + (hi - lo) * 0.3 + 0.01 * i as f64
-                }
-            })
+            .map(|(i, (_, lo, hi))| lo + (hi - lo) * 0.3 + 0.01 * i as f64)
             .collect();
         let set = set_parameters(&taobao, &point).unwrap();
-        assert_eq!(get_parameters(&set), point);
+        for ((read, want), (path, _, _)) in
+            get_parameters(&set).iter().zip(&point).zip(FREE_PARAMETERS)
+        {
+            assert!((read - want).abs() <= 1e-12 * want.abs(), "{path}: {read} against {want}");
+        }
         assert_ne!(get_parameters(&taobao), point);
+        // the shipped values set on the shipped scenario change nothing, bit for bit
+        let same = set_parameters(&taobao, &get_parameters(&taobao)).unwrap();
+        assert_eq!(same.workers.staffing, taobao.workers.staffing);
+    }
+
+    #[test]
+    fn the_staffing_peak_means_the_same_whatever_level_the_file_has() {
+        let taobao = Scenario::builtin("taobao").unwrap();
+        let mut thinner = taobao.clone();
+        for x in &mut thinner.workers.staffing {
+            *x *= 0.8;
+        }
+        let centre: Vec<f64> = FREE_PARAMETERS.iter().map(|(_, lo, hi)| (lo + hi) / 2.0).collect();
+        let (a, b) =
+            (set_parameters(&taobao, &centre).unwrap(), set_parameters(&thinner, &centre).unwrap());
+        for (x, y) in a.workers.staffing.iter().zip(&b.workers.staffing) {
+            assert!((x - y).abs() < 1e-12, "{x} against {y}");
+        }
+        assert!((staffing_peak_of(&a) - 0.435).abs() < 1e-12);
+        // the profile keeps its shape: the quietest hour keeps its share of the busiest
+        let ratio = |s: &Scenario| s.workers.staffing[3] / staffing_peak_of(s);
+        assert!((ratio(&a) - ratio(&taobao)).abs() < 1e-12);
+        let mut unstaffed = taobao.clone();
+        unstaffed.workers.staffing = vec![0.0; 24];
+        let e = set_parameters(&unstaffed, &centre).unwrap_err();
+        assert!(e.contains("workers.staffing"), "{e}");
     }
 
     #[test]

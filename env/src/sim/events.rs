@@ -148,7 +148,7 @@ impl Simulator {
             self.go_off_duty(worker);
         }
         // workers join one by one, each taking queued chats before the next one joins
-        self.joining.extend(self.roster.coming());
+        self.agenda.join(self.roster.coming().iter().copied());
         let next = self.now + HOUR_S;
         if next < self.horizon || self.counters.arrived > self.counters.completed {
             self.events.push(next, EventKind::Hour, 0, 0);

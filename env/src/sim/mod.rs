@@ -10,6 +10,7 @@
 //! decisions, [`events`] handles each kind of event, [`state`] changes the state of chats and
 //! workers. Every submodule is private; this module is the simulator's whole interface.
 
+mod agenda;
 mod decide;
 mod events;
 mod state;
@@ -17,6 +18,8 @@ mod state;
 use std::collections::VecDeque;
 
 use rand_pcg::Pcg64Mcg;
+
+use agenda::{Agenda, Due};
 
 use crate::chat::{Chat, ChatConstants, Phase};
 use crate::error::StepError;
@@ -133,22 +136,16 @@ pub struct Simulator {
     pool: FreePool,
     /// Slots of chats waiting for a worker, oldest first.
     queue: VecDeque<u32>,
-    /// Slots of chats that arrived or were escalated and await a route decision.
-    pending_routes: VecDeque<u32>,
-    /// Workers with a free slot while chats are queued, who face an assign decision.
-    pending_assigns: VecDeque<u32>,
+    /// Decisions and joins due before the next event.
+    agenda: Agenda,
     /// The shifts: who is on duty each hour.
     roster: Roster,
-    /// Workers coming on duty at this hour, who join one by one (see `join`).
-    joining: VecDeque<u32>,
     /// Workers who have been on duty in this run, in the order they first came on duty.
     first_on_duty: Vec<u32>,
     /// Retrials scheduled to come back, by the slot their event carries (`retrial.returns`).
     returns: Vec<Return>,
     /// Slots of `returns` free for the next retrial.
     free_returns: Vec<u32>,
-    /// Workers free to write who may face an attend decision.
-    ready: VecDeque<u32>,
     /// The arrival process's stream (times and AI-eligibility).
     arrivals_rng: Pcg64Mcg,
     /// Arrival rate per second in each hour of the day, before surges.
@@ -212,14 +209,11 @@ impl Simulator {
             workers: Vec::with_capacity(n_workers),
             pool: FreePool::new(n_workers, cap),
             queue: VecDeque::new(),
-            pending_routes: VecDeque::new(),
-            pending_assigns: VecDeque::new(),
+            agenda: Agenda::default(),
             roster: Roster::new(n_workers, scenario.workers.shifts),
-            joining: VecDeque::new(),
             first_on_duty: Vec::with_capacity(n_workers),
             returns: Vec::new(),
             free_returns: Vec::new(),
-            ready: VecDeque::new(),
             arrivals_rng: rng::stream_rng(0, Stream::Arrivals),
             hourly_rate,
             max_rate,
@@ -259,14 +253,11 @@ impl Simulator {
         self.free_slots.clear();
         self.pool.clear();
         self.queue.clear();
-        self.pending_routes.clear();
-        self.pending_assigns.clear();
+        self.agenda.clear();
         self.roster.reset();
-        self.joining.clear();
         self.first_on_duty.clear();
         self.returns.clear();
         self.free_returns.clear();
-        self.ready.clear();
         self.completed.clear();
         self.arrivals_rng = rng::stream_rng(seed, Stream::Arrivals);
         if let Some(replay) = &mut self.replay {
@@ -362,28 +353,23 @@ impl Simulator {
             return true;
         }
         loop {
-            // assignments first: a slot freed by the last event is filled before anything else
-            // sees the worker's load
-            if let Some(worker) = self.pending_assigns.pop_front() {
-                self.workers[worker as usize].in_assign = false;
-                if self.offer_assign(worker) {
-                    return true;
-                }
-                continue;
-            }
-            if let Some(worker) = self.joining.pop_front() {
-                self.join(worker);
-                continue;
-            }
-            if let Some(slot) = self.pending_routes.pop_front() {
-                if self.offer_route(slot) {
-                    return true;
-                }
-                continue;
-            }
-            if let Some(worker) = self.ready.pop_front() {
-                self.workers[worker as usize].in_ready = false;
-                if self.offer_attend(worker) {
+            if let Some(due) = self.agenda.next() {
+                let decision = match due {
+                    Due::Assign(worker) => {
+                        self.workers[worker as usize].in_assign = false;
+                        self.offer_assign(worker)
+                    }
+                    Due::Join(worker) => {
+                        self.join(worker);
+                        false
+                    }
+                    Due::Route(slot) => self.offer_route(slot),
+                    Due::Attend(worker) => {
+                        self.workers[worker as usize].in_ready = false;
+                        self.offer_attend(worker)
+                    }
+                };
+                if decision {
                     return true;
                 }
                 continue;

@@ -92,7 +92,7 @@ impl Simulator {
         chat.phase = Phase::Routing;
         remove_item(&mut self.workers[supervisor as usize].supervised, slot);
         self.start_wait(slot);
-        self.pending_routes.push_back(slot);
+        self.agenda.route(slot);
     }
 
     pub(super) fn take_over(&mut self, worker: u32, slot: u32) {
@@ -172,7 +172,7 @@ impl Simulator {
         let w = &mut self.workers[worker as usize];
         if !w.in_ready && !w.writing {
             w.in_ready = true;
-            self.ready.push_back(worker);
+            self.agenda.attend(worker);
         }
     }
 
@@ -192,11 +192,7 @@ impl Simulator {
             return;
         }
         w.in_assign = true;
-        if first {
-            self.pending_assigns.push_front(worker);
-        } else {
-            self.pending_assigns.push_back(worker);
-        }
+        self.agenda.assign(worker, first);
     }
 
     /// `worker` comes on duty: into the pool of workers with free slots, and to the queue. The
@@ -309,7 +305,7 @@ impl Simulator {
             }
         };
         self.start_wait(slot);
-        self.pending_routes.push_back(slot);
+        self.agenda.route(slot);
     }
 
     pub(super) fn end_chat(&mut self, slot: u32, ending: Ending) {

@@ -20,13 +20,13 @@ impl SplitMix {
     }
 
     fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.uniform()).ln()
+        -mean * libm::log(1.0 - self.uniform())
     }
 
     fn log_normal(&mut self, median: f64, sigma: f64) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
-        let z = (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos();
-        median * (sigma * z).exp()
+        let z = (-2.0 * libm::log(1.0 - u)).sqrt() * libm::cos(std::f64::consts::TAU * v);
+        median * libm::exp(sigma * z)
     }
 }
 
@@ -37,7 +37,7 @@ const PATIENCE_SIGMA: f64 = 1.0;
 
 /// Relative arrival rate in hour `h`: a day that swings 40 % around its mean (mean 1).
 fn profile(h: usize) -> f64 {
-    1.0 + 0.4 * (std::f64::consts::TAU * (h as f64 - 9.0) / 24.0).sin()
+    1.0 + 0.4 * libm::sin(std::f64::consts::TAU * (h as f64 - 9.0) / 24.0)
 }
 
 /// A FIFO queue with 55 servers, time-varying Poisson arrivals, log-normal service and

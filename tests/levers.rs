@@ -134,7 +134,7 @@ fn retrials_come_back_with_the_scenarios_delay_and_in_the_expected_numbers() {
                 r.chat_id
             );
         } else {
-            let p = 1.0 - (-left.max(0.0) / mean_delay).exp();
+            let p = 1.0 - libm::exp(-left.max(0.0) / mean_delay);
             expected += p;
             variance += p * (1.0 - p);
             late_returns += f64::from(u8::from(back));

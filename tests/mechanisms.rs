@@ -23,7 +23,7 @@ fn mean(xs: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 fn geomean_duration<'a>(rs: impl IntoIterator<Item = &'a ChatRecord>) -> f64 {
-    mean(rs.into_iter().map(|r| r.duration_s.ln())).exp()
+    libm::exp(mean(rs.into_iter().map(|r| libm::log(r.duration_s))))
 }
 
 /// Asserts that the mean of `diffs` is below zero by at least three standard errors.
@@ -48,7 +48,9 @@ fn ai_is_fast_but_rated_lower_on_eligible_chats() {
         |rs: &Vec<ChatRecord>| rs.iter().filter(|r| r.ai_eligible).cloned().collect::<Vec<_>>();
     let duration: Vec<f64> = pairs
         .iter()
-        .map(|(c, t)| geomean_duration(&eligible(t)).ln() - geomean_duration(&eligible(c)).ln())
+        .map(|(c, t)| {
+            libm::log(geomean_duration(&eligible(t))) - libm::log(geomean_duration(&eligible(c)))
+        })
         .collect();
     assert_negative("log duration of eligible chats, treatment - control", &duration);
     // latent satisfaction of the AI-alone chats against their human-served twins
@@ -132,7 +134,7 @@ fn multitasking_lengthens_chats() {
     let mut fewer = s.clone();
     fewer.workers.count = 9;
     let diffs: Vec<f64> = per_seed(|seed| {
-        let d = |sc: &Scenario| geomean_duration(&records(sc, seed, "study-control")).ln();
+        let d = |sc: &Scenario| libm::log(geomean_duration(&records(sc, seed, "study-control")));
         d(&s) - d(&fewer)
     });
     assert_negative("log duration with 12 workers - with 9", &diffs);

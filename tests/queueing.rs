@@ -64,7 +64,7 @@ impl Queue {
         w.reply_sigma = std::f64::consts::LN_2.sqrt();
         // mean holding time: E[reply]/p + (1/p - 1) * write
         let reply_mean = (SERVICE_S - (1.0 / P - 1.0) * WRITE_S) * P;
-        w.reply_median_s = reply_mean / (w.reply_sigma.powi(2) / 2.0).exp();
+        w.reply_median_s = reply_mean / libm::exp(w.reply_sigma.powi(2) / 2.0);
         w.speed_sigma = 0.0;
         w.switch_cost_s = 0.0;
         w.switch_slip = 0.0;
@@ -145,7 +145,7 @@ fn mmn_g(n: u32, arrivals: f64, service: f64, g: impl Fn(f64) -> f64) -> (f64, f
         let x = i as f64 * dx;
         let gx = g(x);
         h += 0.5 * ((1.0 - previous.1) + (1.0 - gx)) * dx;
-        let density = (lambda * h - n_mu * x).exp();
+        let density = libm::exp(lambda * h - n_mu * x);
         j += 0.5 * (previous.0 + density) * dx;
         abandon += 0.5 * (previous.0 * previous.1 + density * gx) * dx;
         previous = (density, gx);
@@ -185,7 +185,8 @@ fn with_log_normal_patience_the_centre_is_m_m_n_plus_g() {
     for (load, median) in [(0.9, 120.0), (1.1, 120.0), (1.3, 300.0)] {
         let sigma = 0.8;
         let queue = Queue { servers: 12, load, patience: Some((median, sigma)) };
-        let patience = |x: f64| if x <= 0.0 { 0.0 } else { normal_cdf((x / median).ln() / sigma) };
+        let patience =
+            |x: f64| if x <= 0.0 { 0.0 } else { normal_cdf(libm::log(x / median) / sigma) };
         let (p_wait, p_abandon) = mmn_g(12, queue.arrivals_per_s(), SERVICE_S, patience);
         let reps = replications(queue);
         assert_agrees(&format!("P(wait) at load {load}"), &reps, 0, p_wait);

@@ -138,7 +138,7 @@ impl CMu {
             frustration_per_min: c.frustration_per_wait_min,
             abandonment_cost: set.value("abandonment_weight")
                 * (w.abandonment + satisfaction_weight * s.unresolved),
-            patience_ln_median: c.patience_median_s.ln(),
+            patience_ln_median: libm::log(c.patience_median_s),
             patience_sigma: c.patience_sigma,
             reply_s: scenario.workers.reply_median_s,
             switch_s: set.value("switch_weight") * scenario.workers.switch_cost_s,
@@ -159,7 +159,7 @@ impl CMu {
         if wait_s <= 0.0 {
             return 0.0;
         }
-        let z = (wait_s.ln() - self.patience_ln_median) / self.patience_sigma;
+        let z = (libm::log(wait_s) - self.patience_ln_median) / self.patience_sigma;
         let density = libm::exp(-0.5 * z * z)
             / (wait_s * self.patience_sigma * (2.0 * std::f64::consts::PI).sqrt());
         let survival = 0.5 * libm::erfc(z / std::f64::consts::SQRT_2);

@@ -226,8 +226,8 @@ impl Observation {
         let global: [f32; GLOBAL_FEATURES] = [
             flag(self.kind == DecisionKind::Route),
             flag(self.kind == DecisionKind::Attend),
-            angle.sin(),
-            angle.cos(),
+            libm::sinf(angle),
+            libm::cosf(angle),
             self.queue_len as f32 / on_duty,
             self.free_workers as f32 / on_duty,
             flag(self.ai_available),

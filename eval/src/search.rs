@@ -283,7 +283,7 @@ mod tests {
         let f = |v: &[f64]| -(v[0] - 0.5).abs();
         let a = maximise(&[[0.0, 1.0]], &[false], &[0.5], 50, global(7, false), f);
         assert_eq!((a.values[0], a.score), (0.5, 0.0));
-        let g = |v: &[f64]| (v[0] * 9.0).sin();
+        let g = |v: &[f64]| libm::sin(v[0] * 9.0);
         let b = maximise(&[[0.0, 1.0]], &[false], &[0.1], 40, global(7, false), g);
         assert_eq!(b, maximise(&[[0.0, 1.0]], &[false], &[0.1], 40, global(7, false), g));
     }

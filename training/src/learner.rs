@@ -91,14 +91,14 @@ pub fn sample_masked(logits: &[f32], mask: &[bool], rng: &mut Pcg64Mcg) -> (usiz
         .iter()
         .zip(mask)
         .filter(|(_, m)| **m)
-        .map(|(&l, _)| (f64::from(l) - max).exp())
+        .map(|(&l, _)| libm::exp(f64::from(l) - max))
         .sum();
     let mut u = uniform(rng) * total;
     let mut chosen = None;
     for (i, (&l, &m)) in logits.iter().zip(mask).enumerate() {
         if m {
             chosen = Some(i);
-            let p = (f64::from(l) - max).exp();
+            let p = libm::exp(f64::from(l) - max);
             if u < p {
                 break;
             }
@@ -106,7 +106,7 @@ pub fn sample_masked(logits: &[f32], mask: &[bool], rng: &mut Pcg64Mcg) -> (usiz
         }
     }
     let a = chosen.expect("a decision has a valid action");
-    let logp = f64::from(logits[a]) - max - total.ln();
+    let logp = f64::from(logits[a]) - max - libm::log(total);
     (a, logp as f32)
 }
 
@@ -195,7 +195,7 @@ mod tests {
         let p = counts[2] as f64 / n as f64;
         assert!((p - 0.7311).abs() < 4.0 * 0.0031, "{p}");
         let (_, logp) = sample_masked(&[0.0, 0.0], &[true, true], &mut rng);
-        assert!((logp - 0.5f32.ln()).abs() < 1e-6);
+        assert!((logp - libm::logf(0.5)).abs() < 1e-6);
     }
 
     #[test]

@@ -258,7 +258,7 @@ pub fn measure_seed(
                 if r.ai_eligible {
                     let twin = Twin {
                         rating: r.rating,
-                        log_duration: r.duration_s.max(1e-3).ln(),
+                        log_duration: libm::log(r.duration_s.max(1e-3)),
                         retrial: r.retrial,
                     };
                     twins.insert(r.chat_id, twin);
@@ -287,7 +287,7 @@ pub fn measure_seed(
             t.rated_c += 1;
             t.rating_c += f64::from(stars);
         }
-        t.log_duration += r.duration_s.max(1e-3).ln() - twin.log_duration;
+        t.log_duration += libm::log(r.duration_s.max(1e-3)) - twin.log_duration;
         t.retrial += f64::from(u8::from(r.retrial)) - f64::from(u8::from(twin.retrial));
     }
     let c = control_stats.summary();
@@ -342,7 +342,7 @@ pub fn measure_seed(
     ];
     for (sums, (rating, duration, retrial)) in by_type.iter().zip(names) {
         m.insert(rating, mean(sums.rating_t, sums.rated_t) - mean(sums.rating_c, sums.rated_c));
-        m.insert(duration, 100.0 * (mean(sums.log_duration, sums.n).exp() - 1.0));
+        m.insert(duration, 100.0 * (libm::exp(mean(sums.log_duration, sums.n)) - 1.0));
         m.insert(retrial, 100.0 * mean(sums.retrial, sums.n));
     }
     // the study's mechanism 4: treated workers switched away from AI-ineligible chats less often

@@ -34,14 +34,14 @@ impl Default for CensoredWaits {
 
 /// The lower edge of bin `k`, seconds (0 for bin 0).
 fn lower_edge(k: usize) -> f64 {
-    if k == 0 { 0.0 } else { LOWEST_S * 10f64.powf((k - 1) as f64 / PER_DECADE) }
+    if k == 0 { 0.0 } else { LOWEST_S * libm::pow(10.0, (k - 1) as f64 / PER_DECADE) }
 }
 
 fn bin_of(wait_s: f64) -> usize {
     if wait_s < LOWEST_S {
         0
     } else {
-        (1 + ((wait_s / LOWEST_S).log10() * PER_DECADE).floor() as usize).min(BINS - 1)
+        (1 + (libm::log10(wait_s / LOWEST_S) * PER_DECADE).floor() as usize).min(BINS - 1)
     }
 }
 
@@ -65,7 +65,7 @@ impl CensoredWaits {
     fn log_likelihood(&self, mu: f64, sigma: f64) -> f64 {
         let survival_at = |t: f64| survival(t, mu, sigma);
         let survival = |k: usize| -> f64 { if k == 0 { 1.0 } else { survival_at(lower_edge(k)) } };
-        let half_bin = 10f64.powf(0.5 / PER_DECADE);
+        let half_bin = libm::pow(10.0, 0.5 / PER_DECADE);
         let mut total = 0.0;
         for k in 0..BINS {
             let (a, c) = (self.abandoned[k], self.answered[k]);
@@ -75,10 +75,10 @@ impl CensoredWaits {
             let s_low = survival(k);
             if a > 0 {
                 let s_high = if k + 1 < BINS { survival(k + 1) } else { 0.0 };
-                total += a as f64 * (s_low - s_high).max(1e-300).ln();
+                total += a as f64 * libm::log((s_low - s_high).max(1e-300));
             }
             if c > 0 && k > 0 {
-                total += c as f64 * survival_at(lower_edge(k) * half_bin).max(1e-300).ln();
+                total += c as f64 * libm::log(survival_at(lower_edge(k) * half_bin).max(1e-300));
             }
         }
         total
@@ -94,7 +94,9 @@ impl CensoredWaits {
         // the censored normal log-likelihood is concave in (mu/sigma, 1/sigma) (Burridge 1981),
         // so nested one-dimensional searches find its maximum
         let best_mu = |sigma: f64| {
-            golden_max(LOWEST_S.ln() - 5.0, 1e7f64.ln() + 10.0, |mu| self.log_likelihood(mu, sigma))
+            golden_max(libm::log(LOWEST_S) - 5.0, libm::log(1e7) + 10.0, |mu| {
+                self.log_likelihood(mu, sigma)
+            })
         };
         let sigma = golden_max(0.02, 6.0, |s| self.log_likelihood(best_mu(s), s));
         let mu = best_mu(sigma);
@@ -115,8 +117,8 @@ impl CensoredWaits {
             if det > 0.0 { (-d_ss / det, -d_mm / det) } else { (f64::NAN, f64::NAN) };
         let (se_mu, se_sigma) = (var_mu.max(0.0).sqrt(), var_sigma.max(0.0).sqrt());
         Some(PatienceFit {
-            median_s: mu.exp(),
-            median_ci: [(mu - Z95 * se_mu).exp(), (mu + Z95 * se_mu).exp()],
+            median_s: libm::exp(mu),
+            median_ci: [libm::exp(mu - Z95 * se_mu), libm::exp(mu + Z95 * se_mu)],
             sigma,
             sigma_ci: [sigma - Z95 * se_sigma, sigma + Z95 * se_sigma],
             abandonments,
@@ -163,14 +165,14 @@ pub struct PatienceFit {
 /// The chance that a log-normal patience (median `exp(mu)`, log-scale spread `sigma`) lasts
 /// beyond `t` seconds.
 fn survival(t: f64, mu: f64, sigma: f64) -> f64 {
-    let z = (t.ln() - mu) / sigma;
+    let z = (libm::log(t) - mu) / sigma;
     0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
 }
 
 impl PatienceFit {
     /// The share of customers still waiting after `t` seconds, by the fitted log-normal.
     pub fn survival(&self, t: f64) -> f64 {
-        survival(t, self.median_s.ln(), self.sigma)
+        survival(t, libm::log(self.median_s), self.sigma)
     }
 }
 
@@ -221,9 +223,9 @@ mod tests {
         let mut waits = CensoredWaits::default();
         for _ in 0..20_000 {
             let (u, v) = (uniform(), uniform());
-            let normal = (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos();
-            let patience = (200f64.ln() + 0.8 * normal).exp();
-            let wait = -60.0 * (1.0 - uniform()).ln();
+            let normal = (-2.0 * libm::log(1.0 - u)).sqrt() * libm::cos(std::f64::consts::TAU * v);
+            let patience = libm::exp(libm::log(200.0) + 0.8 * normal);
+            let wait = -60.0 * libm::log(1.0 - uniform());
             waits.add(wait.min(patience), patience < wait);
         }
         let fit = waits.fit().unwrap();

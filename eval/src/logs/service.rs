@@ -45,12 +45,12 @@ struct ServiceParameter {
 impl ServiceParameter {
     /// The value where the fit stands at `x` (its own scale, clamped to the range), and back.
     fn value(&self, x: f64) -> f64 {
-        let v = if self.log_scale { x.exp() } else { x };
+        let v = if self.log_scale { libm::exp(x) } else { x };
         v.clamp(self.range[0], self.range[1])
     }
 
     fn coordinate(&self, value: f64) -> f64 {
-        if self.log_scale { value.ln() } else { value }
+        if self.log_scale { libm::log(value) } else { value }
     }
 
     /// The parameter's value in `scenario` (a factor is 1 there).

@@ -252,8 +252,7 @@ pub fn bench_event_queue(holds: u64) -> QueueBench {
         start.elapsed().as_secs_f64() * 1e9 / holds as f64
     };
     let ns = fastest(|| time_holds(EventQueue::default()));
-    // the study's event rate, which the simulator gives a calendar
-    let calendar_ns = fastest(|| time_holds(EventQueue::for_rate(7.0)));
+    let calendar_ns = fastest(|| time_holds(EventQueue::calendar()));
     QueueBench { pending: QUEUE_PENDING, holds, ns, calendar_ns }
 }
 

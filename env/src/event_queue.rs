@@ -131,12 +131,16 @@ impl EventQueue {
     /// A queue for a run expected to process `events_per_s` events per simulated second: a
     /// calendar when its buckets would mostly be occupied, else a binary heap.
     pub fn for_rate(events_per_s: f64) -> Self {
-        let backing = if events_per_s * BUCKET_S >= CALENDAR_MIN_EVENTS_PER_BUCKET {
-            Backing::Calendar(Box::default())
+        if events_per_s * BUCKET_S >= CALENDAR_MIN_EVENTS_PER_BUCKET {
+            Self::calendar()
         } else {
-            Backing::Heap(BinaryHeap::new())
-        };
-        Self { backing, next_seq: 0 }
+            Self::default()
+        }
+    }
+
+    /// A queue on a calendar, whatever the rate (for benchmarks and tests).
+    pub fn calendar() -> Self {
+        Self { backing: Backing::Calendar(Box::default()), next_seq: 0 }
     }
 
     /// Whether the queue is a calendar (for tests).
@@ -352,7 +356,7 @@ mod tests {
     fn pops_what_a_heap_pops() {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
-        let mut queue = EventQueue::for_rate(10.0);
+        let mut queue = EventQueue::calendar();
         assert!(queue.is_calendar());
         let mut heap = BinaryHeap::new();
         let mut seq = 0u64;

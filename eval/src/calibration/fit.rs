@@ -44,6 +44,9 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
     ("customers.frustration_relief", 0.0, 0.95),
 ];
 
+/// The free parameter that is not a field of the scenario but the peak of its staffing profile.
+const STAFFING_PEAK: &str = "workers.staffing_peak";
+
 /// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]),
 /// through [`Scenario::with_overrides`], which validates it (the staffing profile is then scaled
 /// to its peak, which keeps it valid: the peak is below 1); an error for values the scenario
@@ -75,9 +78,6 @@ fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, Strin
     }
     Ok(s)
 }
-
-/// The free parameter that is not a field of the scenario but the peak of its staffing profile.
-const STAFFING_PEAK: &str = "workers.staffing_peak";
 
 /// The share of the workers on duty in the busiest hour.
 fn staffing_peak_of(scenario: &Scenario) -> f64 {

@@ -15,6 +15,9 @@ use serde::Serialize;
 use super::measure::{SeedMeasurement, Targets, distance, measure, seed_mean};
 use crate::search::{Scope, Search, maximise};
 
+/// The free parameter that is not a field of the scenario but the peak of its staffing profile.
+const STAFFING_PEAK: &str = "workers.staffing_peak";
+
 /// The parameters the paper does not give, which `--fit` adjusts: (dotted path, lower, upper).
 /// `workers.staffing_peak` is the share of the workers on duty in the busiest hour: how close the
 /// centre runs to its capacity. The fit scales the hourly staffing profile to it and keeps the
@@ -25,7 +28,7 @@ use crate::search::{Scope, Search, maximise};
 /// fifth of its shifts to put 647 workers on duty, and a fit that asked 10 % more (model version
 /// 1's first candidate) bent them in 35 %.
 pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
-    ("workers.staffing_peak", 0.3, 0.57),
+    (STAFFING_PEAK, 0.3, 0.57),
     ("ai.emotional_threshold", 0.3, 3.0),
     ("customers.frustration_ai_reply", 0.0, 0.4),
     ("satisfaction.ai_share", 0.0, 3.0),
@@ -43,9 +46,6 @@ pub const FREE_PARAMETERS: &[(&str, f64, f64)] = &[
     ("workers.switch_slip", 0.0, 0.5),
     ("customers.frustration_relief", 0.0, 0.95),
 ];
-
-/// The free parameter that is not a field of the scenario but the peak of its staffing profile.
-const STAFFING_PEAK: &str = "workers.staffing_peak";
 
 /// A scenario with the free parameters set to `values` (in the units of [`FREE_PARAMETERS`]),
 /// through [`Scenario::with_overrides`], which validates it (the staffing profile is then scaled
@@ -65,11 +65,8 @@ fn set_parameters(scenario: &Scenario, values: &[f64]) -> Result<Scenario, Strin
     if let Some(peak) = staffing_peak {
         let now = staffing_peak_of(&s);
         if now <= 0.0 {
-            return Err(
-                "the fit scales workers.staffing to its peak: the scenario staffs no hour \
-                        (every value is 0)"
-                    .to_string(),
-            );
+            let e = "the fit scales workers.staffing to its peak, and every value is 0";
+            return Err(e.to_string());
         }
         let scale = peak / now;
         for x in &mut s.workers.staffing {

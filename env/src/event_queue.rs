@@ -235,10 +235,12 @@ fn sort_earliest_last(events: &mut [Entry]) {
     }
 }
 
-/// The absolute bucket of a non-negative time: monotone in the time.
+/// The absolute bucket of a non-negative time: monotone in the time. The conversion goes
+/// through `i64`, whose saturating cast is a few instructions shorter than `u64`'s on x86-64
+/// and equal to it for every time the simulator schedules (non-negative, below 2^63 buckets).
 #[inline]
 fn bucket_of(time_bits: u64) -> u64 {
-    (f64::from_bits(time_bits) * (1.0 / BUCKET_S)) as u64
+    (f64::from_bits(time_bits) * (1.0 / BUCKET_S)) as i64 as u64
 }
 
 impl Calendar {

@@ -112,6 +112,23 @@ impl Default for SegmentStats {
     }
 }
 
+/// What the statistics take from a chat's duration.
+struct DurationMeasures {
+    /// Natural logarithm of the duration in seconds (at least a millisecond).
+    log_s: f64,
+    /// Duration in whole milliseconds (at least one), for the median's histogram.
+    ms: u64,
+}
+
+impl DurationMeasures {
+    fn of(r: &ChatRecord) -> Self {
+        Self {
+            log_s: libm::log(r.duration_s.max(1e-3)),
+            ms: (r.duration_s * 1000.0).max(1.0) as u64,
+        }
+    }
+}
+
 /// `a / b`: NaN when `b` is 0 (a sum over no chats is 0).
 fn ratio(a: f64, b: u64) -> f64 {
     a / b as f64
@@ -120,10 +137,16 @@ fn ratio(a: f64, b: u64) -> f64 {
 impl SegmentStats {
     /// Adds one completed chat.
     pub fn add(&mut self, r: &ChatRecord) {
+        self.add_measured(r, &DurationMeasures::of(r));
+    }
+
+    /// Adds one completed chat whose duration measures were taken already (a chat counted in
+    /// two segments takes its logarithm once).
+    fn add_measured(&mut self, r: &ChatRecord, measures: &DurationMeasures) {
         self.chats += 1;
         self.duration_sum += r.duration_s;
-        self.log_duration_sum += libm::log(r.duration_s.max(1e-3));
-        self.durations_ms.saturating_record((r.duration_s * 1000.0).max(1.0) as u64);
+        self.log_duration_sum += measures.log_s;
+        self.durations_ms.saturating_record(measures.ms);
         if let Some(stars) = r.rating {
             self.rated += 1;
             self.rating_sum += f64::from(stars);
@@ -238,12 +261,10 @@ pub struct ArmSummary {
 impl ArmStats {
     /// Adds one completed chat to its segments.
     pub fn add(&mut self, r: &ChatRecord) {
-        self.all.add(r);
-        if r.ai_eligible {
-            self.eligible.add(r);
-        } else {
-            self.ineligible.add(r);
-        }
+        let measures = DurationMeasures::of(r);
+        self.all.add_measured(r, &measures);
+        let segment = if r.ai_eligible { &mut self.eligible } else { &mut self.ineligible };
+        segment.add_measured(r, &measures);
     }
 
     /// The summaries of the three segments.

@@ -151,8 +151,8 @@ pub struct Chat {
     pub customer: CustomerDraws,
     /// The customer's behaviour stream (writing times).
     pub customer_rng: Pcg32,
-    /// The AI's stream for this chat.
-    pub ai_rng: Pcg32,
+    /// The AI's stream for this chat, seeded when the AI first writes (see [`Chat::ai_rng`]).
+    ai_rng: Option<Pcg32>,
     /// The workers' stream for this chat (reply times, productivity).
     pub service_rng: Pcg32,
     /// Where the chat stands.
@@ -231,7 +231,7 @@ impl Chat {
             eligible,
             customer,
             customer_rng,
-            ai_rng: rng::chat_rng(seed, Stream::Ai, id),
+            ai_rng: None,
             service_rng: rng::chat_rng(seed, Stream::Service, id),
             phase: Phase::Routing,
             handler: Handler::Unassigned,
@@ -261,6 +261,13 @@ impl Chat {
             life_token,
             retrial_of: None,
         }
+    }
+
+    /// The AI's stream for this chat, seeded from the run's `seed` at its first use: most chats
+    /// never reach the AI, and the stream is the same whenever it is seeded.
+    pub fn ai_rng(&mut self, seed: u64) -> &mut Pcg32 {
+        let id = self.id;
+        self.ai_rng.get_or_insert_with(|| rng::chat_rng(seed, Stream::Ai, id))
     }
 
     /// Whether the customer is waiting for someone to act (queue or reply).

@@ -231,8 +231,8 @@ impl Simulator {
         chat.ai_token = 0;
         chat.ai_replies += 1;
         chat.frustration += sc.customers.frustration_ai_reply;
-        let productive =
-            rng::bernoulli(&mut chat.ai_rng, sc.ai.productive_prob) && chat.customer.ai_solvable;
+        let productive = rng::bernoulli(chat.ai_rng(self.seed), sc.ai.productive_prob)
+            && chat.customer.ai_solvable;
         chat.ai_productive_rounds += u32::from(productive);
         let resolved = Self::after_reply(chat, productive, &sc.customers);
         let Handler::Ai { supervisor } = chat.handler else {

@@ -39,7 +39,8 @@ impl Simulator {
         let chat = &mut self.chats[slot as usize];
         chat.phase = Phase::AiWriting;
         chat.ai_token = token;
-        let at = self.now + rng::lognormal(&mut chat.ai_rng, ai.reply_median_s, ai.reply_sigma);
+        let at =
+            self.now + rng::lognormal(chat.ai_rng(self.seed), ai.reply_median_s, ai.reply_sigma);
         self.events.push(at, EventKind::AiReply, slot, token);
     }
 

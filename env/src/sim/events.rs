@@ -8,7 +8,7 @@ use crate::chat::{Chat, Escalation, Handler, Phase, RETRIAL_ID_STEP};
 use crate::event_queue::EventKind;
 use crate::outcome::Ending;
 use crate::rng;
-use crate::scenario::{DAY_S, HOUR_S};
+use crate::scenario::{HOUR_S, hour_of_day};
 
 impl Simulator {
     pub(super) fn handle(&mut self, kind: EventKind, slot: u32, tag: u32) {
@@ -51,7 +51,7 @@ impl Simulator {
     }
 
     pub(super) fn arrival_rate(&self, t: f64) -> f64 {
-        let hour = ((t % DAY_S) / HOUR_S) as usize % 24;
+        let hour = hour_of_day(t);
         let surge: f64 = self
             .scenario
             .arrivals

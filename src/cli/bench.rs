@@ -118,7 +118,7 @@ pub fn render_text(report: &BenchReport) -> String {
         rows.push(per_op(format!("draw: {what} (one core, fastest of 7)"), d.draws, "draw", ns, 1));
     }
     let q = &report.event_queue;
-    for (structure, ns) in [("binary heap", q.ns), ("calendar", q.calendar_ns)] {
+    for (structure, ns) in [("4-ary heap", q.ns), ("calendar", q.calendar_ns)] {
         let what = format!(
             "event queue, {structure}: {} pending, pop + push (one core, fastest of 7)",
             q.pending

@@ -22,8 +22,9 @@ fn mean(xs: impl IntoIterator<Item = f64>) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-fn geomean_duration<'a>(rs: impl IntoIterator<Item = &'a ChatRecord>) -> f64 {
-    libm::exp(mean(rs.into_iter().map(|r| libm::log(r.duration_s))))
+/// The mean log-duration of `rs` (the log of their geometric mean duration).
+fn mean_log_duration<'a>(rs: impl IntoIterator<Item = &'a ChatRecord>) -> f64 {
+    mean(rs.into_iter().map(|r| libm::log(r.duration_s)))
 }
 
 /// Asserts that the mean of `diffs` is below zero by at least three standard errors.
@@ -48,9 +49,7 @@ fn ai_is_fast_but_rated_lower_on_eligible_chats() {
         |rs: &Vec<ChatRecord>| rs.iter().filter(|r| r.ai_eligible).cloned().collect::<Vec<_>>();
     let duration: Vec<f64> = pairs
         .iter()
-        .map(|(c, t)| {
-            libm::log(geomean_duration(&eligible(t))) - libm::log(geomean_duration(&eligible(c)))
-        })
+        .map(|(c, t)| mean_log_duration(&eligible(t)) - mean_log_duration(&eligible(c)))
         .collect();
     assert_negative("log duration of eligible chats, treatment - control", &duration);
     // latent satisfaction of the AI-alone chats against their human-served twins
@@ -134,7 +133,7 @@ fn multitasking_lengthens_chats() {
     let mut fewer = s.clone();
     fewer.workers.count = 9;
     let diffs: Vec<f64> = per_seed(|seed| {
-        let d = |sc: &Scenario| libm::log(geomean_duration(&records(sc, seed, "study-control")));
+        let d = |sc: &Scenario| mean_log_duration(&records(sc, seed, "study-control"));
         d(&s) - d(&fewer)
     });
     assert_negative("log duration with 12 workers - with 9", &diffs);

@@ -102,6 +102,12 @@ impl ChatRecord {
         self.ending == Ending::Resolved
     }
 
+    /// The natural logarithm of the duration in seconds, floored at a millisecond: what the
+    /// statistics and the calibration average on the log scale.
+    pub fn log_duration(&self) -> f64 {
+        libm::log(self.duration_s.max(1e-3))
+    }
+
     /// The CSV label of the AI's part: `none` for AI alone, the escalation reason, or empty when
     /// the AI was not involved.
     pub fn escalation_label(&self) -> &'static str {

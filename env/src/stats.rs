@@ -112,23 +112,6 @@ impl Default for SegmentStats {
     }
 }
 
-/// What the statistics take from a chat's duration.
-struct DurationMeasures {
-    /// Natural logarithm of the duration in seconds (at least a millisecond).
-    log_s: f64,
-    /// Duration in whole milliseconds (at least one), for the median's histogram.
-    ms: u64,
-}
-
-impl DurationMeasures {
-    fn of(r: &ChatRecord) -> Self {
-        Self {
-            log_s: libm::log(r.duration_s.max(1e-3)),
-            ms: (r.duration_s * 1000.0).max(1.0) as u64,
-        }
-    }
-}
-
 /// `a / b`: NaN when `b` is 0 (a sum over no chats is 0).
 fn ratio(a: f64, b: u64) -> f64 {
     a / b as f64
@@ -137,16 +120,16 @@ fn ratio(a: f64, b: u64) -> f64 {
 impl SegmentStats {
     /// Adds one completed chat.
     pub fn add(&mut self, r: &ChatRecord) {
-        self.add_measured(r, &DurationMeasures::of(r));
+        self.add_logged(r, r.log_duration());
     }
 
-    /// Adds one completed chat whose duration measures were taken already (a chat counted in
-    /// two segments takes its logarithm once).
-    fn add_measured(&mut self, r: &ChatRecord, measures: &DurationMeasures) {
+    /// Adds one completed chat whose [`ChatRecord::log_duration`] was taken already (a chat
+    /// counted in two segments takes its logarithm once).
+    fn add_logged(&mut self, r: &ChatRecord, log_duration: f64) {
         self.chats += 1;
         self.duration_sum += r.duration_s;
-        self.log_duration_sum += measures.log_s;
-        self.durations_ms.saturating_record(measures.ms);
+        self.log_duration_sum += log_duration;
+        self.durations_ms.saturating_record((r.duration_s * 1000.0).max(1.0) as u64);
         if let Some(stars) = r.rating {
             self.rated += 1;
             self.rating_sum += f64::from(stars);
@@ -261,10 +244,10 @@ pub struct ArmSummary {
 impl ArmStats {
     /// Adds one completed chat to its segments.
     pub fn add(&mut self, r: &ChatRecord) {
-        let measures = DurationMeasures::of(r);
-        self.all.add_measured(r, &measures);
+        let log_duration = r.log_duration();
+        self.all.add_logged(r, log_duration);
         let segment = if r.ai_eligible { &mut self.eligible } else { &mut self.ineligible };
-        segment.add_measured(r, &measures);
+        segment.add_logged(r, log_duration);
     }
 
     /// The summaries of the three segments.

@@ -258,7 +258,7 @@ pub fn measure_seed(
                 if r.ai_eligible {
                     let twin = Twin {
                         rating: r.rating,
-                        log_duration: libm::log(r.duration_s.max(1e-3)),
+                        log_duration: r.log_duration(),
                         retrial: r.retrial,
                     };
                     twins.insert(r.chat_id, twin);
@@ -287,7 +287,7 @@ pub fn measure_seed(
             t.rated_c += 1;
             t.rating_c += f64::from(stars);
         }
-        t.log_duration += libm::log(r.duration_s.max(1e-3)) - twin.log_duration;
+        t.log_duration += r.log_duration() - twin.log_duration;
         t.retrial += f64::from(u8::from(r.retrial)) - f64::from(u8::from(twin.retrial));
     }
     let c = control_stats.summary();

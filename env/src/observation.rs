@@ -160,13 +160,21 @@ impl std::fmt::Display for Agent {
     }
 }
 
-fn escalation_one_hot(e: Option<Escalation>) -> [f32; 3] {
+/// An escalation's position in the one-hot of escalations.
+fn escalation_index(e: Escalation) -> usize {
     match e {
-        None => [0.0; 3],
-        Some(Escalation::Technical) => [1.0, 0.0, 0.0],
-        Some(Escalation::Emotional) => [0.0, 1.0, 0.0],
-        Some(Escalation::Human) => [0.0, 0.0, 1.0],
+        Escalation::Technical => 0,
+        Escalation::Emotional => 1,
+        Escalation::Human => 2,
     }
+}
+
+fn escalation_one_hot(e: Option<Escalation>) -> [f32; 3] {
+    let mut one_hot = [0.0; 3];
+    if let Some(e) = e {
+        one_hot[escalation_index(e)] = 1.0;
+    }
+    one_hot
 }
 
 fn flag(b: bool) -> f32 {
@@ -243,44 +251,172 @@ impl Observation {
             self.queue_oldest_wait_s / 60.0,
         ];
         out[..GLOBAL_FEATURES].copy_from_slice(&global);
-        for (c, slot) in
+        for (c, row) in
             self.candidates.iter().zip(out[GLOBAL_FEATURES..].chunks_exact_mut(CANDIDATE_FEATURES))
         {
-            let esc = escalation_one_hot(c.escalation);
-            let k = c.kind;
-            let features: [f32; CANDIDATE_FEATURES] = [
-                flag(k == CandidateKind::Ai),
-                flag(k == CandidateKind::Queue),
-                flag(k == CandidateKind::Worker),
-                flag(k == CandidateKind::Wait),
-                flag(k == CandidateKind::Chat),
-                flag(k == CandidateKind::Takeover),
-                flag(k == CandidateKind::Pass),
-                flag(k == CandidateKind::Queued),
-                c.load.min(1.0),
-                c.supervised / 4.0,
-                flag(c.is_supervisor),
-                c.wait_s / 60.0,
-                c.frustration,
-                esc[0],
-                esc[1],
-                esc[2],
-                c.rounds_done / 10.0,
-                flag(c.eligible),
-                flag(c.last_answered),
-                flag(k != CandidateKind::Empty),
-                c.age_s / 1800.0,
-                c.reply_time_ratio,
-                c.ai_unproductive / 5.0,
-            ];
-            slot.copy_from_slice(&features);
+            c.encode(row.try_into().expect("rows of CANDIDATE_FEATURES"));
         }
+    }
+}
+
+impl CandidateKind {
+    /// The kind's position in a candidate's one-hot of kinds (padding has none).
+    fn one_hot_index(self) -> Option<usize> {
+        Some(match self {
+            CandidateKind::Empty => return None,
+            CandidateKind::Ai => 0,
+            CandidateKind::Queue => 1,
+            CandidateKind::Worker => 2,
+            CandidateKind::Wait => 3,
+            CandidateKind::Chat => 4,
+            CandidateKind::Takeover => 5,
+            CandidateKind::Pass => 6,
+            CandidateKind::Queued => 7,
+        })
+    }
+}
+
+impl Candidate {
+    /// Writes the slot's features: the one-hot of its kind, then its numbers and flags (see
+    /// [`observation_space`]). Padding encodes as zeros, whatever its fields hold. The row is
+    /// cleared and only the features a candidate sets are written, as most are zero.
+    fn encode(&self, row: &mut [f32; CANDIDATE_FEATURES]) {
+        row.fill(0.0);
+        let Some(kind) = self.kind.one_hot_index() else {
+            return;
+        };
+        row[kind] = 1.0;
+        row[8] = self.load.min(1.0);
+        row[9] = self.supervised / 4.0;
+        row[10] = flag(self.is_supervisor);
+        row[11] = self.wait_s / 60.0;
+        row[12] = self.frustration;
+        if let Some(escalation) = self.escalation {
+            row[13 + escalation_index(escalation)] = 1.0;
+        }
+        row[16] = self.rounds_done / 10.0;
+        row[17] = flag(self.eligible);
+        row[18] = flag(self.last_answered);
+        // not padding
+        row[19] = 1.0;
+        row[20] = self.age_s / 1800.0;
+        row[21] = self.reply_time_ratio;
+        row[22] = self.ai_unproductive / 5.0;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::uniform;
+    use rand_pcg::Pcg32;
+
+    /// A candidate's features written out one by one, as the observation space describes them.
+    fn features_by_definition(c: &Candidate) -> [f32; CANDIDATE_FEATURES] {
+        if c.kind == CandidateKind::Empty {
+            return [0.0; CANDIDATE_FEATURES];
+        }
+        let esc = escalation_one_hot(c.escalation);
+        let k = c.kind;
+        [
+            flag(k == CandidateKind::Ai),
+            flag(k == CandidateKind::Queue),
+            flag(k == CandidateKind::Worker),
+            flag(k == CandidateKind::Wait),
+            flag(k == CandidateKind::Chat),
+            flag(k == CandidateKind::Takeover),
+            flag(k == CandidateKind::Pass),
+            flag(k == CandidateKind::Queued),
+            c.load.min(1.0),
+            c.supervised / 4.0,
+            flag(c.is_supervisor),
+            c.wait_s / 60.0,
+            c.frustration,
+            esc[0],
+            esc[1],
+            esc[2],
+            c.rounds_done / 10.0,
+            flag(c.eligible),
+            flag(c.last_answered),
+            1.0,
+            c.age_s / 1800.0,
+            c.reply_time_ratio,
+            c.ai_unproductive / 5.0,
+        ]
+    }
+
+    /// A candidate of a random kind with random fields (some negative zeros and extremes).
+    fn random_candidate(rng: &mut Pcg32) -> Candidate {
+        const KINDS: [CandidateKind; 9] = [
+            CandidateKind::Empty,
+            CandidateKind::Ai,
+            CandidateKind::Queue,
+            CandidateKind::Worker,
+            CandidateKind::Wait,
+            CandidateKind::Chat,
+            CandidateKind::Takeover,
+            CandidateKind::Pass,
+            CandidateKind::Queued,
+        ];
+        const ESCALATIONS: [Option<Escalation>; 4] = [
+            None,
+            Some(Escalation::Technical),
+            Some(Escalation::Emotional),
+            Some(Escalation::Human),
+        ];
+        let mut number = || match (uniform(rng) * 8.0) as u32 {
+            0 => -0.0,
+            1 => f32::MAX,
+            2 => f32::INFINITY,
+            _ => (uniform(rng) * 1e4 - 10.0) as f32,
+        };
+        let c = Candidate {
+            kind: CandidateKind::Empty,
+            worker: 0,
+            chat_slot: 0,
+            load: number(),
+            supervised: number(),
+            is_supervisor: false,
+            wait_s: number(),
+            frustration: number(),
+            escalation: None,
+            rounds_done: number(),
+            eligible: false,
+            last_answered: false,
+            age_s: number(),
+            reply_time_ratio: number(),
+            ai_unproductive: number(),
+        };
+        Candidate {
+            kind: KINDS[(uniform(rng) * 9.0) as usize],
+            is_supervisor: uniform(rng) < 0.5,
+            escalation: ESCALATIONS[(uniform(rng) * 4.0) as usize],
+            eligible: uniform(rng) < 0.5,
+            last_answered: uniform(rng) < 0.5,
+            ..c
+        }
+    }
+
+    #[test]
+    fn a_candidate_encodes_bit_for_bit_as_its_features_are_defined() {
+        let mut rng = Pcg32::new(7, 11);
+        let mut row = [f32::NAN; CANDIDATE_FEATURES];
+        for _ in 0..100_000 {
+            let c = random_candidate(&mut rng);
+            c.encode(&mut row);
+            let expected = features_by_definition(&c);
+            assert_eq!(row.map(f32::to_bits), expected.map(f32::to_bits), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn padding_encodes_as_zeros_whatever_its_fields_hold() {
+        let mut rng = Pcg32::new(3, 5);
+        let mut row = [f32::NAN; CANDIDATE_FEATURES];
+        let padding = Candidate { kind: CandidateKind::Empty, ..random_candidate(&mut rng) };
+        padding.encode(&mut row);
+        assert_eq!(row.map(f32::to_bits), [0; CANDIDATE_FEATURES]);
+    }
 
     #[test]
     fn the_router_routes_and_a_worker_attends_and_assigns() {

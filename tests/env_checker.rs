@@ -147,8 +147,13 @@ fn vector(n: usize, threads: usize) -> VectorEnv {
     VectorEnv::new((0..n).map(|_| make_env(levers()).unwrap()).collect()).with_threads(threads)
 }
 
-/// Steps a vector with per-environment random policies; returns all rewards and flags.
-fn play_vector(vec: &mut VectorEnv, steps: usize) -> Vec<(f64, bool, bool)> {
+/// Steps a vector with per-environment random policies, showing `see` the vector after every
+/// step; returns all rewards and flags.
+fn play_vector(
+    vec: &mut VectorEnv,
+    steps: usize,
+    mut see: impl FnMut(&VectorEnv),
+) -> Vec<(f64, bool, bool)> {
     let mut policies: Vec<RandomPolicy> = (0..vec.len())
         .map(|i| {
             let mut p = RandomPolicy::default();
@@ -162,6 +167,7 @@ fn play_vector(vec: &mut VectorEnv, steps: usize) -> Vec<(f64, bool, bool)> {
         let actions: Vec<usize> =
             vec.envs().iter().zip(&mut policies).map(|(e, p)| p.act(e.observation())).collect();
         vec.step(&actions).unwrap();
+        see(vec);
         for i in 0..vec.len() {
             out.push((vec.rewards()[i], vec.terminated()[i], vec.truncated()[i]));
         }
@@ -171,10 +177,20 @@ fn play_vector(vec: &mut VectorEnv, steps: usize) -> Vec<(f64, bool, bool)> {
 
 #[test]
 fn vector_results_do_not_depend_on_thread_count() {
-    let one = play_vector(&mut vector(3, 1), 3000);
-    let two = play_vector(&mut vector(3, 2), 3000);
-    assert_eq!(one, two);
-    assert!(one.iter().any(|(_, t, _)| *t), "episodes ended within the test");
+    // rewards, flags, and every observation and mask after every step, bit for bit
+    let play = |threads| {
+        let mut seen = Vec::new();
+        let results = play_vector(&mut vector(5, threads), 3000, |v| {
+            seen.extend(v.observations().iter().map(|x| x.to_bits()));
+            seen.extend(v.masks().iter().map(|&m| u32::from(m)));
+        });
+        (results, seen)
+    };
+    let one = play(1);
+    assert!(one.0.iter().any(|(_, t, _)| *t), "episodes ended within the test");
+    for threads in [2, 3, 5] {
+        assert!(play(threads) == one, "{threads} threads differ from one");
+    }
 }
 
 #[test]

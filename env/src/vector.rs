@@ -8,6 +8,8 @@
 //! offers the agent no decision at all is reported terminated as it starts. Sub-environments are
 //! independent, so results do not depend on the number of threads.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
 use ndarray::{Array2, Axis};
 
 use crate::env::{HandoffEnv, Info};
@@ -38,10 +40,24 @@ pub struct VectorEnv {
     truncated: Vec<bool>,
     infos: Vec<Option<Info>>,
     threads: usize,
-    /// The threads that step all chunks but the first, which the caller's thread steps, kept for
-    /// the vector's life (spawning threads at every step cost more than the stepping saved on
-    /// two cores); `None` steps everything on the caller's thread.
-    pool: Option<rayon::ThreadPool>,
+    /// The threads that step all parts but one, which the caller's thread steps, kept for the
+    /// vector's life; `None` steps everything on the caller's thread.
+    helpers: Option<Helpers>,
+}
+
+/// The vector's helper threads: a `micropool` pool, whose threads spin a while for the next
+/// step before they sleep and whose caller steps a part itself. A step of 64 environments of
+/// `small` is about 55 µs of work; handing half of it to a sleeping thread and waiting for it
+/// cost 15-18 µs with a rayon pool on this project's 2-core host (the thread's wake-up and the
+/// caller's), so two threads were no faster than one (1.15-1.22 M steps/s on either); with
+/// this pool two threads step 1.9-2.0 M/s. The version is held at 0.3, the last that builds
+/// with Rust 1.95.
+struct Helpers(micropool::ThreadPool);
+
+impl std::fmt::Debug for Helpers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Helpers({} threads)", self.0.num_threads())
+    }
 }
 
 impl VectorEnv {
@@ -67,18 +83,19 @@ impl VectorEnv {
             truncated: vec![false; n],
             infos: vec![None; n],
             threads: 1,
-            pool: None,
+            helpers: None,
         }
     }
 
-    /// Steps the environments on up to `threads` threads of a pool the vector keeps (results are
-    /// the same for any number). Where a pool cannot be had, it steps on one thread.
+    /// Steps the environments on up to `threads` threads: the caller's and helpers the vector
+    /// keeps for its life. Results are the same for any number. More threads than cores only
+    /// wait for each other.
     pub fn with_threads(mut self, threads: usize) -> Self {
         let threads = threads.clamp(1, self.envs.len());
-        self.pool = (threads > 1)
-            .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads - 1).build().ok())
-            .flatten();
-        self.threads = if self.pool.is_some() { threads } else { 1 };
+        self.helpers = (threads > 1).then(|| {
+            Helpers(micropool::ThreadPoolBuilder::default().num_threads(threads - 1).build())
+        });
+        self.threads = threads;
         self
     }
 
@@ -233,58 +250,22 @@ impl VectorEnv {
     }
 
     fn run(&mut self, mode: Mode<'_>) {
-        let n = self.envs.len();
-        let chunk = n.div_ceil(self.threads);
+        let all = Part {
+            first: 0,
+            envs: &mut self.envs,
+            obs: self.observations.view_mut(),
+            masks: self.masks.view_mut(),
+            rewards: &mut self.rewards,
+            terminated: &mut self.terminated,
+            truncated: &mut self.truncated,
+            infos: &mut self.infos,
+            episodes: &mut self.episodes,
+            needs_reset: &mut self.needs_reset,
+        };
         let seed = self.base_seed;
-        let work = self
-            .envs
-            .chunks_mut(chunk)
-            .zip(self.observations.axis_chunks_iter_mut(Axis(0), chunk))
-            .zip(self.masks.axis_chunks_iter_mut(Axis(0), chunk))
-            .zip(self.rewards.chunks_mut(chunk))
-            .zip(self.terminated.chunks_mut(chunk))
-            .zip(self.truncated.chunks_mut(chunk))
-            .zip(self.infos.chunks_mut(chunk))
-            .zip(self.episodes.chunks_mut(chunk))
-            .zip(self.needs_reset.chunks_mut(chunk))
-            .enumerate()
-            .map(
-                |(
-                    c,
-                    (
-                        (
-                            ((((((envs, obs), masks), rewards), terminated), truncated), infos),
-                            episodes,
-                        ),
-                        needs_reset,
-                    ),
-                )| {
-                    Chunk {
-                        first: c * chunk,
-                        envs,
-                        obs,
-                        masks,
-                        rewards,
-                        terminated,
-                        truncated,
-                        infos,
-                        episodes,
-                        needs_reset,
-                    }
-                },
-            );
-        match &self.pool {
-            None => work.for_each(|c| c.run(seed, mode)),
-            Some(pool) => pool.in_place_scope(|s| {
-                let mut work = work;
-                let first = work.next();
-                for c in work {
-                    s.spawn(move |_| c.run(seed, mode));
-                }
-                if let Some(c) = first {
-                    c.run(seed, mode);
-                }
-            }),
+        match &self.helpers {
+            None => all.run(seed, mode),
+            Some(helpers) => all.run_on(&helpers.0, self.threads, seed, mode),
         }
     }
 }
@@ -300,8 +281,8 @@ enum Mode<'a> {
     ResetEnded,
 }
 
-/// The slice of a vector one thread steps.
-struct Chunk<'a> {
+/// The environments a thread steps, with their rows of the vector's arrays.
+struct Part<'a> {
     first: usize,
     envs: &'a mut [HandoffEnv],
     obs: ndarray::ArrayViewMut2<'a, f32>,
@@ -314,7 +295,67 @@ struct Chunk<'a> {
     needs_reset: &'a mut [bool],
 }
 
-impl Chunk<'_> {
+impl Part<'_> {
+    /// Splits the part before its environment `mid`.
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (envs, envs_right) = self.envs.split_at_mut(mid);
+        let (obs, obs_right) = self.obs.split_at(Axis(0), mid);
+        let (masks, masks_right) = self.masks.split_at(Axis(0), mid);
+        let (rewards, rewards_right) = self.rewards.split_at_mut(mid);
+        let (terminated, terminated_right) = self.terminated.split_at_mut(mid);
+        let (truncated, truncated_right) = self.truncated.split_at_mut(mid);
+        let (infos, infos_right) = self.infos.split_at_mut(mid);
+        let (episodes, episodes_right) = self.episodes.split_at_mut(mid);
+        let (needs_reset, needs_reset_right) = self.needs_reset.split_at_mut(mid);
+        let left = Part {
+            first: self.first,
+            envs,
+            obs,
+            masks,
+            rewards,
+            terminated,
+            truncated,
+            infos,
+            episodes,
+            needs_reset,
+        };
+        let right = Part {
+            first: self.first + mid,
+            envs: envs_right,
+            obs: obs_right,
+            masks: masks_right,
+            rewards: rewards_right,
+            terminated: terminated_right,
+            truncated: truncated_right,
+            infos: infos_right,
+            episodes: episodes_right,
+            needs_reset: needs_reset_right,
+        };
+        (left, right)
+    }
+
+    /// Runs the part on `threads` threads of `pool` and the caller's, in halves. A panic in
+    /// either half reaches the caller (the pool would abort the process instead).
+    fn run_on(self, pool: &micropool::ThreadPool, threads: usize, seed: u64, mode: Mode<'_>) {
+        if threads <= 1 {
+            return self.run(seed, mode);
+        }
+        let left_threads = threads / 2;
+        let mid = self.envs.len() * left_threads / threads;
+        let (left, right) = self.split_at(mid);
+        let (left, right) = pool.join(
+            || catch_unwind(AssertUnwindSafe(|| left.run_on(pool, left_threads, seed, mode))),
+            || {
+                catch_unwind(AssertUnwindSafe(|| {
+                    right.run_on(pool, threads - left_threads, seed, mode)
+                }))
+            },
+        );
+        if let Err(panic) = left.and(right) {
+            resume_unwind(panic);
+        }
+    }
+
     fn run(mut self, seed: u64, mode: Mode<'_>) {
         for (j, env) in self.envs.iter_mut().enumerate() {
             let i = self.first + j;

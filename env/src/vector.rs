@@ -49,9 +49,8 @@ pub struct VectorEnv {
 /// step before they sleep and whose caller steps a part itself. A step of 64 environments of
 /// `small` is about 55 µs of work; handing half of it to a sleeping thread and waiting for it
 /// cost 15-18 µs with a rayon pool on this project's 2-core host (the thread's wake-up and the
-/// caller's), so two threads were no faster than one (1.15-1.22 M steps/s on either); with
-/// this pool two threads step 1.9-2.0 M/s. The version is held at 0.3, the last that builds
-/// with Rust 1.95.
+/// caller's), so two threads were no faster than one; with this pool two threads step 1.6-1.7
+/// times as many (docs/speed.md).
 struct Helpers(micropool::ThreadPool);
 
 impl std::fmt::Debug for Helpers {

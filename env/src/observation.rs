@@ -364,36 +364,31 @@ mod tests {
             Some(Escalation::Emotional),
             Some(Escalation::Human),
         ];
+        let kind = KINDS[(uniform(rng) * 9.0) as usize];
+        let escalation = ESCALATIONS[(uniform(rng) * 4.0) as usize];
+        let [is_supervisor, eligible, last_answered] = [(); 3].map(|_| uniform(rng) < 0.5);
         let mut number = || match (uniform(rng) * 8.0) as u32 {
             0 => -0.0,
             1 => f32::MAX,
             2 => f32::INFINITY,
             _ => (uniform(rng) * 1e4 - 10.0) as f32,
         };
-        let c = Candidate {
-            kind: CandidateKind::Empty,
+        Candidate {
+            kind,
             worker: 0,
             chat_slot: 0,
             load: number(),
             supervised: number(),
-            is_supervisor: false,
+            is_supervisor,
             wait_s: number(),
             frustration: number(),
-            escalation: None,
+            escalation,
             rounds_done: number(),
-            eligible: false,
-            last_answered: false,
+            eligible,
+            last_answered,
             age_s: number(),
             reply_time_ratio: number(),
             ai_unproductive: number(),
-        };
-        Candidate {
-            kind: KINDS[(uniform(rng) * 9.0) as usize],
-            is_supervisor: uniform(rng) < 0.5,
-            escalation: ESCALATIONS[(uniform(rng) * 4.0) as usize],
-            eligible: uniform(rng) < 0.5,
-            last_answered: uniform(rng) < 0.5,
-            ..c
         }
     }
 
@@ -412,10 +407,12 @@ mod tests {
     #[test]
     fn padding_encodes_as_zeros_whatever_its_fields_hold() {
         let mut rng = Pcg32::new(3, 5);
-        let mut row = [f32::NAN; CANDIDATE_FEATURES];
-        let padding = Candidate { kind: CandidateKind::Empty, ..random_candidate(&mut rng) };
-        padding.encode(&mut row);
-        assert_eq!(row.map(f32::to_bits), [0; CANDIDATE_FEATURES]);
+        for _ in 0..1000 {
+            let padding = Candidate { kind: CandidateKind::Empty, ..random_candidate(&mut rng) };
+            let mut row = [f32::NAN; CANDIDATE_FEATURES];
+            padding.encode(&mut row);
+            assert_eq!(row.map(f32::to_bits), [0; CANDIDATE_FEATURES], "{padding:?}");
+        }
     }
 
     #[test]

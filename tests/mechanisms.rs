@@ -24,7 +24,7 @@ fn mean(xs: impl IntoIterator<Item = f64>) -> f64 {
 
 /// The mean log-duration of `rs` (the log of their geometric mean duration).
 fn mean_log_duration<'a>(rs: impl IntoIterator<Item = &'a ChatRecord>) -> f64 {
-    mean(rs.into_iter().map(|r| libm::log(r.duration_s)))
+    mean(rs.into_iter().map(ChatRecord::log_duration))
 }
 
 /// Asserts that the mean of `diffs` is below zero by at least three standard errors.

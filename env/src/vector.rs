@@ -39,7 +39,6 @@ pub struct VectorEnv {
     terminated: Vec<bool>,
     truncated: Vec<bool>,
     infos: Vec<Option<Info>>,
-    threads: usize,
     /// The threads that step all parts but one, which the caller's thread steps, kept for the
     /// vector's life; `None` steps everything on the caller's thread.
     helpers: Option<Helpers>,
@@ -81,7 +80,6 @@ impl VectorEnv {
             terminated: vec![false; n],
             truncated: vec![false; n],
             infos: vec![None; n],
-            threads: 1,
             helpers: None,
         }
     }
@@ -94,7 +92,6 @@ impl VectorEnv {
         self.helpers = (threads > 1).then(|| {
             Helpers(micropool::ThreadPoolBuilder::default().num_threads(threads - 1).build())
         });
-        self.threads = threads;
         self
     }
 
@@ -264,7 +261,7 @@ impl VectorEnv {
         let seed = self.base_seed;
         match &self.helpers {
             None => all.run(seed, mode),
-            Some(helpers) => all.run_on(&helpers.0, self.threads, seed, mode),
+            Some(Helpers(pool)) => all.run_on(pool, pool.num_threads() + 1, seed, mode),
         }
     }
 }

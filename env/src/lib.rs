@@ -49,6 +49,7 @@ mod observation;
 mod outcome;
 mod policy;
 mod pool;
+mod render;
 pub mod rng;
 mod rollout;
 mod roster;
@@ -70,6 +71,7 @@ pub use observation::{
 };
 pub use outcome::{ChatRecord, Ending};
 pub use policy::Policy;
+pub use render::RasterSize;
 pub use roster::{ShortHour, StaffingCoverage};
 pub use runner::run;
 pub use scenario::{DecisionKind, Scenario, Shifts};

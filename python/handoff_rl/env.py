@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -14,6 +15,15 @@ from handoff_rl import _native
 
 ObsMode = Literal["box", "dict"]
 InvalidActionMode = Literal["raise", "first_valid"]
+RenderMode = Literal["ansi", "rgb_array"]
+
+#: The render modes: a text frame of the centre, or a picture of it as uint8 [height, width, 3].
+RENDER_MODES: list[str] = ["ansi", "rgb_array"]
+
+#: Frames per second a recording of an episode plays at (a frame is a decision).
+RENDER_FPS = 4
+
+T = TypeVar("T")
 
 
 class ScenarioOptions(TypedDict, total=False):
@@ -50,6 +60,25 @@ def observation_space(native: _native.Env | _native.VectorEnv, obs_mode: ObsMode
         mask = spaces.Box(low=0, high=1, shape=(native.n_actions,), dtype=np.int8)
         return spaces.Dict({"observations": box, "action_mask": mask})
     raise ValueError(f'obs_mode: "{obs_mode}" is not an observation mode (allowed: box, dict)')
+
+
+def built_by(owner: str, make: Callable[[], T]) -> T:
+    """``make()``, a native constructor; its ``TypeError`` for a keyword argument it does not
+    take is raised in Python's words for `owner` (``HandoffEnv.__init__() got an unexpected
+    keyword argument 'frameskip'``), which libraries that retry without an argument recognise."""
+    try:
+        return make()
+    except TypeError as e:
+        raise TypeError(f"{owner}() {e}") from None
+
+
+def check_render_mode(render_mode: str | None) -> None:
+    """Raises ValueError unless `render_mode` is None or one of :data:`RENDER_MODES`."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(
+            f"render_mode: {render_mode!r} is not a render mode of handoff "
+            f"(allowed: None, {', '.join(RENDER_MODES)})"
+        )
 
 
 def whole_numbers(actions: Any) -> np.ndarray | None:
@@ -100,16 +129,25 @@ class HandoffEnv(gym.Env):
     ``reset(seed=s)`` starts the same episode as the Rust ``HandoffEnv::reset(s)``; a reset
     without a seed draws one from the generator the last seed set.
 
+    ``render_mode="ansi"`` makes :meth:`render` return a text frame of the centre (the time, the
+    decision waiting and its valid actions, the queue, each worker's chats and the AI chats they
+    supervise), ``"rgb_array"`` a picture of it, uint8 ``[height, width, 3]``, the same size for
+    every frame (so that ``RecordVideo`` records an episode; ``docs/environment.md`` has the
+    legend). An environment pickles, mid-episode too: the bytes hold the scenario and the
+    episode's seed and actions, and the unpickled environment replays them, so it continues
+    exactly as this one would.
+
     Args:
         scenario: a built-in scenario (``handoff_rl.scenario_names()``) or a TOML file.
         obs_mode: ``"box"`` or ``"dict"``.
         invalid_action: ``"first_valid"`` (default) or ``"raise"``.
         rule: a policy, named as ``fallback`` is, whose choice ``info["rule_action"]`` reports.
+        render_mode: None, ``"ansi"`` or ``"rgb_array"``.
         options: the scenario's keyword arguments, :class:`ScenarioOptions`: ``control``,
             ``fallback``, ``reward``, ``days``, ``scale``, ``max_steps``.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": RENDER_FPS}
 
     def __init__(
         self,
@@ -118,18 +156,19 @@ class HandoffEnv(gym.Env):
         obs_mode: ObsMode = "box",
         invalid_action: InvalidActionMode = "first_valid",
         rule: str | None = None,
-        render_mode: str | None = None,
+        render_mode: RenderMode | None = None,
         **options: Unpack[ScenarioOptions],
     ) -> None:
         check_invalid_action_mode(invalid_action)
-        if render_mode is not None:
-            raise ValueError("render_mode: handoff has no rendering (use None)")
-        self._native = _native.Env(scenario, rule=rule, **options)
+        check_render_mode(render_mode)
+        self._native = built_by(
+            "HandoffEnv.__init__", lambda: _native.Env(scenario, rule=rule, **options)
+        )
         self.observation_space = observation_space(self._native, obs_mode)
         self.action_space = spaces.Discrete(self._native.n_actions)
         self.obs_mode: ObsMode = obs_mode
         self.invalid_action: InvalidActionMode = invalid_action
-        self.render_mode = None
+        self.render_mode = render_mode
         self._mask = np.zeros(self._native.n_actions, dtype=np.int8)
 
     @property
@@ -163,6 +202,21 @@ class HandoffEnv(gym.Env):
         if given is not None:
             info["invalid_action"] = given
         return self._observe(obs, mask, info), reward, terminated, truncated, info
+
+    def render(self) -> str | np.ndarray | None:
+        """The centre now, as `render_mode` says: text (``"ansi"``) or a picture
+        (``"rgb_array"``); with no render mode, None and a warning, as Gymnasium's own
+        environments do."""
+        if self.render_mode == "ansi":
+            return self._native.render_text()
+        if self.render_mode == "rgb_array":
+            return self._native.render_rgb()
+        env_id = self.spec.id if self.spec else "..."
+        gym.logger.warn(
+            "You are calling render method without specifying any render mode. Set render_mode "
+            f'at initialization, e.g. gym.make("{env_id}", render_mode="rgb_array")'
+        )
+        return None
 
     def clone(self) -> HandoffEnv:
         """A copy that continues exactly as this environment would (the same as

@@ -11,7 +11,7 @@ import numpy as np
 from typing_extensions import Unpack
 
 from handoff_rl import _native
-from handoff_rl.env import ScenarioOptions
+from handoff_rl.env import ScenarioOptions, built_by
 
 #: A policy: a callable from (observation float32, action mask int8) to an action, or the name
 #: of a policy as ``handoff eval --policy`` takes it.
@@ -72,16 +72,19 @@ def evaluate(
         evaluate(lambda obs, mask: model.predict(obs, action_masks=mask.astype(bool),
                                                  deterministic=True)[0], "small")
     """
-    text, markdown = _native.evaluate(
-        policy,
-        scenario,
-        baselines=baselines,
-        baseline=baseline,
-        seeds=seeds,
-        first_seed=first_seed,
-        name=name,
-        threads=threads,
-        resamples=resamples,
-        **options,
+    text, markdown = built_by(
+        "evaluate",
+        lambda: _native.evaluate(
+            policy,
+            scenario,
+            baselines=baselines,
+            baseline=baseline,
+            seeds=seeds,
+            first_seed=first_seed,
+            name=name,
+            threads=threads,
+            resamples=resamples,
+            **options,
+        ),
     )
     return EvalResult(report=json.loads(text), json=text, markdown=markdown)

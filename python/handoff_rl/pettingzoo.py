@@ -45,7 +45,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 
 from handoff_rl import _native
-from handoff_rl.env import HandoffEnv
+from handoff_rl.env import RENDER_FPS, RENDER_MODES, HandoffEnv
 
 #: The router's agent id.
 ROUTER = "router"
@@ -54,7 +54,12 @@ ROUTER = "router"
 CREDITS = ("team", "own")
 
 #: PettingZoo's metadata of both views.
-METADATA = {"name": "handoff_v0", "render_modes": [], "is_parallelizable": False}
+METADATA = {
+    "name": "handoff_v0",
+    "render_modes": RENDER_MODES,
+    "render_fps": RENDER_FPS,
+    "is_parallelizable": False,
+}
 
 
 def env(scenario: str = _native.DEFAULT_SCENARIO, **kwargs: Any) -> HandoffAECEnv:
@@ -78,10 +83,10 @@ class _Centre:
         for fixed in ("obs_mode", "invalid_action"):
             if fixed in kwargs:
                 raise ValueError(f"{fixed}: the multi-agent view sets it (dict, raise)")
-        if render_mode is not None:
-            raise ValueError("render_mode: handoff has no rendering (use None)")
         self.credit = credit
-        self.env = HandoffEnv(scenario, obs_mode="box", invalid_action="raise", **kwargs)
+        self.env = HandoffEnv(
+            scenario, obs_mode="box", invalid_action="raise", render_mode=render_mode, **kwargs
+        )
         workers = self.env._native.n_workers
         self.possible_agents = [ROUTER] + [f"worker_{w}" for w in range(workers)]
         n_actions = self.env._native.n_actions
@@ -163,7 +168,8 @@ class _Centre:
 class _View:
     """What the AEC and Parallel classes share: their construction on a :class:`_Centre` (the
     keyword arguments of :class:`handoff_rl.HandoffEnv` but ``obs_mode`` and
-    ``invalid_action``, and ``credit``), the agents' spaces, and no rendering."""
+    ``invalid_action``, and ``credit``), the agents' spaces, and rendering: the whole centre's
+    frame, as :meth:`handoff_rl.HandoffEnv.render` draws it."""
 
     def __init__(
         self,
@@ -175,7 +181,7 @@ class _View:
     ) -> None:
         super().__init__()
         self._centre = _Centre(scenario, credit, render_mode, kwargs)
-        self.render_mode = None
+        self.render_mode = render_mode
         self.possible_agents = list(self._centre.possible_agents)
         self.agents: list[str] = []
 
@@ -187,9 +193,9 @@ class _View:
         """The same for every agent: a candidate slot."""
         return self._centre.action_space
 
-    def render(self) -> None:
-        """Nothing to draw (``render_mode`` is always None)."""
-        return None
+    def render(self) -> str | np.ndarray | None:
+        """The centre now: text with ``render_mode="ansi"``, a picture with ``"rgb_array"``."""
+        return self._centre.env.render()
 
     def close(self) -> None:
         pass

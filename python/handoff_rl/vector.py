@@ -13,10 +13,15 @@ from typing_extensions import Unpack
 from handoff_rl import _native
 from handoff_rl.env import (
     _SEED_LIMIT,
+    RENDER_FPS,
+    RENDER_MODES,
     InvalidActionMode,
     ObsMode,
+    RenderMode,
     ScenarioOptions,
+    built_by,
     check_invalid_action_mode,
+    check_render_mode,
     observation_space,
     whole_numbers,
 )
@@ -34,10 +39,16 @@ class HandoffVectorEnv(VectorEnv):
     ``chats_completed``, ``episode_return``, ``steps``, each with its ``_key`` mask, and
     ``action_mask``, int8 ``[num_envs, n_actions]``); every step returns fresh arrays.
 
-    Takes the keyword arguments of :class:`handoff_rl.HandoffEnv`, and `threads`.
+    Takes the keyword arguments of :class:`handoff_rl.HandoffEnv`, and `threads`. With a
+    `render_mode`, :meth:`render` returns a tuple of every environment's frame; the vector
+    pickles as :class:`handoff_rl.HandoffEnv` does, every environment's episode replayed.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    metadata = {
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "render_modes": RENDER_MODES,
+        "render_fps": RENDER_FPS,
+    }
 
     def __init__(
         self,
@@ -47,13 +58,15 @@ class HandoffVectorEnv(VectorEnv):
         threads: int = 1,
         obs_mode: ObsMode = "box",
         invalid_action: InvalidActionMode = "first_valid",
-        render_mode: str | None = None,
+        render_mode: RenderMode | None = None,
         **options: Unpack[ScenarioOptions],
     ) -> None:
         check_invalid_action_mode(invalid_action)
-        if render_mode is not None:
-            raise ValueError("render_mode: handoff has no rendering (use None)")
-        self._native = _native.VectorEnv(scenario, num_envs, threads=threads, **options)
+        check_render_mode(render_mode)
+        self._native = built_by(
+            "HandoffVectorEnv.__init__",
+            lambda: _native.VectorEnv(scenario, num_envs, threads=threads, **options),
+        )
         self.num_envs = num_envs
         self.single_observation_space = observation_space(self._native, obs_mode)
         self.single_action_space = spaces.Discrete(self._native.n_actions)
@@ -61,7 +74,7 @@ class HandoffVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.obs_mode: ObsMode = obs_mode
         self.invalid_action: InvalidActionMode = invalid_action
-        self.render_mode = None
+        self.render_mode = render_mode
         self._masks = np.zeros((num_envs, self._native.n_actions), dtype=np.int8)
 
     def reset(
@@ -84,6 +97,14 @@ class HandoffVectorEnv(VectorEnv):
         if self.invalid_action == "first_valid" and actions.size == self.num_envs:
             actions = first_valid(actions, self._masks)
         return self._batch(self._native.step(actions))
+
+    def render(self) -> tuple[Any, ...] | None:
+        """Every environment's frame, as `render_mode` says (None without one)."""
+        if self.render_mode == "ansi":
+            return tuple(self._native.render_text())
+        if self.render_mode == "rgb_array":
+            return tuple(self._native.render_rgb())
+        return None
 
     def action_masks(self) -> np.ndarray:
         """Which actions are valid now, booleans ``[num_envs, n_actions]``."""

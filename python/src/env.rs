@@ -3,13 +3,14 @@
 use std::sync::{Mutex, MutexGuard};
 
 use handoff_env::{HandoffEnv, Info, Policy, StepError};
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArray3, PyArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict, PyType};
 
-use crate::options::{EnvOptions, ScenarioArgs};
+use crate::options::{EnvOptions, ScenarioArgs, value_error};
+use crate::state::{Journal, Saved, journal_action};
 
 create_exception!(
     _native,
@@ -26,8 +27,10 @@ type Reset<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i8>>, Bound<'p
 struct State {
     env: HandoffEnv,
     features: Vec<f32>,
-    /// The rule whose choice `info["rule_action"]` reports, if one was asked for.
-    rule: Option<Box<dyn Policy>>,
+    /// The rule whose choice `info["rule_action"]` reports, if one was asked for, and its name.
+    rule: Option<(Box<dyn Policy>, String)>,
+    /// The episode's seed and actions, which pickling saves (none before the first reset).
+    journal: Option<Journal>,
 }
 
 /// One handoff environment: `reset(seed)` and `step(action)` return NumPy arrays (observation as
@@ -96,14 +99,69 @@ impl State {
         PyArray1::from_slice(py, &self.features)
     }
 
-    /// Adds the rule's choice at the decision now waiting to `info` (none after the end).
+    /// The rule's choice at the decision now waiting (none without a rule, or after the end).
+    fn rule_action(&mut self) -> Option<usize> {
+        let (rule, _) = self.rule.as_mut()?;
+        (!self.env.is_over()).then(|| rule.act(self.env.observation()))
+    }
+
+    /// Adds the rule's choice at the decision now waiting to `info`.
     fn add_rule_action(&mut self, info: &Bound<'_, PyDict>) -> PyResult<()> {
-        if let Some(rule) = &mut self.rule {
-            if !self.env.is_over() {
-                info.set_item("rule_action", rule.act(self.env.observation()))?;
-            }
+        if let Some(action) = self.rule_action() {
+            info.set_item("rule_action", action)?;
         }
         Ok(())
+    }
+
+    /// Starts an episode on `seed`: the environment, the rule and the journal.
+    fn reset(&mut self, seed: u64) -> Info {
+        let info = self.env.reset(seed).1;
+        if let Some((rule, _)) = &mut self.rule {
+            rule.reset(seed);
+        }
+        self.journal = Some(Journal::new(seed));
+        info
+    }
+
+    /// Takes `action` and journals it; an invalid action changes nothing.
+    fn step(&mut self, action: usize) -> Result<handoff_env::Step, StepError> {
+        let step = self.env.step(action)?;
+        if let Some(journal) = &mut self.journal {
+            journal.actions.push(journal_action(action));
+        }
+        Ok(step)
+    }
+
+    /// The state as pickling saves it.
+    fn saved(&self) -> PyResult<Saved> {
+        let mut saved = Saved::new("Env", self.env.scenario())?;
+        saved.rule = self.rule.as_ref().map(|(_, name)| name.clone());
+        saved.episode = self.journal.clone();
+        Ok(saved)
+    }
+
+    /// The environment `saved` describes, its episode replayed as `reset` and `step` took it
+    /// (the rule consulted after each step, as `info["rule_action"]` did).
+    fn restore(saved: &Saved) -> PyResult<Self> {
+        let options = saved.options()?;
+        let rule = saved.rule.as_deref().map(|name| named_rule(&options, name)).transpose()?;
+        let env = options.env()?;
+        let features = vec![0.0; env.observation_len()];
+        let mut state = Self { env, features, rule, journal: None };
+        if let Some(journal) = &saved.episode {
+            state.reset(journal.seed);
+            state.rule_action();
+            for (k, &action) in journal.actions.iter().enumerate() {
+                state.step(usize::from(action)).map_err(|e| {
+                    value_error(format!(
+                        "Env state: damaged (its action {k} of {} does not replay: {e})",
+                        journal.actions.len()
+                    ))
+                })?;
+                state.rule_action();
+            }
+        }
+        Ok(state)
     }
 }
 
@@ -123,18 +181,47 @@ impl Env {
     ) -> PyResult<Self> {
         let options = EnvOptions::new(scenario, ScenarioArgs::from_py(options)?)?;
         let env = options.env()?;
-        let rule = rule.map(|name| options.policy("rule", &name)).transpose()?;
-        let space = env.observation_space();
-        let observation_len = env.observation_len();
-        Ok(Self {
-            scenario_name: env.scenario().name.clone(),
-            n_actions: env.action_space().n,
-            n_workers: env.scenario().workers.count,
-            state: Mutex::new(State { env, features: vec![0.0; observation_len], rule }),
-            observation_len,
-            low: space.low,
-            high: space.high,
-        })
+        let rule = rule.map(|name| named_rule(&options, &name)).transpose()?;
+        let features = vec![0.0; env.observation_len()];
+        Ok(Self::of(State { env, features, rule, journal: None }))
+    }
+
+    /// The environment pickled as `state` (what `pickle` calls): built again on the saved
+    /// scenario and its episode replayed. Bytes that are truncated, altered, of another class or
+    /// of another model version raise `ValueError` saying which.
+    #[classmethod]
+    fn _from_state(_cls: &Bound<'_, PyType>, py: Python<'_>, state: &[u8]) -> PyResult<Self> {
+        let saved = Saved::from_bytes("Env", state)?;
+        py.detach(|| State::restore(&saved)).map(Self::of)
+    }
+
+    /// The environment's state as bytes: the scenario, every value in force, and the episode's
+    /// seed and actions (what `pickle` saves; `_from_state` reads it back).
+    fn state_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let saved = lock(&self.state)?.saved()?;
+        Ok(PyBytes::new(py, &saved.to_bytes()))
+    }
+
+    /// `pickle`: the environment is rebuilt from [`Env::state_bytes`] by `_from_state`.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let restore = slf.get_type().getattr("_from_state")?;
+        Ok((restore, (slf.borrow().state_bytes(slf.py())?,)))
+    }
+
+    /// The centre now as text (Gymnasium's `"ansi"` render mode).
+    fn render_text(&self) -> PyResult<String> {
+        Ok(lock(&self.state)?.env.render_text())
+    }
+
+    /// The centre now as a picture, uint8 `[height, width, 3]` (Gymnasium's `"rgb_array"`); every
+    /// frame of an environment has the same size.
+    fn render_rgb<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<u8>>> {
+        let state = lock(&self.state)?;
+        let mut pixels = Vec::new();
+        let size = state.env.render_rgb(&mut pixels);
+        PyArray1::from_vec(py, pixels).reshape([size.height, size.width, 3])
     }
 
     /// Lower bounds of the observation, float32.
@@ -160,11 +247,8 @@ impl Env {
     fn reset<'py>(&self, py: Python<'py>, seed: u64) -> PyResult<Reset<'py>> {
         let mut guard = lock(&self.state)?;
         let state = &mut *guard;
-        let info = py.detach(|| state.env.reset(seed).1);
+        let info = py.detach(|| state.reset(seed));
         let info = info_dict(py, &info, &state.env)?;
-        if let Some(rule) = &mut state.rule {
-            rule.reset(seed);
-        }
         state.add_rule_action(&info)?;
         Ok((state.observation(py), mask_array(py, &state.env), info))
     }
@@ -192,7 +276,7 @@ impl Env {
                 self.n_actions
             )));
         };
-        let step = py.detach(|| state.env.step(action)).map_err(step_error)?;
+        let step = py.detach(|| state.step(action)).map_err(step_error)?;
         let info = info_dict(py, &step.info, &state.env)?;
         state.add_rule_action(&info)?;
         Ok((
@@ -227,16 +311,7 @@ impl Env {
     /// fallback policy's state and the episode so far are copied, and stepping one leaves the
     /// other untouched (compare options by rolling each out on a copy).
     fn clone(&self) -> PyResult<Self> {
-        let state = lock(&self.state)?.clone();
-        Ok(Self {
-            state: Mutex::new(state),
-            scenario_name: self.scenario_name.clone(),
-            observation_len: self.observation_len,
-            n_actions: self.n_actions,
-            n_workers: self.n_workers,
-            low: self.low.clone(),
-            high: self.high.clone(),
-        })
+        Ok(Self::of(lock(&self.state)?.clone()))
     }
 
     /// `copy.copy`: the same as [`Env::clone`] (a shallow copy would share the simulator).
@@ -254,6 +329,28 @@ impl Env {
             "Env(scenario={:?}, observation_len={}, n_actions={})",
             self.scenario_name, self.observation_len, self.n_actions
         )
+    }
+}
+
+/// The policy `name` as the `rule` argument names it, with its name.
+fn named_rule(options: &EnvOptions, name: &str) -> PyResult<(Box<dyn Policy>, String)> {
+    Ok((options.policy("rule", name)?, name.to_string()))
+}
+
+impl Env {
+    /// The Python object over `state`.
+    fn of(state: State) -> Self {
+        let env = &state.env;
+        let space = env.observation_space();
+        Self {
+            scenario_name: env.scenario().name.clone(),
+            observation_len: env.observation_len(),
+            n_actions: env.action_space().n,
+            n_workers: env.scenario().workers.count,
+            low: space.low,
+            high: space.high,
+            state: Mutex::new(state),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod env;
 mod evaluate;
 mod logs;
 mod options;
+mod state;
 mod vector;
 
 use pyo3::prelude::*;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use handoff_env::scenario::BUILTIN;
 use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use serde::Deserialize;
@@ -18,7 +18,8 @@ const SOURCE: &str = "keyword arguments";
 /// The keyword arguments that change the scenario, the one place they are declared: Python
 /// passes them as a mapping (`**options` of `HandoffEnv`, the vector environments and
 /// `evaluate`, whose `ScenarioOptions` type lists them for type checkers and `help()`), and they
-/// are read here. An unknown name or a value of the wrong type is a `ValueError` naming it.
+/// are read here. An unknown name is a `TypeError` as Python raises it for a keyword argument
+/// a function does not take; a value of the wrong type is a `ValueError` naming it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioArgs {
@@ -44,16 +45,18 @@ impl ScenarioArgs {
             unreachable!("a dict is a JSON object")
         };
         serde_json::from_value(Value::Object(map.clone())).map_err(|e| {
-            // serde names an unknown argument; for a value of the wrong type, find whose
+            let message = e.to_string();
+            if let Some(unknown) = unknown_argument(&message) {
+                return unknown;
+            }
+            // for a value of the wrong type, find whose
             let culprit = map.iter().find(|(name, value)| {
                 let alone = serde_json::Map::from_iter([((*name).clone(), (*value).clone())]);
                 serde_json::from_value::<Self>(Value::Object(alone)).is_err()
             });
             match culprit {
-                Some((name, _)) if !e.to_string().starts_with("unknown field") => {
-                    value_error(format!("{name}: {e}"))
-                }
-                _ => value_error(e),
+                Some((name, _)) => value_error(format!("{name}: {message}")),
+                None => value_error(message),
             }
         })
     }
@@ -65,6 +68,19 @@ impl ScenarioArgs {
             None => Ok(self),
         }
     }
+}
+
+/// serde's error for a field [`ScenarioArgs`] does not have (`unknown field `frameskip`,
+/// expected one of ...`) as the `TypeError` Python raises for a keyword argument a function does
+/// not take, in Python's words (the Python classes put their own name in front), so that
+/// libraries which retry without an argument on that error (TorchRL, Stable-Baselines3) do.
+fn unknown_argument(message: &str) -> Option<PyErr> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let allowed = rest.trim_start_matches(", expected one of ").replace('`', "");
+    Some(PyTypeError::new_err(format!(
+        "got an unexpected keyword argument '{name}' (the scenario's keyword arguments: {allowed})"
+    )))
 }
 
 /// A Python value as JSON, for [`ScenarioArgs`]; `name` says where it sits in an error.
@@ -159,7 +175,13 @@ impl EnvOptions {
             s.env.fallback_policy = f;
         }
         s.validate(SOURCE).map_err(value_error)?;
-        let options = Self { scenario: s };
+        Self::from_scenario(s)
+    }
+
+    /// Options on a scenario already resolved and validated; a `ValueError` when its fallback
+    /// policy cannot be made.
+    pub fn from_scenario(scenario: Scenario) -> PyResult<Self> {
+        let options = Self { scenario };
         options.fallback()?;
         Ok(options)
     }

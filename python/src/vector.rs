@@ -6,15 +6,36 @@ use std::sync::Mutex;
 use handoff_env::VectorEnv as RustVectorEnv;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict, PyType};
 
 use crate::env::{InvalidAction, lock};
-use crate::options::{EnvOptions, ScenarioArgs};
+use crate::options::{EnvOptions, ScenarioArgs, value_error};
+use crate::state::{Saved, VectorJournal, journal_action};
 
-/// The vector and the buffer actions are copied into.
+/// The vector, the buffer actions are copied into, and the journal pickling saves.
 struct State {
     envs: RustVectorEnv,
     actions: Vec<usize>,
+    /// Each environment's actions in its current episode (empty before the first reset).
+    journal: Vec<Vec<u8>>,
+    /// Whether the vector has been reset.
+    started: bool,
+}
+
+impl State {
+    /// Journals a step taken with `actions`: an environment the step reset starts an empty
+    /// episode, the others add their action.
+    fn journal_step(&mut self, was_reset: &[bool]) {
+        for ((episode, &reset), &action) in
+            self.journal.iter_mut().zip(was_reset).zip(&self.actions)
+        {
+            if reset {
+                episode.clear();
+            } else {
+                episode.push(journal_action(action));
+            }
+        }
+    }
 }
 
 /// A batch of environments with Gymnasium 1.x next-step autoreset: the step after an episode
@@ -64,28 +85,92 @@ impl VectorEnv {
         threads: usize,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        if !(1..=4096).contains(&num_envs) {
-            return Err(crate::options::value_error(format!(
-                "num_envs: {num_envs} is outside 1..=4096"
-            )));
+        if !(1..=MAX_ENVS).contains(&num_envs) {
+            return Err(value_error(format!("num_envs: {num_envs} is outside 1..={MAX_ENVS}")));
         }
         if threads == 0 {
-            return Err(crate::options::value_error("threads: at least 1"));
+            return Err(value_error("threads: at least 1"));
         }
         let options = EnvOptions::new(scenario, ScenarioArgs::from_py(options)?)?;
-        let envs = (0..num_envs).map(|_| options.env()).collect::<PyResult<Vec<_>>>()?;
-        let envs = RustVectorEnv::new(envs).with_threads(threads);
-        let first = &envs.envs()[0];
-        let space = first.observation_space();
-        Ok(Self {
-            low: space.low,
-            high: space.high,
-            observation_len: first.observation_len(),
-            n_actions: first.action_space().n,
-            num_envs,
-            threads: threads.min(num_envs),
-            state: Mutex::new(State { envs, actions: vec![0; num_envs] }),
-        })
+        Self::build(&options, num_envs, threads)
+    }
+
+    /// The vector pickled as `state` (what `pickle` calls): built again on the saved scenario,
+    /// each environment's episode replayed. Bytes that are truncated, altered, of another class
+    /// or of another model version raise `ValueError` saying which.
+    #[classmethod]
+    fn _from_state(_cls: &Bound<'_, PyType>, py: Python<'_>, state: &[u8]) -> PyResult<Self> {
+        let saved = Saved::from_bytes("VectorEnv", state)?;
+        let damaged = |what: String| value_error(format!("VectorEnv state: damaged ({what})"));
+        let Some(journal) = &saved.vector else {
+            return Err(damaged("no environments".to_string()));
+        };
+        let n = journal.episodes.len();
+        if !(1..=MAX_ENVS).contains(&n)
+            || journal.needs_reset.len() != n
+            || journal.actions.len() != n
+        {
+            return Err(damaged(format!("{n} environments, or lists of unequal length")));
+        }
+        let vector = Self::build(&saved.options()?, n, saved.threads.max(1))?;
+        {
+            let mut guard = lock(&vector.state)?;
+            let state = &mut *guard;
+            if journal.episodes.iter().any(|&e| e > 0) {
+                let VectorJournal { seed, episodes, needs_reset, actions } = journal;
+                let envs = &mut state.envs;
+                py.detach(|| envs.restore(*seed, episodes, needs_reset, actions))
+                    .map_err(|e| damaged(format!("its episodes do not replay: {e}")))?;
+                state.journal.clone_from(actions);
+                state.started = true;
+            }
+        }
+        Ok(vector)
+    }
+
+    /// The vector's state as bytes: the scenario, every value in force, the base seed, and each
+    /// environment's episode count and actions (what `pickle` saves).
+    fn state_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let state = lock(&self.state)?;
+        let mut saved = Saved::new("VectorEnv", state.envs.envs()[0].scenario())?;
+        saved.threads = self.threads;
+        saved.vector = Some(VectorJournal {
+            seed: state.envs.base_seed(),
+            episodes: if state.started {
+                state.envs.episodes().to_vec()
+            } else {
+                vec![0; self.num_envs]
+            },
+            needs_reset: state.envs.needs_reset().to_vec(),
+            actions: state.journal.clone(),
+        });
+        Ok(PyBytes::new(py, &saved.to_bytes()))
+    }
+
+    /// `pickle`: the vector is rebuilt from [`VectorEnv::state_bytes`] by `_from_state`.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let restore = slf.get_type().getattr("_from_state")?;
+        Ok((restore, (slf.borrow().state_bytes(slf.py())?,)))
+    }
+
+    /// Each environment's centre now as text (Gymnasium's `"ansi"` render mode).
+    fn render_text(&self) -> PyResult<Vec<String>> {
+        Ok(lock(&self.state)?.envs.envs().iter().map(|e| e.render_text()).collect())
+    }
+
+    /// Each environment's centre now as a picture, uint8 `[height, width, 3]`
+    /// (`"rgb_array"`).
+    fn render_rgb<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray3<u8>>>> {
+        let state = lock(&self.state)?;
+        let mut frames = Vec::with_capacity(self.num_envs);
+        for env in state.envs.envs() {
+            let mut pixels = Vec::new();
+            let size = env.render_rgb(&mut pixels);
+            frames.push(PyArray1::from_vec(py, pixels).reshape([size.height, size.width, 3])?);
+        }
+        Ok(frames)
     }
 
     /// Lower bounds of one environment's observation, float32.
@@ -106,6 +191,8 @@ impl VectorEnv {
         let mut guard = lock(&self.state)?;
         let state = &mut *guard;
         py.detach(|| state.envs.reset(seed));
+        state.journal.iter_mut().for_each(Vec::clear);
+        state.started = true;
         batch(py, &state.envs)
     }
 
@@ -131,9 +218,11 @@ impl VectorEnv {
                 InvalidAction::new_err(format!("environment {i}: action {a} is negative"))
             })?;
         }
-        let State { envs, actions } = state;
+        let was_reset = state.envs.needs_reset().to_vec();
+        let State { envs, actions, .. } = state;
         // every action is checked before any environment steps, so the error is the caller's
         py.detach(|| envs.step(actions)).map_err(|e| InvalidAction::new_err(e.to_string()))?;
+        state.journal_step(&was_reset);
         batch(py, &state.envs)
     }
 
@@ -143,7 +232,13 @@ impl VectorEnv {
     fn reset_ended<'py>(&self, py: Python<'py>) -> PyResult<Batch<'py>> {
         let mut guard = lock(&self.state)?;
         let state = &mut *guard;
+        let was_reset = state.envs.needs_reset().to_vec();
         py.detach(|| state.envs.reset_ended());
+        for (episode, reset) in state.journal.iter_mut().zip(was_reset) {
+            if reset {
+                episode.clear();
+            }
+        }
         batch(py, &state.envs)
     }
 
@@ -158,6 +253,33 @@ impl VectorEnv {
             "VectorEnv(num_envs={}, threads={}, observation_len={}, n_actions={})",
             self.num_envs, self.threads, self.observation_len, self.n_actions
         )
+    }
+}
+
+/// The most environments one vector holds.
+const MAX_ENVS: usize = 4096;
+
+impl VectorEnv {
+    /// `num_envs` fresh environments on `options`' scenario, stepped on `threads` threads.
+    fn build(options: &EnvOptions, num_envs: usize, threads: usize) -> PyResult<Self> {
+        let envs = (0..num_envs).map(|_| options.env()).collect::<PyResult<Vec<_>>>()?;
+        let envs = RustVectorEnv::new(envs).with_threads(threads);
+        let first = &envs.envs()[0];
+        let space = first.observation_space();
+        Ok(Self {
+            low: space.low,
+            high: space.high,
+            observation_len: first.observation_len(),
+            n_actions: first.action_space().n,
+            num_envs,
+            threads: threads.min(num_envs),
+            state: Mutex::new(State {
+                envs,
+                actions: vec![0; num_envs],
+                journal: vec![Vec::new(); num_envs],
+                started: false,
+            }),
+        })
     }
 }
 

@@ -326,6 +326,17 @@ impl Simulator {
         self.alive.get(slot).copied().unwrap_or(false).then(|| self.chats[slot].id)
     }
 
+    /// The chat in flight in `slot`, if any (for rendering).
+    pub(crate) fn chat_at(&self, slot: u32) -> Option<&Chat> {
+        let i = slot as usize;
+        self.alive.get(i).copied().unwrap_or(false).then(|| &self.chats[i])
+    }
+
+    /// The slots of the queued chats, oldest first.
+    pub(crate) fn queued(&self) -> impl Iterator<Item = u32> + '_ {
+        self.queue.iter().copied()
+    }
+
     /// Chats in flight.
     pub fn chats_in_flight(&self) -> usize {
         (self.counters.arrived - self.counters.completed) as usize

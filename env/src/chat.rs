@@ -169,6 +169,8 @@ pub struct Chat {
     pub awaiting_since: f64,
     /// Total time spent waiting, seconds.
     pub total_wait_s: f64,
+    /// The longest wait that ended so far, seconds: the customer's patience is longer.
+    pub longest_wait_s: f64,
     /// The first wait, from arrival to the first reply taken up (or to leaving); `None` while
     /// it lasts.
     pub first_wait_s: Option<f64>,
@@ -240,6 +242,7 @@ impl Chat {
             frustration: customer.frustration,
             awaiting_since: arrival_s,
             total_wait_s: 0.0,
+            longest_wait_s: 0.0,
             first_wait_s: None,
             escalation: None,
             escalated_at: 0.0,
@@ -270,6 +273,56 @@ impl Chat {
         self.ai_rng.get_or_insert_with(|| rng::chat_rng(seed, Stream::Ai, id))
     }
 
+    /// Draws afresh, from the streams of `seed`, what a dispatcher cannot see of this chat, as
+    /// a fork of the simulator does (`Simulator::fork`), consistently with what has been seen:
+    /// the productive rounds the issue needs (more than it has had), whether the AI can solve
+    /// it (certain once the AI made progress; after `ai_replies` fruitless replies, the
+    /// posterior), the customer's patience (longer than every wait so far, the current one
+    /// included; a running wait's deadline moves with it), rating and retrial draws, and every
+    /// later writing time, reply time and reply's outcome (the chat's streams). What has been
+    /// seen stays: the issue's kind, the progress, the frustration, the replies and waits so far.
+    pub fn redraw_unseen(
+        &mut self,
+        seed: u64,
+        now: f64,
+        scenario: &Scenario,
+        constants: &ChatConstants,
+    ) {
+        let mut rng = rng::chat_rng(seed, Stream::Customer, self.id);
+        let fresh = CustomerDraws::draw(&mut rng, self.eligible, scenario, constants);
+        let rounds = &constants.rounds[usize::from(self.eligible)];
+        let solvable = if self.ai_productive_rounds > 0 {
+            true
+        } else {
+            // P(solvable | every AI reply fruitless): s (1-p)^r / (s (1-p)^r + 1 - s)
+            let s = scenario.issues.ai_solvable_share;
+            let miss = libm::pow(1.0 - scenario.ai.productive_prob, f64::from(self.ai_replies));
+            rng::bernoulli(&mut rng, s * miss / (s * miss + 1.0 - s))
+        };
+        // a wait whose patience clock runs (finite `abandon_at`) has lasted this long
+        let clock_runs = self.abandon_at.is_finite();
+        let waited = if clock_runs { now - self.awaiting_since } else { 0.0 };
+        let c = &scenario.customers;
+        self.customer = CustomerDraws {
+            rounds_needed: rounds.sample_above(&mut rng, self.rounds_done),
+            ai_solvable: solvable,
+            frustration: self.customer.frustration,
+            patience_s: rng::lognormal_above(
+                &mut rng,
+                c.patience_median_s,
+                c.patience_sigma,
+                self.longest_wait_s.max(waited),
+            ),
+            ..fresh
+        };
+        self.customer_rng = rng;
+        self.service_rng = rng::chat_rng(seed, Stream::Service, self.id);
+        self.ai_rng = None; // seeded again from the fork's seed at the AI's next reply
+        if clock_runs {
+            self.abandon_at = self.awaiting_since + self.customer.patience_s;
+        }
+    }
+
     /// Whether the customer is waiting for someone to act (queue or reply).
     pub fn is_waiting(&self) -> bool {
         matches!(self.phase, Phase::Queued | Phase::Awaiting | Phase::Routing)
@@ -280,6 +333,7 @@ impl Chat {
     pub fn end_wait(&mut self, now: f64, per_min: f64) {
         let waited = (now - self.awaiting_since).max(0.0);
         self.total_wait_s += waited;
+        self.longest_wait_s = self.longest_wait_s.max(waited);
         self.first_wait_s.get_or_insert(waited);
         self.frustration += per_min * waited / 60.0;
         self.abandon_at = f64::INFINITY;

@@ -164,6 +164,21 @@ impl HandoffEnv {
         &self.sim
     }
 
+    /// A fork on `seed`: a copy with the same observable present (the same observation, mask,
+    /// chats, waits and workers) and a future drawn afresh from the streams of `seed`: later
+    /// arrivals, and what a dispatcher cannot see of the chats in flight (the rounds an issue
+    /// still needs, whether the AI can solve it, the customer's patience, their rating and
+    /// retrial draws, every later reply's time and outcome), redrawn consistently with what has
+    /// been seen. Unlike a clone, which continues exactly as this environment would and so
+    /// knows its future, a fork is what a dispatcher could imagine: comparing options on forks
+    /// does not use information a policy cannot have. Same state and seed, same fork, bit for
+    /// bit; the fallback policy's state is copied as it is.
+    pub fn fork(&self, seed: u64) -> HandoffEnv {
+        let mut fork = self.clone();
+        fork.sim.redraw_future(seed);
+        fork
+    }
+
     /// Starts an episode; the same seed gives the same episode.
     pub fn reset(&mut self, seed: u64) -> (&Observation, Info) {
         self.sim.reset(seed);

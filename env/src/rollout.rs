@@ -7,7 +7,9 @@
 //! comparison exact for this episode (Bertsekas's rollout; Roubos and Bhulai 2012 for call
 //! centres). What the copy knows is the episode's true future, which no dispatcher knows: the
 //! differences are unbiased estimates of the options' value differences given the state, fit to
-//! learn from (distilled into a policy that sees only observations), not to decide with.
+//! learn from (distilled into a policy that sees only observations), not to decide with. A fork
+//! ([`HandoffEnv::fork`]) keeps the observable present and draws the future afresh: options
+//! compared on forks are compared as a dispatcher could compare them.
 
 use crate::env::HandoffEnv;
 use crate::error::StepError;
@@ -24,6 +26,31 @@ impl HandoffEnv {
     /// current state. Two identical options return exactly the same reward.
     pub fn rollout_return(
         &self,
+        action: usize,
+        rule: &dyn Policy,
+        horizon_s: f64,
+    ) -> Result<f64, StepError> {
+        self.clone().return_to_horizon(action, rule, horizon_s)
+    }
+
+    /// [`HandoffEnv::rollout_return`] on a fork on `seed` ([`HandoffEnv::fork`]) instead of an
+    /// exact copy: the future the option meets is one a dispatcher could imagine, not the one
+    /// that will happen. Options compared on forks of the same seed share that future (common
+    /// random numbers); two identical options return exactly the same reward.
+    pub fn fork_return(
+        &self,
+        seed: u64,
+        action: usize,
+        rule: &dyn Policy,
+        horizon_s: f64,
+    ) -> Result<f64, StepError> {
+        self.fork(seed).return_to_horizon(action, rule, horizon_s)
+    }
+
+    /// The reward of taking `action` on this copy and letting `rule` decide for `horizon_s`
+    /// simulated seconds (or to the episode's end).
+    fn return_to_horizon(
+        self,
         action: usize,
         rule: &dyn Policy,
         horizon_s: f64,
@@ -54,21 +81,23 @@ impl HandoffEnv {
         let Some(chat_id) = self.simulator().chat_id(obs.chat.chat_slot) else {
             return Ok(None);
         };
-        let (copy, _) =
-            self.run_copy(action, rule, Some(chat_id), |copy| copy.watched_record().is_some())?;
+        let (copy, _) = self
+            .clone()
+            .run_copy(action, rule, Some(chat_id), |copy| copy.watched_record().is_some())?;
         Ok(copy.watched_record().copied())
     }
 
-    /// A copy of the environment (no step limit, watching `watch`'s chat) that took `action`
-    /// and then `rule`'s actions until `done` or the episode's end, and the reward on the way.
+    /// This copy of the environment (no step limit, watching `watch`'s chat) after it took
+    /// `action` and then `rule`'s actions until `done` or the episode's end, and the reward on
+    /// the way.
     fn run_copy(
-        &self,
+        self,
         action: usize,
         rule: &dyn Policy,
         watch: Option<u64>,
         done: impl Fn(&HandoffEnv) -> bool,
     ) -> Result<(HandoffEnv, f64), StepError> {
-        let mut copy = self.clone();
+        let mut copy = self;
         copy.set_max_steps(0);
         if let Some(chat_id) = watch {
             copy.watch(chat_id);

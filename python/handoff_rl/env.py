@@ -223,6 +223,16 @@ class HandoffEnv(gym.Env):
         ``copy.deepcopy``): stepping the copy leaves this one untouched."""
         return copy.deepcopy(self)
 
+    def fork(self, seed: int) -> HandoffEnv:
+        """A copy with the same observable present (observation, mask, every chat's state and
+        wait, the workers) and a future drawn afresh from `seed`, consistent with what has been
+        seen: later arrivals, and what cannot be seen of the chats in flight (the rounds an issue
+        still needs, whether the AI can solve it, the customer's patience beyond their waits so
+        far, every later reply's time and outcome). A :meth:`clone` knows the episode's future;
+        a fork does not, so options compared on forks are compared as a dispatcher could compare
+        them. The same state and seed give the same fork; it pickles like the environment."""
+        return copy.deepcopy(self, {id(self._native): self._native.fork(seed)})
+
     def action_masks(self) -> np.ndarray:
         """Which actions are valid now, as booleans (what sb3-contrib's MaskablePPO reads)."""
         return self._mask.astype(bool)

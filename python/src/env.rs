@@ -151,7 +151,12 @@ impl State {
         if let Some(journal) = &saved.episode {
             state.reset(journal.seed);
             state.rule_action();
-            for (k, &action) in journal.actions.iter().enumerate() {
+            let mut forks = journal.forks.iter().peekable();
+            for k in 0..=journal.actions.len() {
+                while let Some(&(_, seed)) = forks.next_if(|(at, _)| *at == k as u64) {
+                    state.env = state.env.fork(seed);
+                }
+                let Some(&action) = journal.actions.get(k) else { break };
                 state.step(usize::from(action)).map_err(|e| {
                     value_error(format!(
                         "Env state: damaged (its action {k} of {} does not replay: {e})",
@@ -160,6 +165,12 @@ impl State {
                 })?;
                 state.rule_action();
             }
+            if forks.next().is_some() {
+                return Err(value_error(
+                    "Env state: damaged (a fork after the last action of its episode)",
+                ));
+            }
+            state.journal = Some(journal.clone());
         }
         Ok(state)
     }
@@ -312,6 +323,20 @@ impl Env {
     /// other untouched (compare options by rolling each out on a copy).
     fn clone(&self) -> PyResult<Self> {
         Ok(Self::of(lock(&self.state)?.clone()))
+    }
+
+    /// A fork on `seed`: a copy with the same observable present (observation, mask, chats,
+    /// waits, workers) and a future drawn afresh from `seed`, consistently with what has been
+    /// seen (`HandoffEnv::fork`): options compared on forks are compared without knowing the
+    /// episode's future, as a dispatcher compares them. The same state and seed give the same
+    /// fork; it pickles like any environment.
+    fn fork(&self, seed: u64) -> PyResult<Self> {
+        let mut state = lock(&self.state)?.clone();
+        state.env = state.env.fork(seed);
+        if let Some(journal) = &mut state.journal {
+            journal.forks.push((journal.actions.len() as u64, seed));
+        }
+        Ok(Self::of(state))
     }
 
     /// `copy.copy`: the same as [`Env::clone`] (a shallow copy would share the simulator).

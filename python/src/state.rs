@@ -27,12 +27,16 @@ pub struct Journal {
     pub seed: u64,
     /// Every action the episode took, in order (candidate slots, below 256).
     pub actions: Vec<u8>,
+    /// The forks the episode went through, in order: after `.0` actions, a fork on seed `.1`
+    /// (`HandoffEnv::fork`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forks: Vec<(u64, u64)>,
 }
 
 impl Journal {
     /// A new episode on `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { seed, actions: Vec::new() }
+        Self { seed, actions: Vec::new(), forks: Vec::new() }
     }
 }
 

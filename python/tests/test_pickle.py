@@ -184,3 +184,28 @@ def test_a_state_of_another_model_version_is_refused_naming_both_versions():
     forged += hashlib.sha256(forged).hexdigest()[:16].encode()
     with pytest.raises(ValueError, match="action 0 of 3 does not replay"):
         _native.Env._from_state(forged)
+
+
+def test_a_fork_keeps_the_present_draws_a_new_future_and_pickles():
+    env = handoff_rl.HandoffEnv(**SMALL)
+    _, info = env.reset(seed=4)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        *_, info = env.step(random_valid(rng, info["action_mask"]))
+    fork, again = env.fork(7), env.fork(7)
+    assert np.array_equal(fork.action_masks(), env.action_masks())
+
+    def play(e):
+        total, mask = 0.0, e.action_masks()
+        for _ in range(2000):
+            _, reward, terminated, truncated, info = e.step(int(np.flatnonzero(mask)[0]))
+            total += reward
+            mask = info["action_mask"]
+            if terminated or truncated:
+                break
+        return total
+
+    restored = pickle.loads(pickle.dumps(fork))
+    exact, forked, same, other = play(env.clone()), play(fork), play(again), play(env.fork(8))
+    assert forked == same and forked != exact and forked != other
+    assert play(restored) == forked, "a pickled fork continues as the fork"

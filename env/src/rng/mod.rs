@@ -106,6 +106,36 @@ pub fn lognormal<R: Rng + ?Sized>(rng: &mut R, median: f64, sigma: f64) -> f64 {
     median * exp(sigma * std_normal(rng))
 }
 
+/// A standard normal draw conditioned to exceed `a`: plain rejection for a low bound, Robert's
+/// exponential rejection in the tail (Robert 1995, "Simulation of truncated normal
+/// variables"), so that even a far tail costs a few draws.
+pub fn std_normal_above<R: Rng + ?Sized>(rng: &mut R, a: f64) -> f64 {
+    if a < 0.5 {
+        loop {
+            let z = std_normal(rng);
+            if z > a {
+                return z;
+            }
+        }
+    }
+    let lambda = 0.5 * (a + (a * a + 4.0).sqrt());
+    loop {
+        let z = a + std_exponential(rng) / lambda;
+        if uniform(rng) <= exp(-0.5 * (z - lambda) * (z - lambda)) {
+            return z;
+        }
+    }
+}
+
+/// A log-normal draw of the given median and log-scale `sigma`, conditioned to exceed `floor`.
+pub fn lognormal_above<R: Rng + ?Sized>(rng: &mut R, median: f64, sigma: f64, floor: f64) -> f64 {
+    if floor <= 0.0 || sigma <= 0.0 {
+        return lognormal(rng, median, sigma).max(floor);
+    }
+    let a = libm::log(floor / median) / sigma;
+    (median * exp(sigma * std_normal_above(rng, a))).max(floor)
+}
+
 /// 1 + Poisson(mean - 1): a count of at least one with the given mean (inversion; small means).
 pub fn one_plus_poisson<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u32 {
     OnePlusPoisson::new(mean).sample(rng)
@@ -145,6 +175,35 @@ impl OnePlusPoisson {
         }
         1 + k
     }
+
+    /// A draw conditioned to exceed `floor`, by inversion of the tail (one uniform).
+    pub fn sample_above<R: Rng + ?Sized>(&self, rng: &mut R, floor: u32) -> u32 {
+        if floor == 0 {
+            return self.sample(rng);
+        }
+        if self.lambda == 0.0 {
+            return floor + 1; // the mass at 1 lies below the floor: the least count above it
+        }
+        // the distribution function at floor, i.e. of Poisson(lambda) at floor - 1
+        let (mut k, mut p) = (0u32, self.p_one);
+        let mut cdf = p;
+        while k + 1 < floor {
+            k += 1;
+            p *= self.lambda / f64::from(k);
+            cdf += p;
+        }
+        let tail = 1.0 - cdf;
+        if tail <= 1e-12 {
+            return floor + 1;
+        }
+        let u = cdf + uniform(rng) * tail;
+        while u > cdf && k < 1000 {
+            k += 1;
+            p *= self.lambda / f64::from(k);
+            cdf += p;
+        }
+        (1 + k).max(floor + 1)
+    }
 }
 
 /// The logistic function.
@@ -173,6 +232,11 @@ mod tests {
         assert_ne!(a, derive_seed(8, Stream::Customer, 1));
     }
 
+    /// The standard normal distribution function.
+    fn normal_cdf(x: f64) -> f64 {
+        0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+    }
+
     /// The Kolmogorov-Smirnov distance between `draws` and the distribution function `cdf`.
     fn ks_distance(mut draws: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
         draws.sort_by(f64::total_cmp);
@@ -195,7 +259,6 @@ mod tests {
     fn samplers_pass_kolmogorov_smirnov() {
         let n = 200_000;
         let critical = 1.95 / (n as f64).sqrt();
-        let normal_cdf = |x: f64| 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
         let mut chat = chat_rng(1, Stream::Service, 9);
         let mut long = stream_rng(1, Stream::Policy);
         for (name, draws, cdf, mean, var) in [
@@ -254,5 +317,55 @@ mod tests {
         assert!((m - 4.0).abs() < 5.0 * (3.0 / n as f64).sqrt(), "{m}");
         // the sample variance's standard error: sqrt((μ4 - σ⁴) / n), μ4 - σ⁴ = λ + 2λ² = 21
         assert!((v - 3.0).abs() < 5.0 * (21.0 / n as f64).sqrt(), "{v}");
+    }
+
+    /// A truncated draw follows the distribution conditioned on the bound: the normal's tail by
+    /// the KS distance at every kind of bound (plain rejection and Robert's), the count's
+    /// frequencies against the conditional probabilities.
+    #[test]
+    fn truncated_draws_follow_the_conditional_distributions() {
+        let mut rng = stream_rng(3, Stream::Policy);
+        let n = 50_000;
+        let critical = 1.63 / (n as f64).sqrt(); // KS at the 1 % level
+        for a in [-1.0, 0.3, 0.5, 2.0, 4.5] {
+            let draws: Vec<f64> = (0..n).map(|_| std_normal_above(&mut rng, a)).collect();
+            assert!(draws.iter().all(|&z| z > a), "a draw at or below {a}");
+            let below = normal_cdf(a);
+            let d = ks_distance(draws, |x| (normal_cdf(x) - below) / (1.0 - below));
+            assert!(d < critical, "bound {a}: KS distance {d} against {critical}");
+        }
+        let patience: Vec<f64> =
+            (0..n).map(|_| lognormal_above(&mut rng, 420.0, 0.6, 900.0)).collect();
+        assert!(patience.iter().all(|&p| p > 900.0));
+        let below = normal_cdf(libm::log(900.0 / 420.0) / 0.6);
+        let d = ks_distance(patience, |x| {
+            (normal_cdf(libm::log(x / 420.0) / 0.6) - below) / (1.0 - below)
+        });
+        assert!(d < critical, "log-normal above 900 s: KS distance {d}");
+        let counts = OnePlusPoisson::new(4.0);
+        let pmf = |x: u32| {
+            let k = x - 1; // Poisson(3) at k
+            libm::exp(-3.0) * 3f64.powi(k as i32) / (1..=k).map(f64::from).product::<f64>()
+        };
+        for floor in [1u32, 3, 6] {
+            let tail: f64 = 1.0 - (1..=floor).map(pmf).sum::<f64>();
+            let mut seen = [0u32; 40];
+            for _ in 0..n {
+                let x = counts.sample_above(&mut rng, floor);
+                assert!(x > floor, "a count of {x} at or below {floor}");
+                seen[x.min(39) as usize] += 1;
+            }
+            for x in floor + 1..floor + 5 {
+                let p = pmf(x) / tail;
+                let expected = p * n as f64;
+                let sd = (n as f64 * p * (1.0 - p)).sqrt();
+                let got = f64::from(seen[x as usize]);
+                assert!(
+                    (got - expected).abs() < 5.0 * sd,
+                    "floor {floor}, {x}: {got} vs {expected}"
+                );
+            }
+        }
+        assert_eq!(OnePlusPoisson::new(1.0).sample_above(&mut rng, 4), 5);
     }
 }

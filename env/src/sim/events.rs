@@ -13,7 +13,11 @@ use crate::scenario::{HOUR_S, hour_of_day};
 impl Simulator {
     pub(super) fn handle(&mut self, kind: EventKind, slot: u32, tag: u32) {
         match kind {
-            EventKind::Arrival => self.on_arrival(),
+            EventKind::Arrival => {
+                if tag == self.arrival_epoch {
+                    self.on_arrival();
+                }
+            }
             EventKind::Hour => self.on_hour(),
             EventKind::CustomerMessage => {
                 if self.is_live(slot, tag) {
@@ -79,7 +83,7 @@ impl Simulator {
                 return;
             }
             if rng::uniform(&mut self.arrivals_rng) * self.max_rate < self.arrival_rate(t) {
-                self.events.push(t, EventKind::Arrival, 0, 0);
+                self.events.push(t, EventKind::Arrival, 0, self.arrival_epoch);
                 return;
             }
         }
@@ -93,7 +97,7 @@ impl Simulator {
         if replay.copies_left > 0 {
             replay.copies_left -= 1;
             let at = trace.time(replay.current);
-            self.events.push(at, EventKind::Arrival, 0, 0);
+            self.events.push(at, EventKind::Arrival, 0, self.arrival_epoch);
             return;
         }
         let share = self.scenario.arrivals.trace_share;
@@ -110,7 +114,7 @@ impl Simulator {
                 + u32::from(fraction > 0.0 && rng::bernoulli(&mut self.arrivals_rng, fraction));
             if copies > 0 {
                 (replay.current, replay.copies_left) = (i, copies - 1);
-                self.events.push(at, EventKind::Arrival, 0, 0);
+                self.events.push(at, EventKind::Arrival, 0, self.arrival_epoch);
                 return;
             }
         }

@@ -13,6 +13,7 @@
 mod agenda;
 mod decide;
 mod events;
+mod fork;
 mod state;
 
 use std::collections::VecDeque;
@@ -157,6 +158,9 @@ pub struct Simulator {
     /// Where a replayed log's arrivals stand (`arrivals.trace`), in place of the Poisson
     /// process.
     replay: Option<Replay>,
+    /// The arrival process's epoch, carried by arrival events: a fork draws the next arrival
+    /// afresh and the one already scheduled, of the epoch before, is stale.
+    arrival_epoch: u32,
     /// Id of the next chat to arrive (twins share ids across policies).
     next_chat_id: u64,
     /// The next token that tells a current event from a stale one.
@@ -219,6 +223,7 @@ impl Simulator {
             max_rate,
             peak_hourly_rate,
             replay: scenario.arrivals.replay.is_some().then(Replay::default),
+            arrival_epoch: 0,
             next_chat_id: 0,
             next_token: 1,
             supervisor_cursor: 0,
@@ -263,6 +268,7 @@ impl Simulator {
         if let Some(replay) = &mut self.replay {
             *replay = Replay::default();
         }
+        self.arrival_epoch = 0;
         self.next_chat_id = 0;
         self.next_token = 1;
         self.supervisor_cursor = 0;

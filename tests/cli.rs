@@ -393,3 +393,55 @@ fn unwritable_csv_is_an_error_not_a_panic() {
     assert!(stderr(&o).contains("/no/such/dir/chats.csv"));
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn lookahead_reports_a_ceiling_and_a_fair_row_per_kind_and_refuses_bad_input() {
+    let args = [
+        "lookahead",
+        "--scenario",
+        "small",
+        "--days",
+        "1",
+        "--scale",
+        "0.4",
+        "--policy",
+        "c-mu",
+        "--seeds",
+        "2",
+        "--forks",
+        "2",
+        "--decisions",
+        "40",
+        "--horizon-s",
+        "900",
+        "--json",
+    ];
+    let o = handoff(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "two rows for each of the three kinds");
+    for (row, kind) in rows.iter().zip(["route", "route", "attend", "attend", "assign", "assign"]) {
+        assert_eq!(row["kind"], kind);
+        assert_eq!(row["episodes"].as_array().unwrap().len(), 2);
+        assert!(row["compared_mean"].as_f64().unwrap() <= 40.0);
+        let gain = row["gain"].as_array().unwrap();
+        assert!(gain[1].as_f64().unwrap() <= gain[2].as_f64().unwrap());
+    }
+    assert_eq!(rows[0]["future"], "exact");
+    assert_eq!(rows[1]["future"]["forks"], 2);
+    assert!(rows[0]["reading"].as_str().unwrap().starts_with("optimistic ceiling"));
+    // the same seeds give the same report, byte for byte, on any number of threads
+    let again = handoff(&[&args[..], &["--threads", "1"]].concat());
+    assert_eq!(o.stdout, again.stdout);
+    for (bad, says) in [
+        (&["lookahead", "--kinds", "routing"][..], "--kinds"),
+        (&["lookahead", "--policy", "no-such-rule"][..], "--policy"),
+        (&["lookahead", "--horizon-s", "0"][..], "--horizon-s"),
+        (&["lookahead", "--forks", "65"][..], "--forks"),
+    ] {
+        let o = handoff(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(stderr(&o).contains(says), "{bad:?}: {}", stderr(&o));
+    }
+}

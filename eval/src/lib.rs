@@ -12,6 +12,8 @@
 //! - [`report`]: an evaluation as the Markdown table and the JSON document `handoff eval` prints.
 //! - [`tune`]: a heuristic's parameters tuned for mean return on validation seeds (CMA-ES).
 //! - [`logs`]: a centre's own chat log read row by row and fitted into a scenario.
+//! - [`lookahead`]: where a policy leaves room, per decision kind: one-step lookahead on exact
+//!   copies (an optimistic ceiling) and on forks (a fair, non-anticipative result).
 //!
 //! Long work reports progress through callbacks, so that a command line can draw a bar and a
 //! library user can log or ignore it.
@@ -38,6 +40,7 @@ pub mod calibration;
 pub mod compare;
 pub mod episode;
 pub mod logs;
+pub mod lookahead;
 pub mod report;
 pub mod search;
 pub mod stats;

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod fit_logs;
 pub mod format;
 pub mod interrupt;
+pub mod lookahead;
 pub mod policies;
 pub mod runs;
 pub mod scenarios;

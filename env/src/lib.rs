@@ -58,6 +58,8 @@ pub mod scenario;
 mod sim;
 mod spaces;
 mod stats;
+#[cfg(test)]
+mod testing;
 mod vector;
 pub mod version;
 

@@ -344,18 +344,7 @@ mod tests {
     use super::*;
     use crate::policy::Policy;
     use crate::scenario::Scenario;
-
-    /// The first valid action, always.
-    #[derive(Clone)]
-    struct First;
-    impl Policy for First {
-        fn name(&self) -> &str {
-            "first"
-        }
-        fn act(&mut self, obs: &crate::Observation) -> usize {
-            obs.valid_actions().next().expect("a decision has a valid action")
-        }
-    }
+    use crate::testing::First;
 
     /// Steps an episode of a short `small` with the first valid action, rendering every
     /// `every` steps (0: never); the return and the frames drawn.

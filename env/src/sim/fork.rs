@@ -46,21 +46,9 @@ impl Simulator {
 #[cfg(test)]
 mod tests {
     use crate::env::HandoffEnv;
-    use crate::observation::Observation;
     use crate::policy::Policy;
     use crate::scenario::{DecisionKind, Scenario};
-
-    /// Always the first valid action.
-    #[derive(Clone)]
-    struct First;
-    impl Policy for First {
-        fn name(&self) -> &str {
-            "first"
-        }
-        fn act(&mut self, obs: &Observation) -> usize {
-            obs.valid_actions().next().expect("a decision has a valid action")
-        }
-    }
+    use crate::testing::First;
 
     /// An environment on a day of `small`, where the agent makes every kind of decision, after
     /// `steps` steps of the first valid action from seed 2.

@@ -214,11 +214,8 @@ impl Env {
     }
 
     /// `pickle`: the environment is rebuilt from [`Env::state_bytes`] by `_from_state`.
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let restore = slf.get_type().getattr("_from_state")?;
-        Ok((restore, (slf.borrow().state_bytes(slf.py())?,)))
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        reduced(slf, slf.borrow().state_bytes(slf.py())?)
     }
 
     /// The centre now as text (Gymnasium's `"ansi"` render mode).
@@ -229,10 +226,7 @@ impl Env {
     /// The centre now as a picture, uint8 `[height, width, 3]` (Gymnasium's `"rgb_array"`); every
     /// frame of an environment has the same size.
     fn render_rgb<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<u8>>> {
-        let state = lock(&self.state)?;
-        let mut pixels = Vec::new();
-        let size = state.env.render_rgb(&mut pixels);
-        PyArray1::from_vec(py, pixels).reshape([size.height, size.width, 3])
+        rgb_frame(py, &lock(&self.state)?.env)
     }
 
     /// Lower bounds of the observation, float32.
@@ -355,6 +349,24 @@ impl Env {
             self.scenario_name, self.observation_len, self.n_actions
         )
     }
+}
+
+/// What `__reduce__` returns: the class's `_from_state` and the state's bytes.
+pub type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>,));
+
+/// `pickle`'s recipe for `slf`, a class with a `_from_state` classmethod, saved as `state`.
+pub fn reduced<'py, T: pyo3::PyClass>(
+    slf: &Bound<'py, T>,
+    state: Bound<'py, PyBytes>,
+) -> PyResult<Reduced<'py>> {
+    Ok((slf.as_any().get_type().getattr("_from_state")?, (state,)))
+}
+
+/// `env`'s picture of the centre now as a uint8 `[height, width, 3]` array.
+pub fn rgb_frame<'py>(py: Python<'py>, env: &HandoffEnv) -> PyResult<Bound<'py, PyArray3<u8>>> {
+    let mut pixels = Vec::new();
+    let size = env.render_rgb(&mut pixels);
+    PyArray1::from_vec(py, pixels).reshape([size.height, size.width, 3])
 }
 
 /// The policy `name` as the `rule` argument names it, with its name.

@@ -8,7 +8,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
-use crate::env::{InvalidAction, lock};
+use crate::env::{InvalidAction, Reduced, lock, reduced, rgb_frame};
 use crate::options::{EnvOptions, ScenarioArgs, value_error};
 use crate::state::{Saved, VectorJournal, journal_action};
 
@@ -148,11 +148,8 @@ impl VectorEnv {
     }
 
     /// `pickle`: the vector is rebuilt from [`VectorEnv::state_bytes`] by `_from_state`.
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let restore = slf.get_type().getattr("_from_state")?;
-        Ok((restore, (slf.borrow().state_bytes(slf.py())?,)))
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        reduced(slf, slf.borrow().state_bytes(slf.py())?)
     }
 
     /// Each environment's centre now as text (Gymnasium's `"ansi"` render mode).
@@ -163,14 +160,7 @@ impl VectorEnv {
     /// Each environment's centre now as a picture, uint8 `[height, width, 3]`
     /// (`"rgb_array"`).
     fn render_rgb<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray3<u8>>>> {
-        let state = lock(&self.state)?;
-        let mut frames = Vec::with_capacity(self.num_envs);
-        for env in state.envs.envs() {
-            let mut pixels = Vec::new();
-            let size = env.render_rgb(&mut pixels);
-            frames.push(PyArray1::from_vec(py, pixels).reshape([size.height, size.width, 3])?);
-        }
-        Ok(frames)
+        lock(&self.state)?.envs.envs().iter().map(|env| rgb_frame(py, env)).collect()
     }
 
     /// Lower bounds of one environment's observation, float32.

@@ -3,6 +3,8 @@
 //! Each test compares paired per-seed statistics and requires the mean difference to be at least
 //! three standard errors from zero, so a broken mechanism fails while sampling noise does not.
 
+use std::collections::HashMap;
+
 use handoff::agents::by_name;
 use handoff::env::Simulator;
 use handoff::env::{ChatRecord, Escalation, Scenario};
@@ -94,6 +96,46 @@ fn effort_is_lower_after_emotional_than_technical_escalations_and_falls_with_del
         .collect();
     assert!(decay.len() >= 5, "enough seeds with both early and late interventions");
     assert_negative("effort of late - early interventions", &decay);
+}
+
+#[test]
+fn after_emotional_escalations_workers_write_less_and_take_a_smaller_share_of_the_replies() {
+    // mechanism 2 as the study observed it: the effort gap shows as less work, not more
+    let mut s = Scenario::builtin("understaffed").unwrap();
+    s.arrivals.eligible_share = 0.3;
+    let per = per_seed(|seed| {
+        let twins: HashMap<u64, ChatRecord> =
+            records(&s, seed, "study-control").into_iter().map(|r| (r.chat_id, r)).collect();
+        (records(&s, seed, "study-treatment"), twins)
+    });
+    let gap = |f: &dyn Fn(&ChatRecord, &ChatRecord) -> f64| -> Vec<f64> {
+        per.iter()
+            .map(|(rs, twins)| {
+                let of = |e: Escalation| {
+                    mean(
+                        rs.iter()
+                            .filter(|r| r.escalation == Some(e))
+                            .map(|r| f(r, &twins[&r.chat_id])),
+                    )
+                };
+                of(Escalation::Emotional) - of(Escalation::Technical)
+            })
+            .collect()
+    };
+    // against each chat's human twin, which takes the length out of the comparison
+    assert_negative(
+        "worker messages against the human twin's, after emotional - technical escalations",
+        &gap(&|r, twin| f64::from(r.worker_messages) - f64::from(twin.worker_messages)),
+    );
+    assert_negative(
+        "workers' share of the replies after emotional - technical escalations",
+        &gap(&|r, _| {
+            f64::from(r.human_replies) / f64::from(r.human_replies + r.ai_replies).max(1.0)
+        }),
+    );
+    // emotional escalations are read from the sentiment's rise, so they fire later in the chat
+    let later = gap(&|r, _| -f64::from(r.ai_replies));
+    assert_negative("AI replies before technical - emotional escalations", &later);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! `longest-wait-first`: first come, first served across a worker's chats, the default
 //! discipline of queueing theory and of most chat consoles.
 //!
-//! Routes as deployed (AI-eligible chats to the AI, escalations back to the supervisor); a
-//! worker always answers the customer who has waited longest and never steps into an AI chat of
+//! Routes as deployed (AI-eligible chats to the AI, an escalation to its supervisor unless
+//! another worker holds fewer chats); a worker always answers the customer who has waited longest and never steps into an AI chat of
 //! their own accord. Against `study-treatment` it isolates the value of human-initiated takeovers.
 
 use handoff_env::{DecisionKind, Observation, Policy};

@@ -61,18 +61,28 @@ pub fn supervisor(obs: &Observation) -> Option<usize> {
     obs.candidates.iter().zip(&obs.mask).position(|(c, &m)| m && c.is_supervisor)
 }
 
-/// The deployment's routing: AI-eligible chats to the AI, an escalation back to its supervisor
-/// when they have a free slot, else to the least-loaded other worker (a queued escalation goes
-/// ahead of new chats), everything else to the least-loaded worker.
+/// The deployment's routing: AI-eligible chats to the AI, everything else to the least-loaded
+/// worker with a free slot (else the queue, where an escalation goes ahead of new chats). An
+/// escalation goes back to its supervisor when they hold no more chats than the least-loaded
+/// other worker: the supervisor has watched the chat, but a busier supervisor would keep the
+/// escalated customer waiting behind their other chats.
 pub fn route_as_deployed(obs: &Observation) -> usize {
     debug_assert_eq!(obs.kind, DecisionKind::Route);
     if let Some(ai) = first_valid(obs, CandidateKind::Ai) {
         return ai;
     }
-    if obs.chat.escalation.is_some() {
-        return supervisor(obs).unwrap_or_else(|| least_loaded_or_queue(obs));
+    let Some(s) = supervisor(obs).filter(|_| obs.chat.escalation.is_some()) else {
+        return least_loaded_or_queue(obs);
+    };
+    let other = obs
+        .candidates
+        .iter()
+        .zip(&obs.mask)
+        .position(|(c, &m)| m && c.kind == CandidateKind::Worker && !c.is_supervisor);
+    match other {
+        Some(o) if obs.candidates[o].load < obs.candidates[s].load => o,
+        _ => s,
     }
-    least_loaded_or_queue(obs)
 }
 
 /// Attention when nothing is urgent: the longest-waiting held chat, else write nothing now.
@@ -242,6 +252,43 @@ mod tests {
 
     const SENTIMENT: TakeoverRule =
         TakeoverRule { threshold: 0.5, per_unproductive: 0.0, per_minute: 0.0 };
+
+    /// A route decision for an escalated chat: the AI (masked), the queue, then workers by load
+    /// (`(load, is_supervisor)`), the supervisor first as the simulator offers them.
+    fn route_escalation(workers: &[(f32, bool)]) -> Observation {
+        let mut obs = Observation::new(2 + workers.len());
+        obs.kind = DecisionKind::Route;
+        obs.chat.escalation = Some(handoff_env::Escalation::Technical);
+        obs.candidates[0].kind = CandidateKind::Ai;
+        obs.candidates[1].kind = CandidateKind::Queue;
+        obs.mask[1] = true;
+        for (i, &(load, is_supervisor)) in workers.iter().enumerate() {
+            obs.candidates[2 + i] = Candidate {
+                kind: CandidateKind::Worker,
+                load,
+                is_supervisor,
+                ..Candidate::default()
+            };
+            obs.mask[2 + i] = true;
+        }
+        obs
+    }
+
+    #[test]
+    fn an_escalation_goes_to_its_supervisor_unless_another_worker_holds_fewer_chats() {
+        // the supervisor holds no more than the least-loaded other worker: back to them
+        assert_eq!(route_as_deployed(&route_escalation(&[(0.25, true), (0.25, false)])), 2);
+        assert_eq!(route_as_deployed(&route_escalation(&[(0.0, true), (0.25, false)])), 2);
+        // a busier supervisor: the least-loaded other worker
+        assert_eq!(route_as_deployed(&route_escalation(&[(0.75, true), (0.25, false)])), 3);
+        // no supervisor with a free slot: the least-loaded worker, else the queue
+        assert_eq!(route_as_deployed(&route_escalation(&[(0.5, false)])), 2);
+        assert_eq!(route_as_deployed(&route_escalation(&[])), 1);
+        // a new chat never looks for a supervisor
+        let mut new_chat = route_escalation(&[(0.75, true), (0.25, false)]);
+        new_chat.chat.escalation = None;
+        assert_eq!(route_as_deployed(&new_chat), 2);
+    }
 
     #[test]
     fn sentiment_alone_takes_the_most_frustrated_chat_at_the_threshold() {

@@ -3,8 +3,8 @@
 //! - `study-control`: workers handle every chat themselves. New chats go to the least-loaded
 //!   worker with a free slot (else the queue); a worker answers the chat that has waited longest.
 //! - `study-treatment`: the deployment. AI-eligible chats go to the AI; an escalated chat goes back
-//!   to the worker who supervised it when they have a free slot, else to the least-loaded other
-//!   worker; a free worker takes over a supervised AI chat whose takeover score (its sentiment,
+//!   to the worker who supervised it unless another worker holds fewer chats (then to the
+//!   least-loaded one); a free worker takes over a supervised AI chat whose takeover score (its sentiment,
 //!   and the AI's stalled replies and time on it when `study_policy` weighs them:
 //!   [`TakeoverRule`]) has reached `study_policy.takeover_frustration` (a human-initiated
 //!   intervention). Otherwise the

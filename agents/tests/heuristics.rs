@@ -75,10 +75,13 @@ fn emotion_first_routes_an_emotional_escalation_to_the_least_loaded_worker() {
     );
     obs.chat.escalation = Some(Escalation::Emotional);
     assert_eq!(act("emotion-first", &obs), 3);
-    assert_eq!(act("study-treatment", &obs), 2, "the deployment returns it to the supervisor");
+    assert_eq!(act("study-treatment", &obs), 3, "a busier supervisor: the least-loaded worker");
     obs.chat.escalation = Some(Escalation::Technical);
-    assert_eq!(act("emotion-first", &obs), 2);
+    assert_eq!(act("emotion-first", &obs), act("study-treatment", &obs), "routes as deployed");
     assert_eq!(act("least-loaded", &obs), 3);
+    // a supervisor who holds no more than anyone else gets the escalation back
+    obs.candidates[2].load = 0.2;
+    assert_eq!(act("study-treatment", &obs), 2, "the deployment returns it to the supervisor");
 }
 
 #[test]

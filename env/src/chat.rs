@@ -182,6 +182,9 @@ pub struct Chat {
     pub intervention_delay_s: Option<f64>,
     /// Whether the AI handled it at some point.
     pub ai_involved: bool,
+    /// Frustration when the AI took the chat: the AI's sentiment detector reads how the
+    /// customer's tone changed since.
+    pub frustration_at_ai: f64,
     /// Effort of the worker on this chat (1 for chats served by humans from the start).
     pub effort: f64,
     /// Replies written by the AI.
@@ -248,6 +251,7 @@ impl Chat {
             escalated_at: 0.0,
             intervention_delay_s: None,
             ai_involved: false,
+            frustration_at_ai: 0.0,
             effort: 1.0,
             ai_replies: 0,
             ai_productive_rounds: 0,
@@ -321,6 +325,12 @@ impl Chat {
         if clock_runs {
             self.abandon_at = self.awaiting_since + self.customer.patience_s;
         }
+    }
+
+    /// How much the customer's frustration has risen since the AI took the chat: what the AI's
+    /// sentiment detector reads (`ai.emotional_threshold`).
+    pub fn frustration_rise_with_ai(&self) -> f64 {
+        self.frustration - self.frustration_at_ai
     }
 
     /// Whether the customer is waiting for someone to act (queue or reply).

@@ -139,7 +139,6 @@ impl HandoffEnv {
         canvas.fill(0, 4, sim.queued().count(), 3, colour::QUEUE);
         let selected = self.deciding_worker();
         let (tile_w, tile_h) = tile_size(size.cap);
-        let per_min = self.scenario().customers.frustration_per_wait_min;
         let threshold = self.scenario().ai.emotional_threshold.max(f64::MIN_POSITIVE);
         for (i, worker) in sim.workers().iter().enumerate() {
             let (x, y) = ((i % size.columns) * tile_w, HEADER + (i / size.columns) * tile_h);
@@ -170,7 +169,7 @@ impl HandoffEnv {
                 } else {
                     colour::AI_CUSTOMER
                 };
-                let heat = chat.frustration_now(sim.now(), per_min) / threshold;
+                let heat = chat.frustration_rise_with_ai() / threshold;
                 let (cx, cy) = (x + PAD + k * CELL, y + PAD + CELL);
                 canvas.fill(cx, cy, CELL - 1, CELL - 1, blend(base, colour::AWAITING, heat));
             }

@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::scenario::Scenario;
 
 /// The simulator's behaviour version: bumped whenever the outputs of the same scenario and seed
-/// change. Gymnasium ids carry it (`handoff_rl/Taobao-v3`).
-pub const MODEL_VERSION: u32 = 3;
+/// change. Gymnasium ids carry it (`handoff_rl/Taobao-v4`).
+pub const MODEL_VERSION: u32 = 4;
 
 /// Hex digits of a [`digest`] (64 bits of SHA-256: collisions are not a concern for the few
 /// scenarios a project compares).

@@ -10,8 +10,8 @@ the current id (``docs/versions.md`` lists what changed in each)::
     import gymnasium as gym
     import handoff_rl
 
-    env = gym.make("handoff_rl/Small-v3")
-    envs = gym.make_vec("handoff_rl/Small-v3", num_envs=8, threads=2)
+    env = gym.make("handoff_rl/Small-v4")
+    envs = gym.make_vec("handoff_rl/Small-v4", num_envs=8, threads=2)
 
 - :class:`HandoffEnv`: one environment (``gymnasium.Env``), masks in ``info["action_mask"]``
   and :meth:`HandoffEnv.action_masks`.
@@ -63,8 +63,8 @@ __all__ = [
 
 
 def env_id(scenario: str, version: int = MODEL_VERSION, namespace: str = "handoff_rl") -> str:
-    """The Gymnasium id of a built-in scenario: ``ai-outage`` is ``handoff_rl/AiOutage-v3`` on
-    model version 3."""
+    """The Gymnasium id of a built-in scenario: ``ai-outage`` is ``handoff_rl/AiOutage-v4`` on
+    model version 4."""
     name = "".join(part.capitalize() for part in scenario.split("-"))
     return f"{namespace}/{name}-v{version}"
 

@@ -5,7 +5,7 @@ training scales out by raising ``num_env_runners``::
 
     from handoff_rl.rllib import ppo_config
 
-    algo = ppo_config("handoff_rl/Small-v3", num_env_runners=2).build_algo()
+    algo = ppo_config("handoff_rl/Small-v4", num_env_runners=2).build_algo()
     for _ in range(10):
         print(algo.train()["env_runners"]["episode_return_mean"])
 
@@ -47,7 +47,7 @@ OBSERVATION_KEYS = ("observations", "observation")
 
 def register() -> list[str]:
     """Registers every built-in scenario with Ray Tune under its Gymnasium id
-    (``handoff_rl/Small-v3``, ...), as a Dict-observation environment whose ``env_config`` takes
+    (``handoff_rl/Small-v4``, ...), as a Dict-observation environment whose ``env_config`` takes
     the keyword arguments of :class:`handoff_rl.HandoffEnv`. Returns the ids."""
     for scenario, env_id in ENV_IDS.items():
         register_env(env_id, lambda config, s=scenario: make_env(s, config))

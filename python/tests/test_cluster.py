@@ -26,7 +26,7 @@ deadline = time.time() + 60
 while sum(n["Alive"] for n in ray.nodes()) < 2 and time.time() < deadline:
     time.sleep(0.5)
 algo = ppo_config(
-    "handoff_rl/Small-v3", num_env_runners=2, seed=1,
+    "handoff_rl/Small-v4", num_env_runners=2, seed=1,
     env_config={"days": 1, "scale": 0.3, "max_steps": 200},
     train_batch_size_per_learner=400, minibatch_size=100, num_epochs=2,
 ).resources(num_cpus_for_main_process=0).build_algo()

@@ -41,7 +41,7 @@ def test_an_older_model_version_refuses_to_build_and_names_the_current_id():
 
 
 def test_gymnasium_env_checker_passes():
-    env = gym.make("handoff_rl/Small-v3", days=1, scale=0.3, invalid_action="first_valid")
+    env = gym.make("handoff_rl/Small-v4", days=1, scale=0.3, invalid_action="first_valid")
     check_env(env.unwrapped)
 
 

@@ -12,8 +12,8 @@ README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 def maskable_ppo_script() -> str:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    scripts = [b for b in blocks if "MaskablePPO" in b and "handoff_rl/Taobao-v3" in b]
-    assert len(scripts) == 1, "one MaskablePPO script on handoff_rl/Taobao-v3 in the README"
+    scripts = [b for b in blocks if "MaskablePPO" in b and "handoff_rl/Taobao-v4" in b]
+    assert len(scripts) == 1, "one MaskablePPO script on handoff_rl/Taobao-v4 in the README"
     return scripts[0]
 
 

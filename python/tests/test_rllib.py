@@ -50,7 +50,7 @@ def train_two_iterations(config: PPOConfig) -> tuple[Algorithm, dict]:
 
 
 def test_ppo_trains_two_iterations_on_two_env_runners_with_masking(local_ray):
-    algo, result = train_two_iterations(ppo_config("handoff_rl/Small-v3", **QUICK))
+    algo, result = train_two_iterations(ppo_config("handoff_rl/Small-v4", **QUICK))
     try:
         assert np.isfinite(result["env_runners"]["episode_return_mean"])
         module = algo.get_module()

@@ -56,7 +56,7 @@ def test_maskable_ppo_on_the_vec_env_never_sends_a_masked_action():
 
 
 def test_maskable_ppo_on_gym_make():
-    env = gym.make("handoff_rl/Small-v3", days=1, scale=0.3, max_steps=200)
+    env = gym.make("handoff_rl/Small-v4", days=1, scale=0.3, max_steps=200)
     model = MaskablePPO("MlpPolicy", env, n_steps=200, batch_size=100, n_epochs=1, seed=1)
     model.learn(total_timesteps=400)
 

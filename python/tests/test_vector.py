@@ -16,7 +16,7 @@ def first_valid_rows(masks: np.ndarray) -> np.ndarray:
 
 
 def test_make_vec_uses_the_native_vector_with_next_step_autoreset():
-    envs = gym.make_vec("handoff_rl/Small-v3", num_envs=3, days=1, scale=0.3, max_steps=4)
+    envs = gym.make_vec("handoff_rl/Small-v4", num_envs=3, days=1, scale=0.3, max_steps=4)
     assert isinstance(envs.unwrapped, handoff_rl.HandoffVectorEnv)
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
     obs, info = envs.reset(seed=7)

@@ -39,15 +39,15 @@ pub struct Workers {
     /// switched to the chat from another one (divided attention lowers a reply's quality, the
     /// satisfaction half of Goes et al., ISR 2018).
     pub switch_slip: f64,
-    /// Chance that a full-effort reply moves the issue forward.
+    /// Chance that an engaged reply moves the issue forward.
     pub productive_prob: f64,
-    /// Mean messages in a full-effort reply.
+    /// Mean messages in an engaged reply.
     pub messages_per_reply: f64,
     /// Elasticity of reply speed in effort (reply time scales as effort^-elasticity).
     pub effort_speed_elasticity: f64,
-    /// Elasticity of productivity in effort (productive chance scales as effort^elasticity).
-    pub effort_productivity_elasticity: f64,
-    /// Per-reply chance, at zero effort, that the worker closes the chat before it is resolved.
+    /// Chance that a perfunctory reply closes the chat unresolved. A worker at effort `e`
+    /// engages in a reply with probability `e`; a reply they do not engage in is perfunctory:
+    /// one message that does not move the issue forward.
     pub perfunctory_close_rate: f64,
 }
 
@@ -97,7 +97,6 @@ impl Default for Workers {
             productive_prob: 0.75,
             messages_per_reply: 1.6,
             effort_speed_elasticity: 1.0,
-            effort_productivity_elasticity: 1.0,
             perfunctory_close_rate: 0.3,
         }
     }
@@ -125,12 +124,6 @@ impl Workers {
         v.range("workers.productive_prob", self.productive_prob, 0.01, 1.0)?;
         v.range("workers.messages_per_reply", self.messages_per_reply, 1.0, 100.0)?;
         v.range("workers.effort_speed_elasticity", self.effort_speed_elasticity, 0.0, 10.0)?;
-        v.range(
-            "workers.effort_productivity_elasticity",
-            self.effort_productivity_elasticity,
-            0.0,
-            10.0,
-        )?;
         v.range("workers.perfunctory_close_rate", self.perfunctory_close_rate, 0.0, 1.0)?;
         Ok(())
     }

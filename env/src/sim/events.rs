@@ -2,8 +2,7 @@
 //! the messages and replies of each chat, patience checks, the end of a hold and the return of a
 //! retrial.
 
-use super::state::effort_power;
-use super::{Simulator, messages_per_reply_mean};
+use super::Simulator;
 use crate::chat::{Chat, Escalation, Handler, Phase, RETRIAL_ID_STEP};
 use crate::event_queue::EventKind;
 use crate::outcome::Ending;
@@ -179,20 +178,23 @@ impl Simulator {
         let Handler::Worker(w) = chat.handler else {
             unreachable!("a worker reply belongs to a worker's chat");
         };
-        let effort = chat.effort;
-        chat.worker_messages += if effort == 1.0 {
-            self.full_effort_messages.sample(&mut chat.service_rng)
+        // The reply's draws come in the same order whatever the effort (common random numbers
+        // across effort levels): the messages a full-effort reply would say, the reply's outcome,
+        // whether the worker engages.
+        let full_messages = self.full_effort_messages.sample(&mut chat.service_rng);
+        let outcome = rng::uniform(&mut chat.service_rng);
+        let engaged = rng::uniform(&mut chat.service_rng) < chat.effort;
+        let slip = if chat.reply_after_switch { 1.0 - wp.switch_slip } else { 1.0 };
+        let (productive, closes) = if engaged {
+            chat.worker_messages += full_messages;
+            (outcome < wp.productive_prob * slip, false)
         } else {
-            let mean = messages_per_reply_mean(wp.messages_per_reply, effort);
-            rng::one_plus_poisson(&mut chat.service_rng, mean)
+            // a perfunctory reply: one message that neither asks nor solves, and that may be
+            // the worker closing the chat
+            chat.worker_messages += 1;
+            (false, outcome < wp.perfunctory_close_rate)
         };
         chat.human_replies += 1;
-        let slip = if chat.reply_after_switch { 1.0 - wp.switch_slip } else { 1.0 };
-        let p_productive =
-            wp.productive_prob * effort_power(effort, wp.effort_productivity_elasticity) * slip;
-        let productive = rng::bernoulli(&mut chat.service_rng, p_productive);
-        let closes =
-            rng::bernoulli(&mut chat.service_rng, wp.perfunctory_close_rate * (1.0 - effort));
         let resolved = Self::after_reply(chat, productive, cp);
         let ending = resolved.or(if chat.unproductive_streak >= cp.give_up_after_unproductive {
             Some(Ending::GaveUp)
@@ -244,10 +246,10 @@ impl Simulator {
         };
         if resolved.is_some() {
             self.end_chat(slot, Ending::Resolved);
-        } else if chat.frustration >= sc.ai.emotional_threshold {
-            self.escalate(slot, Escalation::Emotional);
         } else if chat.unproductive_streak >= sc.ai.technical_after_unproductive {
             self.escalate(slot, Escalation::Technical);
+        } else if chat.frustration_rise_with_ai() >= sc.ai.emotional_threshold {
+            self.escalate(slot, Escalation::Emotional);
         } else {
             self.customer_writes(slot);
             // the supervisor sees the chat's sentiment change

@@ -177,7 +177,7 @@ pub struct Simulator {
     completed: Vec<ChatRecord>,
     /// Counters of this run.
     counters: SimCounters,
-    /// Messages per reply at full effort, the most frequent draw of its kind.
+    /// Messages of an engaged reply, the most frequent draw of its kind.
     full_effort_messages: OnePlusPoisson,
     /// The constants of every chat's draws and outcome.
     chat_constants: ChatConstants,
@@ -232,10 +232,7 @@ impl Simulator {
             obs: Observation::new(candidates),
             completed: Vec::new(),
             counters: SimCounters::default(),
-            full_effort_messages: OnePlusPoisson::new(messages_per_reply_mean(
-                scenario.workers.messages_per_reply,
-                1.0,
-            )),
+            full_effort_messages: OnePlusPoisson::new(scenario.workers.messages_per_reply),
             chat_constants: ChatConstants::new(&scenario),
             scenario,
         };
@@ -471,13 +468,6 @@ impl Simulator {
 /// Events per chat in the study's centre (20.4 M for 1.36 M chats over both arms, model version
 /// 2): how a scenario's arrival rate becomes the event rate its event queue is chosen by.
 const EVENTS_PER_CHAT: f64 = 15.0;
-
-/// Mean messages a worker sends per reply at `effort` (1 at no effort, the scenario's
-/// `messages_per_reply` at full effort).
-#[inline]
-fn messages_per_reply_mean(full_effort_mean: f64, effort: f64) -> f64 {
-    1.0 + (full_effort_mean - 1.0) * effort
-}
 
 #[cfg(test)]
 mod tests {

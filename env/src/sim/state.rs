@@ -69,6 +69,7 @@ impl Simulator {
         let chat = &mut self.chats[slot as usize];
         chat.end_wait(self.now, per_min);
         chat.ai_involved = true;
+        chat.frustration_at_ai = chat.frustration;
         self.supervise(slot, supervisor);
         self.schedule_ai_reply(slot);
     }

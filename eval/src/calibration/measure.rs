@@ -39,6 +39,47 @@ pub struct Target {
     /// still fail (so that a change that reproduces it removes the mark).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_gap: Option<String>,
+    /// For an effect whose direction the study reports but not its size: the side of `study`
+    /// the effect lies on. Such a target passes when its whole 95 % interval lies on that side;
+    /// the fit aims `tolerance` beyond the bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<Bound>,
+}
+
+/// The side of the study's value a one-sided target's effect lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    /// Below `study`.
+    Below,
+    /// Above `study`.
+    Above,
+}
+
+impl Target {
+    /// How many tolerances a simulated mean `m` is from this target, the fit's residual: its
+    /// distance from the study's value, or for a one-sided target how far it falls short of
+    /// lying `tolerance` beyond the bound (0 once it does).
+    pub fn residual(&self, m: f64) -> f64 {
+        let z = (m - self.study) / self.tolerance;
+        match self.bound {
+            None => z,
+            Some(Bound::Below) => (z + 1.0).max(0.0),
+            Some(Bound::Above) => (1.0 - z).max(0.0),
+        }
+    }
+
+    /// Whether a simulated mean `m` with its 95 % interval `[lo, hi]` meets the target: within
+    /// `tolerance` of the study's value, or for a one-sided target the whole interval on its
+    /// side.
+    pub fn passes(&self, m: f64, lo: f64, hi: f64, tolerance: f64) -> bool {
+        m.is_finite()
+            && match self.bound {
+                None => (m - self.study).abs() <= tolerance,
+                Some(Bound::Below) => hi < self.study,
+                Some(Bound::Above) => lo > self.study,
+            }
+    }
 }
 
 /// The calibration targets.
@@ -62,10 +103,6 @@ pub const REPORTED: &[(&str, &str)] = &[
     ("retrial_ineligible_pp", "retrial, AI-ineligible (points)"),
     ("satisfaction_eligible", "latent satisfaction, AI-eligible"),
     ("satisfaction_ineligible", "latent satisfaction, AI-ineligible"),
-    ("duration_twin_technical_pct", "duration vs human twin: technical (%)"),
-    ("duration_twin_emotional_pct", "duration vs human twin: emotional (%)"),
-    ("duration_twin_human_pct", "duration vs human twin: human-initiated (%)"),
-    ("duration_twin_none_pct", "duration vs human twin: AI alone (%)"),
     ("retrial_twin_technical_pp", "retrial vs human twin: technical (points)"),
     ("retrial_twin_emotional_pp", "retrial vs human twin: emotional (points)"),
     ("retrial_twin_human_pp", "retrial vs human twin: human-initiated (points)"),
@@ -170,6 +207,7 @@ struct Twin {
     rating: Option<u8>,
     log_duration: f64,
     retrial: bool,
+    worker_messages: u32,
 }
 
 /// Sums of one escalation type against the twins.
@@ -182,6 +220,13 @@ struct TwinSums {
     rating_c: f64,
     log_duration: f64,
     retrial: f64,
+    /// Messages the workers wrote in the treated chats, and in their twins.
+    messages_t: f64,
+    messages_c: f64,
+    /// Sum over treated chats of the workers' share of the replies (workers' and the AI's).
+    human_share: f64,
+    /// Replies the AI wrote in the treated chats.
+    ai_replies: f64,
 }
 
 fn mean(sum: f64, n: u64) -> f64 {
@@ -260,6 +305,7 @@ pub fn measure_seed(
                         rating: r.rating,
                         log_duration: r.log_duration(),
                         retrial: r.retrial,
+                        worker_messages: r.worker_messages,
                     };
                     twins.insert(r.chat_id, twin);
                 }
@@ -289,6 +335,13 @@ pub fn measure_seed(
         }
         t.log_duration += r.log_duration() - twin.log_duration;
         t.retrial += f64::from(u8::from(r.retrial)) - f64::from(u8::from(twin.retrial));
+        t.messages_t += f64::from(r.worker_messages);
+        t.messages_c += f64::from(twin.worker_messages);
+        let replies = r.human_replies + r.ai_replies;
+        if replies > 0 {
+            t.human_share += f64::from(r.human_replies) / f64::from(replies);
+        }
+        t.ai_replies += f64::from(r.ai_replies);
     }
     let c = control_stats.summary();
     let t = treatment_stats.summary();
@@ -345,6 +398,33 @@ pub fn measure_seed(
         m.insert(duration, 100.0 * (libm::exp(mean(sums.log_duration, sums.n)) - 1.0));
         m.insert(retrial, 100.0 * mean(sums.retrial, sums.n));
     }
+    // the study's mechanism 2 as its effort signature: after emotional escalations the workers
+    // write fewer messages and a smaller share of the replies than after technical ones, and
+    // after technical ones as many messages as for the human twins; emotional escalations, read
+    // from the sentiment, fire later in the chat than technical ones
+    let [technical, emotional, ..] = &by_type;
+    let per_chat = |sum: f64, sums: &TwinSums| mean(sum, sums.n);
+    m.insert(
+        "path_messages_twin_technical_pct",
+        100.0 * (technical.messages_t / technical.messages_c - 1.0),
+    );
+    m.insert(
+        "path_messages_emotional_vs_technical_pct",
+        100.0
+            * (per_chat(emotional.messages_t, emotional)
+                / per_chat(technical.messages_t, technical)
+                - 1.0),
+    );
+    m.insert(
+        "path_share_emotional_vs_technical_pp",
+        100.0
+            * (per_chat(emotional.human_share, emotional)
+                - per_chat(technical.human_share, technical)),
+    );
+    m.insert(
+        "path_ai_replies_emotional_vs_technical",
+        per_chat(emotional.ai_replies, emotional) - per_chat(technical.ai_replies, technical),
+    );
     // the study's mechanism 4: treated workers switched away from AI-ineligible chats less often
     let (ci, ti) = (&c.ineligible, &t.ineligible);
     m.insert(
@@ -416,7 +496,7 @@ pub fn summarise(seeds: &[SeedMeasurement], targets: &Targets, widen: f64) -> Ve
             ci_low: lo,
             ci_high: hi,
             tolerance: Some(tolerance),
-            pass: Some(m.is_finite() && (m - t.study).abs() <= tolerance),
+            pass: Some(t.passes(m, lo, hi, tolerance)),
             known_gap: t.known_gap.clone(),
         });
     }
@@ -453,7 +533,7 @@ pub fn distance(seeds: &[SeedMeasurement], targets: &Targets) -> f64 {
         .filter(|t| t.known_gap.is_none())
         .map(|t| {
             let m = seed_mean(seeds, &t.metric);
-            let z = if m.is_finite() { (m - t.study) / t.tolerance } else { 10.0 };
+            let z = if m.is_finite() { t.residual(m) } else { 10.0 };
             z * z
         })
         .sum()
@@ -510,6 +590,34 @@ pub fn measure_arms(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_sided_target_passes_on_its_side_and_the_fit_aims_a_tolerance_beyond() {
+        let target = |bound| Target {
+            metric: "m".into(),
+            label: "m".into(),
+            study: 0.0,
+            tolerance: 5.0,
+            citation: String::new(),
+            known_gap: None,
+            bound,
+        };
+        let below = target(Some(Bound::Below));
+        assert!(below.passes(-1.0, -2.0, -0.5, 5.0));
+        assert!(!below.passes(-1.0, -2.0, 0.5, 5.0), "an interval across the bound fails");
+        assert!(!below.passes(f64::NAN, -2.0, -0.5, 5.0));
+        assert_eq!(below.residual(-7.0), 0.0);
+        assert_eq!(below.residual(-5.0), 0.0);
+        assert_eq!(below.residual(0.0), 1.0);
+        assert_eq!(below.residual(5.0), 2.0);
+        let above = target(Some(Bound::Above));
+        assert!(above.passes(1.0, 0.5, 2.0, 5.0) && !above.passes(1.0, -0.5, 2.0, 5.0));
+        assert_eq!((above.residual(6.0), above.residual(0.0)), (0.0, 1.0));
+        // a two-sided target: within the tolerance, signed residual
+        let two = target(None);
+        assert!(two.passes(4.9, -100.0, 100.0, 5.0) && !two.passes(5.1, 5.0, 5.2, 5.0));
+        assert_eq!(two.residual(-10.0), -2.0);
+    }
 
     #[test]
     fn targets_parse_and_every_one_is_measured_with_a_citation() {

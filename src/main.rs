@@ -62,22 +62,28 @@ enum Command {
         ai_alone, technical, emotional, human, returning (fractions, 0 to 1), and concurrency\n\
         (other chats juggled per human reply).")]
     Eval(eval::EvalArgs),
-    /// Train a dispatch policy with PPO or DQN, then compare it with the heuristics.
+    /// Train a dispatch policy (the best rule improved by rollouts, PPO or DQN), then compare
+    /// it with the heuristics.
     ///
     /// Hyperparameters come from --config (TOML; `training/src/config.rs` documents every key
-    /// and its default), then from the flags. The run directory (--out) receives the resolved
-    /// config.toml, TensorBoard event files (CleanRL's tags: charts/episodic_return,
-    /// charts/SPS, losses/*, plus eval/* and kpi/*) and checkpoints; --resume continues from the
-    /// newest checkpoint and ends exactly where an uninterrupted run would. Training episodes
-    /// run on the scenario scaled by `scale` (default 0.05 of the workers and arrivals, the
-    /// same load per worker) for `days` days (default 1), with workers added until customers
-    /// wait as long as at full size (`match_waits`); pass --scale 1 for a scenario that is
-    /// small already. The run ends with `handoff eval` of the trained policy (ckpt:DIR) and
-    /// every heuristic on held-out seeds of the scenario itself (full size, its own days).
+    /// and its default), then from the flags. The default learner (`--algo rollout`) starts at
+    /// the best rule on validation seeds, compares options on copies of the full-size centre
+    /// and writes the corrected rule to RUN/policy.toml; --steps, --envs, --scale and --device
+    /// are PPO's and DQN's and are refused with it. PPO and DQN write the resolved config.toml,
+    /// TensorBoard event files (CleanRL's tags: charts/episodic_return, charts/SPS, losses/*,
+    /// plus eval/* and kpi/*) and checkpoints to the run directory (--run-dir); --resume
+    /// continues from the newest checkpoint and ends exactly where an uninterrupted run would.
+    /// Their training episodes run on the scenario scaled by `scale` (default 0.05 of the
+    /// workers and arrivals, the same load per worker) for `days` days (default 1), with
+    /// workers added until customers wait as long as at full size (`match_waits`); pass
+    /// --scale 1 for a scenario that is small already. Every run ends with `handoff eval` of
+    /// the trained policy and every heuristic on held-out seeds of the scenario itself (full
+    /// size, its own days).
     #[command(after_help = "Examples:\n  \
-        handoff train                                   # PPO on taobao, about 5 minutes\n  \
-        handoff train --algo dqn --scenario surge --scale 1 --steps 500000 --out runs/dqn-surge\n  \
-        handoff train --out runs/dqn-surge --resume\n  \
+        handoff train                                   # the best rule improved on taobao, about 3 minutes\n  \
+        handoff train --algo ppo                        # PPO on a 5 % replica of taobao, about 5 minutes\n  \
+        handoff train --algo dqn --scenario surge --scale 1 --steps 500000 --run-dir runs/dqn-surge\n  \
+        handoff train --run-dir runs/dqn-surge --resume\n  \
         handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 2000000")]
     Train(train::TrainArgs),
     /// List the training runs in a folder: step, best validation return, whether complete.

@@ -317,6 +317,9 @@ fn bad_numbers_on_the_command_line_exit_2_in_one_line_naming_the_flag() {
         (vec!["bench", "--train-steps", "0"], "--train-steps"),
         (vec!["calibrate", "--fit-evaluations", "0"], "--fit-evaluations"),
         (vec!["train", "--device", "gpu"], "device \"gpu\" is not available"),
+        // the default learner refuses what only PPO and DQN read, rather than ignore it
+        (vec!["train", "--steps", "1"], "--steps sets what PPO and DQN train on"),
+        (vec!["train", "--scale", "0.1", "--envs", "2"], "--envs, --scale set what PPO and DQN"),
         (
             vec![
                 "eval",

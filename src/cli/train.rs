@@ -138,8 +138,36 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
     if let Some(d) = &args.device {
         config.device = d.parse().map_err(CliError::input)?;
     }
+    if config.algo == Algo::Rollout {
+        refuse_network_flags(args)?;
+    }
     config.validate().map_err(|e| CliError::input(format!("training configuration: {e}")))?;
     Ok(config)
+}
+
+/// Refuses the flags only the network learners read (PPO and DQN train a network for `steps` on
+/// `envs` environments of a replica at `scale`, on `device`), which the rollout learner would
+/// otherwise ignore: it compares options on the full-size centre, sized by `[rollout]`.
+fn refuse_network_flags(args: &TrainArgs) -> Result<(), CliError> {
+    let given: Vec<&str> = [
+        ("--steps", args.steps.is_some()),
+        ("--envs", args.envs.is_some()),
+        ("--scale", args.scale.is_some()),
+        ("--device", args.device.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::input(format!(
+        "{} set{} what PPO and DQN train on (--algo ppo or dqn); the rollout learner, the \
+         default, works on the full-size centre and takes its sizes from the [rollout] keys of \
+         --config (training/src/config.rs)",
+        given.join(", "),
+        if given.len() == 1 { "s" } else { "" }
+    )))
 }
 
 /// Fewest workers a scaled training centre should have before `train` warns that the scale

@@ -36,6 +36,7 @@ pub mod longest_wait;
 pub mod net;
 pub mod params;
 pub mod pick;
+pub mod quickest;
 pub mod random;
 pub mod round_robin;
 pub mod spec;
@@ -55,6 +56,7 @@ pub use least_loaded::LeastLoaded;
 pub use limit::ConcurrencyLimit;
 pub use longest_wait::LongestWaitFirst;
 pub use params::{Param, ParamError, ParamSet};
+pub use quickest::QuickestFirst;
 pub use random::RandomPolicy;
 pub use round_robin::RoundRobin;
 pub use spec::{PolicyFile, PolicySpec, SHIPPED, SpecError, TuningRecord};
@@ -66,12 +68,12 @@ pub struct Heuristic {
     pub name: &'static str,
     /// One line on what it does; each module documents its source.
     pub description: &'static str,
-    /// Its own parameters on a scenario (the concurrency limit `max_chats` is added for all but
-    /// `random`).
+    /// Its own parameters on a scenario (the concurrency limit `max_chats` and the tie-break
+    /// `quickest_first` are added for all but `random`).
     own_params: fn(&Scenario) -> Vec<Param>,
     /// Builds it from a full parameter set.
     build: fn(&Scenario, &ParamSet) -> Box<dyn Policy>,
-    /// Whether it takes the concurrency limit.
+    /// Whether it takes the concurrency limit and the quickest-first tie-break.
     limited: bool,
 }
 
@@ -81,6 +83,7 @@ impl Heuristic {
         let mut params = (self.own_params)(scenario);
         if self.limited {
             params.push(limit::max_chats_param(scenario));
+            params.push(quickest::quickest_first_param());
         }
         ParamSet::defaults(self.name, params)
     }
@@ -88,10 +91,11 @@ impl Heuristic {
     /// The policy with the values in `set` (from [`Heuristic::params`] of the same scenario).
     pub fn build(&self, scenario: &Scenario, set: &ParamSet) -> Box<dyn Policy> {
         let policy = (self.build)(scenario, set);
-        match set.get("max_chats") {
+        let policy = match set.get("max_chats") {
             Some(limit) => ConcurrencyLimit::wrap(policy, limit as u32, scenario),
             None => policy,
-        }
+        };
+        QuickestFirst::wrap(policy, set.get("quickest_first").is_some_and(|on| on >= 0.5))
     }
 }
 

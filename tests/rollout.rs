@@ -83,10 +83,12 @@ fn rolling_out_the_same_option_twice_gives_exactly_the_same_return() {
 #[test]
 fn a_zero_correction_takes_exactly_the_rule_s_action_at_every_decision() {
     let s = quick();
-    let rule_file = spec::policy_file("surge-c-mu-theta").unwrap();
+    // the rule without the quickest-first tie-break, so that the pace correction has choices
+    let rule_spec = "surge-c-mu-theta@quickest_first=0";
+    let rule_file = spec::policy_file(rule_spec).unwrap();
     for seed in [4, 5, 6] {
         let mut env = make_env(s.clone()).unwrap();
-        let mut rule = rule_file.build(&s, "surge-c-mu-theta").unwrap();
+        let mut rule = rule_file.build(&s, rule_spec).unwrap();
         let zero = |n| Advantage::zero(n);
         let mut corrected =
             Corrected::new("zero", rule.clone(), zero(ROUTE_FEATURES), zero(PACE_FEATURES));

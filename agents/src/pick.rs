@@ -226,6 +226,22 @@ pub fn take_in_order(obs: &Observation) -> usize {
     first_valid(obs, CandidateKind::Queued).unwrap_or_else(|| any_valid(obs))
 }
 
+/// A route decision for tests: the AI (masked), the queue, then `workers` (each made a worker
+/// candidate numbered by its place), as the simulator offers them.
+#[cfg(test)]
+pub(crate) fn route_to(workers: impl ExactSizeIterator<Item = Candidate>) -> Observation {
+    let mut obs = Observation::new(2 + workers.len());
+    obs.kind = DecisionKind::Route;
+    obs.candidates[0].kind = CandidateKind::Ai;
+    obs.candidates[1].kind = CandidateKind::Queue;
+    obs.mask[1] = true;
+    for (i, c) in workers.enumerate() {
+        obs.candidates[2 + i] = Candidate { kind: CandidateKind::Worker, worker: i as u32, ..c };
+        obs.mask[2 + i] = true;
+    }
+    obs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,21 +272,12 @@ mod tests {
     /// A route decision for an escalated chat: the AI (masked), the queue, then workers by load
     /// (`(load, is_supervisor)`), the supervisor first as the simulator offers them.
     fn route_escalation(workers: &[(f32, bool)]) -> Observation {
-        let mut obs = Observation::new(2 + workers.len());
-        obs.kind = DecisionKind::Route;
+        let mut obs = route_to(workers.iter().map(|&(load, is_supervisor)| Candidate {
+            load,
+            is_supervisor,
+            ..Candidate::default()
+        }));
         obs.chat.escalation = Some(handoff_env::Escalation::Technical);
-        obs.candidates[0].kind = CandidateKind::Ai;
-        obs.candidates[1].kind = CandidateKind::Queue;
-        obs.mask[1] = true;
-        for (i, &(load, is_supervisor)) in workers.iter().enumerate() {
-            obs.candidates[2 + i] = Candidate {
-                kind: CandidateKind::Worker,
-                load,
-                is_supervisor,
-                ..Candidate::default()
-            };
-            obs.mask[2 + i] = true;
-        }
         obs
     }
 

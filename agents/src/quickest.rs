@@ -52,31 +52,21 @@ impl Policy for QuickestFirst {
 
 #[cfg(test)]
 mod tests {
-    use handoff_env::{Candidate, CandidateKind, DecisionKind, Scenario};
+    use handoff_env::{Candidate, Scenario};
 
     use super::*;
     use crate::by_name;
+    use crate::pick::route_to;
     use crate::spec::resolve;
 
     /// A route decision with workers `(load, reply_time_ratio)`, listed as the simulator lists
     /// them (least loaded first).
     fn route(workers: &[(f32, f32)]) -> Observation {
-        let mut obs = Observation::new(2 + workers.len());
-        obs.kind = DecisionKind::Route;
-        obs.candidates[0].kind = CandidateKind::Ai;
-        obs.candidates[1].kind = CandidateKind::Queue;
-        obs.mask[1] = true;
-        for (i, &(load, reply_time_ratio)) in workers.iter().enumerate() {
-            obs.candidates[2 + i] = Candidate {
-                kind: CandidateKind::Worker,
-                worker: i as u32,
-                load,
-                reply_time_ratio,
-                ..Candidate::default()
-            };
-            obs.mask[2 + i] = true;
-        }
-        obs
+        route_to(workers.iter().map(|&(load, reply_time_ratio)| Candidate {
+            load,
+            reply_time_ratio,
+            ..Candidate::default()
+        }))
     }
 
     #[test]

@@ -136,14 +136,8 @@ pub fn lognormal_above<R: Rng + ?Sized>(rng: &mut R, median: f64, sigma: f64, fl
     (median * exp(sigma * std_normal_above(rng, a))).max(floor)
 }
 
-/// 1 + Poisson(mean - 1): a count of at least one with the given mean (inversion; small means).
-pub fn one_plus_poisson<R: Rng + ?Sized>(rng: &mut R, mean: f64) -> u32 {
-    OnePlusPoisson::new(mean).sample(rng)
-}
-
-/// The distribution of [`one_plus_poisson`] with its `exp(-λ)` computed once, for a mean drawn
-/// from many times: the same draws for the same generator state, one transcendental call fewer
-/// per draw.
+/// 1 + Poisson(mean - 1): a count of at least one with the given mean (inversion; small means),
+/// with its `exp(-λ)` computed once, for a mean drawn from many times.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OnePlusPoisson {
     /// λ = mean - 1, at least 0.
@@ -311,7 +305,8 @@ mod tests {
     fn poisson_has_its_moments() {
         let mut rng = stream_rng(1, Stream::Policy);
         let n = 200_000;
-        let draws: Vec<f64> = (0..n).map(|_| f64::from(one_plus_poisson(&mut rng, 4.0))).collect();
+        let count = OnePlusPoisson::new(4.0);
+        let draws: Vec<f64> = (0..n).map(|_| f64::from(count.sample(&mut rng))).collect();
         let m = draws.iter().sum::<f64>() / n as f64;
         let v = draws.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
         assert!((m - 4.0).abs() < 5.0 * (3.0 / n as f64).sqrt(), "{m}");

@@ -7,7 +7,7 @@
 //! parameters; CMA-ES needs no gradient or model of the function, ranks candidates rather than
 //! trusting their values, and is the standard choice for a few to a few dozen parameters. The
 //! `cmaes` crate is a maintained, documented implementation with seeded, deterministic runs.
-//! (The fit used COBYLA until issue 27: from the middle of every range its linear models stalled
+//! (The fit used COBYLA until model version 1: from the middle of every range its linear models stalled
 //! on the plateaus of threshold parameters, at a distance of 376 against 9.1 for the shipped
 //! values.)
 //!

@@ -22,7 +22,7 @@ const STAFFING_PEAK: &str = "workers.staffing_peak";
 /// `workers.staffing_peak` is the share of the workers on duty in the busiest hour: how close the
 /// centre runs to its capacity. The fit scales the hourly staffing profile to it and keeps the
 /// profile's shape, so the parameter means the same whatever level a file's profile has (a scale
-/// of the file's own profile, the fit's parameter until issue 27's last step, made a fit from the
+/// of the file's own profile, the fit's parameter until model version 2, made a fit from the
 /// centre depend on the profile an earlier fit had written). It goes no higher than the peak of
 /// version 0's profile (0.569): there the roster already bends its rest and day-off rules in a
 /// fifth of its shifts to put 647 workers on duty, and a fit that asked 10 % more (model version

@@ -86,9 +86,12 @@ enum Command {
         handoff train --run-dir runs/dqn-surge --resume\n  \
         handoff eval --policy ckpt:runs/dqn-surge --scenario surge --first-seed 2000000")]
     Train(train::TrainArgs),
-    /// List the training runs in a folder: step, best validation return, whether complete.
+    /// List the training runs in a folder: progress, best validation return, whether complete.
     ///
-    /// Each run also draws its training curve beside its TensorBoard files (RUN/curve.svg).
+    /// Progress is environment steps for PPO and DQN runs (each also draws its training curve
+    /// beside its TensorBoard files, RUN/curve.svg) and training episodes for rollout runs
+    /// (complete once RUN/policy.toml is written; RUN/validation.csv lists the candidates
+    /// their validation compared).
     Runs(runs::RunsArgs),
     /// Turn a chat centre's log into a scenario of that centre.
     ///

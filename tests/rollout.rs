@@ -2,8 +2,8 @@
 //! would, rollouts of the same option agree to the bit, and a rule with a zero correction is the
 //! rule.
 
-use handoff::agents::corrected::{PACE_FEATURES, ROUTE_FEATURES, quicker_peer, route_choice};
-use handoff::agents::{Advantage, Corrected, by_name, make_env, spec};
+use handoff::agents::corrected::{quicker_peer, route_choice};
+use handoff::agents::{Corrected, Corrections, by_name, make_env, spec};
 use handoff::env::{DecisionKind, HandoffEnv, Observation, Policy, Scenario};
 
 fn quick() -> Scenario {
@@ -81,17 +81,48 @@ fn rolling_out_the_same_option_twice_gives_exactly_the_same_return() {
 }
 
 #[test]
+fn the_chats_a_choice_touches_come_to_the_same_on_the_same_option_and_differ_with_another() {
+    let s = quick();
+    let mut env = make_env(s.clone()).unwrap();
+    let mut rule = by_name("c-mu", &s).unwrap();
+    env.reset(7);
+    let (mut compared, mut differed) = (0, 0);
+    while !env.is_over() && compared < 30 {
+        let obs = env.observation().clone();
+        if obs.kind == DecisionKind::Route {
+            assert_eq!(env.rollout_touched(0, rule.as_ref()).unwrap(), None, "not at routing");
+        } else if obs.valid_count() > 1 {
+            let options: Vec<usize> = obs.valid_actions().take(2).collect();
+            let a = env.rollout_touched(options[0], rule.as_ref()).unwrap().unwrap();
+            let b = env.rollout_touched(options[0], rule.as_ref()).unwrap().unwrap();
+            assert_eq!(a.reward.to_bits(), b.reward.to_bits(), "the same option, the same reward");
+            assert_eq!(a.human_replies, b.human_replies);
+            assert!(a.human_replies > 0, "the worker's own chats take human replies");
+            let other = env.rollout_touched(options[1], rule.as_ref()).unwrap().unwrap();
+            differed += usize::from(other != a);
+            assert_eq!(env.observation(), &obs, "rollouts leave the environment as it was");
+            compared += 1;
+        }
+        let action = rule.act(env.observation());
+        env.step(action).unwrap();
+    }
+    assert_eq!(compared, 30);
+    // another chat answered first changes when, and how, the touched chats end
+    assert!(differed > 10, "only {differed} of 30 choices changed what their chats came to");
+}
+
+#[test]
 fn a_zero_correction_takes_exactly_the_rule_s_action_at_every_decision() {
     let s = quick();
     // the rule without the quickest-first tie-break, so that the pace correction has choices
     let rule_spec = "surge-c-mu-theta@quickest_first=0";
     let rule_file = spec::policy_file(rule_spec).unwrap();
+    // attend and assign decisions over the seeds (the queue is rare at this staffing)
+    let mut option_choices = [0usize; 2];
     for seed in [4, 5, 6] {
         let mut env = make_env(s.clone()).unwrap();
         let mut rule = rule_file.build(&s, rule_spec).unwrap();
-        let zero = |n| Advantage::zero(n);
-        let mut corrected =
-            Corrected::new("zero", rule.clone(), zero(ROUTE_FEATURES), zero(PACE_FEATURES));
+        let mut corrected = Corrected::new("zero", rule.clone(), Corrections::none());
         let mut scratch = Observation::new(0);
         env.reset(seed);
         let (mut decisions, mut route_choices, mut pace_choices) = (0, 0, 0);
@@ -100,6 +131,11 @@ fn a_zero_correction_takes_exactly_the_rule_s_action_at_every_decision() {
             let expected = rule.act(obs);
             route_choices += usize::from(route_choice(rule.as_mut(), obs, &mut scratch).is_some());
             pace_choices += usize::from(quicker_peer(obs, expected).is_some());
+            match obs.kind {
+                DecisionKind::Attend => option_choices[0] += 1,
+                DecisionKind::Assign => option_choices[1] += 1,
+                DecisionKind::Route => {}
+            }
             assert_eq!(corrected.act(obs), expected, "seed {seed}, decision {decisions}");
             env.step(expected).unwrap();
             decisions += 1;
@@ -107,4 +143,5 @@ fn a_zero_correction_takes_exactly_the_rule_s_action_at_every_decision() {
         assert!(route_choices > 10, "seed {seed}: only {route_choices} AI-or-worker choices");
         assert!(pace_choices > 10, "seed {seed}: only {pace_choices} choices of a quicker peer");
     }
+    assert!(option_choices[0] > 100 && option_choices[1] > 5, "{option_choices:?}");
 }

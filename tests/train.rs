@@ -268,6 +268,19 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
         files.push(text.replace(run_s, "RUN"));
     }
     assert_eq!(files[0], files[1], "the same configuration, the same policy");
+    // the run is listed as what it is: training episodes, complete with its policy file, its
+    // configuration without PPO's keys, and the candidates its validation compared
+    let o = handoff(&["runs", "--root", dir.to_str().unwrap(), "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let a = &runs.as_array().unwrap()[0];
+    assert_eq!((a["unit"].as_str(), a["complete"].as_bool()), (Some("episodes"), Some(true)));
+    assert_eq!((a["steps"].as_u64(), a["problem"].as_null()), (Some(2), Some(())), "{a}");
+    let saved = std::fs::read_to_string(dir.join("a/config.toml")).unwrap();
+    assert!(saved.contains("[rollout]") && !saved.contains("[ppo]"), "{saved}");
+    assert!(!saved.contains("steps =") && !saved.contains("scale ="), "{saved}");
+    let validation = std::fs::read_to_string(dir.join("a/validation.csv")).unwrap();
+    let kept = validation.lines().filter(|l| l.ends_with(",true")).count();
+    assert!(validation.starts_with("iteration,route_reply_value,") && kept >= 1, "{validation}");
 
     // the policy file is a policy like any other
     let policy = dir.join("a/policy.toml");
@@ -300,21 +313,39 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     let mut text: String =
         text.lines().filter(|l| !l.starts_with("pace_weights")).map(|l| format!("{l}\n")).collect();
     text = text.replace(weights, &format!("{weights}\npace_weights = [1.0, 2.0, 3.0]"));
-    std::fs::write(&broken, text).unwrap();
+    std::fs::write(&broken, &text).unwrap();
     let o = handoff(&["eval", "--scenario", "small", "--policy", broken.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("[correction]: pace_weights: 3 weights"), "{}", stderr(&o));
+    // and a damaged attend correction
+    let text = text.replace(weights, &format!("{weights}\nattend_weights = [1.0]"));
+    let text = text.replace("pace_weights = [1.0, 2.0, 3.0]\n", "");
+    std::fs::write(&broken, text).unwrap();
+    let o = handoff(&["eval", "--scenario", "small", "--policy", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[correction]: attend_weights: 1 weights"), "{}", stderr(&o));
 }
 
 #[test]
-fn a_rollout_rule_that_does_not_exist_or_does_not_fit_is_refused_naming_the_field() {
+fn a_rollout_configuration_naming_a_missing_rule_or_kind_is_refused_naming_the_field() {
     let dir = temp_dir("rollout-bad");
-    for (rule, needle) in [
-        ("oracle", "rollout.rule: unknown policy \"oracle\""),
-        ("c-mu@max_chats=9", "rollout.rule: c-mu@max_chats=9: [parameters]: max_chats = 9"),
+    for (line, needle) in [
+        ("rule = \"oracle\"", "rollout.rule: unknown policy \"oracle\""),
+        (
+            "rule = \"c-mu@max_chats=9\"",
+            "rollout.rule: c-mu@max_chats=9: [parameters]: max_chats = 9",
+        ),
+        // small gives the agent routing and attention, not the queue
+        (
+            "kinds = [\"attend\", \"assign\"]",
+            "rollout.kinds: assign is not a decision the agent makes in small \
+             (env.control = [route, attend])",
+        ),
+        ("attend_share = 2.0", "rollout.attend_share = 2 is out of range (allowed 0 to 1)"),
+        ("option_reply_values = []", "rollout.option_reply_values: give at least one value"),
     ] {
         let config = dir.join("bad.toml");
-        std::fs::write(&config, format!("{TINY_ROLLOUT}rule = \"{rule}\"\n")).unwrap();
+        std::fs::write(&config, format!("{TINY_ROLLOUT}{line}\n")).unwrap();
         let run = dir.join("run");
         let o = handoff(&[
             "train",
@@ -324,8 +355,8 @@ fn a_rollout_rule_that_does_not_exist_or_does_not_fit_is_refused_naming_the_fiel
             run.to_str().unwrap(),
             "--force",
         ]);
-        assert_eq!(o.status.code(), Some(2), "{rule}: {}", stderr(&o));
-        assert!(stderr(&o).contains(needle), "{rule}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{line}: {}", stderr(&o));
         assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     }
 }

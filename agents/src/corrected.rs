@@ -1,6 +1,7 @@
 //! A rule with learned corrections where they matter: whether an AI-eligible chat goes to the AI
-//! or to the worker the rule would choose, and which of the equally loaded workers on offer
-//! takes a chat.
+//! or to the worker the rule would choose, which of the equally loaded workers on offer takes a
+//! chat, which chat a ready worker answers or takes over (attend), and which queued chat a worker
+//! with a free slot takes (assign).
 //!
 //! Each correction is a linear estimate ([`Advantage`]) of how much the other option earns over
 //! the rule's choice. The route estimate is the AI's advantage over the rule's worker (the
@@ -9,14 +10,17 @@
 //! equally loaded workers on offer ([`quicker_peer`]: the worker whose replies have been
 //! quickest so far, [`handoff_env::Candidate::reply_time_ratio`]) over the rule's worker, on the
 //! gap in their pace ([`pace_features`]); the rules pick among equally loaded workers in the
-//! order the simulator lists them. The policy takes the rule's action unless an estimate says
-//! the other option is better, so with zero weights it *is* the rule, decision for decision
+//! order the simulator lists them. The option estimates ([`option_features`]) are the advantage
+//! of each other valid option of an attend or assign decision over the rule's choice, linear in
+//! the difference of the two options' features, with a bias that is the cost of leaving the
+//! rule's choice; the best option is taken where its advantage is positive. The policy takes the
+//! rule's action unless an estimate says another option is better, so with zero weights it *is* the rule, decision for decision
 //! (residual policy learning, Silver et al. 2018), and fitting the estimates to rollout
 //! comparisons on common random numbers is one step of policy iteration from the rule
 //! (Bertsekas's rollout, distilled). `handoff train --algo rollout` fits them
 //! (`training/src/rollout.rs`).
 
-use handoff_env::{Candidate, CandidateKind, DecisionKind, Observation, Policy};
+use handoff_env::{Candidate, CandidateKind, DecisionKind, Escalation, Observation, Policy};
 use serde::{Deserialize, Serialize};
 
 use crate::pick::first_valid;
@@ -95,6 +99,74 @@ pub fn pace_features(rule: &Candidate, peer: &Candidate) -> [f64; PACE_FEATURES]
     [1.0, gap, gap * f64::from(rule.load.min(1.0)), f64::from(u8::from(rule.is_supervisor))]
 }
 
+/// Number of [`option_features`]: the bias (the cost of leaving the rule's choice) and the
+/// differences of [`OPTION_TRAITS`] traits.
+pub const OPTION_FEATURES: usize = 1 + OPTION_TRAITS;
+
+/// Number of traits of one option of an attend or assign decision ([`option_traits`]).
+pub const OPTION_TRAITS: usize = 14;
+
+/// Names of the [`option_features`], in order (for reports and policy files).
+pub const OPTION_FEATURE_NAMES: [&str; OPTION_FEATURES] = [
+    "switch",
+    "takeover",
+    "idle",
+    "wait_min",
+    "frustration",
+    "takeover_x_frustration",
+    "emotional",
+    "technical",
+    "human_initiated",
+    "last_answered",
+    "rounds_done",
+    "ai_unproductive",
+    "takeover_x_queue",
+    "idle_x_queue",
+    "own_escalation",
+];
+
+/// What a dispatcher sees of the option `c` of the attend or assign decision `obs`: whether it
+/// takes over an AI chat, whether it writes or takes nothing (wait, pass), the customer's wait
+/// (minutes) and frustration, why the chat left the AI, whether the worker answered it last,
+/// its productive rounds, the AI's unproductive replies, the backlog (queued chats per worker
+/// on duty) for takeovers and for idling, and whether it is the worker's own escalation.
+pub fn option_traits(obs: &Observation, c: &Candidate) -> [f64; OPTION_TRAITS] {
+    let flag = |b: bool| f64::from(u8::from(b));
+    let takeover = flag(c.kind == CandidateKind::Takeover);
+    let idle = flag(matches!(c.kind, CandidateKind::Wait | CandidateKind::Pass));
+    let backlog = f64::from(obs.queue_len) / f64::from(obs.on_duty.max(1));
+    let frustration = f64::from(c.frustration);
+    [
+        takeover,
+        idle,
+        f64::from(c.wait_s) / 60.0,
+        frustration,
+        takeover * frustration,
+        flag(c.escalation == Some(Escalation::Emotional)),
+        flag(c.escalation == Some(Escalation::Technical)),
+        flag(c.escalation == Some(Escalation::Human)),
+        flag(c.last_answered),
+        f64::from(c.rounds_done),
+        f64::from(c.ai_unproductive),
+        takeover * backlog,
+        idle * backlog,
+        flag(c.is_supervisor),
+    ]
+}
+
+/// What the option correction reads when the option `other` could replace the rule's choice
+/// `rule` at the attend or assign decision `obs`: a bias of 1 and the difference of their
+/// [`option_traits`].
+pub fn option_features(obs: &Observation, rule: usize, other: usize) -> [f64; OPTION_FEATURES] {
+    let (a, b) =
+        (option_traits(obs, &obs.candidates[other]), option_traits(obs, &obs.candidates[rule]));
+    let mut features = [1.0; OPTION_FEATURES];
+    for (f, (x, y)) in features[1..].iter_mut().zip(a.iter().zip(&b)) {
+        *f = x - y;
+    }
+    features
+}
+
 /// A learned estimate: the advantage of the option the rule did not choose, linear in the
 /// decision's features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,14 +235,61 @@ pub fn route_choice(
     Some(RouteChoice { ai, alternative, rule: chosen })
 }
 
-/// A rule whose AI-or-worker routing of AI-eligible chats, and whose choice among equally
-/// loaded workers, follow learned advantage estimates where they disagree with the rule.
+/// The learned estimates of a corrected rule, one per decision it corrects; a zero estimate
+/// never corrects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corrections {
+    /// The AI's advantage over the rule's alternative ([`route_features`]).
+    pub route: Advantage,
+    /// The quicker equally loaded worker's advantage ([`pace_features`]).
+    pub pace: Advantage,
+    /// An attend option's advantage over the rule's ([`option_features`]).
+    pub attend: Advantage,
+    /// An assign option's advantage over the rule's ([`option_features`]).
+    pub assign: Advantage,
+}
+
+impl Corrections {
+    /// No correction: the rule itself.
+    pub fn none() -> Self {
+        Self {
+            route: Advantage::zero(ROUTE_FEATURES),
+            pace: Advantage::zero(PACE_FEATURES),
+            attend: Advantage::zero(OPTION_FEATURES),
+            assign: Advantage::zero(OPTION_FEATURES),
+        }
+    }
+
+    /// Whether each estimate has one finite weight per feature; the message names the field
+    /// of a policy file's `[correction]` (`weights`, `pace_weights`, `attend_weights`,
+    /// `assign_weights`).
+    pub fn check(&self) -> Result<(), String> {
+        self.route.check("weights", &ROUTE_FEATURE_NAMES)?;
+        self.pace.check("pace_weights", &PACE_FEATURE_NAMES)?;
+        self.attend.check("attend_weights", &OPTION_FEATURE_NAMES)?;
+        self.assign.check("assign_weights", &OPTION_FEATURE_NAMES)
+    }
+}
+
+/// The valid option of the attend or assign decision `obs` other than the rule's choice `rule`
+/// with the greatest `advantage`, when that is positive.
+pub fn better_option(obs: &Observation, rule: usize, advantage: &Advantage) -> Option<usize> {
+    let best = obs
+        .valid_actions()
+        .filter(|&i| i != rule)
+        .map(|i| (i, advantage.estimate(&option_features(obs, rule, i))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    (best.1 > 0.0).then_some(best.0)
+}
+
+/// A rule whose AI-or-worker routing of AI-eligible chats, whose choice among equally loaded
+/// workers, and whose attend and assign choices follow learned advantage estimates where they
+/// disagree with the rule.
 #[derive(Clone)]
 pub struct Corrected {
     name: String,
     rule: Box<dyn Policy>,
-    route: Advantage,
-    pace: Advantage,
+    corrections: Corrections,
     scratch: Observation,
 }
 
@@ -184,15 +303,9 @@ impl std::fmt::Debug for Corrected {
 }
 
 impl Corrected {
-    /// `rule` corrected by the `route` estimate ([`route_features`]) and the `pace` estimate
-    /// ([`pace_features`]), shown as `name`.
-    pub fn new(
-        name: impl Into<String>,
-        rule: Box<dyn Policy>,
-        route: Advantage,
-        pace: Advantage,
-    ) -> Self {
-        Self { name: name.into(), rule, route, pace, scratch: Observation::new(0) }
+    /// `rule` corrected by `corrections`, shown as `name`.
+    pub fn new(name: impl Into<String>, rule: Box<dyn Policy>, corrections: Corrections) -> Self {
+        Self { name: name.into(), rule, corrections, scratch: Observation::new(0) }
     }
 
     /// The rule's action with the route correction, before the pace correction.
@@ -201,7 +314,7 @@ impl Corrected {
             return self.rule.act(obs);
         };
         let features = route_features(obs, &obs.candidates[choice.alternative]);
-        let advantage = self.route.estimate(&features);
+        let advantage = self.corrections.route.estimate(&features);
         // the rule's choice stands unless the estimate prefers the other option
         match (choice.rule == choice.ai, advantage) {
             (true, a) if a < 0.0 => choice.alternative,
@@ -221,10 +334,19 @@ impl Policy for Corrected {
     }
 
     fn act(&mut self, obs: &Observation) -> usize {
+        let options = match obs.kind {
+            DecisionKind::Route => None,
+            DecisionKind::Attend => Some(&self.corrections.attend),
+            DecisionKind::Assign => Some(&self.corrections.assign),
+        };
+        if let Some(advantage) = options {
+            let rule = self.rule.act(obs);
+            return better_option(obs, rule, advantage).unwrap_or(rule);
+        }
         let chosen = self.routed(obs);
         let Some(peer) = quicker_peer(obs, chosen) else { return chosen };
         let features = pace_features(&obs.candidates[chosen], &obs.candidates[peer]);
-        if self.pace.estimate(&features) > 0.0 { peer } else { chosen }
+        if self.corrections.pace.estimate(&features) > 0.0 { peer } else { chosen }
     }
 }
 
@@ -279,12 +401,8 @@ mod tests {
         let obs = route(&[worker(0, 0.0, 1.2), worker(1, 0.0, 0.9)]);
         let rule: Box<dyn Policy> = Box::new(crate::LeastLoaded);
         let with = |weights: Vec<f64>| {
-            let mut policy = Corrected::new(
-                "test",
-                rule.clone(),
-                Advantage::zero(ROUTE_FEATURES),
-                Advantage { weights },
-            );
+            let corrections = Corrections { pace: Advantage { weights }, ..Corrections::none() };
+            let mut policy = Corrected::new("test", rule.clone(), corrections);
             policy.act(&obs)
         };
         assert_eq!(with(vec![0.0; PACE_FEATURES]), 2, "no correction: the rule's worker");
@@ -292,5 +410,67 @@ mod tests {
         assert_eq!(with(vec![-0.5, 1.0, 0.0, 0.0]), 2, "the gap does not pay its cost");
         let features = pace_features(&obs.candidates[2], &obs.candidates[3]);
         assert!((features[1] - 0.3).abs() < 1e-6 && features[2] == 0.0, "{features:?}");
+    }
+
+    /// An attend decision offering to wait and the chats `chats` (wait in seconds, frustration).
+    fn attend(chats: &[(f32, f32)]) -> Observation {
+        let mut obs = Observation::new(1 + chats.len());
+        obs.kind = DecisionKind::Attend;
+        obs.candidates[0].kind = CandidateKind::Wait;
+        obs.mask[0] = true;
+        for (i, &(wait_s, frustration)) in chats.iter().enumerate() {
+            obs.candidates[1 + i] = Candidate {
+                kind: CandidateKind::Chat,
+                wait_s,
+                frustration,
+                ..Candidate::default()
+            };
+            obs.mask[1 + i] = true;
+        }
+        obs
+    }
+
+    #[test]
+    fn the_option_correction_takes_the_best_other_option_only_where_it_pays() {
+        // the rule answers the first chat; the second has waited a minute longer and is more
+        // frustrated, the third has waited two minutes longer and is less
+        let obs = attend(&[(30.0, 1.0), (90.0, 1.5), (150.0, 0.5)]);
+        let features = option_features(&obs, 1, 3);
+        assert_eq!(features[0], 1.0, "the bias");
+        assert!((features[3] - 2.0).abs() < 1e-9, "two minutes' more wait: {features:?}");
+        assert!((features[4] + 0.5).abs() < 1e-9, "half a unit less frustration: {features:?}");
+        assert_eq!(option_features(&obs, 1, 1)[1..], [0.0; OPTION_TRAITS], "the same option");
+        let weights = |switch: f64, per_wait_min: f64, per_frustration: f64| {
+            let mut w = vec![0.0; OPTION_FEATURES];
+            (w[0], w[3], w[4]) = (switch, per_wait_min, per_frustration);
+            Advantage { weights: w }
+        };
+        assert_eq!(better_option(&obs, 1, &Advantage::zero(OPTION_FEATURES)), None);
+        assert_eq!(better_option(&obs, 1, &weights(-0.1, 0.1, 0.0)), Some(3), "the longest wait");
+        assert_eq!(better_option(&obs, 1, &weights(-0.1, 0.1, 0.3)), Some(2), "frustration too");
+        assert_eq!(better_option(&obs, 1, &weights(-0.5, 0.1, 0.0)), None, "not worth a switch");
+        // waiting (an idle option) is one of the others, and an option masked out is not
+        let mut obs = obs;
+        obs.mask[3] = false;
+        assert_eq!(better_option(&obs, 1, &weights(-0.05, 0.1, 0.0)), Some(2));
+        let mut idle = vec![0.0; OPTION_FEATURES];
+        idle[2] = 1.0;
+        assert_eq!(better_option(&obs, 1, &Advantage { weights: idle }), Some(0));
+        // with every estimate zero the corrected rule is the rule
+        let mut policy = Corrected::new("zero", Box::new(crate::LeastLoaded), Corrections::none());
+        let mut rule = crate::LeastLoaded;
+        assert_eq!(policy.act(&obs), rule.act(&obs));
+    }
+
+    #[test]
+    fn corrections_that_do_not_fit_their_features_name_the_field() {
+        let mut c = Corrections::none();
+        assert_eq!(c.check(), Ok(()));
+        c.assign.weights.pop();
+        let message = c.check().unwrap_err();
+        assert!(message.starts_with("assign_weights: 14 weights, expected 15"), "{message}");
+        c = Corrections::none();
+        c.attend.weights[4] = f64::NAN;
+        assert_eq!(c.check().unwrap_err(), "attend_weights: weight frustration is not finite");
     }
 }

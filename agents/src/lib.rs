@@ -47,7 +47,7 @@ use handoff_env::{SimCounters, Simulator};
 
 pub use c_mu::CMu;
 pub use c_mu_theta::CMuTheta;
-pub use corrected::{Advantage, Corrected};
+pub use corrected::{Advantage, Corrected, Corrections};
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
 #[cfg(feature = "burn")]

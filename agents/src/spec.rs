@@ -23,9 +23,9 @@ use std::path::Path;
 use handoff_env::{MODEL_VERSION, ModelStamp, Policy, Scenario};
 use serde::{Deserialize, Serialize};
 
-use crate::corrected::{PACE_FEATURE_NAMES, PACE_FEATURES, ROUTE_FEATURE_NAMES};
+use crate::corrected::{OPTION_FEATURES, PACE_FEATURES};
 use crate::params::{ParamError, ParamSet};
-use crate::{Advantage, Corrected, Heuristic, heuristic, policy_names};
+use crate::{Advantage, Corrected, Corrections, Heuristic, heuristic, policy_names};
 
 /// The tuned policies shipped in `policies/`: (name, file text). Each was written by `handoff
 /// tune` (its `[tuning]` record says how) and is checked to reproduce its record.
@@ -149,6 +149,30 @@ pub struct CorrectionRecord {
     /// feature; left out (no pace correction) in files written before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pace_weights: Vec<f64>,
+    /// The estimate of an attend option's advantage over the rule's, one weight per option
+    /// feature; left out without an attend correction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attend_weights: Vec<f64>,
+    /// The estimate of an assign option's advantage over the rule's, one weight per option
+    /// feature; left out without an assign correction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assign_weights: Vec<f64>,
+}
+
+impl CorrectionRecord {
+    /// The estimates the record holds, those left out zero.
+    pub fn corrections(&self) -> Corrections {
+        let or_zero = |weights: &[f64], features: usize| match weights {
+            [] => Advantage::zero(features),
+            weights => Advantage { weights: weights.to_vec() },
+        };
+        Corrections {
+            route: Advantage { weights: self.weights.clone() },
+            pace: or_zero(&self.pace_weights, PACE_FEATURES),
+            attend: or_zero(&self.attend_weights, OPTION_FEATURES),
+            assign: or_zero(&self.assign_weights, OPTION_FEATURES),
+        }
+    }
 }
 
 /// A policy file: a built-in heuristic and values for its parameters.
@@ -241,19 +265,12 @@ impl PolicyFile {
         let (h, set) = self.heuristic_and_params(scenario, source_name)?;
         let rule = h.build(scenario, &set);
         let Some(correction) = &self.correction else { return Ok(rule) };
-        let route = Advantage { weights: correction.weights.clone() };
-        let pace = match correction.pace_weights.as_slice() {
-            [] => Advantage::zero(PACE_FEATURES),
-            weights => Advantage { weights: weights.to_vec() },
-        };
-        let checked = route
-            .check("weights", &ROUTE_FEATURE_NAMES)
-            .and_then(|()| pace.check("pace_weights", &PACE_FEATURE_NAMES));
-        checked.map_err(|message| SpecError::File {
+        let corrections = correction.corrections();
+        corrections.check().map_err(|message| SpecError::File {
             path: source_name.to_string(),
             message: format!("[correction]: {message}"),
         })?;
-        Ok(Box::new(Corrected::new(source_name, rule, route, pace)))
+        Ok(Box::new(Corrected::new(source_name, rule, corrections)))
     }
 
     /// The file's heuristic and its parameter set on `scenario` (see [`PolicyFile::param_set`]).

@@ -66,8 +66,8 @@ pub struct HandoffEnv {
     steps: u64,
     completed: u64,
     episode_return: f64,
-    /// A chat whose record to keep when it ends (rollouts), and the record once it has.
-    watched: Option<(u64, Option<ChatRecord>)>,
+    /// Chats whose records to keep when they end (rollouts), and each record once it has.
+    watched: Vec<(u64, Option<ChatRecord>)>,
     /// The last step's ended chats: who is credited with each, and its reward (a buffer reused
     /// from step to step).
     chat_rewards: Vec<(Agent, f64)>,
@@ -96,7 +96,7 @@ impl HandoffEnv {
             steps: 0,
             completed: 0,
             episode_return: 0.0,
-            watched: None,
+            watched: Vec::new(),
             chat_rewards: Vec::new(),
         }
     }
@@ -136,14 +136,16 @@ impl HandoffEnv {
         self.state != State::Running
     }
 
-    /// Keeps the record of the chat `chat_id` when it ends, for [`HandoffEnv::watched_record`].
-    pub(crate) fn watch(&mut self, chat_id: u64) {
-        self.watched = Some((chat_id, None));
+    /// Keeps the records of the chats `chat_ids` when they end, for
+    /// [`HandoffEnv::watched_records`] (in place of any watched before).
+    pub(crate) fn watch(&mut self, chat_ids: impl IntoIterator<Item = u64>) {
+        self.watched.clear();
+        self.watched.extend(chat_ids.into_iter().map(|id| (id, None)));
     }
 
-    /// The record of the watched chat, once it has ended.
-    pub(crate) fn watched_record(&self) -> Option<&ChatRecord> {
-        self.watched.as_ref().and_then(|(_, record)| record.as_ref())
+    /// The records of the watched chats, `None` for those that have not ended.
+    pub(crate) fn watched_records(&self) -> impl Iterator<Item = Option<&ChatRecord>> {
+        self.watched.iter().map(|(_, record)| record.as_ref())
     }
 
     /// Truncates episodes after `max_steps` agent steps (0: never), as `env.max_steps` does.
@@ -233,10 +235,9 @@ impl HandoffEnv {
             for r in self.sim.completed() {
                 reward += r.reward;
                 self.chat_rewards.push((r.worker.map_or(Agent::Router, Agent::Worker), r.reward));
-                if let Some((id, record)) = &mut self.watched {
-                    if r.chat_id == *id {
-                        *record = Some(*r);
-                    }
+                if let Some((_, record)) = self.watched.iter_mut().find(|(id, _)| *id == r.chat_id)
+                {
+                    *record = Some(*r);
                 }
             }
             completed += self.sim.completed().len() as u32;

@@ -74,6 +74,7 @@ pub use observation::{
 pub use outcome::{ChatRecord, Ending};
 pub use policy::Policy;
 pub use render::RasterSize;
+pub use rollout::Touched;
 pub use roster::{ShortHour, StaffingCoverage};
 pub use runner::run;
 pub use scenario::{DecisionKind, Scenario, Shifts};

@@ -13,9 +13,20 @@
 
 use crate::env::HandoffEnv;
 use crate::error::StepError;
+use crate::observation::CandidateKind;
 use crate::outcome::ChatRecord;
 use crate::policy::Policy;
 use crate::scenario::DecisionKind;
+
+/// What the chats a decision touches come to ([`HandoffEnv::rollout_touched`]): those that
+/// ended before the episode did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Touched {
+    /// Their summed reward.
+    pub reward: f64,
+    /// The human replies they took: the worker time they cost the other customers.
+    pub human_replies: u32,
+}
 
 impl HandoffEnv {
     /// The reward earned from now until `horizon_s` simulated seconds later (or the episode's
@@ -57,7 +68,7 @@ impl HandoffEnv {
     ) -> Result<f64, StepError> {
         let end = self.observation().time_s + horizon_s;
         let (_, total) =
-            self.run_copy(action, rule, None, |copy| copy.observation().time_s >= end)?;
+            self.run_copy(action, rule, &[], |copy| copy.observation().time_s >= end)?;
         Ok(total)
     }
 
@@ -81,27 +92,71 @@ impl HandoffEnv {
         let Some(chat_id) = self.simulator().chat_id(obs.chat.chat_slot) else {
             return Ok(None);
         };
-        let (copy, _) = self
-            .clone()
-            .run_copy(action, rule, Some(chat_id), |copy| copy.watched_record().is_some())?;
-        Ok(copy.watched_record().copied())
+        let (copy, _) = self.clone().run_copy(action, rule, &[chat_id], |copy| {
+            copy.watched_records().all(|record| record.is_some())
+        })?;
+        Ok(copy.watched_records().next().flatten().copied())
     }
 
-    /// This copy of the environment (no step limit, watching `watch`'s chat) after it took
+    /// What the chats this attend or assign decision touches come to, each run to its end on a
+    /// copy of the environment after taking `action`, with `rule` making every later decision
+    /// the agent controls; the environment itself is unchanged. `None` when this is a route
+    /// decision, or the episode is over.
+    ///
+    /// The chats touched are the deciding worker's held chats and the chat of every option
+    /// (the chats it could answer or take over, the queued chats it could take): the same set
+    /// whichever option is taken, so that options compare on the same customers. A chat the
+    /// episode's end leaves unfinished adds nothing. Choosing one chat delays the others; the
+    /// customers the choice affects beyond these (the next queued chats a freed slot takes
+    /// sooner) are not counted, but the worker time the touched chats take is
+    /// ([`Touched::human_replies`]), for a price of worker time; [`HandoffEnv::rollout_return`]
+    /// counts everyone over a horizon.
+    pub fn rollout_touched(
+        &self,
+        action: usize,
+        rule: &dyn Policy,
+    ) -> Result<Option<Touched>, StepError> {
+        let obs = self.observation();
+        if obs.kind == DecisionKind::Route || self.is_over() {
+            return Ok(None);
+        }
+        let sim = self.simulator();
+        let held = sim.workers().get(obs.worker.worker as usize).map_or(&[][..], |w| &w.held);
+        let options = obs.candidates.iter().filter(|c| {
+            matches!(c.kind, CandidateKind::Chat | CandidateKind::Takeover | CandidateKind::Queued)
+        });
+        let mut touched: Vec<u64> = held
+            .iter()
+            .copied()
+            .chain(options.map(|c| c.chat_slot))
+            .filter_map(|slot| sim.chat_id(slot))
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let (copy, _) = self.clone().run_copy(action, rule, &touched, |copy| {
+            copy.watched_records().all(|record| record.is_some())
+        })?;
+        let mut touched = Touched::default();
+        for record in copy.watched_records().flatten() {
+            touched.reward += record.reward;
+            touched.human_replies += record.human_replies;
+        }
+        Ok(Some(touched))
+    }
+
+    /// This copy of the environment (no step limit, watching the chats `watch`) after it took
     /// `action` and then `rule`'s actions until `done` or the episode's end, and the reward on
     /// the way.
     fn run_copy(
         self,
         action: usize,
         rule: &dyn Policy,
-        watch: Option<u64>,
+        watch: &[u64],
         done: impl Fn(&HandoffEnv) -> bool,
     ) -> Result<(HandoffEnv, f64), StepError> {
         let mut copy = self;
         copy.set_max_steps(0);
-        if let Some(chat_id) = watch {
-            copy.watch(chat_id);
-        }
+        copy.watch(watch.iter().copied());
         let mut rule = dyn_clone::clone_box(rule);
         let mut total = copy.step(action)?.reward;
         while !copy.is_over() && !done(&copy) {

@@ -183,14 +183,15 @@ pub fn progress_bar(len: u64, what: &str) -> Progress {
     Progress::new(len, what, style, None)
 }
 
-/// Progress of training steps, with throughput and recent return in its message.
-pub fn steps_bar(len: u64, prefix: String) -> Progress {
-    let style = ProgressStyle::with_template(
-        "{prefix} [{bar:30}] {human_pos}/{human_len} steps ({elapsed}, eta {eta}) {msg}",
-    )
-    .expect("valid template")
-    .progress_chars("=> ");
-    let what = format!("{prefix} steps");
+/// Progress of training in `unit`s (environment steps, training episodes), with throughput
+/// in its message.
+pub fn steps_bar(len: u64, prefix: String, unit: &str) -> Progress {
+    let template = format!(
+        "{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{elapsed}}, eta {{eta}}) {{msg}}"
+    );
+    let style =
+        ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> ");
+    let what = format!("{prefix} {unit}");
     Progress::new(len, &what, style, Some(prefix))
 }
 

@@ -1,5 +1,5 @@
-//! `handoff runs`: the training runs in a folder, at a glance, and the training curve each run
-//! draws beside its TensorBoard files (`curve.svg`).
+//! `handoff runs`: the training runs in a folder, at a glance, and the training curve each PPO
+//! or DQN run draws beside its TensorBoard files (`curve.svg`).
 
 use std::path::{Path, PathBuf};
 
@@ -34,14 +34,16 @@ pub fn run(args: &RunsArgs) -> Result<String, CliError> {
         return Ok(format!("no runs in {} (start one with: handoff train)\n", args.root.display()));
     }
     let mut rows = vec![
-        ["run", "algo", "scenario", "steps", "best validation", "state"].map(String::from).to_vec(),
+        ["run", "algo", "scenario", "progress", "best validation", "state"]
+            .map(String::from)
+            .to_vec(),
     ];
     for r in &runs {
         rows.push(vec![
             r.dir.display().to_string(),
             r.algo.clone(),
             r.scenario.clone(),
-            format!("{} / {}", r.checkpoint_step, r.steps),
+            format!("{} / {} {}", r.checkpoint_step, r.steps, r.unit),
             r.best_return.map_or_else(|| "-".to_string(), |x| fixed(x, 1)),
             state(r),
         ]);

@@ -233,7 +233,13 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let out = run_directory(args);
     let config = if args.resume { saved_config(args, &out)? } else { resolve_config(args)? };
     warn_if_tiny(&config)?;
-    let bar = steps_bar(config.steps, format!("{} on {}", config.algo.name(), config.scenario));
+    let rollout = config.algo == Algo::Rollout;
+    let (length, unit) = if rollout {
+        (config.rollout.seeds * config.rollout.iterations, "training episodes")
+    } else {
+        (config.steps, "steps")
+    };
+    let bar = steps_bar(length, format!("{} on {}", config.algo.name(), config.scenario), unit);
     let options = TrainOptions {
         run_dir: out.clone(),
         resume: args.resume,
@@ -244,8 +250,12 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     let trained = train(&config, &options, &mut |p: &Progress| {
         bar.set_length(p.total_steps);
         bar.set_position(p.global_step);
-        let recent = p.recent_return.map_or(String::from("-"), |r| format!("{r:.1}"));
-        bar.set_message(format!("{:.0} SPS, recent return {recent}", p.sps));
+        if rollout {
+            bar.set_message(format!("{:.0} comparisons a second", p.sps));
+        } else {
+            let recent = p.recent_return.map_or(String::from("-"), |r| format!("{r:.1}"));
+            bar.set_message(format!("{:.0} SPS, recent return {recent}", p.sps));
+        }
     });
     interrupt::end_cooperative();
     bar.finish_and_clear();

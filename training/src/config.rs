@@ -18,7 +18,7 @@ pub const MAX_ENVS: u64 = 1024;
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
     /// The best rule, improved by simulation: rollout comparisons on common random numbers
-    /// distilled into a correction of its AI-or-worker routing (`crate::rollout`).
+    /// distilled into corrections of its decisions (`crate::rollout`).
     Rollout,
     /// Proximal policy optimisation with a masked categorical policy.
     Ppo,
@@ -204,6 +204,20 @@ impl Default for TrainConfig {
     }
 }
 
+/// The keys of a configuration the rollout learner does not read.
+const ROLLOUT_UNUSED: &[&str] = &[
+    "scale",
+    "match_waits",
+    "steps",
+    "envs",
+    "hidden",
+    "device",
+    "checkpoint_every",
+    "eval_every",
+    "ppo",
+    "dqn",
+];
+
 /// The rollout learner's settings (`crate::rollout`). It trains on the scenario at full size
 /// over `days` (`scale` and `match_waits` are PPO's and DQN's), and is judged there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,16 +230,34 @@ pub struct RolloutConfig {
     /// Training episodes per iteration (seeds hashed from `seed`, never validation or test
     /// seeds).
     pub seeds: u64,
+    /// The decision kinds to correct, each one the scenario gives the agent (`env.control`);
+    /// empty for all of them. Route covers the AI-or-worker routing and the pace correction.
+    pub kinds: Vec<DecisionKind>,
     /// Share of the AI-or-worker decisions compared by rollout.
     pub share: f64,
     /// Share of the decisions that give a chat to a worker, with a quicker equally loaded
     /// worker on offer, compared by rollout with that worker (0: no pace correction).
     pub pace_share: f64,
+    /// Share of the attend decisions (which chat a ready worker answers or takes over, or
+    /// none) compared by rollout, the rule's choice against another valid option.
+    pub attend_share: f64,
+    /// Share of the assign decisions (which queued chat a worker with a free slot takes, or
+    /// none) compared by rollout, the rule's choice against another valid option.
+    pub assign_share: f64,
+    /// What an attend or assign comparison credits the option with.
+    pub credit: Credit,
+    /// Simulated seconds over which `credit = "horizon"` adds up the centre's reward.
+    pub horizon_s: f64,
     /// Rounds of policy iteration: each collects under the policy the last one made.
     pub iterations: u64,
     /// Candidate values of a human reply saved for the other customers, in reward; the one
     /// with the best mean return on `validation_seeds` is kept.
     pub reply_values: Vec<f64>,
+    /// Candidate values of a human reply for the attend and the assign corrections (one chosen
+    /// for each, as for `reply_values`): a worker's reply given to one of the chats a choice
+    /// touches is taken from the customers it does not count, and on a loaded centre it is
+    /// worth more than the AI's saved reply.
+    pub option_reply_values: Vec<f64>,
     /// Validation seeds (from 1000000) on which the reply value is chosen.
     pub validation_seeds: u64,
     /// Simulated days of those validation episodes (0: the scenario's own). One day is enough
@@ -240,15 +272,35 @@ impl Default for RolloutConfig {
         Self {
             rule: String::new(),
             seeds: 16,
+            kinds: Vec::new(),
             share: 1.0,
             pace_share: 0.05,
+            attend_share: 0.25,
+            assign_share: 0.25,
+            credit: Credit::Chats,
+            horizon_s: 1_800.0,
             iterations: 1,
             reply_values: vec![0.0, 0.04, 0.08, 0.12, 0.14, 0.16, 0.18, 0.2, 0.24, 0.32],
+            option_reply_values: vec![0.0, 0.2, 0.4, 0.8, 1.6],
             validation_seeds: 16,
             validation_days: 1,
             ridge: 1e-4,
         }
     }
+}
+
+/// What the rollout learner credits an attend or assign option with. A worker's choice of
+/// chat delays their other chats; both credits compare the options on common random numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Credit {
+    /// The summed reward of the chats the decision touches (the worker's held chats and every
+    /// option's chat), each to its end (`HandoffEnv::rollout_touched`). The default: its
+    /// comparisons are the least noisy, and no chat is cut off half-way (docs/rollout.md).
+    Chats,
+    /// The whole centre's reward over `horizon_s` (`HandoffEnv::rollout_return`): every
+    /// customer the choice affects, but chats that end after the horizon are left out.
+    Horizon,
 }
 
 /// PPO's hyperparameters, named as in CleanRL's `ppo.py`.
@@ -378,9 +430,19 @@ impl TrainConfig {
         })
     }
 
-    /// The configuration as TOML.
+    /// The configuration as TOML, with only the keys its learner reads: a rollout run's file
+    /// leaves out PPO's and DQN's (`scale`, `steps`, `envs`, the networks, `[ppo]`, `[dqn]`),
+    /// which would otherwise describe a training it never did.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("a training configuration serialises")
+        let mut value = toml::Value::try_from(self).expect("a training configuration serialises");
+        if self.algo == Algo::Rollout {
+            if let Some(table) = value.as_table_mut() {
+                for key in ROLLOUT_UNUSED {
+                    table.remove(*key);
+                }
+            }
+        }
+        toml::to_string_pretty(&value).expect("a training configuration serialises")
     }
 
     /// Checks every value's range; the error names the field and the allowed range.
@@ -437,6 +499,9 @@ impl TrainConfig {
         range("rollout.seeds", r.seeds as f64, 1.0, 100_000.0)?;
         range("rollout.share", r.share, 1e-6, 1.0)?;
         range("rollout.pace_share", r.pace_share, 0.0, 1.0)?;
+        range("rollout.attend_share", r.attend_share, 0.0, 1.0)?;
+        range("rollout.assign_share", r.assign_share, 0.0, 1.0)?;
+        range("rollout.horizon_s", r.horizon_s, 1.0, 86_400.0)?;
         range("rollout.iterations", r.iterations as f64, 1.0, 100.0)?;
         range("rollout.validation_seeds", r.validation_seeds as f64, 2.0, 10_000.0)?;
         range("rollout.validation_days", f64::from(r.validation_days), 0.0, 3650.0)?;
@@ -446,6 +511,12 @@ impl TrainConfig {
         }
         for &v in &r.reply_values {
             range("rollout.reply_values", v, 0.0, 1e3)?;
+        }
+        if r.option_reply_values.is_empty() {
+            return Err("rollout.option_reply_values: give at least one value".to_string());
+        }
+        for &v in &r.option_reply_values {
+            range("rollout.option_reply_values", v, 0.0, 1e3)?;
         }
         if !r.rule.is_empty() {
             handoff_agents::spec::policy_file(&r.rule).map_err(|e| format!("rollout.rule: {e}"))?;

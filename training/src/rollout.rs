@@ -1,6 +1,8 @@
-//! Improving the best rule by simulation: approximate policy iteration on two decisions the
-//! tuned rules make by fixed orders, whether an AI-eligible chat goes to the AI or to a worker,
-//! and which of the equally loaded workers on offer takes a chat.
+//! Improving the best rule by simulation: approximate policy iteration on every decision the
+//! agent controls: whether an AI-eligible chat goes to the AI or to a worker, which of the
+//! equally loaded workers on offer takes a chat (route), which chat a ready worker answers or
+//! takes over from the AI, or none (attend), and which queued chat a worker with a free slot
+//! takes, or none (assign).
 //!
 //! One iteration:
 //! 1. **Collect.** Run the current policy (at first the rule itself) on training seeds. At a
@@ -9,15 +11,24 @@
 //!    share of the decisions that give a chat to a worker while an equally loaded worker whose
 //!    replies have been quicker is on offer, the same with each of the two workers. The copies
 //!    share every random number, so the two records of the chat differ only through the
-//!    decision, free of the noise of everything else the centre does.
+//!    decision, free of the noise of everything else the centre does. At a share of the attend
+//!    and assign decisions, the rule's choice and one other valid option drawn at random are
+//!    each taken on a copy, and the chats the decision touches (the worker's held chats and
+//!    every option's chat) run to their end under the current policy
+//!    (`HandoffEnv::rollout_touched`): a worker's choice of chat delays their other chats, so it
+//!    is credited with what all of them come to, and with the human replies they take, the
+//!    worker time the other customers lose (`rollout.credit = "horizon"` adds up the whole
+//!    centre's reward over `rollout.horizon_s` instead).
 //! 2. **Fit.** Ridge regressions of the chat's reward gain from the AI and of the human replies
-//!    the AI saves on the decision's features ([`route_features`]), and of the chat's reward
-//!    gain with the quicker worker on the gap in pace ([`pace_features`]): estimates given what
-//!    a dispatcher sees (they average over the futures the copies knew).
+//!    the AI saves on the decision's features ([`route_features`]), of the chat's reward gain
+//!    with the quicker worker on the gap in pace ([`pace_features`]), and of the centre's gain
+//!    with the other option on the difference of the two options' traits (`option_features`),
+//!    per kind: estimates given what a dispatcher sees (they average over the futures the copies
+//!    knew).
 //! 3. **Improve.** The AI's advantage is the gain plus a price per saved reply; the price, and
-//!    whether the pace correction is used, are chosen on validation episodes; the new policy is
-//!    the rule corrected where those advantages disagree with it ([`Corrected`]); the next
-//!    iteration rolls out under it.
+//!    whether the pace correction is used, are chosen on validation episodes, then whether the
+//!    attend and the assign corrections are added; the new policy is the rule corrected where
+//!    those advantages disagree with it ([`Corrected`]); the next iteration rolls out under it.
 //!
 //! [`train`] runs the iterations at full size on training seeds (hashed from the run's seed),
 //! makes the choices on the validation seeds, and writes the corrected rule as a policy file
@@ -28,17 +39,18 @@ use std::path::Path;
 use std::time::Instant;
 
 use handoff_agents::corrected::{
-    PACE_FEATURES, ROUTE_FEATURES, pace_features, quicker_peer, route_choice, route_features,
+    OPTION_FEATURES, PACE_FEATURES, ROUTE_FEATURES, option_features, pace_features, quicker_peer,
+    route_choice, route_features,
 };
 use handoff_agents::spec::{self, CorrectionRecord, PolicyFile};
-use handoff_agents::{Advantage, Corrected, make_env};
+use handoff_agents::{Advantage, Corrected, Corrections, make_env};
 use handoff_env::rng::{Stream, derive_seed, uniform};
-use handoff_env::{ModelStamp, Observation, Policy, Scenario};
+use handoff_env::{DecisionKind, HandoffEnv, ModelStamp, Observation, Policy, Scenario, Touched};
 use handoff_eval::{EpisodeResult, mean_kpis, run_episodes, stats};
 use rand::SeedableRng;
 use rayon::prelude::*;
 
-use crate::config::TrainConfig;
+use crate::config::{Credit, TrainConfig};
 use crate::error::TrainError;
 use crate::logger::Logger;
 use crate::setup::{self, TrainingScenario};
@@ -49,6 +61,10 @@ use crate::train::{
 
 /// The policy file a rollout run writes into its directory.
 pub const POLICY_FILE: &str = "policy.toml";
+
+/// The file listing every candidate the validation compared, what it earned over the rule
+/// (paired over the validation seeds, with its standard error) and whether it was kept.
+pub const VALIDATION_FILE: &str = "validation.csv";
 
 /// One rollout comparison of an AI-or-worker decision: its features and what the AI changes for
 /// the chat, on the same random numbers.
@@ -73,6 +89,20 @@ pub struct PaceSample {
     pub reward_gain: f64,
 }
 
+/// One rollout comparison of an attend or assign decision: the features of the other option
+/// against the rule's choice, and what the other option changes, on the same random numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptionSample {
+    /// `option_features` of the other option against the rule's.
+    pub features: [f64; OPTION_FEATURES],
+    /// The reward credited ([`Credit`]) with the other option minus with the rule's.
+    pub reward_gain: f64,
+    /// Human replies the touched chats take with the rule's option minus with the other: the
+    /// worker time the other option saves for the customers not counted ([`Credit::Chats`];
+    /// 0 with [`Credit::Horizon`], which counts every customer).
+    pub replies_saved: f64,
+}
+
 /// The comparisons of one or more episodes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Samples {
@@ -80,6 +110,10 @@ pub struct Samples {
     pub route: Vec<Sample>,
     /// Worker choices.
     pub pace: Vec<PaceSample>,
+    /// Attend decisions.
+    pub attend: Vec<OptionSample>,
+    /// Assign decisions.
+    pub assign: Vec<OptionSample>,
 }
 
 impl Samples {
@@ -87,11 +121,13 @@ impl Samples {
     pub fn extend(&mut self, other: Samples) {
         self.route.extend(other.route);
         self.pace.extend(other.pace);
+        self.attend.extend(other.attend);
+        self.assign.extend(other.assign);
     }
 
-    /// Comparisons of both kinds.
+    /// Comparisons of every kind.
     pub fn len(&self) -> usize {
-        self.route.len() + self.pace.len()
+        self.route.len() + self.pace.len() + self.attend.len() + self.assign.len()
     }
 
     /// Whether there are none.
@@ -100,40 +136,65 @@ impl Samples {
     }
 }
 
-/// How samples are collected.
+/// How samples are collected: the share of each kind of decision compared by rollout (0 to 1;
+/// 0 leaves the kind to the rule).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Collection {
-    /// Share of the AI-or-worker decisions compared by rollout (0 to 1).
+    /// Share of the AI-or-worker decisions.
     pub share: f64,
-    /// Share of the worker choices with a quicker peer compared by rollout (0 to 1).
+    /// Share of the worker choices with a quicker peer.
     pub pace_share: f64,
+    /// Share of the attend decisions.
+    pub attend_share: f64,
+    /// Share of the assign decisions.
+    pub assign_share: f64,
+    /// What an attend or assign comparison credits the option with.
+    pub credit: Credit,
+    /// Simulated seconds over which [`Credit::Horizon`] adds up the reward.
+    pub horizon_s: f64,
 }
 
-/// The current policy's corrections.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Corrections {
-    /// The AI's advantage ([`route_features`]).
-    pub route: Advantage,
-    /// The quicker worker's advantage ([`pace_features`]).
-    pub pace: Advantage,
+/// The rule `rule` with `corrections`, as the learner runs it.
+fn corrected(rule: Box<dyn Policy>, corrections: &Corrections) -> Corrected {
+    Corrected::new("rollout", rule, corrections.clone())
 }
 
-impl Corrections {
-    /// No correction: the rule itself.
-    pub fn none() -> Self {
-        Self { route: Advantage::zero(ROUTE_FEATURES), pace: Advantage::zero(PACE_FEATURES) }
-    }
-
-    /// The rule `rule` with these corrections.
-    pub fn apply(&self, rule: Box<dyn Policy>) -> Corrected {
-        Corrected::new("rollout", rule, self.route.clone(), self.pace.clone())
-    }
+/// The comparison of the rule's choice `rule` at the attend or assign decision of `env` with
+/// another valid option drawn by `sampler`, each credited as `collection` says under
+/// `acting`; `None` when there is no other option.
+fn compare_options(
+    env: &HandoffEnv,
+    rule: usize,
+    acting: &Corrected,
+    collection: Collection,
+    sampler: &mut rand_pcg::Pcg64Mcg,
+) -> Option<OptionSample> {
+    let Collection { credit, horizon_s, .. } = collection;
+    let obs = env.observation();
+    let others = obs.valid_count().checked_sub(1).filter(|&n| n > 0)?;
+    // the k-th valid option other than the rule's
+    let k = ((uniform(sampler) * others as f64) as usize).min(others - 1);
+    let other = obs.valid_actions().filter(|&i| i != rule).nth(k)?;
+    let with = |action| {
+        let credit = match credit {
+            Credit::Chats => env.rollout_touched(action, acting).map(Option::unwrap_or_default),
+            Credit::Horizon => env
+                .rollout_return(action, acting, horizon_s)
+                .map(|reward| Touched { reward, human_replies: 0 }),
+        };
+        credit.expect("the options compared are valid")
+    };
+    let (with_other, with_rule) = (with(other), with(rule));
+    Some(OptionSample {
+        features: option_features(obs, rule, other),
+        reward_gain: with_other.reward - with_rule.reward,
+        replies_saved: f64::from(with_rule.human_replies) - f64::from(with_other.human_replies),
+    })
 }
 
 /// Runs the rule `make_rule` builds, with `corrections`, on `scenario` from `seed` (the
-/// scenario's fallback making the decisions the agent does not control) and compares the two
-/// options of a share of its AI-or-worker decisions and of its worker choices by rollout under
-/// that policy.
+/// scenario's fallback making the decisions the agent does not control) and compares the
+/// options of a share of each kind of its decisions by rollout under that policy.
 pub fn collect(
     scenario: &Scenario,
     seed: u64,
@@ -142,7 +203,7 @@ pub fn collect(
     collection: Collection,
 ) -> Samples {
     let mut env = make_env(scenario.clone()).expect("the scenario's fallback is checked");
-    let mut acting = corrections.apply(make_rule());
+    let mut acting = corrected(make_rule(), corrections);
     // what the acting policy routes before its pace correction, asked on its own copy so that
     // the acting policy sees each decision once
     let mut probe = acting.clone();
@@ -171,7 +232,21 @@ pub fn collect(
                 });
             }
         }
-        if collection.pace_share > 0.0 && obs.kind == handoff_env::DecisionKind::Route {
+        let option_share = match obs.kind {
+            DecisionKind::Route => 0.0,
+            DecisionKind::Attend => collection.attend_share,
+            DecisionKind::Assign => collection.assign_share,
+        };
+        if option_share > 0.0 && uniform(&mut sampler) < option_share {
+            let rule_choice = rule.act(obs);
+            let compared = compare_options(&env, rule_choice, &acting, collection, &mut sampler);
+            match (obs.kind, compared) {
+                (DecisionKind::Attend, Some(sample)) => samples.attend.push(sample),
+                (DecisionKind::Assign, Some(sample)) => samples.assign.push(sample),
+                _ => {}
+            }
+        }
+        if collection.pace_share > 0.0 && obs.kind == DecisionKind::Route {
             let chosen = probe.routed(obs);
             let peer =
                 quicker_peer(obs, chosen).filter(|_| uniform(&mut sampler) < collection.pace_share);
@@ -190,7 +265,9 @@ pub fn collect(
     samples
 }
 
-/// [`collect`] on `seeds` consecutive seeds from `first_seed`, in parallel, in seed order.
+/// [`collect`] on `seeds` consecutive seeds from `first_seed`, in parallel, in seed order,
+/// calling `on_batch` with the seeds done and the samples so far after each batch of twice as
+/// many seeds as threads: progress that does not change the samples.
 pub fn collect_seeds(
     scenario: &Scenario,
     first_seed: u64,
@@ -198,18 +275,21 @@ pub fn collect_seeds(
     make_rule: &(dyn Fn() -> Box<dyn Policy> + Sync),
     corrections: &Corrections,
     collection: Collection,
-    on_seed: &(dyn Fn() + Sync),
+    on_batch: &mut dyn FnMut(u64, &Samples),
 ) -> Samples {
-    let per_seed: Vec<Samples> = (first_seed..first_seed + seeds)
-        .into_par_iter()
-        .map(|seed| {
-            let samples = collect(scenario, seed, make_rule, corrections, collection);
-            on_seed();
-            samples
-        })
-        .collect();
+    let batch = 2 * rayon::current_num_threads() as u64;
     let mut all = Samples::default();
-    per_seed.into_iter().for_each(|s| all.extend(s));
+    let mut next = first_seed;
+    while next < first_seed + seeds {
+        let end = (next + batch).min(first_seed + seeds);
+        let per_seed: Vec<Samples> = (next..end)
+            .into_par_iter()
+            .map(|seed| collect(scenario, seed, make_rule, corrections, collection))
+            .collect();
+        per_seed.into_iter().for_each(|s| all.extend(s));
+        next = end;
+        on_batch(next - first_seed, &all);
+    }
     all
 }
 
@@ -234,8 +314,8 @@ pub fn fit<const N: usize>(rows: &[([f64; N], f64)], ridge: f64) -> Option<Vec<f
     Some(gram.cholesky()?.solve(&moment).iter().copied().collect())
 }
 
-/// The two fitted estimates, the chat's own gain from the AI and the human replies it saves,
-/// and their sum at a price per saved reply.
+/// Two fitted estimates of the other option's advantage, the reward gain of the chats
+/// compared and the human replies it saves, and their sum at a price per saved reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimates {
     /// Weights of the reward gain.
@@ -245,19 +325,27 @@ pub struct Estimates {
 }
 
 impl Estimates {
-    /// Fits both on `samples`.
+    /// Fits both on the route comparisons `samples`.
     pub fn fit(samples: &[Sample], ridge: f64) -> Option<Self> {
-        let rows = |target: fn(&Sample) -> f64| -> Vec<_> {
-            samples.iter().map(|s| (s.features, target(s))).collect()
-        };
-        Some(Self {
-            reward_gain: fit(&rows(|s| s.reward_gain), ridge)?,
-            replies_saved: fit(&rows(|s| s.replies_saved), ridge)?,
-        })
+        Self::fit_rows(samples.iter().map(|s| (s.features, s.reward_gain, s.replies_saved)), ridge)
     }
 
-    /// The AI's advantage with a saved human reply worth `reply_value` reward to the other
-    /// customers.
+    /// Fits both on the attend or assign comparisons `samples`.
+    pub fn fit_options(samples: &[OptionSample], ridge: f64) -> Option<Self> {
+        Self::fit_rows(samples.iter().map(|s| (s.features, s.reward_gain, s.replies_saved)), ridge)
+    }
+
+    /// Fits both on rows of (features, reward gain, replies saved).
+    fn fit_rows<const N: usize>(
+        rows: impl Iterator<Item = ([f64; N], f64, f64)>,
+        ridge: f64,
+    ) -> Option<Self> {
+        let (gains, saved): (Vec<_>, Vec<_>) = rows.map(|(x, g, r)| ((x, g), (x, r))).unzip();
+        Some(Self { reward_gain: fit(&gains, ridge)?, replies_saved: fit(&saved, ridge)? })
+    }
+
+    /// The other option's advantage with a saved human reply worth `reply_value` reward to
+    /// the other customers.
     pub fn advantage(&self, reply_value: f64) -> Advantage {
         let weights =
             self.reward_gain.iter().zip(&self.replies_saved).map(|(g, r)| g + reply_value * r);
@@ -279,14 +367,21 @@ struct Chosen {
     reply_value: Option<f64>,
     /// Whether the pace correction is used.
     pace: bool,
+    /// The price of a saved reply of the attend correction, `None` without it.
+    attend: Option<f64>,
+    /// The price of a saved reply of the assign correction, `None` without it.
+    assign: Option<f64>,
     /// The validation episodes.
     episodes: Vec<EpisodeResult>,
 }
 
 impl Chosen {
-    /// How many of the two corrections (route, pace) it uses.
+    /// How many of the four corrections (route, pace, attend, assign) it uses.
     fn corrections(&self) -> usize {
-        usize::from(self.reply_value.is_some()) + usize::from(self.pace)
+        usize::from(self.reply_value.is_some())
+            + usize::from(self.pace)
+            + usize::from(self.attend.is_some())
+            + usize::from(self.assign.is_some())
     }
 }
 
@@ -314,6 +409,76 @@ fn choose(candidates: Vec<Chosen>) -> Chosen {
         .filter(within_noise)
         .min_by_key(Chosen::corrections)
         .expect("the best is within its own noise")
+}
+
+/// The rows of [`VALIDATION_FILE`], one per candidate, in the order they were compared.
+#[derive(Default)]
+struct ValidationReport {
+    /// Each row's cells but the last, and whether it was kept.
+    rows: Vec<(String, bool)>,
+    /// The corrections of each row of the stage being chosen (from `stage`), to mark the kept.
+    keys: Vec<[Option<f64>; 4]>,
+    /// The first row of the stage being chosen.
+    stage: usize,
+}
+
+impl ValidationReport {
+    /// The corrections of `c`: route price, pace (1 or none), attend price, assign price.
+    fn key(c: &Chosen) -> [Option<f64>; 4] {
+        [c.reply_value, c.pace.then_some(1.0), c.attend, c.assign]
+    }
+
+    /// Starts a stage with `candidates` of `iteration`, each paired with the rule's
+    /// `rule_episodes`.
+    fn record(&mut self, iteration: u64, candidates: &[Chosen], rule_episodes: &[EpisodeResult]) {
+        let cell = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
+        self.stage = self.rows.len();
+        self.keys.clear();
+        for c in candidates {
+            let gains: Vec<f64> = c
+                .episodes
+                .iter()
+                .zip(rule_episodes)
+                .map(|(e, r)| e.episode_return - r.episode_return)
+                .collect();
+            let row = format!(
+                "{iteration},{},{},{},{},{:.3},{:.3},{:.3}",
+                cell(c.reply_value),
+                c.pace,
+                cell(c.attend),
+                cell(c.assign),
+                c.mean,
+                stats::mean(&gains),
+                stats::standard_error(&gains),
+            );
+            self.rows.push((row, false));
+            self.keys.push(Self::key(c));
+        }
+    }
+
+    /// Marks the stage's row with `chosen`'s corrections kept (none when the stage kept what
+    /// an earlier stage chose).
+    fn keep(&mut self, chosen: &Chosen) {
+        let key = Self::key(chosen);
+        if let Some(i) = self.keys.iter().position(|k| *k == key) {
+            self.rows[self.stage + i].1 = true;
+        }
+    }
+
+    /// Writes the rows with their header to `path`, atomically.
+    fn write(&self, path: &Path) -> Result<(), TrainError> {
+        let mut text = String::from(
+            "iteration,route_reply_value,pace,attend_reply_value,assign_reply_value,\
+             mean_return,minus_rule,minus_rule_se,kept\n",
+        );
+        for (row, kept) in &self.rows {
+            text.push_str(&format!("{row},{kept}\n"));
+        }
+        let tmp = path.with_extension("csv.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| TrainError::write(path, e))
+    }
 }
 
 /// The rule a run improves: `rollout.rule`, or the best heuristic on the validation seeds.
@@ -344,6 +509,111 @@ fn validate(
     (stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>()), episodes)
 }
 
+/// The decision kinds a run corrects: `rollout.kinds`, each one the scenario gives the agent,
+/// or all of those.
+fn corrected_kinds(
+    config: &TrainConfig,
+    scenario: &Scenario,
+) -> Result<Vec<DecisionKind>, TrainError> {
+    let control = &scenario.env.control;
+    if let Some(kind) = config.rollout.kinds.iter().find(|k| !control.contains(k)) {
+        let given: Vec<&str> = control.iter().map(|k| k.label()).collect();
+        return Err(TrainError::Config(format!(
+            "rollout.kinds: {} is not a decision the agent makes in {} (env.control = [{}])",
+            kind.label(),
+            config.scenario,
+            given.join(", ")
+        )));
+    }
+    Ok(if config.rollout.kinds.is_empty() { control.clone() } else { config.rollout.kinds.clone() })
+}
+
+/// The collection of `r`, with the kinds not in `kinds` left to the rule.
+fn collection(r: &crate::config::RolloutConfig, kinds: &[DecisionKind]) -> Collection {
+    let on = |kind: DecisionKind, share: f64| if kinds.contains(&kind) { share } else { 0.0 };
+    Collection {
+        share: on(DecisionKind::Route, r.share),
+        pace_share: on(DecisionKind::Route, r.pace_share),
+        attend_share: on(DecisionKind::Attend, r.attend_share),
+        assign_share: on(DecisionKind::Assign, r.assign_share),
+        credit: r.credit,
+        horizon_s: r.horizon_s,
+    }
+}
+
+/// The estimates fitted on one iteration's samples, `None` for a kind without enough.
+struct Fitted {
+    /// The route estimates.
+    route: Option<Estimates>,
+    /// The pace estimate.
+    pace: Option<Advantage>,
+    /// The attend estimates.
+    attend: Option<Estimates>,
+    /// The assign estimates.
+    assign: Option<Estimates>,
+}
+
+impl Fitted {
+    /// Fits every kind `collection` compares; an error when routing is compared but too few
+    /// of its decisions were.
+    fn fit(samples: &Samples, ridge: f64, collection: Collection) -> Result<Self, TrainError> {
+        let route = if collection.share > 0.0 {
+            Some(Estimates::fit(&samples.route, ridge).ok_or_else(|| {
+                TrainError::Config(format!(
+                    "only {} rollout comparisons: the scenario has too few AI-or-worker \
+                     decisions (raise rollout.seeds or rollout.share, or leave route out of \
+                     rollout.kinds)",
+                    samples.route.len()
+                ))
+            })?)
+        } else {
+            None
+        };
+        Ok(Self {
+            route,
+            pace: fit_pace(&samples.pace, ridge),
+            attend: Estimates::fit_options(&samples.attend, ridge),
+            assign: Estimates::fit_options(&samples.assign, ridge),
+        })
+    }
+
+    /// Whether there is a route estimate.
+    fn routes(&self) -> bool {
+        self.route.is_some()
+    }
+
+    /// The corrections `chosen` uses.
+    fn corrections(&self, chosen: &Chosen) -> Corrections {
+        let none = Corrections::none();
+        let priced =
+            |fitted: &Option<Estimates>, value: Option<f64>, zero: Advantage| match (fitted, value)
+            {
+                (Some(estimates), Some(value)) => estimates.advantage(value),
+                _ => zero,
+            };
+        Corrections {
+            route: priced(&self.route, chosen.reply_value, none.route),
+            pace: self.pace.clone().filter(|_| chosen.pace).unwrap_or(none.pace),
+            attend: priced(&self.attend, chosen.attend, none.attend),
+            assign: priced(&self.assign, chosen.assign, none.assign),
+        }
+    }
+}
+
+/// `on` with its validation episodes and mean, the corrections it names taken from `fitted`.
+fn validated(
+    on: Chosen,
+    fitted: &Fitted,
+    validation: &Scenario,
+    seeds: u64,
+    make_rule: &(dyn Fn() -> Box<dyn Policy> + Sync),
+) -> Chosen {
+    let corrections = fitted.corrections(&on);
+    let (mean, episodes) =
+        validate(validation, seeds, &|| Box::new(corrected(make_rule(), &corrections)));
+    Chosen { mean, episodes, ..on }
+}
+
 /// Trains the rollout learner with `config` into `options.run_dir` (see the module's docs),
 /// calling `on_progress` after every iteration. A run is short (minutes) and is not
 /// resumed: `options.resume` on a complete run returns it as it is.
@@ -357,6 +627,7 @@ pub fn train(
     let policy_path = run.join(POLICY_FILE);
     let r = &config.rollout;
     let target = setup::target_scenario(config)?;
+    let kinds = corrected_kinds(config, &target)?;
     let mut scenario = target.clone();
     if config.days > 0 {
         scenario.days = config.days;
@@ -394,12 +665,16 @@ pub fn train(
         mean: rule_return,
         reply_value: None,
         pace: false,
+        attend: None,
+        assign: None,
         episodes: rule_validation.1.clone(),
     };
     let mut chosen = rule_only();
-    let collection = Collection { share: r.share, pace_share: r.pace_share };
+    let mut report = ValidationReport::default();
+    let collection = collection(r, &kinds);
     for iteration in 0..r.iterations {
         let first_seed = derive_seed(config.seed, Stream::Policy, iteration);
+        let earlier = samples.len();
         let collected = collect_seeds(
             &scenario,
             first_seed,
@@ -407,50 +682,66 @@ pub fn train(
             &make_rule,
             &corrections,
             collection,
-            &|| {},
+            &mut |done, so_far| {
+                on_progress(&Progress {
+                    global_step: iteration * r.seeds + done,
+                    total_steps: total,
+                    sps: (earlier + so_far.len()) as f64 / started.elapsed().as_secs_f64(),
+                    recent_return: None,
+                });
+            },
         );
         samples.extend(collected);
         let step = (iteration + 1) * r.seeds;
-        on_progress(&Progress {
-            global_step: step,
-            total_steps: total,
-            sps: samples.len() as f64 / started.elapsed().as_secs_f64(),
-            recent_return: None,
-        });
         logger.scalar("rollout/samples", samples.route.len() as f64, step);
         logger.scalar("rollout/pace_samples", samples.pace.len() as f64, step);
-        let estimates = Estimates::fit(&samples.route, r.ridge).ok_or_else(|| {
-            TrainError::Config(format!(
-                "only {} rollout comparisons: the scenario has too few AI-or-worker decisions \
-                 (raise rollout.seeds or rollout.share)",
-                samples.route.len()
-            ))
-        })?;
-        let pace = fit_pace(&samples.pace, r.ridge);
-        // the corrections with a saved reply priced at `reply_value` (none without) and the
-        // pace correction or not
-        let corrections_for = |reply_value: Option<f64>, with_pace: bool| Corrections {
-            route: reply_value
-                .map_or_else(|| Advantage::zero(ROUTE_FEATURES), |v| estimates.advantage(v)),
-            pace: pace
-                .clone()
-                .filter(|_| with_pace)
-                .unwrap_or_else(|| Advantage::zero(PACE_FEATURES)),
-        };
+        logger.scalar("rollout/attend_samples", samples.attend.len() as f64, step);
+        logger.scalar("rollout/assign_samples", samples.assign.len() as f64, step);
+        let fitted = Fitted::fit(&samples, r.ridge, collection)?;
         let mut candidates = vec![rule_only()];
         let values = std::iter::once(None).chain(r.reply_values.iter().map(|&v| Some(v)));
         for (reply_value, with_pace) in values.flat_map(|v| [(v, false), (v, true)]).skip(1) {
-            if with_pace && pace.is_none() {
+            if (with_pace && fitted.pace.is_none()) || (reply_value.is_some() && !fitted.routes()) {
                 continue;
             }
-            let candidate = corrections_for(reply_value, with_pace);
-            let (mean, episodes) = validate(&validation, r.validation_seeds, &|| {
-                Box::new(candidate.apply(make_rule()))
-            });
-            candidates.push(Chosen { mean, reply_value, pace: with_pace, episodes });
+            let on = Chosen { reply_value, pace: with_pace, ..rule_only() };
+            candidates.push(validated(on, &fitted, &validation, r.validation_seeds, &make_rule));
         }
+        report.record(iteration, &candidates, &rule_validation.1);
         chosen = choose(candidates);
-        corrections = corrections_for(chosen.reply_value, chosen.pace);
+        report.keep(&chosen);
+        // then the attend and the assign corrections, each priced like the route's, one kind at
+        // a time on top of what was chosen before
+        for kind in [DecisionKind::Attend, DecisionKind::Assign] {
+            let estimates = match kind {
+                DecisionKind::Attend => &fitted.attend,
+                _ => &fitted.assign,
+            };
+            if estimates.is_none() {
+                continue;
+            }
+            let mut candidates = Vec::new();
+            for value in r.option_reply_values.iter().map(|&v| Some(v)) {
+                let on = match kind {
+                    DecisionKind::Attend => {
+                        Chosen { attend: value, episodes: Vec::new(), ..chosen }
+                    }
+                    _ => Chosen { assign: value, episodes: Vec::new(), ..chosen },
+                };
+                candidates.push(validated(
+                    on,
+                    &fitted,
+                    &validation,
+                    r.validation_seeds,
+                    &make_rule,
+                ));
+            }
+            candidates.insert(0, chosen);
+            report.record(iteration, &candidates[1..], &rule_validation.1);
+            chosen = choose(candidates);
+            report.keep(&chosen);
+        }
+        corrections = fitted.corrections(&chosen);
         logger.scalar("eval/return", chosen.mean, step);
         logger.scalar("eval/best_heuristic_return", rule_return, step);
         logger.flush()?;
@@ -459,6 +750,9 @@ pub fn train(
     let mut named = Scenario::load(&config.scenario)?;
     named.days = scenario.days;
     let stamp = ModelStamp::of(&named);
+    let used = |on: Option<f64>, advantage: &Advantage| {
+        if on.is_some() { advantage.weights.clone() } else { Vec::new() }
+    };
     let file = PolicyFile {
         correction: Some(CorrectionRecord {
             rule: rule_name.clone(),
@@ -469,9 +763,12 @@ pub fn train(
             samples: samples.len() as u64,
             weights: corrections.route.weights.clone(),
             pace_weights: if chosen.pace { corrections.pace.weights.clone() } else { Vec::new() },
+            attend_weights: used(chosen.attend, &corrections.attend),
+            assign_weights: used(chosen.assign, &corrections.assign),
         }),
         ..rule
     };
+    report.write(&run.join(VALIDATION_FILE))?;
     let path_text = policy_path.display().to_string();
     let tmp = run.join(".policy.toml.tmp");
     std::fs::write(&tmp, file.to_toml(&path_text))
@@ -506,7 +803,7 @@ fn resumed(
     let text = std::fs::read_to_string(&saved).ok();
     let matches = text
         .and_then(|t| TrainConfig::from_toml(&saved.display().to_string(), &t).ok())
-        .is_some_and(|c| c == *config);
+        .is_some_and(|c| c.to_toml() == config.to_toml());
     if !policy_path.exists() || !matches {
         return Err(TrainError::Checkpoint(format!(
             "{} holds no complete rollout run with this configuration: a rollout run takes \
@@ -545,7 +842,14 @@ mod tests {
             .iter()
             .map(|&episode_return| EpisodeResult { seed: 0, episode_return, kpis: Kpis::default() })
             .collect();
-        Chosen { mean: stats::mean(returns), reply_value, pace, episodes }
+        Chosen {
+            mean: stats::mean(returns),
+            reply_value,
+            pace,
+            attend: None,
+            assign: None,
+            episodes,
+        }
     }
 
     #[test]
@@ -565,6 +869,43 @@ mod tests {
         let noisy = candidate(Some(0.1), false, &[5.0, -3.0, 5.0, -3.0]);
         let chosen = choose(vec![rule(), noisy]);
         assert_eq!((chosen.reply_value, chosen.pace), (None, false));
+    }
+
+    #[test]
+    fn the_kinds_left_out_are_left_to_the_rule_and_one_the_agent_does_not_make_is_refused() {
+        let scenario = Scenario::builtin("small").unwrap();
+        let mut config = TrainConfig { scenario: "small".to_string(), ..TrainConfig::default() };
+        let all = corrected_kinds(&config, &scenario).unwrap();
+        assert_eq!(all, [DecisionKind::Route, DecisionKind::Attend], "small's own control");
+        let every = collection(&config.rollout, &all);
+        assert!(every.share > 0.0 && every.pace_share > 0.0 && every.attend_share > 0.0);
+        assert_eq!(every.assign_share, 0.0, "small does not give the agent the queue");
+        config.rollout.kinds = vec![DecisionKind::Attend];
+        let attend = collection(&config.rollout, &corrected_kinds(&config, &scenario).unwrap());
+        assert_eq!((attend.share, attend.pace_share), (0.0, 0.0), "routing left to the rule");
+        assert_eq!(attend.attend_share, config.rollout.attend_share);
+        config.rollout.kinds = vec![DecisionKind::Assign];
+        let Err(TrainError::Config(message)) = corrected_kinds(&config, &scenario) else {
+            panic!("assign is not small's")
+        };
+        assert!(message.starts_with("rollout.kinds: assign is not a decision"), "{message}");
+    }
+
+    #[test]
+    fn the_validation_report_marks_the_candidate_each_stage_kept() {
+        let rule = candidate(None, false, &[0.0, 0.0]);
+        let pace = candidate(None, true, &[3.0, 5.0]);
+        let mut report = ValidationReport::default();
+        report.record(0, &[rule, pace], &candidate(None, false, &[0.0, 0.0]).episodes);
+        report.keep(&candidate(None, true, &[3.0, 5.0]));
+        let rows: Vec<&str> = report.rows.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(rows, ["0,,false,,,0.000,0.000,0.000", "0,,true,,,4.000,4.000,1.000"]);
+        assert_eq!(report.rows.iter().map(|r| r.1).collect::<Vec<_>>(), [false, true]);
+        // a stage that keeps what an earlier one chose marks none of its own rows
+        let attend = Chosen { attend: Some(0.4), ..candidate(None, true, &[2.0, 2.0]) };
+        report.record(0, &[attend], &candidate(None, false, &[0.0, 0.0]).episodes);
+        report.keep(&candidate(None, true, &[3.0, 5.0]));
+        assert_eq!(report.rows.iter().map(|r| r.1).collect::<Vec<_>>(), [false, true, false]);
     }
 
     #[test]

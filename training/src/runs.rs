@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::checkpoint;
-use crate::config::TrainConfig;
+use crate::config::{Algo, TrainConfig};
 use crate::error::TrainError;
 
 /// Where runs go when no directory is named.
@@ -47,11 +47,14 @@ pub struct RunSummary {
     pub algo: String,
     /// The scenario trained on.
     pub scenario: String,
-    /// Environment steps of the whole run.
+    /// What `steps` counts: environment steps (PPO, DQN) or training episodes (rollout).
+    pub unit: &'static str,
+    /// Steps of the whole run.
     pub steps: u64,
-    /// Environment steps of the newest checkpoint (0 when there is none).
+    /// Steps of the newest checkpoint, or of the finished rollout run (0 when there is none).
     pub checkpoint_step: u64,
-    /// Whether the newest checkpoint ends the run.
+    /// Whether the newest checkpoint ends the run (a rollout run: whether its policy file is
+    /// written).
     pub complete: bool,
     /// The best validation return (its policy is in `best/`), if the run validated.
     pub best_return: Option<f64>,
@@ -84,6 +87,7 @@ pub fn summarise(dir: &Path) -> Option<RunSummary> {
         dir: dir.to_path_buf(),
         algo: config.algo.name().to_string(),
         scenario: config.scenario.clone(),
+        unit: "steps",
         steps: config.steps,
         checkpoint_step: 0,
         complete: false,
@@ -91,6 +95,9 @@ pub fn summarise(dir: &Path) -> Option<RunSummary> {
         problem: None,
         model_mismatch: None,
     };
+    if config.algo == Algo::Rollout {
+        return Some(rollout_summary(dir, &config, summary));
+    }
     if !dir.join("checkpoints").join(LATEST).exists() {
         summary.problem = Some("no checkpoint yet".to_string());
         return Some(summary);
@@ -106,6 +113,22 @@ pub fn summarise(dir: &Path) -> Option<RunSummary> {
         Err(e) => summary.problem = Some(e.to_string()),
     }
     Some(summary)
+}
+
+/// The summary of a rollout run: complete once its policy file is written (a rollout run is
+/// not checkpointed), its validation return the last one logged.
+fn rollout_summary(dir: &Path, config: &TrainConfig, summary: RunSummary) -> RunSummary {
+    let episodes = config.rollout.seeds * config.rollout.iterations;
+    let complete = dir.join(crate::rollout::POLICY_FILE).is_file();
+    RunSummary {
+        unit: "episodes",
+        steps: episodes,
+        checkpoint_step: if complete { episodes } else { 0 },
+        complete,
+        best_return: crate::logger::read_scalars(dir, "eval/return").last().map(|&(_, v)| v),
+        problem: (!complete).then(|| "no policy yet: start it again".to_string()),
+        ..summary
+    }
 }
 
 #[cfg(test)]

@@ -322,6 +322,8 @@ pub struct BenchReport {
     pub vector: VectorBench,
     /// The default learner's policy (a rule with a linear correction) per decision.
     pub corrected: DecisionBench,
+    /// The default learner's comparisons on copies of the centre.
+    pub comparisons: ComparisonBench,
     /// PPO training and inference (absent with `--skip-learner`).
     pub learner: Option<LearnerBench>,
 }
@@ -354,12 +356,17 @@ const BENCH_RULE: &str = "surge-c-mu-theta";
 /// the environment following the rule.
 pub fn bench_decisions(scenario: &Scenario, decisions: u64) -> DecisionBench {
     use handoff_agents::Advantage;
-    use handoff_agents::corrected::{PACE_FEATURES, ROUTE_FEATURES};
+    use handoff_agents::corrected::{OPTION_FEATURES, PACE_FEATURES, ROUTE_FEATURES};
     let scenario = with_every_lever(scenario);
     let mut rule = handoff_agents::spec::resolve(BENCH_RULE, &scenario).expect("shipped");
-    let route = Advantage { weights: vec![1e-3; ROUTE_FEATURES] };
-    let pace = Advantage { weights: vec![1e-3; PACE_FEATURES] };
-    let mut corrected = handoff_agents::Corrected::new("corrected", rule.clone(), route, pace);
+    let small = |features| Advantage { weights: vec![1e-3; features] };
+    let corrections = handoff_agents::Corrections {
+        route: small(ROUTE_FEATURES),
+        pace: small(PACE_FEATURES),
+        attend: small(OPTION_FEATURES),
+        assign: small(OPTION_FEATURES),
+    };
+    let mut corrected = handoff_agents::Corrected::new("corrected", rule.clone(), corrections);
     let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
     let (mut rule_s, mut corrected_s, mut routings) = (0.0, 0.0, 0);
     let mut episodes = 1;
@@ -388,6 +395,79 @@ pub fn bench_decisions(scenario: &Scenario, decisions: u64) -> DecisionBench {
         corrected_routings: routings,
         rule_ns: 1e9 * rule_s / decisions as f64,
         corrected_ns: 1e9 * corrected_s / decisions as f64,
+    }
+}
+
+/// What the default learner's comparisons cost: options compared on copies of the centre, as
+/// `handoff train` compares them, one core.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparisonBench {
+    /// Scenario compared on (one day at its size).
+    pub scenario: String,
+    /// The rule that makes the other decisions.
+    pub rule: String,
+    /// Routings compared (the routed chat run to its end with each of two options).
+    pub route: u64,
+    /// Route comparisons a second.
+    pub route_per_s: f64,
+    /// Attend decisions compared (the touched chats run to their end with each of two options).
+    pub attend: u64,
+    /// Attend comparisons a second.
+    pub attend_per_s: f64,
+}
+
+/// The rule of the comparison benchmark: the default learner's rule on taobao.
+const COMPARISON_RULE: &str = "taobao-c-mu";
+
+/// Compares the first two options of every `ROUTE_EVERY`-th routing with a choice, and of
+/// every attend decision with one, over one day of `scenario` under [`COMPARISON_RULE`],
+/// timing the comparisons alone.
+pub fn bench_comparisons(scenario: &Scenario) -> ComparisonBench {
+    const ROUTE_EVERY: u64 = 20;
+    let mut scenario = scenario.clone();
+    scenario.days = 1;
+    scenario.env.control = vec![DecisionKind::Route, DecisionKind::Attend];
+    let mut rule = handoff_agents::spec::resolve(COMPARISON_RULE, &scenario).expect("shipped");
+    let mut env = make_env(scenario.clone()).expect("loaded with its fallback checked");
+    let (mut route, mut attend, mut routings) = (0u64, 0u64, 0u64);
+    let (mut route_s, mut attend_s) = (0.0, 0.0);
+    env.reset(1);
+    while !env.is_over() {
+        let obs = env.observation();
+        let options: Vec<usize> = obs.valid_actions().take(2).collect();
+        if options.len() == 2 {
+            let start = Instant::now();
+            match obs.kind {
+                DecisionKind::Route => {
+                    routings += 1;
+                    if routings % ROUTE_EVERY == 0 {
+                        for &o in &options {
+                            std::hint::black_box(env.rollout_chat(o, rule.as_ref()).ok());
+                        }
+                        route += 1;
+                        route_s += start.elapsed().as_secs_f64();
+                    }
+                }
+                _ => {
+                    for &o in &options {
+                        std::hint::black_box(env.rollout_touched(o, rule.as_ref()).ok());
+                    }
+                    attend += 1;
+                    attend_s += start.elapsed().as_secs_f64();
+                }
+            }
+        }
+        let action = rule.act(env.observation());
+        env.step(action).expect("the rule picks valid actions");
+    }
+    let rate = |n: u64, s: f64| if s > 0.0 { n as f64 / s } else { 0.0 };
+    ComparisonBench {
+        scenario: scenario.name.clone(),
+        rule: COMPARISON_RULE.into(),
+        route,
+        route_per_s: rate(route, route_s),
+        attend,
+        attend_per_s: rate(attend, attend_s),
     }
 }
 

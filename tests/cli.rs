@@ -167,6 +167,11 @@ fn bench_reports_both_throughputs_as_json() {
     assert_eq!(c["decisions"].as_u64().unwrap(), 5000);
     assert!(c["corrected_routings"].as_u64().unwrap() > 0, "{c}");
     assert!(c["rule_ns"].as_f64().unwrap() > 0.0 && c["corrected_ns"].as_f64().unwrap() > 0.0);
+    // the default learner's comparisons on copies of a day of the simulated centre
+    let m = &v["comparisons"];
+    assert_eq!(m["scenario"], "small", "{m}");
+    assert!(m["route"].as_u64().unwrap() > 10 && m["route_per_s"].as_f64().unwrap() > 0.0, "{m}");
+    assert!(m["attend"].as_u64().unwrap() > 0 && m["attend_per_s"].as_f64().unwrap() > 0.0, "{m}");
     let n = &v["encoding"];
     assert_eq!(n["encodings"].as_u64().unwrap(), 5000);
     assert!(n["floats"].as_u64().unwrap() > 17 && n["ns"].as_f64().unwrap() > 0.0, "{n}");

@@ -6,8 +6,9 @@ use handoff_env::scenario::DEFAULT_SCENARIO;
 use super::format::table;
 use super::{CliError, load_scenario, to_json};
 use crate::bench::{
-    BenchReport, bench_decisions, bench_draws, bench_encoding, bench_env, bench_event_queue,
-    bench_learner, bench_reference, bench_simulator, bench_vector, with_every_lever,
+    BenchReport, bench_comparisons, bench_decisions, bench_draws, bench_encoding, bench_env,
+    bench_event_queue, bench_learner, bench_reference, bench_simulator, bench_vector,
+    with_every_lever,
 };
 
 /// The options of `handoff bench`.
@@ -65,6 +66,7 @@ pub fn run(args: &BenchArgs) -> Result<String, CliError> {
         env_every_kind: bench_env(&with_every_lever(&env_scenario), args.steps, 1),
         vector: bench_vector(&env_scenario, args.vector_envs as usize, args.steps / 4),
         corrected: bench_decisions(&env_scenario, args.steps / 4),
+        comparisons: bench_comparisons(&sim_scenario),
         learner,
     };
     Ok(if args.json { to_json(&report) } else { render_text(&report) })
@@ -159,6 +161,19 @@ pub fn render_text(report: &BenchReport) -> String {
         format!("{:.0} ns/decision, no lookahead", c.corrected_ns),
         format!("{} decisions", relative(1e9 / c.corrected_ns)),
     ]);
+    let m = &report.comparisons;
+    for (kind, n, per_s) in
+        [("route", m.route, m.route_per_s), ("attend", m.attend, m.attend_per_s)]
+    {
+        rows.push(vec![
+            format!("rollout comparisons: {kind}, {} on {} (one core)", m.rule, m.scenario),
+            format!("{n} comparisons"),
+            format!("{:.2}", if per_s > 0.0 { n as f64 / per_s } else { 0.0 }),
+            format!("{per_s:.0} comparisons/s"),
+            // a comparison is long: three significant digits of its small share
+            format!("{:.3} comparisons", 1000.0 * per_s / r.ops_per_s),
+        ]);
+    }
     if let Some(l) = &report.learner {
         rows.push(vec![
             format!("train PPO on {} (updates included)", l.scenario),

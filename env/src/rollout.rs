@@ -92,9 +92,7 @@ impl HandoffEnv {
         let Some(chat_id) = self.simulator().chat_id(obs.chat.chat_slot) else {
             return Ok(None);
         };
-        let (copy, _) = self.clone().run_copy(action, rule, &[chat_id], |copy| {
-            copy.watched_records().all(|record| record.is_some())
-        })?;
+        let copy = self.clone().run_watching(action, rule, &[chat_id])?;
         Ok(copy.watched_records().next().flatten().copied())
     }
 
@@ -133,15 +131,25 @@ impl HandoffEnv {
             .collect();
         touched.sort_unstable();
         touched.dedup();
-        let (copy, _) = self.clone().run_copy(action, rule, &touched, |copy| {
-            copy.watched_records().all(|record| record.is_some())
-        })?;
+        let copy = self.clone().run_watching(action, rule, &touched)?;
         let mut touched = Touched::default();
         for record in copy.watched_records().flatten() {
             touched.reward += record.reward;
             touched.human_replies += record.human_replies;
         }
         Ok(Some(touched))
+    }
+
+    /// This copy of the environment after it took `action` and then `rule`'s actions until every
+    /// chat of `watch` has ended, or the episode did.
+    fn run_watching(
+        self,
+        action: usize,
+        rule: &dyn Policy,
+        watch: &[u64],
+    ) -> Result<HandoffEnv, StepError> {
+        let ended = |copy: &HandoffEnv| copy.watched_records().all(|record| record.is_some());
+        self.run_copy(action, rule, watch, ended).map(|(copy, _)| copy)
     }
 
     /// This copy of the environment (no step limit, watching the chats `watch`) after it took

@@ -99,24 +99,27 @@ impl std::str::FromStr for DeviceKind {
 }
 
 /// The heuristic PPO imitates at the start of a run, or none; written as its name (`""` for
-/// none) in configuration files: a built-in heuristic, optionally with parameters
-/// (`c-mu@max_chats=3`), a shipped tuned policy or a policy file.
+/// none, `"best"` for the best rule) in configuration files: a built-in heuristic, optionally
+/// with parameters (`c-mu@max_chats=3`), a shipped tuned policy or a policy file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum TeacherPolicy {
     /// PPO from scratch.
     None,
+    /// The best built-in or shipped tuned rule on the run's validation seeds of the scenario at
+    /// full size over its own days, the rule the default learner starts from.
+    Best,
     /// A heuristic as `handoff eval --policy` names it (see `handoff policies`).
     Builtin(String),
 }
 
+/// How a configuration file names [`TeacherPolicy::Best`].
+const BEST_TEACHER: &str = "best";
+
 impl TeacherPolicy {
-    /// The teacher's policy name, if there is a teacher.
-    pub fn name(&self) -> Option<&str> {
-        match self {
-            TeacherPolicy::None => None,
-            TeacherPolicy::Builtin(name) => Some(name),
-        }
+    /// Whether PPO has a teacher.
+    pub fn is_some(&self) -> bool {
+        *self != TeacherPolicy::None
     }
 }
 
@@ -126,6 +129,8 @@ impl TryFrom<String> for TeacherPolicy {
     fn try_from(name: String) -> Result<Self, String> {
         if name.is_empty() {
             Ok(TeacherPolicy::None)
+        } else if name == BEST_TEACHER {
+            Ok(TeacherPolicy::Best)
         } else {
             handoff_agents::spec::policy_file(&name).map_err(|e| e.to_string())?;
             Ok(TeacherPolicy::Builtin(name))
@@ -135,7 +140,11 @@ impl TryFrom<String> for TeacherPolicy {
 
 impl From<TeacherPolicy> for String {
     fn from(teacher: TeacherPolicy) -> String {
-        teacher.name().unwrap_or_default().to_string()
+        match teacher {
+            TeacherPolicy::None => String::new(),
+            TeacherPolicy::Best => BEST_TEACHER.to_string(),
+            TeacherPolicy::Builtin(name) => name,
+        }
     }
 }
 
@@ -335,7 +344,9 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Rewards are multiplied by this before learning (returns are logged unscaled).
     pub reward_scale: f64,
-    /// A built-in heuristic to imitate at the start ("" for none: PPO from scratch).
+    /// The rule to imitate at the start: "best" (the default: the best built-in or shipped
+    /// tuned rule on the validation seeds), a heuristic as `handoff eval --policy` names it, or
+    /// "" for none (PPO from scratch).
     pub teacher: TeacherPolicy,
     /// Environment steps spent imitating the teacher.
     pub teacher_steps: u64,
@@ -363,7 +374,7 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             reward_scale: 1.0,
-            teacher: TeacherPolicy::Builtin("c-mu".to_string()),
+            teacher: TeacherPolicy::Best,
             teacher_steps: 300_000,
             teacher_coef: 0.3,
         }

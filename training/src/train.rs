@@ -12,7 +12,7 @@ use handoff_env::{Policy, Scenario};
 use handoff_eval::{EvalConfig, EvalReport, evaluate};
 
 use crate::checkpoint::{self, CHECKPOINT_PREFIX, LoopState, PolicyMaker};
-use crate::config::{Algo, TrainConfig};
+use crate::config::{Algo, TeacherPolicy, TrainConfig};
 use crate::dqn::Dqn;
 use crate::error::TrainError;
 use crate::learner::{Learner, Teacher};
@@ -264,7 +264,16 @@ pub fn train(
     let mut last_checkpoint = None;
     let mut eval = None;
     let mut done_here = 0u64;
-    let mut teachers: Vec<Box<dyn Policy>> = match (config.algo, config.ppo.teacher.name()) {
+    let teacher = match (&config.ppo.teacher, config.algo) {
+        (_, Algo::Dqn) | (TeacherPolicy::None, _) => None,
+        // chosen where the rollout learner chooses its rule: at full size, over the scenario's
+        // own days
+        (TeacherPolicy::Best, _) => {
+            Some(best_heuristic(&setup::target_scenario(config)?, config.eval_seeds).0)
+        }
+        (TeacherPolicy::Builtin(name), _) => Some(name.clone()),
+    };
+    let mut teachers: Vec<Box<dyn Policy>> = match (config.algo, &teacher) {
         (Algo::Ppo, Some(teacher)) => (0..config.envs)
             .map(|_| spec::resolve(teacher, &scenario))
             .collect::<Result<_, _>>()

@@ -328,9 +328,9 @@ pub struct BenchReport {
     pub learner: Option<LearnerBench>,
 }
 
-/// The cost per decision of the policy `handoff train --algo rollout` writes (the rule with a
-/// linear correction of its AI-or-worker routing), against the rule alone, on the same
-/// decisions. The policy does not look ahead when it decides: its rollouts are made in training.
+/// The cost per decision of the policy `handoff train --algo rollout` writes (the rule with
+/// linear corrections of its routing, attend and assign decisions), against the rule alone, on
+/// the same decisions. The policy does not look ahead when it decides: its rollouts are made in training.
 #[derive(Debug, Clone, Serialize)]
 pub struct DecisionBench {
     /// Scenario decided on (the agent making every kind of decision).

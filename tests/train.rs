@@ -278,6 +278,11 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     let saved = std::fs::read_to_string(dir.join("a/config.toml")).unwrap();
     assert!(saved.contains("[rollout]") && !saved.contains("[ppo]"), "{saved}");
     assert!(!saved.contains("steps =") && !saved.contains("scale ="), "{saved}");
+    // a finished run is not overwritten without --force
+    let a_s = dir.join("a");
+    let o = handoff(&["train", "--config", config, "--run-dir", a_s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already holds a run"), "{}", stderr(&o));
     let validation = std::fs::read_to_string(dir.join("a/validation.csv")).unwrap();
     let kept = validation.lines().filter(|l| l.ends_with(",true")).count();
     assert!(validation.starts_with("iteration,route_reply_value,") && kept >= 1, "{validation}");

@@ -13,12 +13,15 @@
 //! order the simulator lists them. The option estimates ([`option_features`]) are the advantage
 //! of each other valid option of an attend or assign decision over the rule's choice, linear in
 //! the difference of the two options' features, with a bias that is the cost of leaving the
-//! rule's choice; the best option is taken where its advantage is positive. The policy takes the
-//! rule's action unless an estimate says another option is better, so with zero weights it *is* the rule, decision for decision
-//! (residual policy learning, Silver et al. 2018), and fitting the estimates to rollout
-//! comparisons on common random numbers is one step of policy iteration from the rule
-//! (Bertsekas's rollout, distilled). `handoff train --algo rollout` fits them
-//! (`training/src/rollout.rs`).
+//! rule's choice; the best option is taken where its advantage is positive. The options are
+//! those the centre allows: a takeover or a queued chat that the rule's own `max_chats` would
+//! refuse is one the correction may take (the limit is the rule's choice, not the centre's).
+//!
+//! The policy takes the rule's action unless an estimate says another option is better, so with
+//! zero weights it *is* the rule, decision for decision (residual policy learning, Silver et al.
+//! 2018), and fitting the estimates to rollout comparisons on common random numbers is one step
+//! of policy iteration from the rule (Bertsekas's rollout, distilled). `handoff train --algo
+//! rollout` fits them (`training/src/rollout.rs`).
 
 use handoff_env::{Candidate, CandidateKind, DecisionKind, Escalation, Observation, Policy};
 use serde::{Deserialize, Serialize};
@@ -129,7 +132,8 @@ pub const OPTION_FEATURE_NAMES: [&str; OPTION_FEATURES] = [
 /// takes over an AI chat, whether it writes or takes nothing (wait, pass), the customer's wait
 /// (minutes) and frustration, why the chat left the AI, whether the worker answered it last,
 /// its productive rounds, the AI's unproductive replies, the backlog (queued chats per worker
-/// on duty) for takeovers and for idling, and whether it is the worker's own escalation.
+/// on duty) for takeovers and for idling, and whether it is the worker's own escalation (at
+/// assign decisions; the observation does not mark it at attend).
 pub fn option_traits(obs: &Observation, c: &Candidate) -> [f64; OPTION_TRAITS] {
     let flag = |b: bool| f64::from(u8::from(b));
     let takeover = flag(c.kind == CandidateKind::Takeover);

@@ -156,7 +156,7 @@ pub fn render_text(report: &BenchReport) -> String {
     rows.push(per_op(what, c.decisions, "decision", c.rule_ns, 0));
     rows.push(vec![
         format!("learned: {} + correction (rollout)", c.rule),
-        format!("{} decisions, {} corrected", c.decisions, c.corrected_routings),
+        format!("{} decisions, {} AI-or-worker", c.decisions, c.corrected_routings),
         format!("{:.3}", c.corrected_ns * c.decisions as f64 / 1e9),
         format!("{:.0} ns/decision, no lookahead", c.corrected_ns),
         format!("{} decisions", relative(1e9 / c.corrected_ns)),
@@ -170,7 +170,7 @@ pub fn render_text(report: &BenchReport) -> String {
             format!("{n} comparisons"),
             format!("{:.2}", if per_s > 0.0 { n as f64 / per_s } else { 0.0 }),
             format!("{per_s:.0} comparisons/s"),
-            // a comparison is long: three significant digits of its small share
+            // a comparison is long: three decimals of its small share
             format!("{:.3} comparisons", 1000.0 * per_s / r.ops_per_s),
         ]);
     }

@@ -16,7 +16,8 @@ use super::{CliError, interrupt, write_atomic};
 /// The learners of `handoff train`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum AlgoArg {
-    /// The best rule with its AI-or-worker routing corrected by rollout comparisons.
+    /// The best rule with its decisions (routing, attention, assignment) corrected by rollout
+    /// comparisons.
     Rollout,
     /// Proximal policy optimisation.
     Ppo,

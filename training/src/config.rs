@@ -118,7 +118,7 @@ const BEST_TEACHER: &str = "best";
 
 impl TeacherPolicy {
     /// Whether PPO has a teacher.
-    pub fn is_some(&self) -> bool {
+    pub fn has_teacher(&self) -> bool {
         *self != TeacherPolicy::None
     }
 }
@@ -441,9 +441,9 @@ impl TrainConfig {
         })
     }
 
-    /// The configuration as TOML, with only the keys its learner reads: a rollout run's file
-    /// leaves out PPO's and DQN's (`scale`, `steps`, `envs`, the networks, `[ppo]`, `[dqn]`),
-    /// which would otherwise describe a training it never did.
+    /// The configuration as TOML. A rollout run's file leaves out the keys only PPO and DQN read
+    /// (`scale`, `steps`, `envs`, the networks, `[ppo]`, `[dqn]`), which would otherwise
+    /// describe a training it never did; PPO's and DQN's files keep every section.
     pub fn to_toml(&self) -> String {
         let mut value = toml::Value::try_from(self).expect("a training configuration serialises");
         if self.algo == Algo::Rollout {

@@ -219,7 +219,7 @@ impl Learner for Ppo {
         let lr = if c.anneal_lr { c.learning_rate * (1.0 - progress) } else { c.learning_rate };
         // the imitation term fades out linearly over the run
         let teacher_coef =
-            if !c.teacher.is_some() { 0.0 } else { c.teacher_coef * (1.0 - progress) };
+            if !c.teacher.has_teacher() { 0.0 } else { c.teacher_coef * (1.0 - progress) };
         let mut indices: Vec<usize> =
             (0..self.rollout.live.len()).filter(|&k| self.rollout.live[k]).collect();
         let minibatch = indices.len().div_ceil(c.num_minibatches).max(1);

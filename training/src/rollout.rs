@@ -474,7 +474,7 @@ impl ValidationReport {
         for (row, kept) in &self.rows {
             text.push_str(&format!("{row},{kept}\n"));
         }
-        let tmp = path.with_extension("csv.tmp");
+        let tmp = path.with_file_name(".validation.csv.tmp");
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, path))
             .map_err(|e| TrainError::write(path, e))
@@ -615,7 +615,7 @@ fn validated(
 }
 
 /// Trains the rollout learner with `config` into `options.run_dir` (see the module's docs),
-/// calling `on_progress` after every iteration. A run is short (minutes) and is not
+/// calling `on_progress` after every batch of training seeds. A run is short (minutes) and is not
 /// resumed: `options.resume` on a complete run returns it as it is.
 pub fn train(
     config: &TrainConfig,
@@ -655,7 +655,8 @@ pub fn train(
     }
     let rule_validation = validate(&validation, r.validation_seeds, &make_rule);
     let rule_return = rule_validation.0;
-    let started = Instant::now();
+    // seconds spent comparing, over the iterations so far (validation excluded from the rate)
+    let mut comparing_s = 0.0;
     let total = r.seeds * r.iterations;
     let mut samples = Samples::default();
     let mut corrections = Corrections::none();
@@ -675,6 +676,7 @@ pub fn train(
     for iteration in 0..r.iterations {
         let first_seed = derive_seed(config.seed, Stream::Policy, iteration);
         let earlier = samples.len();
+        let started = Instant::now();
         let collected = collect_seeds(
             &scenario,
             first_seed,
@@ -686,11 +688,13 @@ pub fn train(
                 on_progress(&Progress {
                     global_step: iteration * r.seeds + done,
                     total_steps: total,
-                    sps: (earlier + so_far.len()) as f64 / started.elapsed().as_secs_f64(),
+                    sps: (earlier + so_far.len()) as f64
+                        / (comparing_s + started.elapsed().as_secs_f64()),
                     recent_return: None,
                 });
             },
         );
+        comparing_s += started.elapsed().as_secs_f64();
         samples.extend(collected);
         let step = (iteration + 1) * r.seeds;
         logger.scalar("rollout/samples", samples.route.len() as f64, step);
@@ -712,22 +716,25 @@ pub fn train(
         report.keep(&chosen);
         // then the attend and the assign corrections, each priced like the route's, one kind at
         // a time on top of what was chosen before
-        for kind in [DecisionKind::Attend, DecisionKind::Assign] {
-            let estimates = match kind {
-                DecisionKind::Attend => &fitted.attend,
-                _ => &fitted.assign,
-            };
+        for (kind, estimates) in
+            [(DecisionKind::Attend, &fitted.attend), (DecisionKind::Assign, &fitted.assign)]
+        {
             if estimates.is_none() {
                 continue;
             }
+            // the horizon credit counts every customer and prices no reply: one candidate
+            let prices = match r.credit {
+                Credit::Chats => r.option_reply_values.as_slice(),
+                Credit::Horizon => &[0.0],
+            };
             let mut candidates = Vec::new();
-            for value in r.option_reply_values.iter().map(|&v| Some(v)) {
-                let on = match kind {
-                    DecisionKind::Attend => {
-                        Chosen { attend: value, episodes: Vec::new(), ..chosen }
-                    }
-                    _ => Chosen { assign: value, episodes: Vec::new(), ..chosen },
-                };
+            for value in prices.iter().map(|&v| Some(v)) {
+                let mut on = Chosen { episodes: Vec::new(), ..chosen };
+                match kind {
+                    DecisionKind::Attend => on.attend = value,
+                    DecisionKind::Assign => on.assign = value,
+                    DecisionKind::Route => unreachable!("routing is chosen above"),
+                }
                 candidates.push(validated(
                     on,
                     &fitted,

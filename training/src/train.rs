@@ -146,6 +146,9 @@ pub const RUN_FILES: &[&str] = &[
     "comparison.md",
     "curve.svg",
     crate::rollout::POLICY_FILE,
+    crate::rollout::VALIDATION_FILE,
+    ".policy.toml.tmp",
+    ".validation.csv.tmp",
 ];
 
 /// Removes a run's files from `run` (and nothing else in it).
@@ -173,7 +176,9 @@ pub(crate) fn create_run_dir(
     config: &TrainConfig,
     overwrite: bool,
 ) -> Result<(), TrainError> {
-    if run.join("checkpoints").join("latest").exists() && !overwrite {
+    let holds_a_run = run.join("checkpoints").join("latest").exists()
+        || run.join(crate::rollout::POLICY_FILE).exists();
+    if holds_a_run && !overwrite {
         return Err(TrainError::Checkpoint(format!(
             "{} already holds a run: pass --resume to continue it, --force to start it over, or \
              another --run-dir",

@@ -275,6 +275,7 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     let a = &runs.as_array().unwrap()[0];
     assert_eq!((a["unit"].as_str(), a["complete"].as_bool()), (Some("episodes"), Some(true)));
     assert_eq!((a["steps"].as_u64(), a["problem"].as_null()), (Some(2), Some(())), "{a}");
+    assert!(a["model_mismatch"].is_null(), "fitted on today's model: {a}");
     let saved = std::fs::read_to_string(dir.join("a/config.toml")).unwrap();
     assert!(saved.contains("[rollout]") && !saved.contains("[ppo]"), "{saved}");
     assert!(!saved.contains("steps =") && !saved.contains("scale ="), "{saved}");
@@ -302,6 +303,12 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     let stale = dir.join("stale.toml");
     std::fs::write(&stale, text.replace(&version, "[correction.model]\nmodel_version = 99"))
         .unwrap();
+    // a run whose policy was fitted on another model says so in `handoff runs`
+    std::fs::copy(&stale, dir.join("b/policy.toml")).unwrap();
+    let o = handoff(&["runs", "--root", dir.to_str().unwrap(), "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let b = &runs.as_array().unwrap()[1];
+    assert!(b["model_mismatch"].as_str().is_some_and(|m| m.contains("99")), "{b}");
     let o =
         handoff(&["eval", "--scenario", "small", "--policy", stale.to_str().unwrap(), "--strict"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

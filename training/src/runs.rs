@@ -127,7 +127,30 @@ fn rollout_summary(dir: &Path, config: &TrainConfig, summary: RunSummary) -> Run
         complete,
         best_return: crate::logger::read_scalars(dir, "eval/return").last().map(|&(_, v)| v),
         problem: (!complete).then(|| "no policy yet: start it again".to_string()),
+        model_mismatch: if complete { rollout_model_mismatch(dir, config) } else { None },
         ..summary
+    }
+}
+
+/// Whether the policy file of the finished rollout run in `dir` was fitted on another model
+/// than today's, as `handoff eval --strict` would say.
+fn rollout_model_mismatch(dir: &Path, config: &TrainConfig) -> Option<String> {
+    let name = dir.display().to_string();
+    let path = dir.join(crate::rollout::POLICY_FILE);
+    let file = match handoff_agents::spec::PolicyFile::load(&path) {
+        Ok(file) => file,
+        Err(e) => return Some(e.to_string()),
+    };
+    let record = file.correction?;
+    match handoff_env::Scenario::load(&config.scenario) {
+        Ok(mut scenario) => {
+            scenario.days = record.days;
+            record.model.mismatch(&handoff_env::ModelStamp::of(&scenario), &name)
+        }
+        Err(e) => Some(format!(
+            "{name} was trained on scenario {}, which does not load today: {e}",
+            config.scenario
+        )),
     }
 }
 

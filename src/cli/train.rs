@@ -236,7 +236,7 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
     warn_if_tiny(&config)?;
     let rollout = config.algo == Algo::Rollout;
     let (length, unit) = if rollout {
-        (config.rollout.seeds * config.rollout.iterations, "training episodes")
+        (config.rollout.episodes(), "training episodes")
     } else {
         (config.steps, "steps")
     };

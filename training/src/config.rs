@@ -276,6 +276,13 @@ pub struct RolloutConfig {
     pub ridge: f64,
 }
 
+impl RolloutConfig {
+    /// Training episodes of the whole run: `seeds` in each of `iterations`.
+    pub fn episodes(&self) -> u64 {
+        self.seeds * self.iterations
+    }
+}
+
 impl Default for RolloutConfig {
     fn default() -> Self {
         Self {

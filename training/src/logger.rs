@@ -55,10 +55,7 @@ impl Logger {
         let csv_path = dir.join(SCALARS_FILE);
         if csv_path.exists() {
             let kept = rows_up_to(&csv_path, step).map_err(|e| TrainError::write(&csv_path, e))?;
-            let tmp = dir.join(".scalars.csv.tmp");
-            std::fs::write(&tmp, kept)
-                .and_then(|()| std::fs::rename(&tmp, &csv_path))
-                .map_err(|e| TrainError::write(&csv_path, e))?;
+            crate::train::write_run_file(&csv_path, &kept)?;
         }
         let mut logger = Self::new(dir)?;
         let mut start = SessionLog::new();

@@ -56,7 +56,7 @@ use crate::logger::Logger;
 use crate::setup::{self, TrainingScenario};
 use crate::train::{
     EVAL_FIRST_SEED, EvalSnapshot, Progress, TrainOptions, TrainOutcome, best_heuristic,
-    create_run_dir,
+    create_run_dir, write_run_file,
 };
 
 /// The policy file a rollout run writes into its directory.
@@ -474,10 +474,7 @@ impl ValidationReport {
         for (row, kept) in &self.rows {
             text.push_str(&format!("{row},{kept}\n"));
         }
-        let tmp = path.with_file_name(".validation.csv.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| TrainError::write(path, e))
+        write_run_file(path, &text)
     }
 }
 
@@ -577,11 +574,6 @@ impl Fitted {
         })
     }
 
-    /// Whether there is a route estimate.
-    fn routes(&self) -> bool {
-        self.route.is_some()
-    }
-
     /// The corrections `chosen` uses.
     fn corrections(&self, chosen: &Chosen) -> Corrections {
         let none = Corrections::none();
@@ -657,7 +649,7 @@ pub fn train(
     let rule_return = rule_validation.0;
     // seconds spent comparing, over the iterations so far (validation excluded from the rate)
     let mut comparing_s = 0.0;
-    let total = r.seeds * r.iterations;
+    let total = r.episodes();
     let mut samples = Samples::default();
     let mut corrections = Corrections::none();
     // the rule itself (no correction) is always a candidate, and stays unless a correction beats
@@ -705,7 +697,9 @@ pub fn train(
         let mut candidates = vec![rule_only()];
         let values = std::iter::once(None).chain(r.reply_values.iter().map(|&v| Some(v)));
         for (reply_value, with_pace) in values.flat_map(|v| [(v, false), (v, true)]).skip(1) {
-            if (with_pace && fitted.pace.is_none()) || (reply_value.is_some() && !fitted.routes()) {
+            if (with_pace && fitted.pace.is_none())
+                || (reply_value.is_some() && fitted.route.is_none())
+            {
                 continue;
             }
             let on = Chosen { reply_value, pace: with_pace, ..rule_only() };
@@ -715,18 +709,18 @@ pub fn train(
         chosen = choose(candidates);
         report.keep(&chosen);
         // then the attend and the assign corrections, each priced like the route's, one kind at
-        // a time on top of what was chosen before
+        // a time on top of what was chosen before; the horizon credit counts every customer and
+        // prices no reply: one candidate
+        let prices = match r.credit {
+            Credit::Chats => r.option_reply_values.as_slice(),
+            Credit::Horizon => &[0.0],
+        };
         for (kind, estimates) in
             [(DecisionKind::Attend, &fitted.attend), (DecisionKind::Assign, &fitted.assign)]
         {
             if estimates.is_none() {
                 continue;
             }
-            // the horizon credit counts every customer and prices no reply: one candidate
-            let prices = match r.credit {
-                Credit::Chats => r.option_reply_values.as_slice(),
-                Credit::Horizon => &[0.0],
-            };
             let mut candidates = Vec::new();
             for value in prices.iter().map(|&v| Some(v)) {
                 let mut on = Chosen { episodes: Vec::new(), ..chosen };
@@ -777,10 +771,7 @@ pub fn train(
     };
     report.write(&run.join(VALIDATION_FILE))?;
     let path_text = policy_path.display().to_string();
-    let tmp = run.join(".policy.toml.tmp");
-    std::fs::write(&tmp, file.to_toml(&path_text))
-        .and_then(|()| std::fs::rename(&tmp, &policy_path))
-        .map_err(|e| TrainError::write(&policy_path, e))?;
+    write_run_file(&policy_path, &file.to_toml(&path_text))?;
     Ok(TrainOutcome {
         checkpoint: policy_path,
         global_step: total,
@@ -820,7 +811,7 @@ fn resumed(
     }
     Ok(TrainOutcome {
         checkpoint: policy_path.to_path_buf(),
-        global_step: config.rollout.seeds * config.rollout.iterations,
+        global_step: config.rollout.episodes(),
         finished: true,
         iterations_here: 0,
         eval: None,

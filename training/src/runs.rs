@@ -118,7 +118,7 @@ pub fn summarise(dir: &Path) -> Option<RunSummary> {
 /// The summary of a rollout run: complete once its policy file is written (a rollout run is
 /// not checkpointed), its validation return the last one logged.
 fn rollout_summary(dir: &Path, config: &TrainConfig, summary: RunSummary) -> RunSummary {
-    let episodes = config.rollout.seeds * config.rollout.iterations;
+    let episodes = config.rollout.episodes();
     let complete = dir.join(crate::rollout::POLICY_FILE).is_file();
     RunSummary {
         unit: "episodes",

@@ -151,6 +151,15 @@ pub const RUN_FILES: &[&str] = &[
     ".validation.csv.tmp",
 ];
 
+/// Writes `text` to the run file `path` atomically, through `.NAME.tmp` beside it.
+pub(crate) fn write_run_file(path: &Path, text: &str) -> Result<(), TrainError> {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| TrainError::write(path, e))
+}
+
 /// Removes a run's files from `run` (and nothing else in it).
 fn remove_run_files(run: &Path) -> Result<(), TrainError> {
     let Ok(entries) = std::fs::read_dir(run) else { return Ok(()) };
@@ -187,11 +196,7 @@ pub(crate) fn create_run_dir(
     }
     remove_run_files(run)?;
     std::fs::create_dir_all(run).map_err(|e| TrainError::write(run, e))?;
-    let path = checkpoint::config_path(run);
-    let tmp = run.join(".config.toml.tmp");
-    std::fs::write(&tmp, config.to_toml())
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| TrainError::write(&path, e))
+    write_run_file(&checkpoint::config_path(run), &config.to_toml())
 }
 
 /// Trains with `config` into `options.run_dir`, calling `on_progress` after every iteration.

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use handoff::cli::{
-    CliError, bench, calibrate, eval, fit_logs, lookahead, policies, runs, scenarios, simulate,
-    train, tune,
+    CliError, bench, calibrate, eval, explain, fit_logs, lookahead, policies, replay, runs,
+    scenarios, simulate, train, tune,
 };
 
 /// mimalloc rather than the system allocator: Burn allocates and frees tensor buffers of a few
@@ -136,6 +136,33 @@ enum Command {
         handoff lookahead --scenario small --days 1 --policy taobao-c-mu\n  \
         handoff lookahead --scale 0.05 --days 1 --policy taobao-c-mu-theta --kinds attend --decisions 1000 --json")]
     Lookahead(lookahead::LookaheadArgs),
+    /// Show a simulated day of one or two policies as an HTML page.
+    ///
+    /// Writes one self-contained file (inline SVG and a little JavaScript; nothing from the
+    /// network): the centre's arrivals, queue, waiting customers, abandonments, workers on duty
+    /// and AI chats over the day; one lane per worker with each chat held as a bar, the AI's
+    /// chats and the queue in lanes of their own, coloured by how each chat reached its holder;
+    /// clicking a chat shows its row of `simulate --csv`. With two policies (on the same
+    /// customers) both days are drawn on one time axis and the twins whose reward differs most
+    /// are listed, each linked to both bars. Open `PAGE.html#chat=ID` to start at a chat.
+    #[command(after_help = "Examples:\n  \
+        handoff replay --scenario small --policy c-mu --out small.html\n  \
+        handoff replay --policy taobao-c-mu --policy 'taobao-c-mu@quickest_first=0' --out day.html\n  \
+        handoff replay --scenario surge --days 3 --day 2 --policy c-mu --out surge-day2.html")]
+    Replay(replay::ReplayArgs),
+    /// Explain where two policies' decisions differ and what the difference earned.
+    ///
+    /// On each seed, the first policy's episode is run with the second asked at every decision
+    /// what it would choose (counted, not applied), and the second's own episode on the same
+    /// customers. Prints, by lever (route, attend, takeover, assign) and situation (load, the
+    /// customer's frustration, the escalation), the share of decisions that differ; the chats
+    /// handled differently; the paired difference of the reward split into its terms
+    /// (satisfaction, duration, retrial, abandonment) and of the study's KPIs, each with a 95 %
+    /// Student-t interval over seeds.
+    #[command(after_help = "Examples:\n  \
+        handoff explain c-mu 'c-mu@quickest_first=1' --scenario small --days 1\n  \
+        handoff explain taobao-c-mu ckpt:runs/rollout --seeds 20 --first-seed 2000000 --json")]
+    Explain(explain::ExplainArgs),
     /// List the built-in dispatch policies with their parameters, and the shipped tuned ones.
     Policies(policies::PoliciesArgs),
     /// List the built-in scenarios.
@@ -176,6 +203,8 @@ fn run(cli: Cli) -> Result<String, CliError> {
         Command::Tune(args) => tune::run(&args),
         Command::FitLogs(args) => fit_logs::run(&args),
         Command::Lookahead(args) => lookahead::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Policies(args) => policies::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),

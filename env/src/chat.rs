@@ -215,6 +215,10 @@ pub struct Chat {
     pub life_token: u32,
     /// The chat this one is a retrial of (`retrial.returns`), if it is one.
     pub retrial_of: Option<u64>,
+    /// When the AI took the chat, if it did.
+    pub ai_from_s: Option<f64>,
+    /// When a worker took the chat to hold (an assignment or a takeover), if one did.
+    pub held_from_s: Option<f64>,
 }
 
 impl Chat {
@@ -267,6 +271,8 @@ impl Chat {
             ai_token: 0,
             life_token,
             retrial_of: None,
+            ai_from_s: None,
+            held_from_s: None,
         }
     }
 

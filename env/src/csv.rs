@@ -35,33 +35,7 @@ impl ChatCsv {
 
     /// Writes one chat of `arm`.
     pub fn write(&mut self, arm: &str, r: &ChatRecord) -> io::Result<()> {
-        let delay = r.intervention_delay_s.map(|d| format!("{d:.3}")).unwrap_or_default();
-        let rating = r.rating.map(|s| s.to_string()).unwrap_or_default();
-        let retrial_of = r.retrial_of.map(|id| id.to_string()).unwrap_or_default();
-        let worker = r.worker.map(|w| w.to_string()).unwrap_or_default();
-        writeln!(
-            self.out,
-            "{},{arm},{:.3},{},{},{},{:.3},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{},{retrial_of},{worker}",
-            r.chat_id,
-            r.arrival_s,
-            u8::from(r.ai_eligible),
-            r.escalation_label(),
-            r.ending.label(),
-            r.duration_s,
-            r.first_wait_s,
-            r.wait_s,
-            r.worker_messages,
-            r.ai_replies,
-            r.human_replies,
-            r.effort,
-            r.frustration,
-            r.satisfaction,
-            r.retrial_prob,
-            u8::from(r.retrial),
-            r.reward,
-            r.concurrency,
-            r.switch_aways,
-        )
+        write_row(&mut self.out, arm, r)
     }
 
     /// Flushes and renames the file into place.
@@ -70,6 +44,37 @@ impl ChatCsv {
         self.out.get_ref().sync_all()?;
         std::fs::rename(&self.tmp, &self.path)
     }
+}
+
+/// Writes the row of one chat of `arm`, as the file has it (with its line end), to `out`.
+pub fn write_row(out: &mut impl Write, arm: &str, r: &ChatRecord) -> io::Result<()> {
+    let delay = r.intervention_delay_s.map(|d| format!("{d:.3}")).unwrap_or_default();
+    let rating = r.rating.map(|s| s.to_string()).unwrap_or_default();
+    let retrial_of = r.retrial_of.map(|id| id.to_string()).unwrap_or_default();
+    let worker = r.worker.map(|w| w.to_string()).unwrap_or_default();
+    writeln!(
+        out,
+        "{},{arm},{:.3},{},{},{},{:.3},{:.3},{:.3},{delay},{},{},{},{:.4},{:.4},{:.4},{rating},{:.4},{},{:.5},{:.4},{},{retrial_of},{worker}",
+        r.chat_id,
+        r.arrival_s,
+        u8::from(r.ai_eligible),
+        r.escalation_label(),
+        r.ending.label(),
+        r.duration_s,
+        r.first_wait_s,
+        r.wait_s,
+        r.worker_messages,
+        r.ai_replies,
+        r.human_replies,
+        r.effort,
+        r.frustration,
+        r.satisfaction,
+        r.retrial_prob,
+        u8::from(r.retrial),
+        r.reward,
+        r.concurrency,
+        r.switch_aways,
+    )
 }
 
 impl Drop for ChatCsv {

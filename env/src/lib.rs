@@ -64,19 +64,19 @@ mod vector;
 pub mod version;
 
 pub use chat::{Escalation, RETRIAL_ID_STEP};
-pub use csv::ChatCsv;
+pub use csv::{ChatCsv, HEADER as CHAT_CSV_HEADER, write_row as write_chat_csv_row};
 pub use env::{HandoffEnv, Info, Step};
 pub use error::{ScenarioError, StepError};
 pub use observation::{
     Agent, CANDIDATE_FEATURES, Candidate, CandidateKind, GLOBAL_FEATURES, Observation,
     observation_len, observation_space,
 };
-pub use outcome::{ChatRecord, Ending};
+pub use outcome::{ChatRecord, Ending, Timeline};
 pub use policy::Policy;
 pub use render::RasterSize;
 pub use rollout::Touched;
 pub use roster::{ShortHour, StaffingCoverage};
-pub use runner::run;
+pub use runner::{run, run_observed};
 pub use scenario::{DecisionKind, Scenario, Shifts};
 pub use sim::{SimCounters, Simulator, Worker};
 pub use spaces::BoxSpace;

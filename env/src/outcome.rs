@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::chat::{Chat, ChatConstants, Escalation};
+use crate::chat::{Chat, ChatConstants, Escalation, Handler};
 use crate::rng::sigmoid;
 use crate::scenario::Scenario;
 
@@ -37,6 +37,35 @@ impl Ending {
             Ending::Abandoned => "abandoned",
             Ending::GaveUp => "gave_up",
             Ending::ClosedUnresolved => "closed_unresolved",
+        }
+    }
+}
+
+/// When a chat changed hands: what a replay of the day draws (the per-chat CSV leaves it out).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Timeline {
+    /// When the AI took the chat, if it did.
+    pub ai_from_s: Option<f64>,
+    /// When it left the AI (an escalation or a takeover), if it did.
+    pub escalated_s: Option<f64>,
+    /// When a worker took it to hold, if one did.
+    pub held_from_s: Option<f64>,
+    /// The worker who held it, if one did.
+    pub holder: Option<u32>,
+}
+
+impl Timeline {
+    /// When the chat joined the queue of chats waiting for a worker, if it waited there: at
+    /// its arrival or its escalation, unless a worker took it at that moment.
+    pub fn queued_from_s(&self, arrival_s: f64) -> Option<f64> {
+        let from = match (self.ai_from_s, self.escalated_s) {
+            (Some(_), None) => return None,
+            (Some(_), Some(e)) => e,
+            (None, _) => arrival_s,
+        };
+        match self.held_from_s {
+            Some(h) if h <= from => None,
+            _ => Some(from),
         }
     }
 }
@@ -94,6 +123,8 @@ pub struct ChatRecord {
     pub retrial_of: Option<u64>,
     /// The worker who wrote the chat's last human reply (none for chats no human answered).
     pub worker: Option<u32>,
+    /// When it changed hands.
+    pub timeline: Timeline,
 }
 
 impl ChatRecord {
@@ -199,6 +230,15 @@ impl ChatRecord {
             reward,
             retrial_of: chat.retrial_of,
             worker: chat.answered_by,
+            timeline: Timeline {
+                ai_from_s: chat.ai_from_s,
+                escalated_s: chat.escalation.map(|_| chat.escalated_at),
+                held_from_s: chat.held_from_s,
+                holder: match chat.handler {
+                    Handler::Worker(w) => Some(w),
+                    _ => None,
+                },
+            },
         }
     }
 }

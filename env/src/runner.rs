@@ -11,7 +11,19 @@ pub fn run(
     sim: &mut Simulator,
     seed: u64,
     policy: &mut dyn Policy,
+    on_chat: impl FnMut(&ChatRecord),
+) -> SimCounters {
+    run_observed(sim, seed, policy, on_chat, |_, _| {})
+}
+
+/// [`run`], also showing `on_decision` the simulator at each decision (its observation is the
+/// decision's) with the action the policy chose, before the action is applied.
+pub fn run_observed(
+    sim: &mut Simulator,
+    seed: u64,
+    policy: &mut dyn Policy,
     mut on_chat: impl FnMut(&ChatRecord),
+    mut on_decision: impl FnMut(&Simulator, usize),
 ) -> SimCounters {
     sim.reset(seed);
     policy.reset(rng::derive_seed(seed, Stream::Policy, 0));
@@ -23,6 +35,7 @@ pub fn run(
             return sim.counters();
         }
         let action = policy.act(sim.observation());
+        on_decision(sim, action);
         if let Err(e) = sim.apply(action) {
             panic!("policy {} chose an invalid action: {e}", policy.name());
         }

@@ -12,6 +12,10 @@
 //! - [`report`]: an evaluation as the Markdown table and the JSON document `handoff eval` prints.
 //! - [`tune`]: a heuristic's parameters tuned for mean return on validation seeds (CMA-ES).
 //! - [`logs`]: a centre's own chat log read row by row and fitted into a scenario.
+//! - [`day`]: one episode kept whole (every chat's timeline, the centre over time) for a
+//!   replay page.
+//! - [`explain`]: where two policies' decisions differ, in which situations, and what the
+//!   difference earned, part by part of the reward.
 //! - [`lookahead`]: where a policy leaves room, per decision kind: one-step lookahead on exact
 //!   copies (an optimistic ceiling) and on forks (a fair, non-anticipative result).
 //!
@@ -38,7 +42,9 @@
 pub mod assertion;
 pub mod calibration;
 pub mod compare;
+pub mod day;
 pub mod episode;
+pub mod explain;
 pub mod logs;
 pub mod lookahead;
 pub mod report;

@@ -4,11 +4,13 @@
 pub mod bench;
 pub mod calibrate;
 pub mod eval;
+pub mod explain;
 pub mod fit_logs;
 pub mod format;
 pub mod interrupt;
 pub mod lookahead;
 pub mod policies;
+pub mod replay;
 pub mod runs;
 pub mod scenarios;
 pub mod simulate;

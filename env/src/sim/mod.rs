@@ -340,6 +340,16 @@ impl Simulator {
         self.queue.iter().copied()
     }
 
+    /// Customers waiting now: in the queue, or for a reply from the worker who holds their chat.
+    pub fn waiting_customers(&self) -> usize {
+        self.queue.len() + self.workers.iter().map(|w| w.awaiting as usize).sum::<usize>()
+    }
+
+    /// Chats the AI is serving now.
+    pub fn ai_chats(&self) -> usize {
+        self.workers.iter().map(|w| w.supervised.len()).sum()
+    }
+
     /// Chats in flight.
     pub fn chats_in_flight(&self) -> usize {
         (self.counters.arrived - self.counters.completed) as usize

@@ -69,6 +69,7 @@ impl Simulator {
         let chat = &mut self.chats[slot as usize];
         chat.end_wait(self.now, per_min);
         chat.ai_involved = true;
+        chat.ai_from_s = Some(self.now);
         chat.frustration_at_ai = chat.frustration;
         self.supervise(slot, supervisor);
         self.schedule_ai_reply(slot);
@@ -126,6 +127,7 @@ impl Simulator {
         let chat = &mut self.chats[slot as usize];
         chat.handler = Handler::Worker(worker);
         chat.last_worker = Some(worker);
+        chat.held_from_s = Some(self.now);
         let w = &mut self.workers[worker as usize];
         w.held.push(slot);
         debug_assert!(w.held.len() <= self.scenario.workers.cap as usize, "cap exceeded");

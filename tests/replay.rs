@@ -1,0 +1,168 @@
+//! `handoff replay` and `handoff explain` from the command line: the page holds every chat of the
+//! day and loads in a real browser without a script error; bad input writes nothing.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{handoff, json, stderr, stdout, temp_dir};
+
+/// The two policies of the tests: the same rule with an earlier takeover trigger, so that some
+/// chats are handled differently.
+const POLICIES: [&str; 2] = ["c-mu", "c-mu@takeover_frustration=0.3"];
+
+/// A headless browser from the distribution's packages, if one is installed. With
+/// `HANDOFF_REQUIRE_BROWSER` set (CI sets it, after installing Chromium) a missing browser fails
+/// the test instead of skipping its browser part.
+fn browser() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+    if found.is_none() {
+        assert!(
+            std::env::var_os("HANDOFF_REQUIRE_BROWSER").is_none(),
+            "HANDOFF_REQUIRE_BROWSER is set and no Chromium is installed"
+        );
+        eprintln!("no Chromium installed: the page's browser check is skipped");
+    }
+    found
+}
+
+/// The page as the browser has it once its script ran (`--dump-dom`), opened at `fragment`.
+fn rendered(browser: &str, page: &Path, fragment: &str) -> String {
+    let profile = page.with_extension("profile");
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
+        .output()
+        .expect("the browser runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The text of the element that starts at `start` (up to its closing tag `end`).
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start}")) + start.len();
+    let len = text[from..].find(end).unwrap_or_else(|| panic!("no {end} after {start}"));
+    &text[from..from + len]
+}
+
+#[test]
+fn a_replay_page_holds_every_chat_and_loads_in_a_browser_without_errors() {
+    let dir = temp_dir("replay");
+    let page = dir.join("day.html");
+    let out = handoff(&[
+        "replay",
+        "--scenario",
+        "small",
+        "--policy",
+        POLICIES[0],
+        "--policy",
+        POLICIES[1],
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    // the chats of the day, as `simulate --csv` rows, one per chat of each policy
+    let chats: Vec<usize> = (0..2)
+        .map(|p| {
+            let rows = between(&html, &format!("id=\"rows{p}\">"), "</script>");
+            assert!(rows.starts_with("chat_id,arm,"), "{}", &rows[..40]);
+            rows.lines().count() - 1
+        })
+        .collect();
+    assert!(chats[0] > 1000, "{chats:?}");
+    assert!(stdout(&out).contains(&format!("{} chats per policy", chats[0])), "{}", stdout(&out));
+    // every chat has exactly one anchored bar in its policy's lanes
+    for (p, letter) in ["A", "B"].into_iter().enumerate() {
+        let anchors = html.matches(&format!("<rect id=\"{letter}")).count();
+        assert_eq!(anchors, chats[p], "policy {p}");
+    }
+    assert!(html.matches("class=\"lane\"").count() >= 2 * 20, "a lane per worker who held a chat");
+    // self-contained: no script, style, font or image from elsewhere
+    for outside in ["src=", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(outside), "the page loads {outside}");
+    }
+    let twins = between(&html, "<table id=\"twins\">", "</table>");
+    let first = between(twins, "<tr data-c=\"", "\"");
+    assert!(twins.matches("<tr data-c=").count() > 5, "{twins}");
+
+    let Some(browser) = browser() else { return };
+    let dom = rendered(browser, &page, &format!("#chat={first}"));
+    assert!(dom.contains("data-ready=\"1\""), "the script did not finish");
+    assert!(
+        !dom.contains("data-error="),
+        "a script error: {}",
+        between(&dom, "data-error=\"", "\"")
+    );
+    // the linked chat's record and its twin's are shown, and both bars are selected
+    let detail = between(&dom, &format!("id=\"detail\" data-chat=\"{first}\">"), "</div>");
+    assert!(
+        detail.contains(&format!("chat_id = {first}")) && detail.contains("twin: "),
+        "{detail}"
+    );
+    for letter in ["A", "B"] {
+        assert!(dom.contains(&format!("id=\"{letter}{first}\"")), "no bar {letter}{first}");
+    }
+    assert!(dom.matches(" sel\"").count() == 2, "both twins' bars are selected");
+    let charts = dom.matches("class=\"curve\"").count();
+    assert!(charts >= 2 * 5, "the queue, waiting, abandonment, staff and AI curves: {charts}");
+}
+
+#[test]
+fn replay_refuses_bad_input_in_one_line_and_writes_nothing() {
+    let dir = temp_dir("replay-bad");
+    let page = dir.join("day.html");
+    let page = page.to_str().unwrap();
+    let missing = dir.join("no-such-folder").join("day.html");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--policy", "c-mu", "--out", missing.to_str().unwrap()], "does not exist"),
+        (&["--policy", "c-mu", "--days", "2", "--day", "3", "--out", page], "--day 3 is past"),
+        (&["--policy", "oracle", "--out", page], "oracle"),
+        (&["--policy", "no-such.toml", "--out", page], "no-such.toml"),
+        (&["--policy", "c-mu", "--policy", "c-mu", "--out", page], "given twice"),
+    ];
+    for (args, says) in cases {
+        let mut all = vec!["replay", "--scenario", "small"];
+        all.extend_from_slice(args);
+        let out = handoff(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert_eq!(message.trim_end().lines().count(), 1, "{args:?}: {message}");
+        assert!(message.contains(says), "{args:?}: {message}");
+        assert!(!Path::new(page).exists() && !missing.exists(), "{args:?} wrote a page");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn explain_prints_the_levers_and_the_reward_parts_and_refuses_unknown_policies() {
+    let args = ["explain", POLICIES[0], POLICIES[1], "--scenario", "small", "--days", "1"];
+    let out = handoff(&[&args[..], &["--seeds", "3", "--json"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e = json(&out);
+    let overall = |lever: &str| {
+        e["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["lever"] == lever && r["situation"].is_null())
+            .map(|r| r["differ"]["mean"].as_f64().unwrap())
+    };
+    assert!(overall("takeover").unwrap() > 0.0, "{e}");
+    assert_eq!(overall("route"), Some(0.0), "the takeover trigger does not route");
+    let names: Vec<&str> =
+        e["reward"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["return", "satisfaction", "duration", "retrial", "abandonment"]);
+    let text = stdout(&handoff(&[&args[..], &["--seeds", "2"]].concat()));
+    for words in ["takeover", "load: no free worker", "frustration: >= 0.5", "takeovers per day"] {
+        assert!(text.contains(words), "{words}: {text}");
+    }
+    let out = handoff(&["explain", "c-mu", "oracle", "--scenario", "small"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("oracle"), "{}", stderr(&out));
+}

@@ -159,7 +159,7 @@ fn explain_prints_the_levers_and_the_reward_parts_and_refuses_unknown_policies()
         e["reward"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["return", "satisfaction", "duration", "retrial", "abandonment"]);
     let text = stdout(&handoff(&[&args[..], &["--seeds", "2"]].concat()));
-    for words in ["takeover", "load: no free worker", "frustration: >= 0.5", "takeovers per day"] {
+    for words in ["takeover", "load: < 50 % of slots", "frustration: >= 0.5", "takeovers per day"] {
         assert!(text.contains(words), "{words}: {text}");
     }
     let out = handoff(&["explain", "c-mu", "oracle", "--scenario", "small"]);

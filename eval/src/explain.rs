@@ -92,12 +92,12 @@ impl Lever {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Situation {
-    /// Load: no on-duty worker had a free slot.
-    NoFreeWorker,
-    /// Load: under a quarter of the on-duty workers had a free slot.
-    FewFreeWorkers,
-    /// Load: a quarter or more had a free slot.
-    ManyFreeWorkers,
+    /// Load: chats in flight fill under half of the on-duty workers' slots.
+    Light,
+    /// Load: they fill half to three quarters.
+    Busy,
+    /// Load: they fill three quarters or more (the queue counts).
+    Heavy,
     /// The decision's chat: frustration under 0.25.
     Calm,
     /// Frustration from 0.25 to 0.5.
@@ -120,9 +120,9 @@ impl Situation {
     /// The dimension and the value, as tables print them.
     pub fn label(self) -> (&'static str, &'static str) {
         match self {
-            Situation::NoFreeWorker => ("load", "no free worker"),
-            Situation::FewFreeWorkers => ("load", "< 25 % free"),
-            Situation::ManyFreeWorkers => ("load", ">= 25 % free"),
+            Situation::Light => ("load", "< 50 % of slots"),
+            Situation::Busy => ("load", "50-75 % of slots"),
+            Situation::Heavy => ("load", ">= 75 % of slots"),
             Situation::Calm => ("frustration", "< 0.25"),
             Situation::Upset => ("frustration", "0.25-0.5"),
             Situation::Angry => ("frustration", ">= 0.5"),
@@ -134,18 +134,17 @@ impl Situation {
         }
     }
 
-    /// The situations of the decision `obs` shows, where the first policy chose `action`: the
-    /// load, and the frustration and escalation of the decision's chat (the routed chat, or the
-    /// chat the first policy answered, took over or took from the queue; none when it chose to
-    /// wait or pass).
-    fn of(obs: &Observation, action: usize) -> Vec<Situation> {
-        let free = f64::from(obs.free_workers) / f64::from(obs.on_duty.max(1));
-        let mut out = vec![if obs.free_workers == 0 {
-            Situation::NoFreeWorker
-        } else if free < 0.25 {
-            Situation::FewFreeWorkers
-        } else {
-            Situation::ManyFreeWorkers
+    /// The situations of the decision `obs` shows in a centre of concurrency cap `cap`, where
+    /// the first policy chose `action`: the load (chats in flight per on-duty worker slot), and
+    /// the frustration and escalation of the decision's chat (the routed chat, or the chat the
+    /// first policy answered, took over or took from the queue; none when it chose to wait or
+    /// pass).
+    fn of(obs: &Observation, cap: u32, action: usize) -> Vec<Situation> {
+        let slots = f64::from(obs.on_duty.max(1)) * f64::from(cap.max(1));
+        let mut out = vec![match f64::from(obs.in_flight) / slots {
+            x if x < 0.5 => Situation::Light,
+            x if x < 0.75 => Situation::Busy,
+            _ => Situation::Heavy,
         }];
         let chat = match obs.kind {
             DecisionKind::Route => Some(obs.chat),
@@ -354,7 +353,7 @@ fn explain_seed(
             }
             let lever = Lever::of(obs);
             let differ = u64::from(shadow.act(obs) != action);
-            let situations = Situation::of(obs, action).into_iter().map(Some);
+            let situations = Situation::of(obs, scenario.workers.cap, action).into_iter().map(Some);
             for key in std::iter::once(None).chain(situations) {
                 let entry = decisions.entry((lever, key)).or_default();
                 entry.0 += 1;

@@ -113,7 +113,8 @@ enum Command {
     FitLogs(fit_logs::FitLogsArgs),
     /// Tune a heuristic's parameters for mean return, and write them as a policy file.
     ///
-    /// Searches the parameter ranges `handoff policies` lists with CMA-ES, scoring every
+    /// Searches the parameter ranges `handoff policies` lists with a Latin hypercube, then
+    /// CMA-ES from its best points, scoring every
     /// candidate on the same validation seeds (from 3000000, disjoint from the seeds of eval,
     /// training's validation and the test seeds), starting from and never reporting worse than
     /// the defaults. The file (TOML: base policy, parameters, and the scenario, seeds and score of
@@ -190,7 +191,14 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
     let text = e.render().to_string();
     let first = text.lines().next().unwrap_or("error: invalid arguments");
-    eprintln!("{first} (see --help)");
+    // an invalid choice says what the choices are, on the same line
+    let choices = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("[possible values:"))
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
+    eprintln!("{first}{choices} (see --help)");
     ExitCode::from(2)
 }
 

@@ -453,3 +453,53 @@ fn lookahead_reports_a_ceiling_and_a_fair_row_per_kind_and_refuses_bad_input() {
         assert!(stderr(&o).contains(says), "{bad:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_fresh_clone_trial_s_rough_edges_stay_smooth() {
+    let dir = temp_dir("rough-edges");
+    let one_line = |args: &[&str], code: i32, says: &str| {
+        let o = handoff(args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
+        assert!(e.contains(says), "{args:?}: {e}");
+    };
+    one_line(&["train", "--algo", "ppo2"], 2, "[possible values: rollout, ppo, dqn]");
+    one_line(&["eval", "--threads", "0"], 2, "allowed 1 to 1024");
+    one_line(
+        &["eval", "--scenario", "small", "--policy", "nofile.toml"],
+        2,
+        "--policy nofile.toml",
+    );
+    let csv = dir.join("no-such-folder").join("chats.csv");
+    let csv = csv.to_str().unwrap();
+    one_line(&["simulate", "--scenario", "small", "--days", "1", "--csv", csv], 1, "--csv ");
+    let wrong_type = dir.join("wrong-type.toml");
+    std::fs::write(&wrong_type, "policy = 3\n").unwrap();
+    let wrong_type = wrong_type.to_str().unwrap();
+    one_line(&["eval", "--scenario", "small", "--policy", wrong_type], 2, "line 1 (`policy = 3`)");
+    let o = handoff(&["eval", "--scenario", "small", "--policy", "c-mu@max_chats=9"]);
+    assert!(!stderr(&o).contains("[parameters]"), "a name has no table: {}", stderr(&o));
+    // a centre scaled until hours have chats and no worker is said to be so
+    let o = handoff(&["eval", "--scenario", "small", "--scale", "0.001", "--seeds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--scale 0.001 leaves 1 worker and no one on duty"),
+        "{}",
+        stderr(&o)
+    );
+    let o = handoff(&["eval", "--scenario", "small", "--seeds", "2", "--policy", "c-mu"]);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    // simulate takes --scale like the other commands; the baseline has no win rate on itself
+    let o =
+        handoff(&["simulate", "--scenario", "small", "--days", "1", "--scale", "0.5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table =
+        stdout(&handoff(&["eval", "--scenario", "small", "--seeds", "2", "--policy", "c-mu"]));
+    let baseline = table.lines().find(|l| l.starts_with("| c-mu |")).unwrap();
+    assert_eq!(baseline.split(" | ").nth(3), Some("-"), "{baseline}");
+    // parameters read as numbers, not as their bits
+    let policies = stdout(&handoff(&["policies"]));
+    assert!(policies.contains("default 1.7238)"), "{policies}");
+    assert!(!policies.contains(" 1 days"), "{policies}");
+}

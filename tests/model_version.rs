@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use handoff::agents::{by_name, make_env, run_builtin};
 use handoff::env::version::digest;
-use handoff::env::{DecisionKind, MODEL_VERSION, Scenario};
+use handoff::env::{ChatRecord, DecisionKind, MODEL_VERSION, Scenario, Timeline};
 
 /// (model version, digest of [`behaviour`]) for every version since the stamps began.
 const DIGESTS: &[(u32, &str)] = &[
@@ -30,10 +30,15 @@ fn behaviour() -> String {
             // `first_wait_s` joined the record after version 0 without changing a draw: it is
             // the first of the waits `wait_s` sums (checked below), so the text the version's
             // digest pins leaves it out
-            let record = format!("{chat:?}");
+            // likewise `timeline` (when the chat changed hands) records times the record had
+            // already, without a draw: left out
+            let untimed = ChatRecord { timeline: Timeline::default(), ..*chat };
+            let record = format!("{untimed:?}");
             let first_wait = format!("first_wait_s: {:?}, ", chat.first_wait_s);
+            let timeline = format!(", timeline: {:?}", Timeline::default());
             assert!(chat.first_wait_s <= chat.wait_s + 1e-9, "{record}");
-            writeln!(text, "{policy} {}", record.replacen(&first_wait, "", 1)).unwrap();
+            let record = record.replacen(&first_wait, "", 1).replacen(&timeline, "", 1);
+            writeln!(text, "{policy} {record}").unwrap();
         })
         .unwrap();
     }

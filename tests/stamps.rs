@@ -74,7 +74,7 @@ fn a_policy_file_tuned_on_another_model_warns_and_strict_refuses_it() {
     std::fs::write(&path, policy_stamped(MODEL_VERSION + 1)).unwrap();
     let file = path.to_str().unwrap();
     let eval = |extra: &[&str]| {
-        let mut args = vec!["eval", "--scenario", "surge", "--scale", "0.5", "--seeds", "1"];
+        let mut args = vec!["eval", "--scenario", "surge", "--seeds", "1"];
         args.extend_from_slice(&["--policy", file]);
         args.extend_from_slice(extra);
         handoff(&args)

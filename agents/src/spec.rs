@@ -195,8 +195,10 @@ pub struct PolicyFile {
 impl PolicyFile {
     /// Parses a policy file's text; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, SpecError> {
-        toml::from_str(text)
-            .map_err(|e| SpecError::File { path: source_name.to_string(), message: e.to_string() })
+        toml::from_str(text).map_err(|e| SpecError::File {
+            path: source_name.to_string(),
+            message: handoff_env::scenario::toml_error_line(text, &e),
+        })
     }
 
     /// Reads the policy file at `path`.
@@ -288,11 +290,15 @@ impl PolicyFile {
             ),
         })?;
         let mut set = h.params(scenario);
+        // a file's parameters are in its [parameters] table; a name's after its `@`
+        let source_name = if source_name.ends_with(".toml") {
+            format!("{source_name}: [parameters]")
+        } else {
+            source_name.to_string()
+        };
         for (name, &value) in &self.parameters {
-            set.set(name, value).map_err(|error| SpecError::Param {
-                source_name: format!("{source_name}: [parameters]"),
-                error,
-            })?;
+            set.set(name, value)
+                .map_err(|error| SpecError::Param { source_name: source_name.clone(), error })?;
         }
         Ok((h, set))
     }

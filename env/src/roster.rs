@@ -296,6 +296,17 @@ impl StaffingCoverage {
 }
 
 impl Scenario {
+    /// The hours of the day in which chats arrive but the staffing profile puts no worker on
+    /// duty (`workers.staffing` times `workers.count`, rounded): customers arriving then can
+    /// only wait for the next shift or leave. A centre scaled far down (`--scale`) has them.
+    pub fn unstaffed_hours(&self) -> Vec<u32> {
+        (0..24u32)
+            .filter(|&h| {
+                self.arrivals.hourly_profile[h as usize] > 0.0 && self.workers.asked_on_duty(h) == 0
+            })
+            .collect()
+    }
+
     /// Runs the scenario's roster over its days and compares the workers on duty with those its
     /// staffing profile asks for, hour by hour.
     pub fn staffing_coverage(&self) -> StaffingCoverage {

@@ -164,9 +164,10 @@ pub fn run(args: &CalibrateArgs) -> Result<String, CliError> {
         handoff_agents::spec::resolve(policy, &scenario)
             .map_err(|e| CliError::input(format!("{flag}: {e}")))?;
     }
-    let mut outputs: Vec<&std::path::Path> = args.svg.iter().map(PathBuf::as_path).collect();
+    let mut outputs: Vec<(&str, &std::path::Path)> =
+        args.svg.iter().map(|p| ("--svg", p.as_path())).collect();
     if args.fit {
-        outputs.push(&args.fit_out);
+        outputs.push(("--fit-out", &args.fit_out));
     }
     check_writable(&outputs)?;
     super::interrupt::on_interrupt(if args.fit {

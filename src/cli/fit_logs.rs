@@ -61,9 +61,9 @@ impl From<LogError> for CliError {
 pub fn run(args: &FitLogsArgs) -> Result<String, CliError> {
     let name = args.name.clone().unwrap_or_else(|| default_name(&args.chats));
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{name}-fitted.toml")));
-    let mut outputs: Vec<&Path> = vec![&out];
+    let mut outputs: Vec<(&str, &Path)> = vec![("--out", &out)];
     if let Some(svg) = &args.svg {
-        outputs.push(svg);
+        outputs.push(("--svg", svg));
     }
     check_writable(&outputs)?;
     let settings = FitLogsSettings {

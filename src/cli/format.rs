@@ -45,6 +45,20 @@ pub fn table_with_text(rows: &[Vec<String>], text: &[usize]) -> String {
     out
 }
 
+/// `n` days, in words: "1 day", "17 days".
+pub fn days(n: u32) -> String {
+    if n == 1 { "1 day".to_string() } else { format!("{n} days") }
+}
+
+/// A parameter's value for reading: at most four decimals, trailing zeros dropped
+/// (`1.7238`, `0.5`, `4`).
+pub fn short(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text =
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    if text == "-0" { "0".to_string() } else { text.to_string() }
+}
+
 /// A share as a percentage with one decimal and its sign: `12.5 %`.
 pub fn percent(share: f64) -> String {
     format!("{:.1} %", 100.0 * share)

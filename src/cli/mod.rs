@@ -65,10 +65,28 @@ pub struct CentreArgs {
 }
 
 impl CentreArgs {
-    /// The scenario with `--days` applied, then scaled by `--scale`.
+    /// The scenario with `--days` applied, then scaled by `--scale` (with a warning when the
+    /// scaled centre has hours with chats and no worker).
     pub fn load(&self) -> Result<Scenario, CliError> {
-        Ok(load_scenario(&self.scenario, self.days)?.scaled(self.scale))
+        Ok(scaled(load_scenario(&self.scenario, self.days)?, self.scale))
     }
+}
+
+/// `scenario` scaled by `scale`, with a warning on standard error when the scaled centre has
+/// hours in which chats arrive and no worker is on duty.
+pub fn scaled(scenario: Scenario, scale: f64) -> Scenario {
+    let scaled = scenario.scaled(scale);
+    let hours = scaled.unstaffed_hours();
+    if !hours.is_empty() && scale != 1.0 {
+        eprintln!(
+            "warning: --scale {scale} leaves {} worker{} and no one on duty in {} of the 24 hours \
+             while chats arrive: those customers can only wait or leave",
+            scaled.workers.count,
+            if scaled.workers.count == 1 { "" } else { "s" },
+            hours.len()
+        );
+    }
+    scaled
 }
 
 /// Loads a scenario by built-in name or path, applying a `--days` override and revalidating,
@@ -187,14 +205,15 @@ pub fn write_all_atomic(outputs: &[(&Path, String)]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Checks, before any work, that every output can be written (its temporary file can be
-/// created), so that a long run does not end on an unwritable path.
-pub fn check_writable(paths: &[&Path]) -> Result<(), CliError> {
-    for path in paths {
+/// Checks, before any work, that every output (the flag that names it, its path) can be
+/// written (its temporary file can be created), so that a long run does not end on an
+/// unwritable path; the error names the flag.
+pub fn check_writable(outputs: &[(&str, &Path)]) -> Result<(), CliError> {
+    for (flag, path) in outputs {
         let tmp = temporary(path);
         std::fs::write(&tmp, "")
             .and_then(|()| std::fs::remove_file(&tmp))
-            .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))?;
+            .map_err(|e| CliError::runtime(format!("{flag} {}: {e}", path.display())))?;
     }
     Ok(())
 }

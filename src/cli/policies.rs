@@ -103,7 +103,12 @@ fn render(listing: &Listing) -> String {
             let whole = if p.integer { ", whole" } else { "" };
             out += &format!(
                 "{:<width$}    {} ({} to {}{whole}; default {}): {}\n",
-                "", p.name, p.min, p.max, p.default, p.description
+                "",
+                p.name,
+                super::format::short(p.min),
+                super::format::short(p.max),
+                super::format::short(p.default),
+                p.description
             );
         }
     }
@@ -115,15 +120,22 @@ fn render(listing: &Listing) -> String {
         out += "No tuned policies are shipped.\n";
         return out;
     }
+    // the tuned values in full, so that the line copied as a --policy is the file's policy
     out += "\nTuned (policies/, made by `handoff tune`; `--policy NAME`):\n";
     for t in &listing.tuned {
         let values: Vec<String> = t.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         out += &format!("{}  {}@{}\n", t.name, t.policy, values.join(","));
         if let Some(r) = &t.tuning {
             out += &format!(
-                "    tuned on {} (scale {}, {} days), {} validation seeds from {}: mean return \
+                "    tuned on {} (scale {}, {}), {} validation seeds from {}: mean return \
                  {:.1} against {:.1} with the defaults\n",
-                r.scenario, r.scale, r.days, r.seeds, r.first_seed, r.score, r.default_score
+                r.scenario,
+                r.scale,
+                super::format::days(r.days),
+                r.seeds,
+                r.first_seed,
+                r.score,
+                r.default_score
             );
         }
     }

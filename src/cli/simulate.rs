@@ -4,27 +4,23 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use handoff_agents::{STUDY_ARMS, run_builtin};
-use handoff_env::scenario::DEFAULT_SCENARIO;
 use handoff_env::{
     ArmStats, ArmSummary, ChatCsv, ModelStamp, Scenario, SegmentSummary, Shifts, StaffingCoverage,
 };
 use serde::Serialize;
 
 use super::format::{percent, table};
-use super::{CliError, load_scenario, to_json};
+use super::{CliError, to_json};
 
 /// The options of `handoff simulate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
-    /// A built-in scenario (see `handoff scenarios`) or the path of a scenario TOML file.
-    #[arg(long, default_value = DEFAULT_SCENARIO)]
-    pub scenario: String,
+    /// The scenario, its days and its scale.
+    #[command(flatten)]
+    pub centre: super::CentreArgs,
     /// Seed of all random streams; the same seed gives byte-identical output.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub seed: u64,
-    /// Simulated days, overriding the scenario's (1 to 3650).
-    #[arg(long, allow_hyphen_values = true, value_parser = super::days())]
-    pub days: Option<u32>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -35,7 +31,7 @@ pub struct SimulateArgs {
 
 /// Runs `handoff simulate`.
 pub fn run(args: &SimulateArgs) -> Result<String, CliError> {
-    let scenario = load_scenario(&args.scenario, args.days)?;
+    let scenario = args.centre.load()?;
     let report = simulate(&scenario, args.seed, args.csv.as_deref())?;
     Ok(if args.json { to_json(&report) } else { render_text(&report) })
 }
@@ -75,7 +71,7 @@ pub fn simulate(
 ) -> Result<SimulateReport, CliError> {
     let mut stats: Vec<ArmStats> = vec![ArmStats::default(), ArmStats::default()];
     if let Some(path) = csv {
-        let fail = |e: std::io::Error| CliError::runtime(format!("{}: {e}", path.display()));
+        let fail = |e: std::io::Error| CliError::runtime(format!("--csv {}: {e}", path.display()));
         let mut out = ChatCsv::create(path).map_err(fail)?;
         let mut error = None;
         for ((arm, policy), st) in STUDY_ARMS.iter().zip(stats.iter_mut()) {

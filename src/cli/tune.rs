@@ -33,7 +33,7 @@ pub struct TuneArgs {
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Threads to run episodes on (default: every core). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, 1024))]
     pub threads: Option<usize>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -67,9 +67,6 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
             policy_names().collect::<Vec<_>>().join(", ")
         ))
     })?;
-    if args.threads == Some(0) {
-        return Err(CliError::input("--threads must be at least 1"));
-    }
     let scenario = args.centre.load()?;
     let defaults = h.params(&scenario);
     if defaults.params().iter().all(|p| p.min == p.max) {
@@ -79,7 +76,7 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         )));
     }
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.centre.scenario, h.name));
-    check_writable(&[&out])?;
+    check_writable(&[("--out", &out)])?;
     super::interrupt::on_interrupt("tuning was not finished; no policy file was written");
     let settings = TuneSettings {
         seeds: args.seeds,
@@ -127,13 +124,13 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         }));
     }
     let mut text = format!(
-        "Tuned {} on {} (scale {}, {} days): {} candidates, each on validation seeds {}-{} \
+        "Tuned {} on {} (scale {}, {}): {} candidates, each on validation seeds {}-{} \
          (disjoint from eval's default seeds from 1, training's validation seeds from 1000000 \
          and test seeds from 2000000).\n\n",
         h.name,
         args.centre.scenario,
         args.centre.scale,
-        scenario.days,
+        super::format::days(scenario.days),
         tuned.evaluations,
         settings.first_seed,
         settings.first_seed + settings.seeds - 1

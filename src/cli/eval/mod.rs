@@ -65,7 +65,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub first_seed: u64,
     /// Threads to run episodes on (default: every core). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, 1024))]
     pub threads: Option<usize>,
     /// Bootstrap resamples per interval.
     #[arg(long, default_value_t = 10_000, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(100, 1000000))]
@@ -95,11 +95,11 @@ pub struct EvalArgs {
 /// assertion failed (the text is printed first) and 2 for bad input.
 pub fn run(args: &EvalArgs) -> Result<String, CliError> {
     let scenario = args.centre.load()?;
-    if args.threads == Some(0) {
-        return Err(CliError::input("--threads must be at least 1"));
-    }
-    let outputs: Vec<&std::path::Path> =
-        [&args.csv, &args.svg, &args.junit].into_iter().flatten().map(PathBuf::as_path).collect();
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("--csv", &args.csv), ("--svg", &args.svg), ("--junit", &args.junit)]
+            .into_iter()
+            .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
+            .collect();
     check_writable(&outputs)?;
     super::interrupt::on_interrupt(
         "the evaluation was not finished; no output was written and earlier files are as they were",
@@ -108,7 +108,8 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
         .map_err(CliError::input)?;
     let assertions = parse_assertions(&args.assertions, &policies, &baseline)?;
     // `evaluate` resolves every name before running an episode; its errors are bad input
-    let maker = PolicyMaker::new(&policies, &scenario, args.strict).map_err(CliError::input)?;
+    let maker = PolicyMaker::new(&policies, &scenario, args.strict)
+        .map_err(|e| CliError::input(format!("--policy {e}")))?;
     for warning in maker.warnings() {
         eprintln!("warning: {warning}");
     }

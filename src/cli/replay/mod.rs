@@ -72,7 +72,7 @@ pub fn run(args: &ReplayArgs) -> Result<String, CliError> {
             if days == 1 { "" } else { "s" }
         )));
     }
-    let scenario = super::load_scenario(&args.scenario, Some(days))?.scaled(args.scale);
+    let scenario = super::scaled(super::load_scenario(&args.scenario, Some(days))?, args.scale);
     if args.out.parent().is_some_and(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
         return Err(CliError::input(format!(
             "--out {}: the folder {} does not exist",
@@ -80,9 +80,9 @@ pub fn run(args: &ReplayArgs) -> Result<String, CliError> {
             args.out.parent().map(|p| p.display().to_string()).unwrap_or_default()
         )));
     }
-    check_writable(&[&args.out]).map_err(|e| CliError::input(format!("--out {}", e.message)))?;
-    let maker =
-        PolicyMaker::new(&args.policies, &scenario, args.strict).map_err(CliError::input)?;
+    check_writable(&[("--out", &args.out)]).map_err(|e| CliError::input(e.message))?;
+    let maker = PolicyMaker::new(&args.policies, &scenario, args.strict)
+        .map_err(|e| CliError::input(format!("--policy {e}")))?;
     for warning in maker.warnings() {
         eprintln!("warning: {warning}");
     }

@@ -343,10 +343,7 @@ fn a_rollout_configuration_naming_a_missing_rule_or_kind_is_refused_naming_the_f
     let dir = temp_dir("rollout-bad");
     for (line, needle) in [
         ("rule = \"oracle\"", "rollout.rule: unknown policy \"oracle\""),
-        (
-            "rule = \"c-mu@max_chats=9\"",
-            "rollout.rule: c-mu@max_chats=9: [parameters]: max_chats = 9",
-        ),
+        ("rule = \"c-mu@max_chats=9\"", "rollout.rule: c-mu@max_chats=9: max_chats = 9"),
         // small gives the agent routing and attention, not the queue
         (
             "kinds = [\"attend\", \"assign\"]",

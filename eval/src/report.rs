@@ -105,7 +105,7 @@ pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
         let k = &p.kpis;
         let _ = writeln!(
             out,
-            "| {} | {} [{}, {}] | {} [{}, {}] | {:.2} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {} [{}, {}] | {} [{}, {}] | {} | {:.2} | {:.2} | {} | {} |",
             p.name,
             fixed(p.return_mean, rd),
             fixed(p.return_ci[0], rd),
@@ -113,7 +113,12 @@ pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
             fixed(p.vs_baseline.diff, dd),
             fixed(p.vs_baseline.ci[0], dd),
             fixed(p.vs_baseline.ci[1], dd),
-            p.vs_baseline.win_rate,
+            // the baseline against itself has no win rate to speak of
+            if p.name == report.baseline {
+                "-".to_string()
+            } else {
+                format!("{:.2}", p.vs_baseline.win_rate)
+            },
             k.duration_min,
             k.wait_min,
             fixed(k.rating, 3),

@@ -11,7 +11,7 @@ use crate::error::StepError;
 use crate::observation::{Agent, Observation, observation_len, observation_space};
 use crate::outcome::ChatRecord;
 use crate::policy::Policy;
-use crate::rng::{self, Stream};
+use crate::rng;
 use crate::scenario::{DecisionKind, Scenario};
 use crate::sim::Simulator;
 use crate::spaces::{BoxSpace, Discrete};
@@ -184,7 +184,7 @@ impl HandoffEnv {
     /// Starts an episode; the same seed gives the same episode.
     pub fn reset(&mut self, seed: u64) -> (&Observation, Info) {
         self.sim.reset(seed);
-        self.fallback.reset(rng::derive_seed(seed, Stream::Policy, 1));
+        self.fallback.reset(rng::fallback_seed(rng::policy_seed(seed)));
         self.steps = 0;
         self.completed = 0;
         self.episode_return = 0.0;

@@ -2,7 +2,7 @@
 
 use crate::outcome::ChatRecord;
 use crate::policy::Policy;
-use crate::rng::{self, Stream};
+use crate::rng;
 use crate::sim::{SimCounters, Simulator};
 
 /// Runs `sim` from `seed` to the end with `policy` making every decision, handing each completed
@@ -26,7 +26,7 @@ pub fn run_observed(
     mut on_decision: impl FnMut(&Simulator, usize),
 ) -> SimCounters {
     sim.reset(seed);
-    policy.reset(rng::derive_seed(seed, Stream::Policy, 0));
+    policy.reset(rng::policy_seed(seed));
     loop {
         let more = sim.advance();
         sim.completed().iter().for_each(&mut on_chat);

@@ -3,7 +3,7 @@
 
 pub use handoff_env::EscalationMix;
 use handoff_env::Simulator;
-use handoff_env::rng::{Stream, derive_seed};
+use handoff_env::rng::fallback_seed;
 use handoff_env::scenario::DecisionKind;
 use handoff_env::{Observation, Policy, Scenario, SegmentStats};
 use rayon::prelude::*;
@@ -104,7 +104,7 @@ impl Policy for DecisionSplit {
 
     fn reset(&mut self, seed: u64) {
         self.agent.reset(seed);
-        self.fallback.reset(derive_seed(seed, Stream::Policy, 1));
+        self.fallback.reset(fallback_seed(seed));
     }
 
     fn act(&mut self, obs: &Observation) -> usize {
@@ -152,6 +152,34 @@ pub fn run_episodes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_random_fallback_gives_the_same_episode_in_the_environment_and_the_evaluation() {
+        let mut scenario = Scenario::builtin("small").expect("built-in");
+        scenario.days = 1;
+        scenario.env.control = vec![DecisionKind::Route];
+        scenario.env.fallback_policy = "random".to_string();
+        let agent = || handoff_agents::by_name("c-mu", &scenario).expect("built in");
+        let fallback = || handoff_agents::fallback(&scenario, "small").expect("fallback");
+        for seed in [3, 4] {
+            let evaluated = run_episode(&scenario, seed, agent(), fallback());
+            let mut env = handoff_agents::make_env(scenario.clone()).expect("env");
+            let mut policy = agent();
+            env.reset(seed);
+            policy.reset(handoff_env::rng::policy_seed(seed));
+            let mut total = 0.0;
+            while !env.is_over() {
+                let action = policy.act(env.observation());
+                total += env.step(action).expect("valid").reward;
+            }
+            let differ = (total - evaluated.episode_return).abs();
+            assert!(
+                differ < 1e-9 * total.abs(),
+                "seed {seed}: {total} {}",
+                evaluated.episode_return
+            );
+        }
+    }
 
     #[test]
     fn kpis_are_the_means_of_the_chats_and_nan_over_none() {

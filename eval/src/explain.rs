@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use handoff_env::rng::{Stream, derive_seed};
+use handoff_env::rng::policy_seed;
 use handoff_env::scenario::DecisionKind;
 use handoff_env::{CandidateKind, ChatRecord, Ending, Escalation, Observation, Scenario};
 use handoff_env::{SegmentStats, Simulator};
@@ -336,7 +336,7 @@ fn explain_seed(
 ) -> Result<SeedResult, String> {
     let fallback = || handoff_agents::fallback(scenario, &scenario.name).map_err(|e| e.to_string());
     let mut shadow = make(names[1], scenario)?;
-    shadow.reset(derive_seed(seed, Stream::Policy, 0));
+    shadow.reset(policy_seed(seed));
     let mut decisions: HashMap<(Lever, Option<Situation>), (u64, u64)> = HashMap::new();
     let mut first = Vec::new();
     let mut sim = Simulator::new(scenario.clone());

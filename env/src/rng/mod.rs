@@ -58,6 +58,19 @@ pub fn derive_seed(seed: u64, stream: Stream, index: u64) -> u64 {
     )
 }
 
+/// The seed a policy is reset with for the episode of `seed`, by every runner: the evaluation,
+/// `handoff explain`, the rollout learner.
+pub fn policy_seed(seed: u64) -> u64 {
+    derive_seed(seed, Stream::Policy, 0)
+}
+
+/// The seed of the fallback policy that makes the decisions beside an agent reset with
+/// `policy_seed` (the environment's and the evaluation's decision split alike), so that a random
+/// fallback gives the same episode through either.
+pub fn fallback_seed(policy_seed: u64) -> u64 {
+    derive_seed(policy_seed, Stream::Policy, 1)
+}
+
 /// A long-lived generator for a global stream.
 pub fn stream_rng(seed: u64, stream: Stream) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(derive_seed(seed, stream, u64::MAX))

@@ -117,7 +117,7 @@ pub enum TeacherPolicy {
 const BEST_TEACHER: &str = "best";
 
 impl TeacherPolicy {
-    /// Whether PPO has a teacher.
+    /// Whether PPO or DQN has a teacher.
     pub fn has_teacher(&self) -> bool {
         *self != TeacherPolicy::None
     }
@@ -269,6 +269,10 @@ pub struct RolloutConfig {
     pub option_reply_values: Vec<f64>,
     /// Validation seeds (from 1000000) on which the reply value is chosen.
     pub validation_seeds: u64,
+    /// How far, in paired standard errors of the validation seeds, the best candidate must beat
+    /// every candidate with fewer corrections for its corrections to stay: a dozen noisy
+    /// candidates' best beats the rule by about two standard errors by luck alone.
+    pub keep_se: f64,
     /// Simulated days of those validation episodes (0: the scenario's own). One day is enough
     /// where a chat's consequences end with the day; with returning retrials they do not.
     pub validation_days: u32,
@@ -299,6 +303,7 @@ impl Default for RolloutConfig {
             reply_values: vec![0.0, 0.04, 0.08, 0.12, 0.14, 0.16, 0.18, 0.2, 0.24, 0.32],
             option_reply_values: vec![0.0, 0.2, 0.4, 0.8, 1.6],
             validation_seeds: 16,
+            keep_se: 2.0,
             validation_days: 1,
             ridge: 1e-4,
         }
@@ -402,7 +407,8 @@ pub struct DqnConfig {
     pub target_network_frequency: u64,
     /// Transitions per gradient step.
     pub batch_size: usize,
-    /// Exploration rate at the start.
+    /// Exploration rate when exploration starts (after the teacher's steps). Lower than
+    /// CleanRL's 1.0, which would throw away a kickstarted start; set 1.0 with `teacher = ""`.
     pub start_e: f64,
     /// Exploration rate at the end of the schedule.
     pub end_e: f64,
@@ -416,6 +422,17 @@ pub struct DqnConfig {
     pub max_grad_norm: f64,
     /// Rewards are multiplied by this before learning.
     pub reward_scale: f64,
+    /// The rule to start from, as `ppo.teacher` names it ("best" by default, "" for none): it
+    /// acts for `teacher_steps` steps, and its choice in every transition's state feeds the
+    /// large-margin loss.
+    pub teacher: TeacherPolicy,
+    /// Environment steps in which the teacher acts (exploration starts after them).
+    pub teacher_steps: u64,
+    /// How far above every other valid action the large-margin loss lifts the teacher's, in
+    /// the Q-values' units (DQfD's 0.8).
+    pub margin: f64,
+    /// Weight of the large-margin loss beside the TD loss, the whole run (0: none).
+    pub margin_coef: f64,
 }
 
 impl Default for DqnConfig {
@@ -426,13 +443,17 @@ impl Default for DqnConfig {
             gamma: 0.99,
             target_network_frequency: 1_000,
             batch_size: 128,
-            start_e: 1.0,
+            start_e: 0.2,
             end_e: 0.05,
             exploration_fraction: 0.5,
             learning_starts: 10_000,
             train_frequency: 10,
             max_grad_norm: 10.0,
             reward_scale: 1.0,
+            teacher: TeacherPolicy::Best,
+            teacher_steps: 100_000,
+            margin: 0.8,
+            margin_coef: 1.0,
         }
     }
 }
@@ -453,11 +474,11 @@ impl TrainConfig {
     /// describe a training it never did; PPO's and DQN's files keep every section.
     pub fn to_toml(&self) -> String {
         let mut value = toml::Value::try_from(self).expect("a training configuration serialises");
-        if self.algo == Algo::Rollout {
-            if let Some(table) = value.as_table_mut() {
-                for key in ROLLOUT_UNUSED {
-                    table.remove(*key);
-                }
+        if self.algo == Algo::Rollout
+            && let Some(table) = value.as_table_mut()
+        {
+            for key in ROLLOUT_UNUSED {
+                table.remove(*key);
             }
         }
         toml::to_string_pretty(&value).expect("a training configuration serialises")
@@ -513,6 +534,8 @@ impl TrainConfig {
         range("dqn.train_frequency", d.train_frequency as f64, 1.0, 1e9)?;
         range("dqn.max_grad_norm", d.max_grad_norm, 1e-6, 1e6)?;
         range("dqn.reward_scale", d.reward_scale, 1e-9, 1e9)?;
+        range("dqn.margin", d.margin, 0.0, 1e6)?;
+        range("dqn.margin_coef", d.margin_coef, 0.0, 1e6)?;
         let r = &self.rollout;
         range("rollout.seeds", r.seeds as f64, 1.0, 100_000.0)?;
         range("rollout.share", r.share, 1e-6, 1.0)?;
@@ -522,6 +545,7 @@ impl TrainConfig {
         range("rollout.horizon_s", r.horizon_s, 1.0, 86_400.0)?;
         range("rollout.iterations", r.iterations as f64, 1.0, 100.0)?;
         range("rollout.validation_seeds", r.validation_seeds as f64, 2.0, 10_000.0)?;
+        range("rollout.keep_se", r.keep_se, 0.0, 10.0)?;
         range("rollout.validation_days", f64::from(r.validation_days), 0.0, 3650.0)?;
         range("rollout.ridge", r.ridge, 0.0, 1e6)?;
         if r.reply_values.is_empty() {

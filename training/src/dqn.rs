@@ -2,6 +2,14 @@
 //! linear epsilon schedule, a target network copied from the online one at a fixed interval, and
 //! masked arg-maxes: exploration draws only valid actions, and the online network picks the next
 //! action among valid ones for the target network to evaluate.
+//!
+//! Kickstarted from a rule as DQfD does (Hester et al. 2018): for `teacher_steps` steps the
+//! teacher acts, and every transition keeps the teacher's choice, so that a large-margin loss,
+//! `max_a [Q(s, a) + margin·(a ≠ a_teacher)] − Q(s, a_teacher)` over the valid actions, pulls the
+//! teacher's action above every other by `margin` beside the TD loss. Without it the network
+//! learns the values of the teacher's actions only, and its arg-max over the others is noise. As
+//! in DQfD the margin term's weight stays for the whole run (faded to zero by the end, the
+//! network drifted to 7,281 below the teacher on the test seeds: docs/training.md).
 
 use std::path::Path;
 
@@ -38,6 +46,8 @@ struct Replay {
     next_obs: Vec<f32>,
     next_masks: Vec<bool>,
     terminated: Vec<bool>,
+    /// The teacher's choice in each transition's state (-1: no teacher).
+    teacher: Vec<i64>,
 }
 
 impl Replay {
@@ -53,6 +63,7 @@ impl Replay {
             next_obs: vec![0.0; capacity * obs_len],
             next_masks: vec![false; capacity * slots],
             terminated: vec![false; capacity],
+            teacher: vec![-1; capacity],
         }
     }
 
@@ -65,7 +76,9 @@ impl Replay {
         for floats in [&self.obs, &self.rewards, &self.next_obs] {
             floats.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
         }
-        self.actions.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        for ints in [&self.actions, &self.teacher] {
+            ints.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        }
         for flags in [&self.masks, &self.next_masks, &self.terminated] {
             out.extend(flags.iter().map(|&b| u8::from(b)));
         }
@@ -76,7 +89,7 @@ impl Replay {
     fn read_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
         let expected = 3 * 8
             + 4 * (self.obs.len() + self.rewards.len() + self.next_obs.len())
-            + 8 * self.actions.len()
+            + 8 * (self.actions.len() + self.teacher.len())
             + self.masks.len()
             + self.next_masks.len()
             + self.terminated.len();
@@ -103,8 +116,10 @@ impl Replay {
                 *x = f32::from_le_bytes(take(4).try_into().expect("4 bytes"));
             }
         }
-        for x in &mut self.actions {
-            *x = i64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+        for ints in [&mut self.actions, &mut self.teacher] {
+            for x in ints.iter_mut() {
+                *x = i64::from_le_bytes(take(8).try_into().expect("8 bytes"));
+            }
         }
         for flags in [&mut self.masks, &mut self.next_masks, &mut self.terminated] {
             for b in flags.iter_mut() {
@@ -142,8 +157,10 @@ pub struct Dqn {
     current_obs: Vec<f32>,
     current_masks: Vec<bool>,
     current_actions: Vec<usize>,
+    current_teacher: Vec<i64>,
     current_live: Vec<bool>,
     td_loss_sum: f64,
+    margin_loss_sum: f64,
     q_sum: f64,
     gradient_steps: u64,
 }
@@ -172,20 +189,30 @@ impl Dqn {
             current_obs: vec![0.0; config.envs * obs_len],
             current_masks: vec![false; config.envs * slots],
             current_actions: vec![0; config.envs],
+            current_teacher: vec![-1; config.envs],
             current_live: vec![false; config.envs],
             td_loss_sum: 0.0,
+            margin_loss_sum: 0.0,
             q_sum: 0.0,
             gradient_steps: 0,
             config: d,
         }
     }
 
-    /// The exploration rate after `steps` environment steps.
+    /// The exploration rate after `steps` environment steps: from `start_e` once the teacher's
+    /// steps are done down to `end_e` over `exploration_fraction` of the run.
     pub fn epsilon(&self) -> f64 {
         let c = &self.config;
+        let taught = if c.teacher.has_teacher() { c.teacher_steps } else { 0 };
         let span = (c.exploration_fraction * self.total_steps as f64).max(1.0);
         let slope = (c.end_e - c.start_e) / span;
-        (c.start_e + slope * self.steps as f64).max(c.end_e)
+        let exploring = self.steps.saturating_sub(taught) as f64;
+        (c.start_e + slope * exploring).max(c.end_e.min(c.start_e))
+    }
+
+    /// The weight of the large-margin term: `margin_coef`, the whole run.
+    pub fn margin_weight(&self) -> f64 {
+        self.config.margin_coef
     }
 
     fn scores(&self, network: &CandidateScorer, obs: &[f32], rows: usize) -> Vec<f32> {
@@ -222,14 +249,47 @@ impl Dqn {
             })
             .collect();
         let actions: Vec<i64> = idx.iter().map(|&i| r.actions[i]).collect();
+        // the large-margin term's inputs: the teacher's choice (0 where none, weighted out) and
+        // each slot's margin (0 at the teacher's choice, minus infinity at invalid slots)
+        let margin = self.config.margin as f32;
+        let mut taught = Vec::with_capacity(b);
+        let mut margins = Vec::with_capacity(b * sl);
+        let mut weights = Vec::with_capacity(b);
+        for &i in &idx {
+            let t = r.teacher[i];
+            taught.push(t.max(0));
+            weights.push(if t >= 0 { 1.0f32 } else { 0.0 });
+            for a in 0..sl {
+                margins.push(match (r.masks[i * sl + a], a as i64 == t) {
+                    (false, _) => -1e9,
+                    (true, true) => 0.0,
+                    (true, false) => margin,
+                });
+            }
+        }
+        let taught_rows = weights.iter().sum::<f32>();
         let x = tensor2(obs, b, ol, &self.device);
         let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [b, 1]), &self.device);
         let y = Tensor::<1>::from_data(TensorData::new(targets, [b]), &self.device);
-        let q: Tensor<1> = self.q.forward(x).gather(1, actions).reshape([b]);
-        let loss = (q.clone() - y).powi_scalar(2).mean();
-        self.td_loss_sum += f64::from(loss.clone().into_scalar::<f32>());
+        let q_all: Tensor<2> = self.q.forward(x);
+        let q: Tensor<1> = q_all.clone().gather(1, actions).reshape([b]);
+        let td = (q.clone() - y).powi_scalar(2).mean();
+        self.td_loss_sum += f64::from(td.clone().into_scalar::<f32>());
         self.q_sum += f64::from(q.mean().into_scalar::<f32>());
         self.gradient_steps += 1;
+        let weight = self.margin_weight();
+        let loss = if weight > 0.0 && taught_rows > 0.0 {
+            let taught = Tensor::<2, Int>::from_data(TensorData::new(taught, [b, 1]), &self.device);
+            let margins = tensor2(margins, b, sl, &self.device);
+            let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), &self.device);
+            let best: Tensor<1> = (q_all.clone() + margins).max_dim(1).reshape([b]);
+            let chosen: Tensor<1> = q_all.gather(1, taught).reshape([b]);
+            let large_margin = ((best - chosen) * weights).sum() / taught_rows;
+            self.margin_loss_sum += f64::from(large_margin.clone().into_scalar::<f32>());
+            td + large_margin * weight as f32
+        } else {
+            td
+        };
         let grads = GradientsParams::from_grads(loss.backward(), &self.q);
         self.q = self.optim.step(self.config.learning_rate, self.q.clone(), grads);
         self.q_inference = self.q.valid();
@@ -253,6 +313,7 @@ impl Learner for Dqn {
         let sl = self.slots;
         for i in 0..self.envs {
             let mask = &masks[i * sl..(i + 1) * sl];
+            self.current_teacher[i] = teacher.map_or(-1, |t| t.actions[i] as i64);
             let action = if !live[i] {
                 0
             } else if let Some(t) = teacher.filter(|t| t.follow) {
@@ -294,6 +355,7 @@ impl Learner for Dqn {
             r.next_obs[k * ol..(k + 1) * ol].copy_from_slice(&next_obs[i * ol..(i + 1) * ol]);
             r.next_masks[k * sl..(k + 1) * sl].copy_from_slice(&next_masks[i * sl..(i + 1) * sl]);
             r.terminated[k] = terminated[i];
+            r.teacher[k] = self.current_teacher[i];
             r.next = (k + 1) % r.capacity;
             r.len = (r.len + 1).min(r.capacity);
         }
@@ -320,10 +382,13 @@ impl Learner for Dqn {
         let n = self.gradient_steps.max(1) as f64;
         let out = vec![
             ("losses/td_loss", self.td_loss_sum / n),
+            ("losses/margin_loss", self.margin_loss_sum / n),
             ("losses/q_values", self.q_sum / n),
             ("charts/epsilon", self.epsilon()),
+            ("charts/margin_weight", self.margin_weight()),
         ];
         self.td_loss_sum = 0.0;
+        self.margin_loss_sum = 0.0;
         self.q_sum = 0.0;
         self.gradient_steps = 0;
         out

@@ -274,24 +274,28 @@ pub fn train(
     let mut last_checkpoint = None;
     let mut eval = None;
     let mut done_here = 0u64;
-    let teacher = match (&config.ppo.teacher, config.algo) {
-        (_, Algo::Dqn) | (TeacherPolicy::None, _) => None,
+    let (teacher, teacher_steps, teacher_key) = match config.algo {
+        Algo::Dqn => (&config.dqn.teacher, config.dqn.teacher_steps, "dqn.teacher"),
+        _ => (&config.ppo.teacher, config.ppo.teacher_steps, "ppo.teacher"),
+    };
+    let teacher = match teacher {
+        TeacherPolicy::None => None,
         // chosen where the rollout learner chooses its rule: at full size, over the scenario's
         // own days
-        (TeacherPolicy::Best, _) => {
+        TeacherPolicy::Best => {
             Some(best_heuristic(&setup::target_scenario(config)?, config.eval_seeds).0)
         }
-        (TeacherPolicy::Builtin(name), _) => Some(name.clone()),
+        TeacherPolicy::Builtin(name) => Some(name.clone()),
     };
-    let mut teachers: Vec<Box<dyn Policy>> = match (config.algo, &teacher) {
-        (Algo::Ppo, Some(teacher)) => (0..config.envs)
+    let mut teachers: Vec<Box<dyn Policy>> = match &teacher {
+        Some(teacher) => (0..config.envs)
             .map(|_| spec::resolve(teacher, &scenario))
             .collect::<Result<_, _>>()
-            .map_err(|e| TrainError::Config(format!("ppo.teacher: {e}")))?,
-        _ => Vec::new(),
+            .map_err(|e| TrainError::Config(format!("{teacher_key}: {e}")))?,
+        None => Vec::new(),
     };
     while state.iteration < total_iterations {
-        let follow = state.global_step < config.ppo.teacher_steps;
+        let follow = state.global_step < teacher_steps;
         for _ in 0..learner.steps_per_iteration() {
             let live: Vec<bool> = vector.needs_reset().iter().map(|r| !r).collect();
             let taught: Vec<usize> = teachers
@@ -342,7 +346,7 @@ pub fn train(
         let last = state.iteration == total_iterations;
         let stopping = options.stop_after.is_some_and(|n| done_here >= n)
             || options.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
-        if last || (config.eval_every > 0 && state.iteration % config.eval_every == 0) {
+        if last || (config.eval_every > 0 && state.iteration.is_multiple_of(config.eval_every)) {
             let snapshot =
                 evaluate_scorer(learner.as_ref(), &scenario, config, &device, &heuristic);
             logger.scalar("eval/return", snapshot.return_mean, state.global_step);
@@ -360,7 +364,7 @@ pub fn train(
             }
             eval = Some(snapshot);
         }
-        if last || stopping || state.iteration % config.checkpoint_every == 0 {
+        if last || stopping || state.iteration.is_multiple_of(config.checkpoint_every) {
             last_checkpoint =
                 Some(checkpoint::save(run, state.iteration, config, &state, |dir| {
                     learner.save(dir)

@@ -6,24 +6,12 @@ use std::path::{Path, PathBuf};
 use handoff_training::config::{Algo, MAX_ENVS, MAX_STEPS, TrainConfig};
 use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
 use handoff_training::train::{
-    Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, closing_policies, train,
+    Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, closing_policies, train_validated,
     trained_policy,
 };
 
 use super::format::{progress_bar, steps_bar};
 use super::{CliError, interrupt, write_atomic};
-
-/// The learners of `handoff train`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum AlgoArg {
-    /// The best rule with its decisions (routing, attention, assignment) corrected by rollout
-    /// comparisons.
-    Rollout,
-    /// Proximal policy optimisation.
-    Ppo,
-    /// Double DQN.
-    Dqn,
-}
 
 /// The options of `handoff train`; `None` keeps the value of the configuration file (or the
 /// default, given in each flag's help and checked by a test against `TrainConfig::default()`).
@@ -31,7 +19,7 @@ pub enum AlgoArg {
 pub struct TrainArgs {
     /// The learner [default: rollout].
     #[arg(long, value_enum)]
-    pub algo: Option<AlgoArg>,
+    pub algo: Option<Algo>,
     /// A built-in scenario or the path of a scenario TOML file [default: taobao].
     #[arg(long)]
     pub scenario: Option<String>,
@@ -105,11 +93,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig, CliError> {
         None => TrainConfig::default(),
     };
     if let Some(a) = args.algo {
-        config.algo = match a {
-            AlgoArg::Rollout => Algo::Rollout,
-            AlgoArg::Ppo => Algo::Ppo,
-            AlgoArg::Dqn => Algo::Dqn,
-        };
+        config.algo = a;
     }
     if let Some(s) = &args.scenario {
         config.scenario = s.clone();
@@ -248,7 +232,8 @@ pub fn run(args: &TrainArgs) -> Result<String, CliError> {
         stop: Some(interrupt::cooperative()),
         ..TrainOptions::default()
     };
-    let trained = train(&config, &options, &mut |p: &Progress| {
+    // validated once, by resolve_config
+    let trained = train_validated(&config, &options, &mut |p: &Progress| {
         bar.set_length(p.total_steps);
         bar.set_position(p.global_step);
         if rollout {

@@ -13,16 +13,18 @@ pub const MAX_STEPS: u64 = 1_000_000_000_000;
 /// The most environments a run may step together.
 pub const MAX_ENVS: u64 = 1024;
 
-/// Which learner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which learner (a clap `ValueEnum`: `--algo` and the configuration's `algo` name the same
+/// variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
-    /// The best rule, improved by simulation: rollout comparisons on common random numbers
-    /// distilled into corrections of its decisions (`crate::rollout`).
+    /// The best rule with its decisions (routing, attention, assignment) corrected by rollout
+    /// comparisons on common random numbers
     Rollout,
-    /// Proximal policy optimisation with a masked categorical policy.
+    /// Proximal policy optimisation with a masked categorical policy, kickstarted from the best
+    /// rule
     Ppo,
-    /// Double DQN with a target network and a replay buffer.
+    /// Double DQN with a target network and a replay buffer, kickstarted from the best rule
     Dqn,
 }
 

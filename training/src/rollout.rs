@@ -604,15 +604,15 @@ fn validated(
     Chosen { mean, episodes, ..on }
 }
 
-/// Trains the rollout learner with `config` into `options.run_dir` (see the module's docs),
-/// calling `on_progress` after every batch of training seeds. A run is short (minutes) and is not
-/// resumed: `options.resume` on a complete run returns it as it is.
-pub fn train(
+/// Trains the rollout learner with `config` (validated: [`crate::train::train`] is the entry)
+/// into `options.run_dir` (see the module's docs), calling `on_progress` after every batch of
+/// training seeds. A run is short (minutes) and is not resumed: `options.resume` on a complete
+/// run returns it as it is.
+pub(crate) fn train(
     config: &TrainConfig,
     options: &TrainOptions,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainOutcome, TrainError> {
-    config.validate()?;
     let run = options.run_dir.as_path();
     let policy_path = run.join(POLICY_FILE);
     let r = &config.rollout;

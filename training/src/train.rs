@@ -94,7 +94,7 @@ pub struct TrainOutcome {
 }
 
 /// The network learner for `config` (`None` for the rollout learner, which has no network:
-/// [`crate::rollout::train`]).
+/// [`crate::rollout`]).
 pub fn make_learner(
     config: &TrainConfig,
     device: &burn::prelude::Device,
@@ -199,13 +199,24 @@ pub(crate) fn create_run_dir(
     write_run_file(&checkpoint::config_path(run), &config.to_toml())
 }
 
-/// Trains with `config` into `options.run_dir`, calling `on_progress` after every iteration.
+/// Trains with `config` into `options.run_dir`, calling `on_progress` after every iteration:
+/// validates `config`, then [`train_validated`].
 pub fn train(
     config: &TrainConfig,
     options: &TrainOptions,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
+    train_validated(config, options, on_progress)
+}
+
+/// [`train`] for a configuration [`TrainConfig::validate`] accepted already (the command line
+/// validates once, where it reads the file and the flags): the one dispatch to every learner.
+pub fn train_validated(
+    config: &TrainConfig,
+    options: &TrainOptions,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<TrainOutcome, TrainError> {
     if config.algo == Algo::Rollout {
         return crate::rollout::train(config, options, on_progress);
     }

@@ -279,3 +279,39 @@ def test_control_fallback_and_reward_take_effect():
     )
     assert doubled[1] == plain[1]
     assert doubled[0] == pytest.approx(2 * plain[0], rel=1e-9)
+
+
+def test_rule_action_can_follow_a_corrected_policy_file(tmp_path):
+    # a corrected c-mu that keeps eligible chats from the AI (a negative AI bias): the kind of
+    # file the rollout learner writes
+    weights = [-5.0] + [0.0] * 11
+    path = tmp_path / "corrected.toml"
+    path.write_text(
+        'policy = "c-mu"\n\n[correction]\nrule = "c-mu"\nscenario = "small"\ndays = 1\n'
+        f"reply_value = 0.0\nsamples = 100\nweights = {weights}\n\n"
+        f"[correction.model]\nmodel_version = {handoff_rl.MODEL_VERSION}\n"
+        'scenario_fingerprint = "0"\n'
+    )
+    corrected = handoff_rl.HandoffEnv(**SMALL, rule=str(path))
+    plain = handoff_rl.HandoffEnv(**SMALL, rule="c-mu")
+    (_, info), (_, plain_info) = corrected.reset(seed=2), plain.reset(seed=2)
+    followed, differ = 0.0, 0
+    while True:
+        differ += int(info["rule_action"] != plain_info["rule_action"])
+        action = info["rule_action"]
+        _, reward, terminated, truncated, info = corrected.step(action)
+        plain_info = plain.step(action)[4]
+        followed += reward
+        if terminated or truncated:
+            break
+    assert differ > 0, "the correction changes some of the rule's choices"
+    # the hand-written stamp names no real fingerprint: the evaluation says so and goes on
+    with pytest.warns(UserWarning, match="scenario fingerprint 0"):
+        result = handoff_rl.evaluate(
+            lambda obs, mask: first_valid(mask),
+            **SMALL,
+            baselines=[str(path)],
+            seeds=1,
+            first_seed=2,
+        )
+    assert result.policy(str(path))["return_mean"] == pytest.approx(followed, rel=1e-12, abs=0)

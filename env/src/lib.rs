@@ -72,7 +72,7 @@ pub use observation::{
     observation_len, observation_space,
 };
 pub use outcome::{ChatRecord, Ending, Timeline};
-pub use policy::Policy;
+pub use policy::{DecisionSplit, Policy};
 pub use render::RasterSize;
 pub use rollout::Touched;
 pub use roster::{ShortHour, StaffingCoverage};

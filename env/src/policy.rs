@@ -3,6 +3,7 @@
 use dyn_clone::DynClone;
 
 use crate::observation::Observation;
+use crate::scenario::{DecisionKind, Scenario};
 
 /// A dispatch policy: given the observation of a decision, choose a valid action.
 ///
@@ -21,3 +22,40 @@ pub trait Policy: DynClone + Send {
 }
 
 dyn_clone::clone_trait_object!(Policy);
+
+/// A policy that makes the decisions of the kinds the scenario lets the agent control
+/// (`env.control`) and leaves the others to the scenario's fallback policy, as the environment
+/// does.
+#[derive(Clone)]
+pub struct DecisionSplit {
+    agent: Box<dyn Policy>,
+    fallback: Box<dyn Policy>,
+    /// Whether the agent makes each kind of decision, indexed by `DecisionKind as usize`.
+    controlled: [bool; 3],
+}
+
+impl DecisionSplit {
+    /// `agent` for the kinds `scenario` controls, `fallback` for the rest.
+    pub fn new(scenario: &Scenario, agent: Box<dyn Policy>, fallback: Box<dyn Policy>) -> Self {
+        Self { agent, fallback, controlled: DecisionKind::ALL.map(|k| scenario.controls(k)) }
+    }
+}
+
+impl Policy for DecisionSplit {
+    fn name(&self) -> &str {
+        self.agent.name()
+    }
+
+    fn reset(&mut self, seed: u64) {
+        self.agent.reset(seed);
+        self.fallback.reset(crate::rng::fallback_seed(seed));
+    }
+
+    fn act(&mut self, obs: &Observation) -> usize {
+        if self.controlled[obs.kind as usize] {
+            self.agent.act(obs)
+        } else {
+            self.fallback.act(obs)
+        }
+    }
+}

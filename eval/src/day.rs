@@ -5,7 +5,7 @@
 
 use handoff_env::{ChatRecord, Policy, Scenario, Simulator};
 
-use crate::episode::DecisionSplit;
+use handoff_env::DecisionSplit;
 
 /// The centre at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]

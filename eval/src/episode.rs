@@ -2,10 +2,8 @@
 //! its KPIs accumulated chat by chat (constant memory, whatever the horizon).
 
 pub use handoff_env::EscalationMix;
-use handoff_env::Simulator;
-use handoff_env::rng::fallback_seed;
-use handoff_env::scenario::DecisionKind;
-use handoff_env::{Observation, Policy, Scenario, SegmentStats};
+use handoff_env::{DecisionSplit, Simulator};
+use handoff_env::{Policy, Scenario, SegmentStats};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -79,43 +77,6 @@ impl Kpis {
     }
 }
 
-/// A policy that makes the decisions of the kinds the scenario lets the agent control
-/// (`env.control`) and leaves the others to the scenario's fallback policy, as the environment
-/// does.
-#[derive(Clone)]
-pub struct DecisionSplit {
-    agent: Box<dyn Policy>,
-    fallback: Box<dyn Policy>,
-    /// Whether the agent makes each kind of decision, indexed by `DecisionKind as usize`.
-    controlled: [bool; 3],
-}
-
-impl DecisionSplit {
-    /// `agent` for the kinds `scenario` controls, `fallback` for the rest.
-    pub fn new(scenario: &Scenario, agent: Box<dyn Policy>, fallback: Box<dyn Policy>) -> Self {
-        Self { agent, fallback, controlled: DecisionKind::ALL.map(|k| scenario.controls(k)) }
-    }
-}
-
-impl Policy for DecisionSplit {
-    fn name(&self) -> &str {
-        self.agent.name()
-    }
-
-    fn reset(&mut self, seed: u64) {
-        self.agent.reset(seed);
-        self.fallback.reset(fallback_seed(seed));
-    }
-
-    fn act(&mut self, obs: &Observation) -> usize {
-        if self.controlled[obs.kind as usize] {
-            self.agent.act(obs)
-        } else {
-            self.fallback.act(obs)
-        }
-    }
-}
-
 /// Runs `policy` (with `fallback` for the decisions the scenario does not give the agent) on
 /// `scenario` from `seed` to the end of the horizon.
 pub fn run_episode(
@@ -157,7 +118,7 @@ mod tests {
     fn a_random_fallback_gives_the_same_episode_in_the_environment_and_the_evaluation() {
         let mut scenario = Scenario::builtin("small").expect("built-in");
         scenario.days = 1;
-        scenario.env.control = vec![DecisionKind::Route];
+        scenario.env.control = vec![handoff_env::DecisionKind::Route];
         scenario.env.fallback_policy = "random".to_string();
         let agent = || handoff_agents::by_name("c-mu", &scenario).expect("built in");
         let fallback = || handoff_agents::fallback(&scenario, "small").expect("fallback");

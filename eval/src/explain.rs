@@ -18,8 +18,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::compare::PolicyFactory;
-use crate::episode::{DecisionSplit, Kpis};
+use crate::episode::Kpis;
 use crate::stats::mean_ci;
+use handoff_env::DecisionSplit;
 
 /// A mean over seeds with its 95 % interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -51,7 +51,7 @@ mod policy;
 mod pool;
 mod render;
 pub mod rng;
-mod rollout;
+mod lookahead;
 mod roster;
 mod runner;
 pub mod scenario;
@@ -74,7 +74,7 @@ pub use observation::{
 pub use outcome::{ChatRecord, Ending, Timeline};
 pub use policy::{DecisionSplit, Policy};
 pub use render::RasterSize;
-pub use rollout::Touched;
+pub use lookahead::Touched;
 pub use roster::{ShortHour, StaffingCoverage};
 pub use runner::{run, run_observed};
 pub use scenario::{DecisionKind, Scenario, Shifts};

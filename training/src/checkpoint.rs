@@ -26,7 +26,7 @@ use crate::error::TrainError;
 use crate::learner::load_module;
 
 /// The file of a checkpoint holding the acting network (a [`CandidateScorer`]).
-pub const POLICY_FILE: &str = "policy.bpk";
+pub const NETWORK_FILE: &str = "policy.bpk";
 
 /// The file of a checkpoint holding its [`ModelStamp`]: the model version and the fingerprint of
 /// the run's target scenario ([`crate::setup::target_scenario`]) when it was written.
@@ -274,7 +274,7 @@ fn load_opened(
     // the initial weights are overwritten by the checkpoint's
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0);
     let scorer = NetConfig::new(0).with_hidden(config.hidden).scorer(&mut rng, &device);
-    let scorer = load_module(scorer, dir, POLICY_FILE)?;
+    let scorer = load_module(scorer, dir, NETWORK_FILE)?;
     Ok(LearnedPolicy::new(name, scorer, device, obs_len))
 }
 

@@ -22,7 +22,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::POLICY_FILE;
+use crate::checkpoint::NETWORK_FILE;
 use crate::config::{DqnConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::learner::{
@@ -400,7 +400,7 @@ impl Learner for Dqn {
 
     fn save(&self, dir: &Path) -> Result<(), TrainError> {
         save_module(self.q.clone(), dir, "model.bpk")?;
-        save_module(self.q.clone(), dir, POLICY_FILE)?;
+        save_module(self.q.clone(), dir, NETWORK_FILE)?;
         save_module(self.target.clone(), dir, "target.bpk")?;
         save_optimizer(&self.optim, dir, "optimizer.bpk")?;
         let state = DqnState { rng: self.rng.clone(), steps: self.steps };

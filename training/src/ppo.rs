@@ -23,7 +23,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::POLICY_FILE;
+use crate::checkpoint::NETWORK_FILE;
 use crate::config::{PpoConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::learner::{
@@ -31,7 +31,7 @@ use crate::learner::{
     save_module, save_optimizer, shuffle, write_bytes,
 };
 
-/// The PPO learner: network, optimiser, sampling generator and the current rollout.
+/// The PPO learner: network, optimiser, sampling generator and the batch being collected.
 pub struct Ppo {
     config: PpoConfig,
     envs: usize,
@@ -43,12 +43,13 @@ pub struct Ppo {
     inference: ActorCritic,
     optim: ModuleOptimizer,
     rng: Pcg64Mcg,
-    rollout: Rollout,
+    batch: Batch,
 }
 
-/// One rollout, step-major (`t * envs + i`).
+/// One batch of experience (CleanRL's rollout: `num_steps` steps of every environment),
+/// step-major (`t * envs + i`).
 #[derive(Default)]
-struct Rollout {
+struct Batch {
     t: usize,
     /// Whether a teacher chose the actions (the update imitates them instead of PPO's loss).
     imitation: bool,
@@ -82,7 +83,7 @@ impl Ppo {
         let p = config.ppo.clone();
         let optim = adam(p.max_grad_norm);
         let n = p.num_steps * config.envs;
-        let rollout = Rollout {
+        let batch = Batch {
             t: 0,
             imitation: false,
             teacher_actions: vec![0; n],
@@ -107,7 +108,7 @@ impl Ppo {
             optim,
             rng,
             config: p,
-            rollout,
+            batch,
         }
     }
 
@@ -122,9 +123,9 @@ impl Ppo {
         )
     }
 
-    /// Generalised advantage estimates and returns of the rollout.
+    /// Generalised advantage estimates and returns of the batch.
     fn advantages(&self, next_values: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let (n, r) = (self.envs, &self.rollout);
+        let (n, r) = (self.envs, &self.batch);
         let steps = self.config.num_steps;
         let (gamma, lambda) = (self.config.gamma as f32, self.config.gae_lambda as f32);
         let mut adv = vec![0.0f32; steps * n];
@@ -163,13 +164,13 @@ impl Learner for Ppo {
         teacher: Option<Teacher<'_>>,
     ) -> Vec<usize> {
         let (logits, values) = self.forward(obs, self.envs);
-        let base = self.rollout.t * self.envs;
-        if self.rollout.t == 0 {
-            self.rollout.imitation = teacher.is_some_and(|t| t.follow);
+        let base = self.batch.t * self.envs;
+        if self.batch.t == 0 {
+            self.batch.imitation = teacher.is_some_and(|t| t.follow);
         }
         let (obs_len, slots) = (self.obs_len, self.slots);
-        self.rollout.obs[base * obs_len..(base + self.envs) * obs_len].copy_from_slice(obs);
-        self.rollout.masks[base * slots..(base + self.envs) * slots].copy_from_slice(masks);
+        self.batch.obs[base * obs_len..(base + self.envs) * obs_len].copy_from_slice(obs);
+        self.batch.masks[base * slots..(base + self.envs) * slots].copy_from_slice(masks);
         let mut actions = Vec::with_capacity(self.envs);
         for i in 0..self.envs {
             let row = i * slots..(i + 1) * slots;
@@ -178,12 +179,12 @@ impl Learner for Ppo {
                 (true, Some(t)) if t.follow => (t.actions[i], 0.0),
                 (true, _) => sample_masked(&logits[row.clone()], &masks[row], &mut self.rng),
             };
-            self.rollout.teacher_actions[base + i] = teacher.map_or(a, |t| t.actions[i]) as i64;
+            self.batch.teacher_actions[base + i] = teacher.map_or(a, |t| t.actions[i]) as i64;
             actions.push(a);
-            self.rollout.actions[base + i] = a as i64;
-            self.rollout.logprobs[base + i] = logp;
-            self.rollout.values[base + i] = values[i];
-            self.rollout.live[base + i] = live[i];
+            self.batch.actions[base + i] = a as i64;
+            self.batch.logprobs[base + i] = logp;
+            self.batch.values[base + i] = values[i];
+            self.batch.live[base + i] = live[i];
         }
         actions
     }
@@ -196,13 +197,13 @@ impl Learner for Ppo {
         _next_obs: &[f32],
         _next_masks: &[bool],
     ) {
-        let base = self.rollout.t * self.envs;
+        let base = self.batch.t * self.envs;
         for i in 0..self.envs {
-            self.rollout.rewards[base + i] = (rewards[i] * self.config.reward_scale) as f32;
-            self.rollout.terminated[base + i] = terminated[i];
-            self.rollout.dones[base + i] = terminated[i] || truncated[i];
+            self.batch.rewards[base + i] = (rewards[i] * self.config.reward_scale) as f32;
+            self.batch.terminated[base + i] = terminated[i];
+            self.batch.dones[base + i] = terminated[i] || truncated[i];
         }
-        self.rollout.t += 1;
+        self.batch.t += 1;
     }
 
     fn update(
@@ -211,8 +212,8 @@ impl Learner for Ppo {
         _next_masks: &[bool],
         progress: f64,
     ) -> Vec<(&'static str, f64)> {
-        assert_eq!(self.rollout.t, self.config.num_steps, "update after a full rollout");
-        self.rollout.t = 0;
+        assert_eq!(self.batch.t, self.config.num_steps, "update after a full batch");
+        self.batch.t = 0;
         let (_, next_values) = self.forward(next_obs, self.envs);
         let (advantages, returns) = self.advantages(&next_values);
         let c = self.config.clone();
@@ -221,7 +222,7 @@ impl Learner for Ppo {
         let teacher_coef =
             if !c.teacher.has_teacher() { 0.0 } else { c.teacher_coef * (1.0 - progress) };
         let mut indices: Vec<usize> =
-            (0..self.rollout.live.len()).filter(|&k| self.rollout.live[k]).collect();
+            (0..self.batch.live.len()).filter(|&k| self.batch.live[k]).collect();
         let minibatch = indices.len().div_ceil(c.num_minibatches).max(1);
         let (mut pg_sum, mut v_sum, mut ent_sum, mut kl_sum, mut clip_sum, mut bc_sum) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
@@ -230,7 +231,7 @@ impl Learner for Ppo {
             shuffle(&mut indices, &mut self.rng);
             for mb in indices.chunks(minibatch) {
                 let m = mb.len();
-                let r = &self.rollout;
+                let r = &self.batch;
                 let obs = tensor2(gather(&r.obs, mb, self.obs_len), m, self.obs_len, &self.device);
                 let mask = mask2(gather(&r.masks, mb, self.slots), m, self.slots, &self.device);
                 let actions: Vec<i64> = mb.iter().map(|&k| r.actions[k]).collect();
@@ -251,7 +252,7 @@ impl Learner for Ppo {
                 let logp_all =
                     log_softmax(mask_scores(self.model.actor.forward(obs.clone()), mask), 1);
                 let new_logp: Tensor<1> = logp_all.clone().gather(1, actions).reshape([m]);
-                if self.rollout.imitation {
+                if self.batch.imitation {
                     // kickstarting: cross-entropy to the teacher's actions, and the critic
                     // learns the teacher's returns
                     let bc_loss = new_logp.neg().mean();
@@ -306,7 +307,7 @@ impl Learner for Ppo {
         }
         self.inference = self.model.valid();
         let b = batches.max(1) as f64;
-        if self.rollout.imitation {
+        if self.batch.imitation {
             return vec![
                 ("charts/learning_rate", lr),
                 ("losses/imitation_loss", bc_sum / b),
@@ -331,7 +332,7 @@ impl Learner for Ppo {
 
     fn save(&self, dir: &Path) -> Result<(), TrainError> {
         save_module(self.model.clone(), dir, "model.bpk")?;
-        save_module(self.model.actor.clone(), dir, POLICY_FILE)?;
+        save_module(self.model.actor.clone(), dir, NETWORK_FILE)?;
         save_optimizer(&self.optim, dir, "optimizer.bpk")?;
         let state = serde_json::to_vec(&PpoState { rng: self.rng.clone() }).expect("serialises");
         write_bytes(dir, "learner.json", &state)
@@ -346,7 +347,7 @@ impl Learner for Ppo {
         self.inference = self.model.valid();
         self.optim = optim;
         self.rng = state.rng;
-        self.rollout.t = 0;
+        self.batch.t = 0;
         Ok(())
     }
 }

@@ -59,8 +59,8 @@ use crate::train::{
     create_run_dir, write_run_file,
 };
 
-/// The policy file a rollout run writes into its directory.
-pub const POLICY_FILE: &str = "policy.toml";
+/// The policy file a rollout run writes into its directory: the corrected rule.
+pub const CORRECTED_RULE_FILE: &str = "policy.toml";
 
 /// The file listing every candidate the validation compared, what it earned over the rule
 /// (paired over the validation seeds, with its standard error) and whether it was kept.
@@ -614,7 +614,7 @@ pub(crate) fn train(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainOutcome, TrainError> {
     let run = options.run_dir.as_path();
-    let policy_path = run.join(POLICY_FILE);
+    let policy_path = run.join(CORRECTED_RULE_FILE);
     let r = &config.rollout;
     let target = setup::target_scenario(config)?;
     let kinds = corrected_kinds(config, &target)?;

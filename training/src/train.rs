@@ -145,7 +145,7 @@ pub const RUN_FILES: &[&str] = &[
     crate::logger::SCALARS_FILE,
     "comparison.md",
     "curve.svg",
-    crate::rollout::POLICY_FILE,
+    crate::rollout::CORRECTED_RULE_FILE,
     crate::rollout::VALIDATION_FILE,
     ".policy.toml.tmp",
     ".validation.csv.tmp",
@@ -186,7 +186,7 @@ pub(crate) fn create_run_dir(
     overwrite: bool,
 ) -> Result<(), TrainError> {
     let holds_a_run = run.join("checkpoints").join("latest").exists()
-        || run.join(crate::rollout::POLICY_FILE).exists();
+        || run.join(crate::rollout::CORRECTED_RULE_FILE).exists();
     if holds_a_run && !overwrite {
         return Err(TrainError::Checkpoint(format!(
             "{} already holds a run: pass --resume to continue it, --force to start it over, or \
@@ -434,7 +434,7 @@ fn evaluate_scorer(
 /// checkpoint (`ckpt:DIR`).
 pub fn trained_policy(run_dir: &Path, algo: Algo) -> String {
     match algo {
-        Algo::Rollout => run_dir.join(crate::rollout::POLICY_FILE).display().to_string(),
+        Algo::Rollout => run_dir.join(crate::rollout::CORRECTED_RULE_FILE).display().to_string(),
         Algo::Ppo | Algo::Dqn => format!("{CHECKPOINT_PREFIX}{}", run_dir.display()),
     }
 }

@@ -45,13 +45,13 @@ mod env;
 mod error;
 pub mod event_queue;
 pub mod log;
+mod lookahead;
 mod observation;
 mod outcome;
 mod policy;
 mod pool;
 mod render;
 pub mod rng;
-mod lookahead;
 mod roster;
 mod runner;
 pub mod scenario;
@@ -67,6 +67,7 @@ pub use chat::{Escalation, RETRIAL_ID_STEP};
 pub use csv::{ChatCsv, HEADER as CHAT_CSV_HEADER, write_row as write_chat_csv_row};
 pub use env::{HandoffEnv, Info, Step};
 pub use error::{ScenarioError, StepError};
+pub use lookahead::Touched;
 pub use observation::{
     Agent, CANDIDATE_FEATURES, Candidate, CandidateKind, GLOBAL_FEATURES, Observation,
     observation_len, observation_space,
@@ -74,7 +75,6 @@ pub use observation::{
 pub use outcome::{ChatRecord, Ending, Timeline};
 pub use policy::{DecisionSplit, Policy};
 pub use render::RasterSize;
-pub use lookahead::Touched;
 pub use roster::{ShortHour, StaffingCoverage};
 pub use runner::{run, run_observed};
 pub use scenario::{DecisionKind, Scenario, Shifts};

@@ -166,3 +166,17 @@ fn explain_prints_the_levers_and_the_reward_parts_and_refuses_unknown_policies()
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("oracle"), "{}", stderr(&out));
 }
+
+#[test]
+fn two_policies_that_decide_alike_have_no_twin_to_list() {
+    let dir = temp_dir("replay-alike");
+    let page = dir.join("day.html");
+    // quickest_first = 0 is c-mu's default: the same policy under another name
+    let args = ["replay", "--scenario", "small", "--policy", "c-mu", "--policy"];
+    let out =
+        handoff(&[&args[..], &["c-mu@quickest_first=0", "--out", page.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("None: every twin earned the same reward"), "a list of zero differences");
+    assert!(!html.contains("<tr data-c="));
+}

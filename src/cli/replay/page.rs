@@ -451,8 +451,16 @@ pub fn render(view: &View, shown: &[Shown]) -> (String, usize) {
 /// The list of the twins whose reward differs most, each linking both bars.
 fn twins(chats: &[Vec<&ChatRecord>], names: &[String]) -> String {
     let second: HashMap<u64, &ChatRecord> = chats[1].iter().map(|r| (r.chat_id, *r)).collect();
-    let mut pairs: Vec<(&ChatRecord, &ChatRecord)> =
-        chats[0].iter().filter_map(|a| Some((*a, *second.get(&a.chat_id)?))).collect();
+    let mut pairs: Vec<(&ChatRecord, &ChatRecord)> = chats[0]
+        .iter()
+        .filter_map(|a| Some((*a, *second.get(&a.chat_id)?)))
+        .filter(|(a, b)| a.reward != b.reward)
+        .collect();
+    if pairs.is_empty() {
+        return "<h2>Twins whose reward differs most</h2><p id=\"twins\">None: every twin earned \
+                the same reward under both policies.</p>\n"
+            .to_string();
+    }
     pairs.sort_by(|x, y| {
         (y.1.reward - y.0.reward).abs().total_cmp(&(x.1.reward - x.0.reward).abs())
     });

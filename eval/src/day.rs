@@ -3,9 +3,9 @@
 //!
 //! [`Timeline`]: handoff_env::Timeline
 
-use handoff_env::{ChatRecord, Policy, Scenario, Simulator};
+use handoff_env::{ChatRecord, Policy, Scenario};
 
-use handoff_env::DecisionSplit;
+use crate::episode::play;
 
 /// The centre at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,14 +44,13 @@ pub fn record_day(
     fallback: Box<dyn Policy>,
     every_s: f64,
 ) -> Day {
-    let mut sim = Simulator::new(scenario.clone());
-    let mut split = DecisionSplit::new(scenario, policy, fallback);
     let (mut records, mut samples) = (Vec::new(), Vec::new());
     let mut next_s = 0.0;
-    handoff_env::run_observed(
-        &mut sim,
+    play(
+        scenario,
         seed,
-        &mut split,
+        policy,
+        fallback,
         |chat| records.push(*chat),
         |sim, _| {
             let obs = sim.observation();

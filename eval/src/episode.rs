@@ -2,8 +2,7 @@
 //! its KPIs accumulated chat by chat (constant memory, whatever the horizon).
 
 pub use handoff_env::EscalationMix;
-use handoff_env::{DecisionSplit, Simulator};
-use handoff_env::{Policy, Scenario, SegmentStats};
+use handoff_env::{ChatRecord, DecisionSplit, Policy, Scenario, SegmentStats, Simulator};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -77,6 +76,23 @@ impl Kpis {
     }
 }
 
+/// Plays `policy` (with `fallback` for the decisions the scenario does not give the agent) on
+/// `scenario` from `seed` to the end of the horizon, handing each completed chat to `on_chat` and
+/// showing each decision to `on_decision` ([`handoff_env::run_observed`]): the episode every
+/// evaluation, replay and explanation runs.
+pub fn play(
+    scenario: &Scenario,
+    seed: u64,
+    policy: Box<dyn Policy>,
+    fallback: Box<dyn Policy>,
+    on_chat: impl FnMut(&ChatRecord),
+    on_decision: impl FnMut(&Simulator, usize),
+) {
+    let mut sim = Simulator::new(scenario.clone());
+    let mut split = DecisionSplit::new(scenario, policy, fallback);
+    handoff_env::run_observed(&mut sim, seed, &mut split, on_chat, on_decision);
+}
+
 /// Runs `policy` (with `fallback` for the decisions the scenario does not give the agent) on
 /// `scenario` from `seed` to the end of the horizon.
 pub fn run_episode(
@@ -85,10 +101,8 @@ pub fn run_episode(
     policy: Box<dyn Policy>,
     fallback: Box<dyn Policy>,
 ) -> EpisodeResult {
-    let mut sim = Simulator::new(scenario.clone());
-    let mut split = DecisionSplit::new(scenario, policy, fallback);
     let mut stats = SegmentStats::default();
-    handoff_env::run(&mut sim, seed, &mut split, |chat| stats.add(chat));
+    play(scenario, seed, policy, fallback, |chat| stats.add(chat), |_, _| {});
     EpisodeResult { seed, episode_return: stats.reward_sum(), kpis: Kpis::of(&stats) }
 }
 

@@ -10,17 +10,16 @@
 
 use std::collections::HashMap;
 
+use handoff_env::SegmentStats;
 use handoff_env::rng::policy_seed;
 use handoff_env::scenario::DecisionKind;
 use handoff_env::{CandidateKind, ChatRecord, Ending, Escalation, Observation, Scenario};
-use handoff_env::{SegmentStats, Simulator};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::compare::PolicyFactory;
-use crate::episode::Kpis;
+use crate::episode::{Kpis, play};
 use crate::stats::mean_ci;
-use handoff_env::DecisionSplit;
 
 /// A mean over seeds with its 95 % interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -340,12 +339,11 @@ fn explain_seed(
     shadow.reset(policy_seed(seed));
     let mut decisions: HashMap<(Lever, Option<Situation>), (u64, u64)> = HashMap::new();
     let mut first = Vec::new();
-    let mut sim = Simulator::new(scenario.clone());
-    let mut split = DecisionSplit::new(scenario, make(names[0], scenario)?, fallback()?);
-    handoff_env::run_observed(
-        &mut sim,
+    play(
+        scenario,
         seed,
-        &mut split,
+        make(names[0], scenario)?,
+        fallback()?,
         |chat| first.push(*chat),
         |sim, action| {
             let obs = sim.observation();
@@ -363,8 +361,14 @@ fn explain_seed(
         },
     );
     let mut second = Vec::new();
-    let mut split = DecisionSplit::new(scenario, make(names[1], scenario)?, fallback()?);
-    handoff_env::run_observed(&mut sim, seed, &mut split, |chat| second.push(*chat), |_, _| {});
+    play(
+        scenario,
+        seed,
+        make(names[1], scenario)?,
+        fallback()?,
+        |chat| second.push(*chat),
+        |_, _| {},
+    );
     let twins: HashMap<u64, &ChatRecord> = second.iter().map(|r| (r.chat_id, r)).collect();
     let (mut differently, mut other_worker, mut paired) = (0.0, 0.0, 0.0);
     for a in &first {

@@ -69,7 +69,7 @@ fn a_replay_page_holds_every_chat_and_loads_in_a_browser_without_errors() {
     // the chats of the day, as `simulate --csv` rows, one per chat of each policy
     let chats: Vec<usize> = (0..2)
         .map(|p| {
-            let rows = between(&html, &format!("id=\"rows{p}\">"), "</script>");
+            let rows = between(&html, &format!("id=\"rows{p}\">"), "</textarea>");
             assert!(rows.starts_with("chat_id,arm,"), "{}", &rows[..40]);
             rows.lines().count() - 1
         })
@@ -179,4 +179,32 @@ fn two_policies_that_decide_alike_have_no_twin_to_list() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("None: every twin earned the same reward"), "a list of zero differences");
     assert!(!html.contains("<tr data-c="));
+}
+
+#[test]
+fn a_policy_named_with_markup_shows_as_written() {
+    let dir = temp_dir("replay-markup");
+    let policy = dir.join("tuned&mine.toml");
+    std::fs::write(&policy, "policy = \"c-mu\"\n").unwrap();
+    let page = dir.join("day.html");
+    let out = handoff(&[
+        "replay",
+        "--scenario",
+        "small",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let rows = between(&html, "id=\"rows0\">", "</textarea>");
+    let first = rows.lines().nth(1).expect("a chat").split(',').next().unwrap().to_string();
+    let Some(browser) = browser() else { return };
+    let dom = rendered(browser, &page, &format!("#chat={first}"));
+    let detail = between(&dom, &format!("data-chat=\"{first}\">"), "</div>");
+    // the browser's serialisation escapes the text once: escaped twice, it was shown wrong
+    let name = policy.to_str().unwrap().replace('&', "&amp;");
+    assert!(detail.contains(&format!("arm = {name}")), "{detail}");
+    assert!(!detail.contains("&amp;amp;"), "{detail}");
 }

@@ -45,6 +45,15 @@ pub fn table_with_text(rows: &[Vec<String>], text: &[usize]) -> String {
     out
 }
 
+/// Escapes text for XML and HTML, in content and in quoted attributes.
+pub fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
 /// `n` days, in words: "1 day", "17 days".
 pub fn days(n: u32) -> String {
     if n == 1 { "1 day".to_string() } else { format!("{n} days") }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use handoff_eval::{AssertionOutcome, EpisodeResult, EvalReport, Kpis, PolicySummary};
 
 use crate::cli::CliError;
+use crate::cli::format::escape_markup as xml;
 
 /// Quotes a CSV field when it needs it.
 fn csv_field(s: &str) -> String {
@@ -54,15 +55,6 @@ pub fn csv(report: &EvalReport) -> String {
         }
     }
     out
-}
-
-/// Escapes text for XML attributes and content.
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 /// A JUnit XML report with one test case per assertion.

@@ -67,9 +67,9 @@ pub fn run(args: &ReplayArgs) -> Result<String, CliError> {
     let days = args.days.unwrap_or(args.day);
     if args.day > days {
         return Err(CliError::input(format!(
-            "--day {} is past the episode's {days} day{} (--days)",
+            "--day {} is past the episode's {} (--days)",
             args.day,
-            if days == 1 { "" } else { "s" }
+            super::format::days(days)
         )));
     }
     let scenario = super::scaled(super::load_scenario(&args.scenario, Some(days))?, args.scale);

@@ -16,6 +16,7 @@ use handoff_env::{CHAT_CSV_HEADER, ChatRecord, Ending, Escalation, write_chat_cs
 use handoff_eval::day::Sample;
 
 use super::Shown;
+use crate::cli::format::escape_markup as escape;
 
 /// Width of the day at zoom 1, pixels.
 const WIDTH: f64 = 1440.0;
@@ -194,15 +195,14 @@ fn lanes(chats: &[&ChatRecord]) -> Vec<Lane> {
 fn lane_html(view: &View, letter: char, chats: &[&ChatRecord], lane: &mut Lane, out: &mut String) {
     let (rows, n) = lane.pack();
     let height = n * ROW + 2;
-    let chats_in_lane = match lane.key.as_str() {
-        "ai" => lane.bars.len(),
-        _ => lane.bars.iter().filter(|b| b.anchor || lane.key == "queue").count(),
-    };
+    // every lane has one bar per chat in it
     let _ = write!(
         out,
-        "<div class=\"lane\" data-k=\"{}\"><div class=\"lab\">{} <small>{chats_in_lane}</small></div>\
+        "<div class=\"lane\" data-k=\"{}\"><div class=\"lab\">{} <small>{}</small></div>\
          <svg viewBox=\"0 0 {WIDTH} {height}\" height=\"{height}\" preserveAspectRatio=\"none\">",
-        lane.key, lane.label,
+        lane.key,
+        lane.label,
+        lane.bars.len()
     );
     for (bar, row) in lane.bars.iter().zip(rows) {
         let (x0, x1) = (view.x(bar.from_s), view.x(bar.to_s));
@@ -309,11 +309,6 @@ fn axis(view: &View, out: &mut String) {
         );
     }
     out.push_str("</svg></div>\n");
-}
-
-/// Escapes text for HTML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A short description of a chat's handling, for the twins' list.
@@ -427,14 +422,16 @@ pub fn render(view: &View, shown: &[Shown]) -> (String, usize) {
     if chats.len() == 2 {
         body.push_str(&twins(&chats, &names));
     }
-    for (p, c) in chats.iter().enumerate() {
+    // the rows in a hidden textarea, whose text the browser unescapes (a script element's text
+    // is raw: escaped there, a name with `&` would show as `&amp;`), escaped once
+    for (p, (c, s)) in chats.iter().zip(shown).enumerate() {
         let mut rows = Vec::new();
         for r in c {
-            let _ = write_chat_csv_row(&mut rows, &names[p], r);
+            let _ = write_chat_csv_row(&mut rows, &s.name, r);
         }
         let _ = write!(
             body,
-            "<script type=\"text/csv\" id=\"rows{p}\">{CHAT_CSV_HEADER}\n{}</script>\n",
+            "<textarea hidden id=\"rows{p}\">{CHAT_CSV_HEADER}\n{}</textarea>\n",
             escape(&String::from_utf8_lossy(&rows))
         );
     }

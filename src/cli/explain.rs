@@ -23,9 +23,9 @@ pub struct ExplainArgs {
     /// The first seed; seeds are consecutive from it.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub first_seed: u64,
-    /// Threads to run seeds on (default: every core). Results do not depend on it.
-    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, 1024))]
-    pub threads: Option<usize>,
+    /// How many threads.
+    #[command(flatten)]
+    pub threads: super::ThreadsArg,
     /// Refuse (exit 2) a checkpoint or tuned policy file made on another model version or
     /// scenario fingerprint than today's, instead of warning on standard error.
     #[arg(long)]
@@ -43,11 +43,7 @@ pub fn run(args: &ExplainArgs) -> Result<String, CliError> {
     for warning in maker.warnings() {
         eprintln!("warning: {warning}");
     }
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().map_err(CliError::runtime)?;
+    let pool = args.threads.pool()?;
     let bar = progress_bar(args.seeds, "seeds");
     let make = |name: &str, s: &handoff_env::Scenario| maker.make(name, s);
     let explanation = pool

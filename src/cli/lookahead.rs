@@ -36,9 +36,9 @@ pub struct LookaheadArgs {
     /// Compare at most this many decisions of each episode, its first (0: every one).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(0, u64::MAX))]
     pub decisions: u64,
-    /// Threads to run episodes on (default: every core). Results do not depend on it.
-    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, 1024))]
-    pub threads: Option<usize>,
+    /// How many threads.
+    #[command(flatten)]
+    pub threads: super::ThreadsArg,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -81,11 +81,7 @@ pub fn run(args: &LookaheadArgs) -> Result<String, CliError> {
     if args.forks > 0 {
         futures.push(Future::Forks(args.forks));
     }
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().map_err(CliError::runtime)?;
+    let pool = args.threads.pool()?;
     let bar = progress_bar(args.seeds * (kinds.len() * futures.len()) as u64, "episodes");
     let mut rows = Vec::new();
     for &kind in &kinds {

@@ -72,6 +72,26 @@ impl CentreArgs {
     }
 }
 
+/// `--threads`: the one definition of the flag for the commands that run episodes in parallel,
+/// and the pool it asks for.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ThreadsArg {
+    /// Threads to run episodes on (default: every core). Results do not depend on it.
+    #[arg(long, allow_hyphen_values = true, value_parser = whole_number::<usize>(1, 1024))]
+    pub threads: Option<usize>,
+}
+
+impl ThreadsArg {
+    /// A thread pool of `--threads` threads, or of every core.
+    pub fn pool(&self) -> Result<rayon::ThreadPool, CliError> {
+        let mut pool = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            pool = pool.num_threads(n);
+        }
+        pool.build().map_err(CliError::runtime)
+    }
+}
+
 /// `scenario` scaled by `scale`, with a warning on standard error when the scaled centre has
 /// hours in which chats arrive and no worker is on duty.
 pub fn scaled(scenario: Scenario, scale: f64) -> Scenario {

@@ -32,9 +32,9 @@ pub struct TuneArgs {
     /// Where to write the policy file (default: SCENARIO-POLICY.toml in this folder).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Threads to run episodes on (default: every core). Results do not depend on it.
-    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, 1024))]
-    pub threads: Option<usize>,
+    /// How many threads.
+    #[command(flatten)]
+    pub threads: super::ThreadsArg,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -84,11 +84,7 @@ pub fn run(args: &TuneArgs) -> Result<String, CliError> {
         budget: args.budget as usize,
         search_seed: args.search_seed,
     };
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().map_err(CliError::runtime)?;
+    let pool = args.threads.pool()?;
     let bar = progress_bar(args.budget, "candidates");
     let tuned = pool.install(|| tune(&scenario, h, &settings, &|| bar.inc(1)));
     bar.finish_and_clear();

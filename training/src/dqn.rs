@@ -8,8 +8,8 @@
 //! `max_a [Q(s, a) + margin·(a ≠ a_teacher)] − Q(s, a_teacher)` over the valid actions, pulls the
 //! teacher's action above every other by `margin` beside the TD loss. Without it the network
 //! learns the values of the teacher's actions only, and its arg-max over the others is noise. As
-//! in DQfD the margin term's weight stays for the whole run (faded to zero by the end, the
-//! network drifted to 7,281 below the teacher on the test seeds: docs/training.md).
+//! in DQfD the margin term's weight (`margin_coef`) stays for the whole run: faded to zero by
+//! the end, the network drifted away from the teacher late in the run (docs/training.md).
 
 use std::path::Path;
 
@@ -210,11 +210,6 @@ impl Dqn {
         (c.start_e + slope * exploring).max(c.end_e.min(c.start_e))
     }
 
-    /// The weight of the large-margin term: `margin_coef`, the whole run.
-    pub fn margin_weight(&self) -> f64 {
-        self.config.margin_coef
-    }
-
     fn scores(&self, network: &CandidateScorer, obs: &[f32], rows: usize) -> Vec<f32> {
         let x = tensor2(obs.to_vec(), rows, self.obs_len, &self.plain);
         network.forward(x).into_data().try_into_vec::<f32>().expect("f32 scores")
@@ -277,7 +272,7 @@ impl Dqn {
         self.td_loss_sum += f64::from(td.clone().into_scalar::<f32>());
         self.q_sum += f64::from(q.mean().into_scalar::<f32>());
         self.gradient_steps += 1;
-        let weight = self.margin_weight();
+        let weight = self.config.margin_coef;
         let loss = if weight > 0.0 && taught_rows > 0.0 {
             let taught = Tensor::<2, Int>::from_data(TensorData::new(taught, [b, 1]), &self.device);
             let margins = tensor2(margins, b, sl, &self.device);
@@ -385,7 +380,7 @@ impl Learner for Dqn {
             ("losses/margin_loss", self.margin_loss_sum / n),
             ("losses/q_values", self.q_sum / n),
             ("charts/epsilon", self.epsilon()),
-            ("charts/margin_weight", self.margin_weight()),
+            ("charts/margin_weight", self.config.margin_coef),
         ];
         self.td_loss_sum = 0.0;
         self.margin_loss_sum = 0.0;

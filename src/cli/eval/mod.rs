@@ -64,9 +64,9 @@ pub struct EvalArgs {
     /// The first seed; seeds are consecutive from it.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
     pub first_seed: u64,
-    /// Threads to run episodes on (default: every core). Results do not depend on it.
-    #[arg(long, allow_hyphen_values = true, value_parser = super::whole_number::<usize>(1, 1024))]
-    pub threads: Option<usize>,
+    /// How many threads.
+    #[command(flatten)]
+    pub threads: super::ThreadsArg,
     /// Bootstrap resamples per interval.
     #[arg(long, default_value_t = 10_000, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(100, 1000000))]
     pub resamples: u64,
@@ -120,11 +120,7 @@ pub fn run(args: &EvalArgs) -> Result<String, CliError> {
         ..EvalConfig::default()
     };
     let bar = progress_bar(args.seeds * policies.len() as u64, "episodes");
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().map_err(CliError::runtime)?;
+    let pool = args.threads.pool()?;
     let factory = |name: &str, s: &Scenario| maker.make(name, s);
     let report = pool
         .install(|| evaluate(&scenario, &policies, &baseline, &config, &factory, &|| bar.inc(1)))

@@ -291,7 +291,7 @@ impl PolicyFile {
         })?;
         let mut set = h.params(scenario);
         // a file's parameters are in its [parameters] table; a name's after its `@`
-        let source_name = if source_name.ends_with(".toml") {
+        let source_name = if names_a_file(source_name) {
             format!("{source_name}: [parameters]")
         } else {
             source_name.to_string()
@@ -353,11 +353,17 @@ pub fn shipped(name: &str) -> Option<PolicyFile> {
     Some(PolicyFile::parse(text, name).expect("shipped policies parse (tested)"))
 }
 
+/// Whether a policy's name is the path of a policy file (it ends in `.toml`), not a built-in or
+/// shipped name.
+pub fn names_a_file(name: &str) -> bool {
+    name.ends_with(".toml")
+}
+
 /// The policy file `text` names: a path ending in `.toml`, or a shipped tuned policy or a
 /// built-in heuristic, either with optional overrides (`surge-c-mu-theta@max_chats=3`: the
 /// tuned values with one changed, no longer a tuning's record).
 pub fn policy_file(text: &str) -> Result<PolicyFile, SpecError> {
-    if text.ends_with(".toml") {
+    if names_a_file(text) {
         return PolicyFile::load(Path::new(text));
     }
     if let Some(file) = shipped(text) {

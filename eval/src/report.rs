@@ -137,7 +137,7 @@ pub fn markdown(report: &EvalReport, outcomes: &[AssertionOutcome]) -> String {
 /// How a column header names a policy: a policy file by its file name (the line above the table
 /// and the rows give the whole path), any other policy by its name.
 pub fn column_label(policy: &str) -> &str {
-    if policy.ends_with(".toml") {
+    if handoff_agents::spec::names_a_file(policy) {
         std::path::Path::new(policy).file_name().and_then(|n| n.to_str()).unwrap_or(policy)
     } else {
         policy

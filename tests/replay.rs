@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{handoff, json, stderr, stdout, temp_dir};
@@ -49,23 +49,24 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     &text[from..from + len]
 }
 
-#[test]
-fn a_replay_page_holds_every_chat_and_loads_in_a_browser_without_errors() {
-    let dir = temp_dir("replay");
+/// Replays a day of `small` with `policies` into a page in `dir`: the page's path, what the
+/// command printed and the page.
+fn replay_small(dir: &Path, policies: &[&str]) -> (PathBuf, String, String) {
     let page = dir.join("day.html");
-    let out = handoff(&[
-        "replay",
-        "--scenario",
-        "small",
-        "--policy",
-        POLICIES[0],
-        "--policy",
-        POLICIES[1],
-        "--out",
-        page.to_str().unwrap(),
-    ]);
+    let mut args = vec!["replay", "--scenario", "small"];
+    for policy in policies {
+        args.extend_from_slice(&["--policy", policy]);
+    }
+    args.extend_from_slice(&["--out", page.to_str().unwrap()]);
+    let out = handoff(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let html = std::fs::read_to_string(&page).unwrap();
+    (page, stdout(&out), html)
+}
+
+#[test]
+fn a_replay_page_holds_every_chat_and_loads_in_a_browser_without_errors() {
+    let (page, printed, html) = replay_small(&temp_dir("replay"), &POLICIES);
     // the chats of the day, as `simulate --csv` rows, one per chat of each policy
     let chats: Vec<usize> = (0..2)
         .map(|p| {
@@ -75,7 +76,7 @@ fn a_replay_page_holds_every_chat_and_loads_in_a_browser_without_errors() {
         })
         .collect();
     assert!(chats[0] > 1000, "{chats:?}");
-    assert!(stdout(&out).contains(&format!("{} chats per policy", chats[0])), "{}", stdout(&out));
+    assert!(printed.contains(&format!("{} chats per policy", chats[0])), "{printed}");
     // every chat has exactly one anchored bar in its policy's lanes
     for (p, letter) in ["A", "B"].into_iter().enumerate() {
         let anchors = html.matches(&format!("<rect id=\"{letter}")).count();
@@ -169,14 +170,8 @@ fn explain_prints_the_levers_and_the_reward_parts_and_refuses_unknown_policies()
 
 #[test]
 fn two_policies_that_decide_alike_have_no_twin_to_list() {
-    let dir = temp_dir("replay-alike");
-    let page = dir.join("day.html");
     // quickest_first = 0 is c-mu's default: the same policy under another name
-    let args = ["replay", "--scenario", "small", "--policy", "c-mu", "--policy"];
-    let out =
-        handoff(&[&args[..], &["c-mu@quickest_first=0", "--out", page.to_str().unwrap()]].concat());
-    assert!(out.status.success(), "{}", stderr(&out));
-    let html = std::fs::read_to_string(&page).unwrap();
+    let (_, _, html) = replay_small(&temp_dir("replay-alike"), &["c-mu", "c-mu@quickest_first=0"]);
     assert!(html.contains("None: every twin earned the same reward"), "a list of zero differences");
     assert!(!html.contains("<tr data-c="));
 }
@@ -186,18 +181,7 @@ fn a_policy_named_with_markup_shows_as_written() {
     let dir = temp_dir("replay-markup");
     let policy = dir.join("tuned&mine.toml");
     std::fs::write(&policy, "policy = \"c-mu\"\n").unwrap();
-    let page = dir.join("day.html");
-    let out = handoff(&[
-        "replay",
-        "--scenario",
-        "small",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--out",
-        page.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let html = std::fs::read_to_string(&page).unwrap();
+    let (page, _, html) = replay_small(&dir, &[policy.to_str().unwrap()]);
     let rows = between(&html, "id=\"rows0\">", "</textarea>");
     let first = rows.lines().nth(1).expect("a chat").split(',').next().unwrap().to_string();
     let Some(browser) = browser() else { return };

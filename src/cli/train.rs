@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use handoff_training::config::{Algo, MAX_ENVS, MAX_STEPS, TrainConfig};
-use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
-use handoff_training::train::{
-    Progress, TEST_FIRST_SEED, TrainOptions, closing_comparison, closing_policies, train_validated,
-    trained_policy,
+use handoff_training::run::{
+    TEST_FIRST_SEED, closing_comparison, closing_policies, trained_policy,
 };
+use handoff_training::runs::{LATEST, RUNS_ROOT, link_latest, next_run_dir};
+use handoff_training::train::{Progress, TrainOptions, train_validated};
 
 use super::format::{progress_bar, steps_bar};
 use super::{CliError, interrupt, write_atomic};

@@ -12,7 +12,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::error::TrainError;
 
-/// A learning algorithm driven by [`crate::train`]: it acts on a batch of environments, sees the
+/// A learning algorithm driven by [`crate::network`]: it acts on a batch of environments, sees the
 /// outcomes, and learns once per iteration of [`Learner::steps_per_iteration`] vector steps.
 pub trait Learner {
     /// Vector steps per iteration (between updates, checkpoints and evaluations).

@@ -19,9 +19,7 @@ use tensorboard_rs::summary::scalar;
 use tensorboard_rs::summary_writer::FileWriter;
 
 use crate::error::TrainError;
-
-/// The CSV of every logged scalar in a run directory.
-pub const SCALARS_FILE: &str = "scalars.csv";
+use crate::run::{SCALARS_FILE, write_run_file};
 
 /// Writes scalars to an event file and to `scalars.csv` in a run directory.
 pub struct Logger {
@@ -55,7 +53,7 @@ impl Logger {
         let csv_path = dir.join(SCALARS_FILE);
         if csv_path.exists() {
             let kept = rows_up_to(&csv_path, step).map_err(|e| TrainError::write(&csv_path, e))?;
-            crate::train::write_run_file(&csv_path, &kept)?;
+            write_run_file(&csv_path, &kept)?;
         }
         let mut logger = Self::new(dir)?;
         let mut start = SessionLog::new();

@@ -33,7 +33,7 @@
 //! [`train`] runs the iterations at full size on training seeds (hashed from the run's seed),
 //! makes the choices on the validation seeds, and writes the corrected rule as a policy file
 //! (`RUN/policy.toml`, with its `[correction]`); the closing comparison
-//! (`crate::train::closing_comparison`) judges it on unseen test seeds.
+//! (`crate::run::closing_comparison`) judges it on unseen test seeds.
 
 use std::path::Path;
 use std::time::Instant;
@@ -53,18 +53,11 @@ use rayon::prelude::*;
 use crate::config::{Credit, TrainConfig};
 use crate::error::TrainError;
 use crate::logger::Logger;
-use crate::setup::{self, TrainingScenario};
-use crate::train::{
-    EVAL_FIRST_SEED, EvalSnapshot, Progress, TrainOptions, TrainOutcome, best_heuristic,
-    create_run_dir, write_run_file,
+use crate::run::{
+    CORRECTED_RULE_FILE, EVAL_FIRST_SEED, EvalSnapshot, Progress, TrainOptions, TrainOutcome,
+    VALIDATION_FILE, best_heuristic, create_run_dir, write_run_file,
 };
-
-/// The policy file a rollout run writes into its directory: the corrected rule.
-pub const CORRECTED_RULE_FILE: &str = "policy.toml";
-
-/// The file listing every candidate the validation compared, what it earned over the rule
-/// (paired over the validation seeds, with its standard error) and whether it was kept.
-pub const VALIDATION_FILE: &str = "validation.csv";
+use crate::setup::{self, TrainingScenario};
 
 /// One rollout comparison of an AI-or-worker decision: its features and what the AI changes for
 /// the chat, on the same random numbers.

@@ -119,7 +119,7 @@ pub fn summarise(dir: &Path) -> Option<RunSummary> {
 /// not checkpointed), its validation return the last one logged.
 fn rollout_summary(dir: &Path, config: &TrainConfig, summary: RunSummary) -> RunSummary {
     let episodes = config.rollout.episodes();
-    let complete = dir.join(crate::rollout::CORRECTED_RULE_FILE).is_file();
+    let complete = dir.join(crate::run::CORRECTED_RULE_FILE).is_file();
     RunSummary {
         unit: "episodes",
         steps: episodes,
@@ -136,7 +136,7 @@ fn rollout_summary(dir: &Path, config: &TrainConfig, summary: RunSummary) -> Run
 /// than today's, as `handoff eval --strict` would say.
 fn rollout_model_mismatch(dir: &Path, config: &TrainConfig) -> Option<String> {
     let name = dir.display().to_string();
-    let path = dir.join(crate::rollout::CORRECTED_RULE_FILE);
+    let path = dir.join(crate::run::CORRECTED_RULE_FILE);
     let file = match handoff_agents::spec::PolicyFile::load(&path) {
         Ok(file) => file,
         Err(e) => return Some(e.to_string()),

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use handoff::agents::{by_name, make_env, run_builtin};
-use handoff::env::version::digest;
+use handoff::env::digest;
 use handoff::env::{ChatRecord, DecisionKind, MODEL_VERSION, Scenario, Timeline};
 
 /// (model version, digest of [`behaviour`]) for every version since the stamps began.

@@ -41,18 +41,17 @@
 
 mod chat;
 mod csv;
+mod digest;
+mod ending;
 mod env;
 mod error;
-pub mod event_queue;
 pub mod log;
 mod lookahead;
 mod observation;
 mod outcome;
 mod policy;
-mod pool;
 mod render;
 pub mod rng;
-mod roster;
 mod runner;
 pub mod scenario;
 mod sim;
@@ -65,6 +64,8 @@ pub mod version;
 
 pub use chat::{Escalation, RETRIAL_ID_STEP};
 pub use csv::{ChatCsv, HEADER as CHAT_CSV_HEADER, write_row as write_chat_csv_row};
+pub use digest::digest;
+pub use ending::Ending;
 pub use env::{HandoffEnv, Info, Step};
 pub use error::{ScenarioError, StepError};
 pub use lookahead::Touched;
@@ -72,12 +73,12 @@ pub use observation::{
     Agent, CANDIDATE_FEATURES, Candidate, CandidateKind, GLOBAL_FEATURES, Observation,
     observation_len, observation_space,
 };
-pub use outcome::{ChatRecord, Ending, Timeline};
+pub use outcome::{ChatRecord, Timeline};
 pub use policy::{DecisionSplit, Policy};
 pub use render::RasterSize;
-pub use roster::{ShortHour, StaffingCoverage};
 pub use runner::{run, run_observed};
 pub use scenario::{DecisionKind, Scenario, Shifts};
+pub use sim::{ShortHour, StaffingCoverage, event_queue};
 pub use sim::{SimCounters, Simulator, Worker};
 pub use spaces::BoxSpace;
 pub use stats::{ArmStats, ArmSummary, EscalationMix, SegmentStats, SegmentSummary};

@@ -3,43 +3,10 @@
 use serde::Serialize;
 
 use crate::chat::{Chat, ChatConstants, Escalation, Handler};
+use crate::ending::Ending;
+use crate::log::LogRow;
 use crate::rng::sigmoid;
 use crate::scenario::Scenario;
-
-/// How a chat ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    /// The issue was resolved.
-    Resolved,
-    /// The customer left while waiting.
-    Abandoned,
-    /// The customer gave up after unproductive replies.
-    GaveUp,
-    /// The worker closed the chat without resolving it (low effort).
-    ClosedUnresolved,
-}
-
-impl Ending {
-    /// Every ending, in the order of their labels in error messages.
-    pub const ALL: [Ending; 4] =
-        [Ending::Resolved, Ending::Abandoned, Ending::GaveUp, Ending::ClosedUnresolved];
-
-    /// The ending a CSV or JSON label names, `None` for any other text.
-    pub fn from_label(label: &str) -> Option<Ending> {
-        Self::ALL.into_iter().find(|e| e.label() == label)
-    }
-
-    /// The label used in CSV and JSON.
-    pub fn label(self) -> &'static str {
-        match self {
-            Ending::Resolved => "resolved",
-            Ending::Abandoned => "abandoned",
-            Ending::GaveUp => "gave_up",
-            Ending::ClosedUnresolved => "closed_unresolved",
-        }
-    }
-}
 
 /// When a chat changed hands: what a replay of the day draws (the per-chat CSV leaves it out).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
@@ -239,6 +206,25 @@ impl ChatRecord {
                     _ => None,
                 },
             },
+        }
+    }
+}
+
+impl ChatRecord {
+    /// This simulated chat as a log row, so that a log and the simulator are summarised by the
+    /// same code.
+    pub fn log_row(&self) -> LogRow {
+        LogRow {
+            arrival_s: self.arrival_s,
+            first_wait_s: self.first_wait_s,
+            duration_s: self.duration_s,
+            ending: self.ending,
+            ai_eligible: Some(self.ai_eligible),
+            ai_involved: Some(self.ai_involved),
+            rating: self.rating,
+            retrial: Some(self.retrial),
+            worker: self.worker,
+            worker_messages: Some(self.worker_messages),
         }
     }
 }

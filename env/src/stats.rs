@@ -6,7 +6,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::chat::Escalation;
-use crate::outcome::{ChatRecord, Ending};
+use crate::ending::Ending;
+use crate::outcome::ChatRecord;
 
 /// Shares of AI-involved chats by how they left the AI.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]

@@ -11,30 +11,13 @@
 //! The versions and what changed in each: `docs/versions.md`.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use crate::digest::digest;
 use crate::scenario::Scenario;
 
 /// The simulator's behaviour version: bumped whenever the outputs of the same scenario and seed
 /// change. Gymnasium ids carry it (`handoff_rl/Taobao-v4`).
 pub const MODEL_VERSION: u32 = 4;
-
-/// Hex digits of a [`digest`] (64 bits of SHA-256: collisions are not a concern for the few
-/// scenarios a project compares).
-const DIGEST_HEX: usize = 16;
-
-/// A short, stable digest of `bytes`: the first 64 bits of their SHA-256, as hex.
-///
-/// SHA-256 (RustCrypto's `sha2`, already in the dependency tree through Burn) rather than
-/// Rust's `Hasher`: its bits are specified, the same on every machine and release.
-pub fn digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(DIGEST_HEX);
-    for byte in &hash[..DIGEST_HEX / 2] {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
-}
 
 /// Fields added after fingerprints began, left out of the fingerprint at the value that
 /// changes nothing, so that every earlier fingerprint, and the stamps made with it, holds:
@@ -48,7 +31,7 @@ impl Scenario {
     /// A stable hash of every value of the scenario except its `name` and `description` (labels
     /// that do not change what is simulated): two files that resolve to the same values share a
     /// fingerprint, and changing any value changes it. A replayed trace counts by its arrivals
-    /// ([`crate::log::Trace::digest`]), not by where its file lies.
+    /// ([`crate::scenario::Trace::digest`]), not by where its file lies.
     ///
     /// The values are hashed as canonical JSON (fields in declaration order, floats in their
     /// shortest round-trip form), so the fingerprint is the same on every machine.
@@ -120,6 +103,7 @@ impl ModelStamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::DIGEST_HEX;
 
     #[test]
     fn changing_one_value_changes_the_fingerprint_and_labels_do_not() {

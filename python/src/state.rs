@@ -96,7 +96,7 @@ impl Saved {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = MAGIC.to_vec();
         serde_json::to_writer(&mut bytes, self).expect("a state serialises");
-        let digest = handoff_env::version::digest(&bytes);
+        let digest = handoff_env::digest(&bytes);
         bytes.extend_from_slice(digest.as_bytes());
         bytes
     }
@@ -115,7 +115,7 @@ impl Saved {
             return Err(value_error(format!("{what}: truncated ({} bytes)", bytes.len())));
         }
         let (body, digest) = bytes.split_at(bytes.len() - DIGEST_LEN);
-        if handoff_env::version::digest(body).as_bytes() != digest {
+        if handoff_env::digest(body).as_bytes() != digest {
             return Err(value_error(format!(
                 "{what}: damaged or truncated (its checksum does not match its {} bytes)",
                 bytes.len()

@@ -34,7 +34,7 @@ pub struct Arrivals {
     pub trace_share: f64,
     /// The trace's arrivals, read when the scenario is loaded.
     #[serde(skip)]
-    pub replay: Option<crate::log::Trace>,
+    pub replay: Option<super::Trace>,
 }
 
 fn is_one(x: &f64) -> bool {

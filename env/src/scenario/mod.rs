@@ -22,6 +22,7 @@ mod demand;
 mod outcomes;
 mod parse;
 mod service;
+mod trace;
 mod validate;
 
 pub use control::{DecisionKind, EnvConfig, StudyPolicy};
@@ -29,6 +30,7 @@ pub use demand::{Arrivals, Customers, Issues, Window};
 pub use outcomes::{RETRIAL_WINDOW_S, Retrial, RewardWeights, Satisfaction};
 pub use parse::toml_error_line;
 pub use service::{Ai, Effort, Shifts, Workers};
+pub use trace::{Trace, whole_days};
 
 use parse::{from_table, merge_tables, one_line, without_base_line};
 use validate::Validator;
@@ -185,12 +187,13 @@ impl Scenario {
             Some(dir) if source_file.is_file() => dir.join(path),
             _ => std::path::PathBuf::from(path),
         };
-        let trace = crate::log::Trace::read(&resolved, self.arrivals.trace_arm.as_deref())
-            .map_err(|e| ScenarioError::Invalid {
+        let trace = Trace::read(&resolved, self.arrivals.trace_arm.as_deref()).map_err(|e| {
+            ScenarioError::Invalid {
                 source_name: source.to_string(),
                 field: "arrivals.trace".to_string(),
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         self.arrivals.trace = Some(resolved.display().to_string());
         self.arrivals.replay = Some(trace);
         Ok(())

@@ -3,9 +3,9 @@
 //! retrial.
 
 use super::Simulator;
+use super::event_queue::EventKind;
 use crate::chat::{Chat, Escalation, Handler, Phase, RETRIAL_ID_STEP};
-use crate::event_queue::EventKind;
-use crate::outcome::Ending;
+use crate::ending::Ending;
 use crate::rng;
 use crate::scenario::{HOUR_S, hour_of_day};
 

@@ -1,7 +1,7 @@
 //! A fork of the simulator: the present as a dispatcher observes it, and a future drawn afresh.
 
 use super::Simulator;
-use crate::event_queue::EventKind;
+use super::event_queue::EventKind;
 use crate::rng::{self, Stream};
 
 impl Simulator {

@@ -8,12 +8,17 @@
 //!
 //! The simulator is one struct whose methods are split by job: [`decide`] builds and carries out
 //! decisions, [`events`] handles each kind of event, [`state`] changes the state of chats and
-//! workers. Every submodule is private; this module is the simulator's whole interface.
+//! workers; the pieces it is built of are [`event_queue`] (the future events in time order,
+//! public for its benchmark), [`pool`] (the free workers) and [`roster`] (who is on duty when).
+//! Every other submodule is private; this module is the simulator's whole interface.
 
 mod agenda;
 mod decide;
+pub mod event_queue;
 mod events;
 mod fork;
+mod pool;
+mod roster;
 mod state;
 
 use std::collections::VecDeque;
@@ -24,13 +29,14 @@ use agenda::{Agenda, Due};
 
 use crate::chat::{Chat, ChatConstants, Phase};
 use crate::error::StepError;
-use crate::event_queue::{EventKind, EventQueue};
 use crate::observation::Observation;
 use crate::outcome::ChatRecord;
-use crate::pool::FreePool;
 use crate::rng::{self, OnePlusPoisson, Stream};
-use crate::roster::Roster;
 use crate::scenario::{HOUR_S, Scenario};
+use event_queue::{EventKind, EventQueue};
+use pool::FreePool;
+use roster::Roster;
+pub use roster::{ShortHour, StaffingCoverage};
 
 /// A human worker.
 #[derive(Debug, Clone)]

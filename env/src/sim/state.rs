@@ -1,10 +1,11 @@
 //! State changes: waits and patience, writing, holding and replying, the AI's turn, escalation
 //! and takeover, assigning chats to workers, the end of a chat and the retrial it may bring back.
 
+use super::event_queue::EventKind;
 use super::{Return, Simulator};
 use crate::chat::{Chat, Escalation, Handler, Phase};
-use crate::event_queue::EventKind;
-use crate::outcome::{ChatRecord, Ending};
+use crate::ending::Ending;
+use crate::outcome::ChatRecord;
 use crate::rng::{self, Stream};
 use crate::scenario::{Effort, HOUR_S, RETRIAL_WINDOW_S, hour_of_day};
 

@@ -135,7 +135,7 @@ pub fn summarise_log(path: &Path, arm: Option<&str>) -> Result<(Columns, LogSumm
 fn simulate_into(scenario: &Scenario, policy: &str, seed: u64, run: &mut LogSummary) {
     let mut sim = Simulator::new(scenario.clone());
     let mut p = resolve(policy, scenario).expect("the policy was resolved on the scenario");
-    handoff_env::run(&mut sim, seed, p.as_mut(), |chat| run.add(&LogRow::from_record(chat)));
+    handoff_env::run(&mut sim, seed, p.as_mut(), |chat| run.add(&chat.log_row()));
 }
 
 /// [`simulate_into`] a new summary.

@@ -169,7 +169,7 @@ impl LogSummary {
         if self.rows == 0 {
             return 0;
         }
-        handoff_env::log::whole_days(self.first_arrival_s, self.last_arrival_s)
+        handoff_env::scenario::whole_days(self.first_arrival_s, self.last_arrival_s)
     }
 
     /// Arrivals in each hour of the day, summed over days.

@@ -484,7 +484,7 @@ fn a_fresh_clone_trial_s_rough_edges_stay_smooth() {
     let o = handoff(&["eval", "--scenario", "small", "--scale", "0.001", "--seeds", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("--scale 0.001 leaves 1 worker and no one on duty"),
+        stderr(&o).contains("scale 0.001 leaves 1 worker and no one on duty"),
         "{}",
         stderr(&o)
     );

@@ -24,6 +24,7 @@
 pub mod burn_rl;
 pub mod c_mu;
 pub mod c_mu_theta;
+pub mod centre;
 pub mod corrected;
 pub mod early_takeover;
 pub mod emotion_first;
@@ -47,6 +48,7 @@ use handoff_env::{SimCounters, Simulator};
 
 pub use c_mu::CMu;
 pub use c_mu_theta::CMuTheta;
+pub use centre::{Centre, CentreRequest};
 pub use corrected::{Advantage, Corrected, Corrections};
 pub use early_takeover::EarlyTakeover;
 pub use emotion_first::EmotionFirst;
@@ -219,11 +221,6 @@ pub fn fallback(scenario: &Scenario, source: &str) -> Result<Box<dyn Policy>, Sc
         field: "env.fallback_policy".to_string(),
         message: e.to_string(),
     })
-}
-
-/// Checks that [`fallback`] resolves the scenario's fallback policy.
-pub fn check_fallback(scenario: &Scenario, source: &str) -> Result<(), ScenarioError> {
-    fallback(scenario, source).map(|_| ())
 }
 
 /// An environment on `scenario` whose uncontrolled decisions are made by the policy the

@@ -73,6 +73,29 @@ impl Default for EvalConfig {
 }
 
 impl EvalConfig {
+    /// The seeds an evaluation may run.
+    pub const SEEDS: std::ops::RangeInclusive<u64> = 1..=100_000;
+
+    /// The bootstrap resamples an interval may take.
+    pub const RESAMPLES: std::ops::RangeInclusive<usize> = 100..=1_000_000;
+
+    /// Checks `seeds` and `resamples` against [`Self::SEEDS`] and [`Self::RESAMPLES`], naming
+    /// the field that is out of range.
+    pub fn check(&self) -> Result<(), String> {
+        let outside = |field: &str, value: String, range: String| {
+            Err(format!("{field}: {value} is outside {range}"))
+        };
+        if !Self::SEEDS.contains(&self.seeds) {
+            let (lo, hi) = (Self::SEEDS.start(), Self::SEEDS.end());
+            return outside("seeds", self.seeds.to_string(), format!("{lo}..={hi}"));
+        }
+        if !Self::RESAMPLES.contains(&self.resamples) {
+            let (lo, hi) = (Self::RESAMPLES.start(), Self::RESAMPLES.end());
+            return outside("resamples", self.resamples.to_string(), format!("{lo}..={hi}"));
+        }
+        Ok(())
+    }
+
     /// The seeds evaluated.
     pub fn seed_list(&self) -> Vec<u64> {
         (0..self.seeds).map(|i| self.first_seed + i).collect()
@@ -255,4 +278,18 @@ pub fn evaluate(
         baseline: baseline.to_string(),
         policies: summaries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_evaluation_out_of_range_is_refused_naming_the_field() {
+        assert!(EvalConfig::default().check().is_ok());
+        let few = EvalConfig { seeds: 0, ..EvalConfig::default() };
+        assert_eq!(few.check().unwrap_err(), "seeds: 0 is outside 1..=100000");
+        let coarse = EvalConfig { resamples: 99, ..EvalConfig::default() };
+        assert_eq!(coarse.check().unwrap_err(), "resamples: 99 is outside 100..=1000000");
+    }
 }

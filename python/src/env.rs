@@ -145,7 +145,7 @@ impl State {
     fn restore(saved: &Saved) -> PyResult<Self> {
         let options = saved.options()?;
         let rule = saved.rule.as_deref().map(|name| named_rule(&options, name)).transpose()?;
-        let env = options.env()?;
+        let env = options.env();
         let features = vec![0.0; env.observation_len()];
         let mut state = Self { env, features, rule, journal: None };
         if let Some(journal) = &saved.episode {
@@ -186,12 +186,13 @@ impl Env {
     #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, *, rule = None,
         **options))]
     fn new(
+        py: Python<'_>,
         scenario: &str,
         rule: Option<String>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let options = EnvOptions::new(scenario, ScenarioArgs::from_py(options)?)?;
-        let env = options.env()?;
+        let options = EnvOptions::new(py, scenario, ScenarioArgs::from_py(options)?)?;
+        let env = options.env();
         let rule = rule.map(|name| named_rule(&options, &name)).transpose()?;
         let features = vec![0.0; env.observation_len()];
         Ok(Self::of(State { env, features, rule, journal: None }))

@@ -11,7 +11,7 @@ use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::options::{EnvOptions, ScenarioArgs, value_error};
+use crate::options::{EnvOptions, ScenarioArgs, user_warning, value_error};
 
 /// The first error a Python policy raised (or its first invalid action), shared by the
 /// episodes that call it.
@@ -91,8 +91,8 @@ pub fn evaluate(
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<(String, String)> {
     let args = ScenarioArgs::from_py(options)?.without_max_steps("evaluate")?;
-    let options = EnvOptions::new(scenario, args)?;
-    let scenario = &options.scenario;
+    let options = EnvOptions::new(py, scenario, args)?;
+    let scenario = options.scenario();
     let (python_name, callable) = match policy.extract::<String>() {
         Ok(text) => (text, None),
         Err(_) if policy.is_callable() => (name.to_string(), Some(Arc::new(policy.unbind()))),
@@ -114,17 +114,11 @@ pub fn evaluate(
     for name in &names {
         let Ok(file) = handoff_agents::spec::policy_file(name) else { continue };
         if let Some(line) = file.model_mismatch(name) {
-            let message = std::ffi::CString::new(line).map_err(value_error)?;
-            PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &message, 1)?;
+            user_warning(py, &line)?;
         }
     }
-    if !(1..=100_000).contains(&seeds) {
-        return Err(value_error(format!("seeds: {seeds} is outside 1..=100000")));
-    }
-    if !(100..=1_000_000).contains(&resamples) {
-        return Err(value_error(format!("resamples: {resamples} is outside 100..=1000000")));
-    }
     let config = EvalConfig { seeds, first_seed, resamples, ..EvalConfig::default() };
+    config.check().map_err(value_error)?;
     let error: FirstError = Arc::default();
     let observation_len = handoff_env::observation_len(scenario.env.candidates as usize);
     let factory = |policy: &str, s: &Scenario| -> Result<Box<dyn Policy>, String> {

@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 
 use handoff_env::scenario::BUILTIN;
+use std::ffi::CString;
+
+use handoff_agents::{Centre, CentreRequest};
 use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use serde::Deserialize;
@@ -126,83 +129,79 @@ fn json_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
     )))
 }
 
-/// A scenario and how the agent meets it, from Python's keyword arguments.
+/// A scenario and how the agent meets it, from Python's keyword arguments: a centre
+/// ([`Centre`]), built as the command line and training build theirs.
 #[derive(Debug, Clone)]
 pub struct EnvOptions {
-    /// The scenario, with every keyword argument applied and validated.
-    pub scenario: Scenario,
+    centre: Centre,
 }
 
 impl EnvOptions {
     /// Loads `scenario` (a built-in name or a TOML file) and applies the keyword arguments; a bad
     /// value is a `ValueError` naming the argument or the scenario field and its allowed range.
-    pub fn new(scenario: &str, args: ScenarioArgs) -> PyResult<Self> {
-        let mut s = Scenario::load(scenario).map_err(value_error)?;
-        if let Some(kinds) = args.control {
-            if kinds.is_empty() {
+    /// What the centre cannot deliver as asked is a Python `UserWarning`.
+    pub fn new(py: Python<'_>, scenario: &str, args: ScenarioArgs) -> PyResult<Self> {
+        let control = match args.control {
+            Some(kinds) if kinds.is_empty() => {
                 return Err(PyValueError::new_err(
                     "control: name at least one decision kind (route, attend, assign)",
                 ));
             }
-            s.env.control = kinds
-                .iter()
-                .map(|k| {
-                    k.parse::<DecisionKind>().map_err(|e| value_error(format!("control: {e}")))
-                })
-                .collect::<PyResult<_>>()?;
+            Some(kinds) => Some(
+                kinds
+                    .iter()
+                    .map(|k| {
+                        k.parse::<DecisionKind>().map_err(|e| value_error(format!("control: {e}")))
+                    })
+                    .collect::<PyResult<_>>()?,
+            ),
+            None => None,
+        };
+        let request = CentreRequest {
+            control,
+            fallback: args.fallback,
+            reward: args.reward.unwrap_or_default().into_iter().collect(),
+            days: args.days,
+            max_steps: args.max_steps,
+            scale: args.scale.unwrap_or(1.0),
+            ..CentreRequest::new(scenario)
+        };
+        let centre = request.build(SOURCE).map_err(value_error)?;
+        for warning in &centre.warnings {
+            user_warning(py, warning)?;
         }
-        if let Some(weights) = args.reward {
-            // the scenario's own override path: an unknown weight or a value out of range is
-            // refused naming it
-            let paths: Vec<(String, f64)> = weights
-                .into_iter()
-                .map(|(name, value)| (format!("reward.{name}"), value))
-                .collect();
-            let overrides = paths.iter().map(|(path, value)| (path.as_str(), (*value).into()));
-            s = s.with_overrides(SOURCE, overrides).map_err(value_error)?;
-        }
-        if let Some(d) = args.days {
-            s.days = d;
-        }
-        if let Some(m) = args.max_steps {
-            s.env.max_steps = m;
-        }
-        let scale = args.scale.unwrap_or(1.0);
-        handoff_env::scenario::check_scale(scale)
-            .map_err(|e| value_error(format!("scale: {e}")))?;
-        s = s.scaled(scale);
-        if let Some(f) = args.fallback {
-            s.env.fallback_policy = f;
-        }
-        s.validate(SOURCE).map_err(value_error)?;
-        Self::from_scenario(s)
+        Ok(Self { centre })
     }
 
     /// Options on a scenario already resolved and validated; a `ValueError` when its fallback
     /// policy cannot be made.
     pub fn from_scenario(scenario: Scenario) -> PyResult<Self> {
-        let options = Self { scenario };
-        options.fallback()?;
-        Ok(options)
+        let source = scenario.name.clone();
+        Ok(Self { centre: Centre::new(scenario, &source).map_err(value_error)? })
     }
 
-    /// The fallback policy: a built-in or shipped tuned policy, with parameters or from a file,
-    /// as `handoff eval --policy` takes them.
-    pub fn fallback(&self) -> PyResult<Box<dyn Policy>> {
-        self.policy("fallback", &self.scenario.env.fallback_policy)
+    /// The scenario, with every keyword argument applied.
+    pub fn scenario(&self) -> &Scenario {
+        &self.centre.scenario
     }
 
     /// The policy `name` (what `handoff eval --policy` takes but checkpoints) on the scenario; a
     /// `ValueError` naming the keyword argument `argument` when it cannot be made.
     pub fn policy(&self, argument: &str, name: &str) -> PyResult<Box<dyn Policy>> {
-        handoff_agents::spec::resolve(name, &self.scenario)
+        handoff_agents::spec::resolve(name, self.scenario())
             .map_err(|e| value_error(format!("{argument}: {e}")))
     }
 
     /// A fresh environment on the scenario.
-    pub fn env(&self) -> PyResult<HandoffEnv> {
-        Ok(HandoffEnv::new(self.scenario.clone(), self.fallback()?))
+    pub fn env(&self) -> HandoffEnv {
+        self.centre.env()
     }
+}
+
+/// Warns `text` to Python as a `UserWarning`.
+pub fn user_warning(py: Python<'_>, text: &str) -> PyResult<()> {
+    let message = CString::new(text).map_err(value_error)?;
+    PyErr::warn(py, &py.get_type::<PyUserWarning>(), &message, 1)
 }
 
 /// A `ValueError` with the message of `e`.

@@ -80,6 +80,7 @@ impl VectorEnv {
     #[pyo3(signature = (scenario = handoff_env::scenario::DEFAULT_SCENARIO, num_envs = 1, *,
         threads = 1, **options))]
     fn new(
+        py: Python<'_>,
         scenario: &str,
         num_envs: usize,
         threads: usize,
@@ -91,7 +92,7 @@ impl VectorEnv {
         if threads == 0 {
             return Err(value_error("threads: at least 1"));
         }
-        let options = EnvOptions::new(scenario, ScenarioArgs::from_py(options)?)?;
+        let options = EnvOptions::new(py, scenario, ScenarioArgs::from_py(options)?)?;
         Self::build(&options, num_envs, threads)
     }
 
@@ -252,7 +253,7 @@ const MAX_ENVS: usize = 4096;
 impl VectorEnv {
     /// `num_envs` fresh environments on `options`' scenario, stepped on `threads` threads.
     fn build(options: &EnvOptions, num_envs: usize, threads: usize) -> PyResult<Self> {
-        let envs = (0..num_envs).map(|_| options.env()).collect::<PyResult<Vec<_>>>()?;
+        let envs: Vec<_> = (0..num_envs).map(|_| options.env()).collect();
         let envs = RustVectorEnv::new(envs).with_threads(threads);
         let first = &envs.envs()[0];
         let space = first.observation_space();

@@ -229,6 +229,14 @@ def test_bad_arguments_are_value_errors_that_name_them(kwargs, message):
         handoff_rl.HandoffEnv(**args)
 
 
+def test_a_centre_that_cannot_be_delivered_as_asked_is_a_user_warning():
+    # the command line's warning, from the same builder: hours with chats and no one on duty
+    with pytest.warns(UserWarning, match="scale 0.001 leaves 1 worker and no one on duty"):
+        handoff_rl.HandoffEnv("small", days=1, scale=0.001)
+    with pytest.warns(UserWarning, match="no one on duty"):
+        handoff_rl.HandoffVectorEnv(2, "small", days=1, scale=0.001)
+
+
 def test_the_scenario_options_are_declared_once_and_checked_by_name():
     # Rust reads them and names what it expects: exactly the keys of the TypedDict; an unknown
     # one is Python's TypeError, in Python's words

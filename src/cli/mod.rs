@@ -19,6 +19,7 @@ pub mod tune;
 
 use std::path::{Path, PathBuf};
 
+use handoff_agents::CentreRequest;
 use handoff_env::Scenario;
 
 /// A failure to report as a one-line message with exit code 2 (bad input) or 1 (other).
@@ -65,10 +66,9 @@ pub struct CentreArgs {
 }
 
 impl CentreArgs {
-    /// The scenario with `--days` applied, then scaled by `--scale` (with a warning when the
-    /// scaled centre has hours with chats and no worker).
+    /// The scenario with `--days` and `--scale` applied ([`load_centre`]).
     pub fn load(&self) -> Result<Scenario, CliError> {
-        Ok(scaled(load_scenario(&self.scenario, self.days)?, self.scale))
+        load_centre(&self.scenario, self.days, self.scale)
     }
 }
 
@@ -92,36 +92,22 @@ impl ThreadsArg {
     }
 }
 
-/// `scenario` scaled by `scale`, with a warning on standard error when the scaled centre has
-/// hours in which chats arrive and no worker is on duty.
-pub fn scaled(scenario: Scenario, scale: f64) -> Scenario {
-    let scaled = scenario.scaled(scale);
-    let hours = scaled.unstaffed_hours();
-    if !hours.is_empty() && scale != 1.0 {
-        eprintln!(
-            "warning: --scale {scale} leaves {} worker{} and no one on duty in {} of the 24 hours \
-             while chats arrive: those customers can only wait or leave",
-            scaled.workers.count,
-            if scaled.workers.count == 1 { "" } else { "s" },
-            hours.len()
-        );
+/// The centre a command runs on: the scenario `name` over `days` (when given), scaled by
+/// `scale`, validated once with its fallback checked ([`CentreRequest`]); what it cannot
+/// deliver as asked (staffing the roster cannot cover, hours with chats and no one on duty
+/// after scaling) is a warning on standard error.
+pub fn load_centre(name: &str, days: Option<u32>, scale: f64) -> Result<Scenario, CliError> {
+    let request = CentreRequest { days, scale, ..CentreRequest::new(name) };
+    let centre = request.build("--days").map_err(CliError::input)?;
+    for warning in &centre.warnings {
+        eprintln!("warning: {warning}");
     }
-    scaled
+    Ok(centre.scenario)
 }
 
-/// Loads a scenario by built-in name or path, applying a `--days` override and revalidating,
-/// and checks that its fallback policy is built in.
+/// [`load_centre`] at the scenario's own size.
 pub fn load_scenario(name: &str, days: Option<u32>) -> Result<Scenario, CliError> {
-    let mut scenario = Scenario::load(name).map_err(CliError::input)?;
-    handoff_agents::check_fallback(&scenario, name).map_err(CliError::input)?;
-    if let Some(d) = days {
-        scenario.days = d;
-        scenario.validate("--days").map_err(CliError::input)?;
-    }
-    if let Some(shortfall) = scenario.staffing_coverage().shortfall() {
-        eprintln!("warning: {name}: {shortfall}");
-    }
-    Ok(scenario)
+    load_centre(name, days, 1.0)
 }
 
 /// What `handoff --version` prints after the name: the release, the model version and the

@@ -1,7 +1,7 @@
 //! From a configuration to the objects a run needs: the scenario, the device, the environments.
 
 use burn::prelude::Device;
-use handoff_agents::{check_fallback, make_env};
+use handoff_agents::{Centre, CentreRequest};
 use handoff_env::{Scenario, VectorEnv};
 
 use crate::config::{DeviceKind, TrainConfig};
@@ -32,13 +32,16 @@ pub struct TrainingScenario {
 /// The scenario the run is about: the named scenario at full size and over its own days, with
 /// the run's control. Closing comparisons run on it.
 pub fn target_scenario(config: &TrainConfig) -> Result<Scenario, TrainError> {
-    let mut s = Scenario::load(&config.scenario)?;
-    if !config.control.is_empty() {
-        s.env.control = config.control.clone();
-    }
-    s.validate("the training configuration")?;
-    check_fallback(&s, &config.scenario)?;
-    Ok(s)
+    Ok(target_request(config).build(CONFIGURATION)?.scenario)
+}
+
+/// Where a run's changes to its scenario come from, for errors.
+const CONFIGURATION: &str = "the training configuration";
+
+/// What a run asks of its scenario at full size: the run's control.
+fn target_request(config: &TrainConfig) -> CentreRequest {
+    let control = (!config.control.is_empty()).then(|| config.control.clone());
+    CentreRequest { control, ..CentreRequest::new(&config.scenario) }
 }
 
 /// The scenario the environments train on: [`target_scenario`] over `config.days` (when not 0),
@@ -53,10 +56,8 @@ pub fn target_scenario(config: &TrainConfig) -> Result<Scenario, TrainError> {
 /// seeds (the idea of square-root staffing, Halfin and Whitt 1981: a small centre needs
 /// relatively more spare capacity for the same service level).
 pub fn training_scenario(config: &TrainConfig) -> Result<TrainingScenario, TrainError> {
-    let mut full = target_scenario(config)?;
-    if config.days > 0 {
-        full.days = config.days;
-    }
+    let days = (config.days > 0).then_some(config.days);
+    let full = CentreRequest { days, ..target_request(config) }.build(CONFIGURATION)?.scenario;
     let scaled = full.scaled(config.scale);
     let scaled_workers = scaled.workers.count;
     if !config.match_waits || config.scale >= 1.0 {
@@ -121,8 +122,8 @@ pub fn device(kind: DeviceKind) -> Result<Device, TrainError> {
 
 /// `envs` environments on `scenario`, reset from `seed`.
 pub fn vector_env(scenario: &Scenario, envs: usize, seed: u64) -> Result<VectorEnv, TrainError> {
-    let envs = (0..envs).map(|_| make_env(scenario.clone())).collect::<Result<_, _>>()?;
-    let mut vector = VectorEnv::new(envs);
+    let centre = Centre::new(scenario.clone(), &scenario.name)?;
+    let mut vector = VectorEnv::new((0..envs).map(|_| centre.env()).collect());
     vector.reset(seed);
     Ok(vector)
 }

@@ -59,7 +59,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub baseline: Option<String>,
     /// Seeds (episodes per policy).
-    #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(1, 100000))]
+    #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(*EvalConfig::SEEDS.start(), *EvalConfig::SEEDS.end()))]
     pub seeds: u64,
     /// The first seed; seeds are consecutive from it.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = super::parse_seed)]
@@ -68,7 +68,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub threads: super::ThreadsArg,
     /// Bootstrap resamples per interval.
-    #[arg(long, default_value_t = 10_000, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(100, 1000000))]
+    #[arg(long, default_value_t = 10_000, allow_hyphen_values = true, value_parser = super::whole_number::<u64>(*EvalConfig::RESAMPLES.start() as u64, *EvalConfig::RESAMPLES.end() as u64))]
     pub resamples: u64,
     /// Print JSON instead of Markdown.
     #[arg(long)]

@@ -72,7 +72,7 @@ pub fn run(args: &ReplayArgs) -> Result<String, CliError> {
             super::format::days(days)
         )));
     }
-    let scenario = super::scaled(super::load_scenario(&args.scenario, Some(days))?, args.scale);
+    let scenario = super::load_centre(&args.scenario, Some(days), args.scale)?;
     if args.out.parent().is_some_and(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
         return Err(CliError::input(format!(
             "--out {}: the folder {} does not exist",

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::compare::{EvalReport, PolicySummary};
+use crate::episode::KPIS;
 
 /// A value an assertion can read from a policy's results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,43 +29,14 @@ pub enum Metric {
     DiffHi,
     /// Share of seeds beating the baseline.
     WinRate,
-    /// Return per chat.
-    ReturnPerChat,
-    /// Mean duration, minutes.
-    Duration,
-    /// Mean waiting, minutes.
-    Wait,
-    /// Mean rating of rated chats.
-    Rating,
-    /// Share of chats rated.
-    RatingRate,
-    /// Mean latent satisfaction.
-    Satisfaction,
-    /// Share of customers retrying within 7 days.
-    Retrial,
-    /// Share of chats abandoned.
-    Abandonment,
-    /// Share of chats resolved.
-    Resolved,
-    /// Share of chats the AI handled.
-    AiShare,
-    /// Share of AI chats escalated for technical reasons.
-    Technical,
-    /// Share of AI chats escalated for emotional reasons.
-    Emotional,
-    /// Share of AI chats taken over by a human.
-    Human,
-    /// Share of AI chats the AI finished alone.
-    AiAlone,
-    /// Other chats juggled per human reply.
-    Concurrency,
-    /// Share of chats that were customers coming back.
-    Returning,
+    /// A KPI of the policy's mean over seeds: [`KPIS`]`[i]`.
+    Kpi(usize),
 }
 
 impl Metric {
-    /// Every metric with its name in expressions.
-    pub const ALL: &[(&str, Metric)] = &[
+    /// The metrics of a policy's return and its comparison with the baseline, with their names
+    /// in expressions; the KPIs follow ([`Metric::all`]).
+    const OF_RETURN: &[(&str, Metric)] = &[
         ("return", Metric::Return),
         ("return_lo", Metric::ReturnLo),
         ("return_hi", Metric::ReturnHi),
@@ -73,32 +45,21 @@ impl Metric {
         ("diff_lo", Metric::DiffLo),
         ("diff_hi", Metric::DiffHi),
         ("win_rate", Metric::WinRate),
-        ("return_per_chat", Metric::ReturnPerChat),
-        ("duration", Metric::Duration),
-        ("wait", Metric::Wait),
-        ("rating", Metric::Rating),
-        ("rating_rate", Metric::RatingRate),
-        ("satisfaction", Metric::Satisfaction),
-        ("retrial", Metric::Retrial),
-        ("abandonment", Metric::Abandonment),
-        ("resolved", Metric::Resolved),
-        ("ai_share", Metric::AiShare),
-        ("technical", Metric::Technical),
-        ("emotional", Metric::Emotional),
-        ("human", Metric::Human),
-        ("ai_alone", Metric::AiAlone),
-        ("concurrency", Metric::Concurrency),
-        ("returning", Metric::Returning),
     ];
+
+    /// Every metric with its name in expressions: those of the return, then every KPI's.
+    pub fn all() -> impl Iterator<Item = (&'static str, Metric)> {
+        let kpis = KPIS.iter().enumerate().map(|(i, k)| (k.metric, Metric::Kpi(i)));
+        Self::OF_RETURN.iter().copied().chain(kpis)
+    }
 
     /// The metric called `name`.
     pub fn from_name(name: &str) -> Option<Metric> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|&(_, m)| m)
+        Self::all().find(|&(n, _)| n == name).map(|(_, m)| m)
     }
 
     /// The metric's value in `p`'s results.
     pub fn value(self, p: &PolicySummary) -> f64 {
-        let k = &p.kpis;
         match self {
             Metric::Return => p.return_mean,
             Metric::ReturnLo => p.return_ci[0],
@@ -108,22 +69,7 @@ impl Metric {
             Metric::DiffLo => p.vs_baseline.ci[0],
             Metric::DiffHi => p.vs_baseline.ci[1],
             Metric::WinRate => p.vs_baseline.win_rate,
-            Metric::ReturnPerChat => k.return_per_chat,
-            Metric::Duration => k.duration_min,
-            Metric::Wait => k.wait_min,
-            Metric::Rating => k.rating,
-            Metric::RatingRate => k.rating_rate,
-            Metric::Satisfaction => k.satisfaction,
-            Metric::Retrial => k.retrial,
-            Metric::Abandonment => k.abandonment,
-            Metric::Resolved => k.resolved,
-            Metric::AiShare => k.ai_share,
-            Metric::Technical => k.escalation.technical,
-            Metric::Emotional => k.escalation.emotional,
-            Metric::Human => k.escalation.human,
-            Metric::AiAlone => k.escalation.none,
-            Metric::Concurrency => k.concurrency,
-            Metric::Returning => k.returning,
+            Metric::Kpi(i) => (KPIS[i].get)(&p.kpis),
         }
     }
 }
@@ -187,7 +133,7 @@ impl Operand {
         if policy.is_empty() {
             return Err(format!("\"{text}\" names no policy before the dot"));
         }
-        let names: Vec<&str> = Metric::ALL.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = Metric::all().map(|(n, _)| n).collect();
         let metric = Metric::from_name(metric).ok_or_else(|| {
             format!("unknown metric \"{metric}\" in \"{text}\" (known: {})", names.join(", "))
         })?;

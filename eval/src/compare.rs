@@ -11,7 +11,7 @@ use handoff_env::{ModelStamp, Policy, Scenario};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::episode::{EpisodeResult, EscalationMix, Kpis, run_episode};
+use crate::episode::{EpisodeResult, KPIS, Kpis, run_episode};
 use crate::stats;
 
 /// Makes a policy by name for a scenario, or says why it cannot.
@@ -166,28 +166,11 @@ impl EvalReport {
 
 /// Means of the KPIs over episodes (ratings over the episodes that had any).
 pub fn mean_kpis(episodes: &[EpisodeResult]) -> Kpis {
-    let m = |f: &dyn Fn(&Kpis) -> f64| stats::mean_finite(episodes.iter().map(|e| f(&e.kpis)));
-    Kpis {
-        chats: m(&|k| k.chats),
-        return_per_chat: m(&|k| k.return_per_chat),
-        duration_min: m(&|k| k.duration_min),
-        wait_min: m(&|k| k.wait_min),
-        rating: m(&|k| k.rating),
-        rating_rate: m(&|k| k.rating_rate),
-        satisfaction: m(&|k| k.satisfaction),
-        retrial: m(&|k| k.retrial),
-        abandonment: m(&|k| k.abandonment),
-        resolved: m(&|k| k.resolved),
-        ai_share: m(&|k| k.ai_share),
-        escalation: EscalationMix {
-            technical: m(&|k| k.escalation.technical),
-            emotional: m(&|k| k.escalation.emotional),
-            human: m(&|k| k.escalation.human),
-            none: m(&|k| k.escalation.none),
-        },
-        concurrency: m(&|k| k.concurrency),
-        returning: m(&|k| k.returning),
+    let mut mean = Kpis::default();
+    for kpi in &KPIS {
+        (kpi.set)(&mut mean, stats::mean_finite(episodes.iter().map(|e| (kpi.get)(&e.kpis))));
     }
+    mean
 }
 
 /// Evaluates `policies` on `scenario` over the seeds of `config`, comparing each with

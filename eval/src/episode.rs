@@ -76,6 +76,154 @@ impl Kpis {
     }
 }
 
+/// One KPI of [`Kpis`]: the one place its names are written and its field is read, so that
+/// the means over episodes, `--assert`, the CSV, `handoff explain` and the training log all
+/// follow this table ([`KPIS`]); the JSON is `Kpis`'s own fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Kpi {
+    /// Its column in the CSV of episodes.
+    pub column: &'static str,
+    /// Its name in `--assert` expressions (`POLICY.METRIC`) and in the training log (`kpi/...`).
+    pub metric: &'static str,
+    /// Its label in tables, with its unit.
+    pub label: &'static str,
+    /// Reads it.
+    pub get: fn(&Kpis) -> f64,
+    /// Writes it.
+    pub set: fn(&mut Kpis, f64),
+}
+
+/// Every KPI, in the CSV's order. A mean over episodes averages each over the episodes where it
+/// is finite (a rating where some chats were rated).
+pub const KPIS: [Kpi; 17] = [
+    Kpi {
+        column: "chats",
+        metric: "chats",
+        label: "chats",
+        get: |k| k.chats,
+        set: |k, x| k.chats = x,
+    },
+    Kpi {
+        column: "return_per_chat",
+        metric: "return_per_chat",
+        label: "return per chat",
+        get: |k| k.return_per_chat,
+        set: |k, x| k.return_per_chat = x,
+    },
+    Kpi {
+        column: "duration_min",
+        metric: "duration",
+        label: "duration (min)",
+        get: |k| k.duration_min,
+        set: |k, x| k.duration_min = x,
+    },
+    Kpi {
+        column: "wait_min",
+        metric: "wait",
+        label: "wait (min)",
+        get: |k| k.wait_min,
+        set: |k, x| k.wait_min = x,
+    },
+    Kpi {
+        column: "rating",
+        metric: "rating",
+        label: "rating",
+        get: |k| k.rating,
+        set: |k, x| k.rating = x,
+    },
+    Kpi {
+        column: "rating_rate",
+        metric: "rating_rate",
+        label: "rated",
+        get: |k| k.rating_rate,
+        set: |k, x| k.rating_rate = x,
+    },
+    Kpi {
+        column: "satisfaction",
+        metric: "satisfaction",
+        label: "satisfaction",
+        get: |k| k.satisfaction,
+        set: |k, x| k.satisfaction = x,
+    },
+    Kpi {
+        column: "retrial",
+        metric: "retrial",
+        label: "retrial",
+        get: |k| k.retrial,
+        set: |k, x| k.retrial = x,
+    },
+    Kpi {
+        column: "abandonment",
+        metric: "abandonment",
+        label: "abandonment",
+        get: |k| k.abandonment,
+        set: |k, x| k.abandonment = x,
+    },
+    Kpi {
+        column: "resolved",
+        metric: "resolved",
+        label: "resolved",
+        get: |k| k.resolved,
+        set: |k, x| k.resolved = x,
+    },
+    Kpi {
+        column: "ai_share",
+        metric: "ai_share",
+        label: "AI share",
+        get: |k| k.ai_share,
+        set: |k, x| k.ai_share = x,
+    },
+    Kpi {
+        column: "ai_alone",
+        metric: "ai_alone",
+        label: "finished by the AI alone (of AI chats)",
+        get: |k| k.escalation.none,
+        set: |k, x| k.escalation.none = x,
+    },
+    Kpi {
+        column: "technical",
+        metric: "technical",
+        label: "escalated, technical (of AI chats)",
+        get: |k| k.escalation.technical,
+        set: |k, x| k.escalation.technical = x,
+    },
+    Kpi {
+        column: "emotional",
+        metric: "emotional",
+        label: "escalated, emotional (of AI chats)",
+        get: |k| k.escalation.emotional,
+        set: |k, x| k.escalation.emotional = x,
+    },
+    Kpi {
+        column: "human",
+        metric: "human",
+        label: "taken over (of AI chats)",
+        get: |k| k.escalation.human,
+        set: |k, x| k.escalation.human = x,
+    },
+    Kpi {
+        column: "concurrency",
+        metric: "concurrency",
+        label: "other chats per human reply",
+        get: |k| k.concurrency,
+        set: |k, x| k.concurrency = x,
+    },
+    Kpi {
+        column: "returning",
+        metric: "returning",
+        label: "returning customers",
+        get: |k| k.returning,
+        set: |k, x| k.returning = x,
+    },
+];
+
+impl Kpi {
+    /// The KPI called `metric` in expressions and the training log.
+    pub fn by_metric(metric: &str) -> Option<&'static Kpi> {
+        KPIS.iter().find(|k| k.metric == metric)
+    }
+}
+
 /// Plays `policy` (with `fallback` for the decisions the scenario does not give the agent) on
 /// `scenario` from `seed` to the end of the horizon, handing each completed chat to `on_chat` and
 /// showing each decision to `on_decision` ([`handoff_env::run_observed`]): the episode every
@@ -127,6 +275,38 @@ pub fn run_episodes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The numbers of a JSON value, depth first.
+    fn numbers(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Number(n) => out.push(n.as_f64().expect("finite")),
+            serde_json::Value::Object(map) => map.values().for_each(|x| numbers(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_kpi_table_reads_and_writes_every_field_of_kpis_once() {
+        let mut k = Kpis::default();
+        for (i, kpi) in KPIS.iter().enumerate() {
+            (kpi.set)(&mut k, (i + 1) as f64);
+        }
+        for (i, kpi) in KPIS.iter().enumerate() {
+            assert_eq!((kpi.get)(&k), (i + 1) as f64, "{} reads what it wrote", kpi.column);
+        }
+        // a field the table leaves out would stay 0 in every mean over episodes
+        let mut written = Vec::new();
+        numbers(&serde_json::to_value(k).unwrap(), &mut written);
+        written.sort_by(f64::total_cmp);
+        let expected: Vec<f64> = (1..=KPIS.len()).map(|i| i as f64).collect();
+        assert_eq!(written, expected, "every field once");
+        for names in [|k: &Kpi| k.column, |k: &Kpi| k.metric, |k: &Kpi| k.label] {
+            let mut seen: Vec<&str> = KPIS.iter().map(names).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), KPIS.len(), "names are unique");
+        }
+    }
 
     #[test]
     fn a_random_fallback_gives_the_same_episode_in_the_environment_and_the_evaluation() {

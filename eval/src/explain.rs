@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::compare::PolicyFactory;
-use crate::episode::{Kpis, play};
+use crate::episode::{KPIS, Kpis, play};
 use crate::stats::mean_ci;
 
 /// A mean over seeds with its 95 % interval.
@@ -269,25 +269,20 @@ struct SeedResult {
     kpis: [Vec<f64>; 2],
 }
 
-/// The KPIs compared, in the study's terms, and how each reads from an episode.
-const KPI_NAMES: [&str; 14] = [
-    "duration (min)",
-    "wait (min)",
-    "rating",
-    "satisfaction",
-    "retrial",
-    "abandonment",
-    "resolved",
-    "AI share",
-    "escalated, technical (of AI chats)",
-    "escalated, emotional (of AI chats)",
-    "taken over (of AI chats)",
+/// The rows of the KPI table after every KPI of [`KPIS`]: the study's terms, measured from the
+/// chats' timelines.
+const STUDY_TERMS: [&str; 3] = [
     "takeovers per day",
     "minutes with the AI before a takeover",
     "intervention delay, emotional (min)",
 ];
 
-/// The KPIs of one episode in [`KPI_NAMES`] order.
+/// The names of the KPI table's rows: every KPI's label, then [`STUDY_TERMS`].
+fn kpi_names() -> impl Iterator<Item = &'static str> {
+    KPIS.iter().map(|k| k.label).chain(STUDY_TERMS)
+}
+
+/// The KPIs of one episode in [`kpi_names`] order.
 fn kpi_values(records: &[ChatRecord], scenario: &Scenario) -> Vec<f64> {
     let mut stats = SegmentStats::default();
     records.iter().for_each(|r| stats.add(r));
@@ -304,22 +299,12 @@ fn kpi_values(records: &[ChatRecord], scenario: &Scenario) -> Vec<f64> {
         .filter_map(|r| r.intervention_delay_s)
         .map(|s| s / 60.0);
     let days = f64::from(scenario.days.max(1));
-    vec![
-        k.duration_min,
-        k.wait_min,
-        k.rating,
-        k.satisfaction,
-        k.retrial,
-        k.abandonment,
-        k.resolved,
-        k.ai_share,
-        k.escalation.technical,
-        k.escalation.emotional,
-        k.escalation.human,
+    let study = [
         taken.len() as f64 / days,
         crate::stats::mean_finite(before),
         crate::stats::mean_finite(delay),
-    ]
+    ];
+    KPIS.iter().map(|kpi| (kpi.get)(&k)).chain(study).collect()
 }
 
 /// Whether two twins were handled differently (the worker aside).
@@ -460,8 +445,7 @@ pub fn explain(
         difference("retrial", &parts(2)),
         difference("abandonment", &parts(3)),
     ];
-    let kpis = KPI_NAMES
-        .iter()
+    let kpis = kpi_names()
         .enumerate()
         .map(|(i, name)| {
             let pairs: Vec<[f64; 2]> =

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use handoff_agents::{LearnedPolicy, spec};
 use handoff_env::{Policy, Scenario};
-use handoff_eval::{run_episodes, stats};
+use handoff_eval::{Kpi, run_episodes, stats};
 
 use crate::checkpoint::{self, LoopState};
 use crate::config::{Algo, TeacherPolicy, TrainConfig};
@@ -21,6 +21,9 @@ use crate::run::{
     create_run_dir, mean_return,
 };
 use crate::setup;
+
+/// The KPIs each validation logs (as `kpi/NAME`), by their name in [`handoff_eval::KPIS`].
+const LOGGED_KPIS: [&str; 4] = ["duration", "rating", "retrial", "abandonment"];
 
 /// The network learner for `config` (`None` for the rollout learner, which has no network:
 /// [`crate::rollout`]).
@@ -191,10 +194,11 @@ pub(crate) fn train(
                 evaluate_scorer(learner.as_ref(), &scenario, config, &device, &heuristic);
             logger.scalar("eval/return", snapshot.return_mean, state.global_step);
             logger.scalar("eval/best_heuristic_return", heuristic.1, state.global_step);
-            logger.scalar("kpi/duration", snapshot.kpis.duration_min, state.global_step);
-            logger.scalar("kpi/rating", snapshot.kpis.rating, state.global_step);
-            logger.scalar("kpi/retrial", snapshot.kpis.retrial, state.global_step);
-            logger.scalar("kpi/abandonment", snapshot.kpis.abandonment, state.global_step);
+            for name in LOGGED_KPIS {
+                let kpi = Kpi::by_metric(name).expect("a KPI of the table");
+                let tag = format!("kpi/{name}");
+                logger.scalar(&tag, (kpi.get)(&snapshot.kpis), state.global_step);
+            }
             if state.best_return.is_none_or(|best| snapshot.return_mean > best) {
                 state.best_return = Some(snapshot.return_mean);
                 checkpoint::save_best(run, config, &state, |dir| learner.save(dir))?;

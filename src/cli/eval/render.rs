@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use handoff_eval::{AssertionOutcome, EpisodeResult, EvalReport, Kpis, PolicySummary};
+use handoff_eval::{AssertionOutcome, EpisodeResult, EvalReport, KPIS, PolicySummary};
 
 use crate::cli::CliError;
 use crate::cli::format::escape_markup as xml;
@@ -13,40 +13,21 @@ fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into() }
 }
 
-/// The CSV header of [`csv`].
-pub const CSV_HEADER: &str = "policy,seed,return,chats,return_per_chat,duration_min,wait_min,\
-rating,rating_rate,satisfaction,retrial,abandonment,resolved,ai_share,ai_alone,technical,\
-emotional,human,concurrency,returning";
+/// The CSV header of [`csv`]: the policy, the seed, the return and every KPI's column.
+pub fn csv_header() -> String {
+    let columns: Vec<&str> = KPIS.iter().map(|k| k.column).collect();
+    format!("policy,seed,return,{}", columns.join(","))
+}
 
 fn csv_row(name: &str, e: &EpisodeResult) -> String {
-    let k: &Kpis = &e.kpis;
     let f = |x: f64| if x.is_finite() { format!("{x}") } else { String::new() };
-    let values = [
-        k.chats,
-        k.return_per_chat,
-        k.duration_min,
-        k.wait_min,
-        k.rating,
-        k.rating_rate,
-        k.satisfaction,
-        k.retrial,
-        k.abandonment,
-        k.resolved,
-        k.ai_share,
-        k.escalation.none,
-        k.escalation.technical,
-        k.escalation.emotional,
-        k.escalation.human,
-        k.concurrency,
-        k.returning,
-    ];
-    let rest: Vec<String> = values.iter().map(|&x| f(x)).collect();
+    let rest: Vec<String> = KPIS.iter().map(|k| f((k.get)(&e.kpis))).collect();
     format!("{},{},{},{}", csv_field(name), e.seed, f(e.episode_return), rest.join(","))
 }
 
 /// One row per policy and seed.
 pub fn csv(report: &EvalReport) -> String {
-    let mut out = String::from(CSV_HEADER);
+    let mut out = csv_header();
     out.push('\n');
     for p in &report.policies {
         for e in &p.episodes {
@@ -197,4 +178,17 @@ pub fn svg(report: &EvalReport) -> Result<String, CliError> {
         root.present().map_err(|e| fail(&e))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_csv_keeps_its_columns_in_their_order() {
+        assert_eq!(
+            super::csv_header(),
+            "policy,seed,return,chats,return_per_chat,duration_min,wait_min,rating,rating_rate,\
+             satisfaction,retrial,abandonment,resolved,ai_share,ai_alone,technical,emotional,\
+             human,concurrency,returning"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use handoff_agents::PolicyResolver;
 use handoff_env::{Observation, Policy, Scenario};
 use handoff_eval::{
     DEFAULT_BASELINE, EvalConfig, EvalJson, evaluate as evaluate_policies, markdown, policy_list,
@@ -110,12 +111,15 @@ pub fn evaluate(
     });
     let (names, baseline) =
         policy_list(&names, baseline.as_deref(), scenario).map_err(value_error)?;
-    // a tuned policy file made on another model: a UserWarning naming both, as `handoff eval`
-    for name in &names {
-        let Ok(file) = handoff_agents::spec::policy_file(name) else { continue };
-        if let Some(line) = file.model_mismatch(name) {
-            user_warning(py, &line)?;
-        }
+    // every name read once, as `handoff eval` reads them; a policy file made on another model
+    // is a UserWarning naming both
+    let named = names.iter().filter(|n| callable.is_none() || **n != python_name);
+    let fallback = &scenario.env.fallback_policy;
+    let resolver =
+        PolicyResolver::new(named.chain([fallback]).map(String::as_str), scenario, false)
+            .map_err(value_error)?;
+    for line in resolver.warnings() {
+        user_warning(py, line)?;
     }
     let config = EvalConfig { seeds, first_seed, resamples, ..EvalConfig::default() };
     config.check().map_err(value_error)?;
@@ -129,7 +133,7 @@ pub fn evaluate(
                 features: vec![0.0; observation_len],
                 error: Arc::clone(&error),
             })),
-            _ => handoff_agents::spec::resolve(policy, s).map_err(|e| e.to_string()),
+            _ => resolver.make(policy, s),
         }
     };
     let mut pool = rayon::ThreadPoolBuilder::new();

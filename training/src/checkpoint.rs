@@ -14,9 +14,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use handoff_agents::LearnedPolicy;
 use handoff_agents::net::NetConfig;
-use handoff_agents::spec::{self, PolicyFile};
+use handoff_agents::{LearnedPolicy, PolicyResolver};
 use handoff_env::{MODEL_VERSION, ModelStamp, Policy, Scenario, observation_len};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -282,65 +281,55 @@ fn load_opened(
 pub const CHECKPOINT_PREFIX: &str = "ckpt:";
 
 /// Makes policies by name: built-in heuristics with optional parameters, policy files and shipped
-/// tuned policies ([`handoff_agents::spec`]), and trained ones (`ckpt:DIR`, a run directory or
-/// one checkpoint); each checkpoint and policy file is loaded and checked once.
+/// tuned policies ([`PolicyResolver`]), and trained ones (`ckpt:DIR`, a run directory or one
+/// checkpoint); each checkpoint and policy file is loaded and checked once.
 pub struct PolicyMaker {
     trained: HashMap<String, LearnedPolicy>,
-    files: HashMap<String, PolicyFile>,
-    warnings: Vec<String>,
+    resolver: PolicyResolver,
 }
 
 impl PolicyMaker {
     /// Loads every policy among `names` that needs loading and checks the rest on `scenario`.
     ///
     /// A checkpoint or tuned policy file made on another model version or scenario fingerprint
-    /// than today's ([`model_mismatch`], [`PolicyFile::model_mismatch`]) is refused when
-    /// `strict`, else noted in [`PolicyMaker::warnings`].
+    /// than today's ([`model_mismatch`], [`handoff_agents::PolicyFile::model_mismatch`]) is
+    /// refused when `strict`, else noted in [`PolicyMaker::warnings`].
     pub fn new(names: &[String], scenario: &Scenario, strict: bool) -> Result<Self, TrainError> {
         let obs_len = observation_len(scenario.env.candidates as usize);
-        let (mut trained, mut files, mut warnings) = (HashMap::new(), HashMap::new(), Vec::new());
-        let mut check = |mismatch: Option<String>| match mismatch {
-            Some(line) if strict => {
-                Err(TrainError::Config(format!("{line} (refused with --strict)")))
-            }
-            Some(line) => {
-                warnings.push(line);
-                Ok(())
-            }
-            None => Ok(()),
-        };
+        let (mut trained, mut resolver) = (HashMap::new(), PolicyResolver::default());
         for name in names {
-            if let Some(path) = name.strip_prefix(CHECKPOINT_PREFIX) {
-                let dir = resolve_policy(Path::new(path))?;
-                let (config, _) = open(&dir)?;
-                check(model_mismatch(&dir, &config, name))?;
-                let policy = load_opened(&dir, &config, name, obs_len)?;
-                trained.insert(name.clone(), policy);
-            } else {
-                let file =
-                    spec::policy_file(name).map_err(|e| TrainError::Config(e.to_string()))?;
-                file.param_set(scenario, name).map_err(|e| TrainError::Config(e.to_string()))?;
-                check(file.model_mismatch(name))?;
-                files.insert(name.clone(), file);
+            let Some(path) = name.strip_prefix(CHECKPOINT_PREFIX) else {
+                resolver.add(name, scenario, strict).map_err(TrainError::Config)?;
+                continue;
+            };
+            let dir = resolve_policy(Path::new(path))?;
+            let (config, _) = open(&dir)?;
+            match model_mismatch(&dir, &config, name) {
+                Some(line) if strict => {
+                    return Err(TrainError::Config(format!(
+                        "{line} {}",
+                        handoff_agents::resolver::REFUSED
+                    )));
+                }
+                Some(line) => resolver.warn(line),
+                None => {}
             }
+            let policy = load_opened(&dir, &config, name, obs_len)?;
+            trained.insert(name.clone(), policy);
         }
-        Ok(Self { trained, files, warnings })
+        Ok(Self { trained, resolver })
     }
 
     /// One line for each checkpoint or policy file made on another model than today's.
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        self.resolver.warnings()
     }
 
     /// The policy called `name`.
     pub fn make(&self, name: &str, scenario: &Scenario) -> Result<Box<dyn Policy>, String> {
-        if let Some(p) = self.trained.get(name) {
-            return Ok(Box::new(p.clone()));
+        match self.trained.get(name) {
+            Some(p) => Ok(Box::new(p.clone())),
+            None => self.resolver.make(name, scenario),
         }
-        match self.files.get(name) {
-            Some(file) => file.build(scenario, name),
-            None => spec::resolve(name, scenario),
-        }
-        .map_err(|e| e.to_string())
     }
 }

@@ -39,6 +39,8 @@ pub struct Kpis {
     pub concurrency: f64,
     /// Share of chats that were customers coming back (`retrial.returns`).
     pub returning: f64,
+    /// Messages the workers wrote per chat: the effort the study compares across escalations.
+    pub worker_messages: f64,
 }
 
 /// The outcome of one policy on one seed.
@@ -72,6 +74,7 @@ impl Kpis {
             escalation: stats.escalation_shares(),
             concurrency: s.concurrency_mean,
             returning: stats.returning_rate(),
+            worker_messages: s.worker_messages_mean,
         }
     }
 }
@@ -95,7 +98,7 @@ pub struct Kpi {
 
 /// Every KPI, in the CSV's order. A mean over episodes averages each over the episodes where it
 /// is finite (a rating where some chats were rated).
-pub const KPIS: [Kpi; 17] = [
+pub const KPIS: [Kpi; 18] = [
     Kpi {
         column: "chats",
         metric: "chats",
@@ -214,6 +217,13 @@ pub const KPIS: [Kpi; 17] = [
         label: "returning customers",
         get: |k| k.returning,
         set: |k, x| k.returning = x,
+    },
+    Kpi {
+        column: "worker_messages",
+        metric: "worker_messages",
+        label: "worker messages per chat",
+        get: |k| k.worker_messages,
+        set: |k, x| k.worker_messages = x,
     },
 ];
 

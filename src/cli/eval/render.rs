@@ -188,7 +188,7 @@ mod tests {
             super::csv_header(),
             "policy,seed,return,chats,return_per_chat,duration_min,wait_min,rating,rating_rate,\
              satisfaction,retrial,abandonment,resolved,ai_share,ai_alone,technical,emotional,\
-             human,concurrency,returning"
+             human,concurrency,returning,worker_messages"
         );
     }
 }

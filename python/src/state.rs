@@ -5,7 +5,7 @@
 //! refused rather than replayed into another episode.
 //!
 //! The bytes are read as untrusted: [`MAGIC`], then the state as JSON, then the digest of both
-//! (`handoff_env::version::digest`). Truncated, altered or foreign bytes are a `ValueError`
+//! (`handoff_env::digest`). Truncated, altered or foreign bytes are a `ValueError`
 //! saying which, never a panic.
 
 use handoff_env::{MODEL_VERSION, Scenario};
@@ -16,7 +16,7 @@ use crate::options::{EnvOptions, value_error};
 
 /// The first bytes of every state.
 const MAGIC: &[u8] = b"handoff_rl environment state\n";
-/// Length of the digest at the end (hex digits of `handoff_env::version::digest`).
+/// Length of the digest at the end (hex digits of `handoff_env::digest`).
 const DIGEST_LEN: usize = 16;
 
 /// The episode a single environment is in: its seed and the agent's actions since the reset.

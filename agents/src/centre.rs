@@ -5,6 +5,7 @@
 
 use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario, ScenarioError};
 
+use crate::fallback_error;
 use crate::spec::{self, PolicyFile};
 
 /// What is asked of a scenario. [`CentreRequest::new`] asks for the scenario as it is.
@@ -117,14 +118,9 @@ impl Centre {
     /// The centre of `scenario`, validated already, with its fallback policy resolved; an error
     /// naming `source` and `env.fallback_policy` when it does not resolve.
     pub fn new(scenario: Scenario, source: &str) -> Result<Self, ScenarioError> {
-        let invalid = |e: spec::SpecError| ScenarioError::Invalid {
-            source_name: source.to_string(),
-            field: "env.fallback_policy".to_string(),
-            message: e.to_string(),
-        };
         let name = &scenario.env.fallback_policy;
-        let fallback = spec::policy_file(name).map_err(invalid)?;
-        fallback.build(&scenario, name).map_err(invalid)?;
+        let fallback = spec::policy_file(name).map_err(fallback_error(source))?;
+        fallback.build(&scenario, name).map_err(fallback_error(source))?;
         Ok(Self { scenario, warnings: Vec::new(), fallback })
     }
 

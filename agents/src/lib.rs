@@ -216,13 +216,20 @@ pub fn by_name(name: &str, scenario: &Scenario) -> Option<Box<dyn Policy>> {
 /// The policy `scenario` names in `env.fallback_policy`, resolved as `handoff eval --policy`
 /// resolves a name: a built-in or shipped tuned policy, with `@key=value` overrides, or a policy
 /// file. The one resolver of fallbacks (the command line, the environment, the evaluation, the
-/// training centre and Python); the error names `source` and the field.
+/// training centre and Python; a [`Centre`] reads it once for all its environments); the error
+/// names `source` and the field ([`fallback_error`]).
 pub fn fallback(scenario: &Scenario, source: &str) -> Result<Box<dyn Policy>, ScenarioError> {
-    spec::resolve(&scenario.env.fallback_policy, scenario).map_err(|e| ScenarioError::Invalid {
+    spec::resolve(&scenario.env.fallback_policy, scenario).map_err(fallback_error(source))
+}
+
+/// A fallback policy that does not resolve, as the error of the scenario field
+/// `env.fallback_policy` from `source`.
+pub(crate) fn fallback_error(source: &str) -> impl Fn(SpecError) -> ScenarioError + '_ {
+    move |e| ScenarioError::Invalid {
         source_name: source.to_string(),
         field: "env.fallback_policy".to_string(),
         message: e.to_string(),
-    })
+    }
 }
 
 /// An environment on `scenario` whose uncontrolled decisions are made by the policy the

@@ -13,7 +13,7 @@ use handoff_env::{Policy, Scenario};
 use crate::spec::{self, PolicyFile};
 
 /// What `--strict` adds to a model mismatch when it refuses it.
-pub const REFUSED: &str = "(refused with --strict)";
+const REFUSED: &str = "(refused with --strict)";
 
 /// Policies by name, read once ([`PolicyResolver::new`]) and made as often as needed
 /// ([`PolicyResolver::make`]).
@@ -47,19 +47,23 @@ impl PolicyResolver {
         }
         let file = spec::policy_file(name).map_err(|e| e.to_string())?;
         file.param_set(scenario, name).map_err(|e| e.to_string())?;
-        match file.model_mismatch(name) {
-            Some(line) if strict => return Err(format!("{line} {REFUSED}")),
-            Some(line) => self.warnings.push(line),
-            None => {}
-        }
+        self.note_mismatch(file.model_mismatch(name), strict)?;
         self.files.insert(name.to_string(), file);
         Ok(())
     }
 
-    /// Adds a line to [`PolicyResolver::warnings`]: for a policy of another source (a trained
-    /// network) made on another model than today's.
-    pub fn warn(&mut self, line: String) {
-        self.warnings.push(line);
+    /// What a policy made on another model than today's (`mismatch`, one line saying so) comes
+    /// to: refused when `strict`, else a line of [`PolicyResolver::warnings`]. For policy files
+    /// here, and for the trained networks a caller loads beside them.
+    pub fn note_mismatch(&mut self, mismatch: Option<String>, strict: bool) -> Result<(), String> {
+        match mismatch {
+            Some(line) if strict => Err(format!("{line} {REFUSED}")),
+            Some(line) => {
+                self.warnings.push(line);
+                Ok(())
+            }
+            None => Ok(()),
+        }
     }
 
     /// One line for each policy made on another model than today's.

@@ -304,16 +304,9 @@ impl PolicyMaker {
             };
             let dir = resolve_policy(Path::new(path))?;
             let (config, _) = open(&dir)?;
-            match model_mismatch(&dir, &config, name) {
-                Some(line) if strict => {
-                    return Err(TrainError::Config(format!(
-                        "{line} {}",
-                        handoff_agents::resolver::REFUSED
-                    )));
-                }
-                Some(line) => resolver.warn(line),
-                None => {}
-            }
+            resolver
+                .note_mismatch(model_mismatch(&dir, &config, name), strict)
+                .map_err(TrainError::Config)?;
             let policy = load_opened(&dir, &config, name, obs_len)?;
             trained.insert(name.clone(), policy);
         }

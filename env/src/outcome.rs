@@ -208,9 +208,7 @@ impl ChatRecord {
             },
         }
     }
-}
 
-impl ChatRecord {
     /// This simulated chat as a log row, so that a log and the simulator are summarised by the
     /// same code.
     pub fn log_row(&self) -> LogRow {

@@ -3,11 +3,10 @@
 //! once in [`ScenarioArgs`].
 
 use std::collections::BTreeMap;
-
-use handoff_env::scenario::BUILTIN;
 use std::ffi::CString;
 
 use handoff_agents::{Centre, CentreRequest};
+use handoff_env::scenario::BUILTIN;
 use handoff_env::{DecisionKind, HandoffEnv, Policy, Scenario};
 use pyo3::exceptions::{PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;

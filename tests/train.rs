@@ -253,8 +253,11 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
     let config = dir.join("rollout.toml");
     std::fs::write(&config, TINY_ROLLOUT).unwrap();
     let config = config.to_str().unwrap();
+    // the second run also writes its comparisons out, which changes nothing it learns
+    let saving = dir.join("saving.toml");
+    std::fs::write(&saving, format!("{TINY_ROLLOUT}save_comparisons = true\n")).unwrap();
     let mut files = Vec::new();
-    for name in ["a", "b"] {
+    for (name, config) in [("a", config), ("b", saving.to_str().unwrap())] {
         let run = dir.join(name);
         let run_s = run.to_str().unwrap();
         let o = handoff(&["train", "--config", config, "--run-dir", run_s, "--test-seeds", "2"]);
@@ -268,6 +271,25 @@ fn a_rollout_run_writes_a_corrected_rule_that_eval_loads_and_repeats_bit_for_bit
         files.push(text.replace(run_s, "RUN"));
     }
     assert_eq!(files[0], files[1], "the same configuration, the same policy");
+    // every comparison the policy was fitted on, one table per kind compared
+    assert!(!dir.join("a/rollouts").exists(), "written only when asked");
+    let samples: usize = files[0]
+        .lines()
+        .find_map(|l| l.strip_prefix("samples = "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let mut rows = 0;
+    for kind in ["route", "pace", "attend"] {
+        // a kind with no comparison has no table (this rule leaves the pace no room)
+        let Ok(table) = std::fs::read_to_string(dir.join(format!("b/rollouts/{kind}.csv"))) else {
+            assert_eq!(kind, "pace", "{kind}.csv is missing");
+            continue;
+        };
+        assert!(table.starts_with("iteration,seed,reward_gain,"), "{table}");
+        rows += table.lines().count() - 1;
+    }
+    assert!(!dir.join("b/rollouts/assign.csv").exists(), "small leaves the queue to the rule");
+    assert_eq!(rows, samples, "one row per comparison");
     // the run is listed as what it is: training episodes, complete with its policy file, its
     // configuration without PPO's keys, and the candidates its validation compared
     let o = handoff(&["runs", "--root", dir.to_str().unwrap(), "--json"]);

@@ -280,6 +280,11 @@ pub struct RolloutConfig {
     pub validation_days: u32,
     /// Ridge penalty of the regressions, per sample.
     pub ridge: f64,
+    /// Whether to write every rollout comparison into the run (`RUN/rollouts/KIND.csv`: the
+    /// iteration, the training seed, what the other option changed and the decision's
+    /// features by name), a data set for fitting other scorers than the learner's ridge
+    /// regressions.
+    pub save_comparisons: bool,
 }
 
 impl RolloutConfig {
@@ -308,6 +313,7 @@ impl Default for RolloutConfig {
             keep_se: 2.0,
             validation_days: 1,
             ridge: 1e-4,
+            save_comparisons: false,
         }
     }
 }

@@ -39,8 +39,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use handoff_agents::corrected::{
-    OPTION_FEATURES, PACE_FEATURES, ROUTE_FEATURES, option_features, pace_features, quicker_peer,
-    route_choice, route_features,
+    OPTION_FEATURE_NAMES, OPTION_FEATURES, PACE_FEATURE_NAMES, PACE_FEATURES, ROUTE_FEATURE_NAMES,
+    ROUTE_FEATURES, option_features, pace_features, quicker_peer, route_choice, route_features,
 };
 use handoff_agents::spec::{self, CorrectionRecord, PolicyFile};
 use handoff_agents::{Advantage, Corrected, Corrections, make_env};
@@ -54,8 +54,8 @@ use crate::config::{Credit, TrainConfig};
 use crate::error::TrainError;
 use crate::logger::Logger;
 use crate::run::{
-    CORRECTED_RULE_FILE, EVAL_FIRST_SEED, EvalSnapshot, Progress, TrainOptions, TrainOutcome,
-    VALIDATION_FILE, best_heuristic, create_run_dir, write_run_file,
+    CORRECTED_RULE_FILE, EVAL_FIRST_SEED, EvalSnapshot, Progress, ROLLOUTS_DIR, TrainOptions,
+    TrainOutcome, VALIDATION_FILE, best_heuristic, create_run_dir, write_run_file,
 };
 use crate::setup::{self, TrainingScenario};
 
@@ -63,6 +63,8 @@ use crate::setup::{self, TrainingScenario};
 /// the chat, on the same random numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
+    /// The training episode's seed.
+    pub seed: u64,
     /// [`route_features`] of the decision.
     pub features: [f64; ROUTE_FEATURES],
     /// The chat's reward with the AI minus its reward with the alternative.
@@ -76,6 +78,8 @@ pub struct Sample {
 /// for the chat, on the same random numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PaceSample {
+    /// The training episode's seed.
+    pub seed: u64,
     /// [`pace_features`] of the decision.
     pub features: [f64; PACE_FEATURES],
     /// The chat's reward with the quicker worker minus its reward with the rule's.
@@ -86,6 +90,8 @@ pub struct PaceSample {
 /// against the rule's choice, and what the other option changes, on the same random numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OptionSample {
+    /// The training episode's seed.
+    pub seed: u64,
     /// `option_features` of the other option against the rule's.
     pub features: [f64; OPTION_FEATURES],
     /// The reward credited ([`Credit`]) with the other option minus with the rule's.
@@ -129,6 +135,60 @@ impl Samples {
     }
 }
 
+/// The comparisons of each iteration (its number and its samples) as CSV tables named by the
+/// decision kind, for the kinds with any (`route`, `pace`, `attend`, `assign`): per row the
+/// iteration, the training episode's seed, what the other option changed (`reward_gain`, and
+/// `replies_saved` but at the pace, whose comparisons count no replies) and the decision's
+/// features by name ([`ROUTE_FEATURE_NAMES`], [`PACE_FEATURE_NAMES`],
+/// [`OPTION_FEATURE_NAMES`]). Numbers are written as the shortest text that reads back to the
+/// same value.
+pub fn comparison_tables(iterations: &[(u64, Samples)]) -> Vec<(&'static str, String)> {
+    fn header(kind: &'static str, replies: bool, names: &[&str]) -> (&'static str, String) {
+        let replies = if replies { ",replies_saved" } else { "" };
+        (kind, format!("iteration,seed,reward_gain{replies},{}\n", names.join(",")))
+    }
+    fn row(table: &mut String, iteration: u64, seed: u64, targets: &[f64], features: &[f64]) {
+        table.push_str(&format!("{iteration},{seed}"));
+        for x in targets.iter().chain(features) {
+            table.push_str(&format!(",{x}"));
+        }
+        table.push('\n');
+    }
+    let mut tables = [
+        header("route", true, &ROUTE_FEATURE_NAMES),
+        header("pace", false, &PACE_FEATURE_NAMES),
+        header("attend", true, &OPTION_FEATURE_NAMES),
+        header("assign", true, &OPTION_FEATURE_NAMES),
+    ];
+    let mut rows = [0; 4];
+    for (iteration, s) in iterations {
+        let i = *iteration;
+        for x in &s.route {
+            row(&mut tables[0].1, i, x.seed, &[x.reward_gain, x.replies_saved], &x.features);
+        }
+        for x in &s.pace {
+            row(&mut tables[1].1, i, x.seed, &[x.reward_gain], &x.features);
+        }
+        for (table, options) in [(2, &s.attend), (3, &s.assign)] {
+            for x in options {
+                row(
+                    &mut tables[table].1,
+                    i,
+                    x.seed,
+                    &[x.reward_gain, x.replies_saved],
+                    &x.features,
+                );
+            }
+        }
+        for (n, len) in
+            rows.iter_mut().zip([s.route.len(), s.pace.len(), s.attend.len(), s.assign.len()])
+        {
+            *n += len;
+        }
+    }
+    tables.into_iter().zip(rows).filter(|&(_, n)| n > 0).map(|(table, _)| table).collect()
+}
+
 /// How samples are collected: the share of each kind of decision compared by rollout (0 to 1;
 /// 0 leaves the kind to the rule).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,11 +212,12 @@ fn corrected(rule: Box<dyn Policy>, corrections: &Corrections) -> Corrected {
     Corrected::new("rollout", rule, corrections.clone())
 }
 
-/// The comparison of the rule's choice `rule` at the attend or assign decision of `env` with
-/// another valid option drawn by `sampler`, each credited as `collection` says under
-/// `acting`; `None` when there is no other option.
+/// The comparison of the rule's choice `rule` at the attend or assign decision of `env` (the
+/// episode of `seed`) with another valid option drawn by `sampler`, each credited as
+/// `collection` says under `acting`; `None` when there is no other option.
 fn compare_options(
     env: &HandoffEnv,
+    seed: u64,
     rule: usize,
     acting: &Corrected,
     collection: Collection,
@@ -179,6 +240,7 @@ fn compare_options(
     };
     let (with_other, with_rule) = (with(other), with(rule));
     Some(OptionSample {
+        seed,
         features: option_features(obs, rule, other),
         reward_gain: with_other.reward - with_rule.reward,
         replies_saved: f64::from(with_rule.human_replies) - f64::from(with_other.human_replies),
@@ -218,6 +280,7 @@ pub fn collect(
             && let (Some(ai), Some(alternative)) = (outcome(choice.ai), outcome(choice.alternative))
         {
             samples.route.push(Sample {
+                seed,
                 features: route_features(obs, &obs.candidates[choice.alternative]),
                 reward_gain: ai.reward - alternative.reward,
                 replies_saved: f64::from(alternative.human_replies) - f64::from(ai.human_replies),
@@ -230,7 +293,8 @@ pub fn collect(
         };
         if option_share > 0.0 && uniform(&mut sampler) < option_share {
             let rule_choice = rule.act(obs);
-            let compared = compare_options(&env, rule_choice, &acting, collection, &mut sampler);
+            let compared =
+                compare_options(&env, seed, rule_choice, &acting, collection, &mut sampler);
             match (obs.kind, compared) {
                 (DecisionKind::Attend, Some(sample)) => samples.attend.push(sample),
                 (DecisionKind::Assign, Some(sample)) => samples.assign.push(sample),
@@ -245,6 +309,7 @@ pub fn collect(
                 && let (Some(rule), Some(quicker)) = (outcome(chosen), outcome(peer))
             {
                 samples.pace.push(PaceSample {
+                    seed,
                     features: pace_features(&obs.candidates[chosen], &obs.candidates[peer]),
                     reward_gain: quicker.reward - rule.reward,
                 });
@@ -642,6 +707,8 @@ pub(crate) fn train(
     let mut comparing_s = 0.0;
     let total = r.episodes();
     let mut samples = Samples::default();
+    // each iteration's comparisons, when the run writes them out (`rollout.save_comparisons`)
+    let mut saved = Vec::new();
     let mut corrections = Corrections::none();
     // the rule itself (no correction) is always a candidate, and stays unless a correction beats
     // it by more than the validation's noise (`choose`)
@@ -678,6 +745,9 @@ pub(crate) fn train(
             },
         );
         comparing_s += started.elapsed().as_secs_f64();
+        if r.save_comparisons {
+            saved.push((iteration, collected.clone()));
+        }
         samples.extend(collected);
         let step = (iteration + 1) * r.seeds;
         logger.scalar("rollout/samples", samples.route.len() as f64, step);
@@ -761,6 +831,13 @@ pub(crate) fn train(
         ..rule
     };
     report.write(&run.join(VALIDATION_FILE))?;
+    if r.save_comparisons {
+        let folder = run.join(ROLLOUTS_DIR);
+        std::fs::create_dir_all(&folder).map_err(|e| TrainError::write(&folder, e))?;
+        for (kind, table) in comparison_tables(&saved) {
+            write_run_file(&folder.join(format!("{kind}.csv")), &table)?;
+        }
+    }
     let path_text = policy_path.display().to_string();
     write_run_file(&policy_path, &file.to_toml(&path_text))?;
     Ok(TrainOutcome {
@@ -822,7 +899,7 @@ mod tests {
         features[0] = 1.0;
         features[1] = frustration;
         features[2] = frustration * frustration;
-        Sample { features, reward_gain, replies_saved: 1.0 }
+        Sample { seed: 0, features, reward_gain, replies_saved: 1.0 }
     }
 
     /// A candidate whose validation returns are `returns`.
@@ -903,6 +980,31 @@ mod tests {
         report.record(0, &[attend], &candidate(None, false, &[0.0, 0.0]).episodes);
         report.keep(&candidate(None, true, &[3.0, 5.0]));
         assert_eq!(report.rows.iter().map(|r| r.1).collect::<Vec<_>>(), [false, true, false]);
+    }
+
+    #[test]
+    fn the_comparison_tables_hold_every_comparison_of_each_kind_compared_exactly() {
+        let route = Sample { seed: 7, ..sample(0.3, -0.125) };
+        let attend = OptionSample {
+            seed: 8,
+            features: [0.1; OPTION_FEATURES],
+            reward_gain: 1.0 / 3.0,
+            replies_saved: -2.0,
+        };
+        let first = Samples { route: vec![route; 2], attend: vec![attend], ..Samples::default() };
+        let second = Samples { route: vec![route], ..Samples::default() };
+        let tables = comparison_tables(&[(0, first), (1, second)]);
+        let kinds: Vec<&str> = tables.iter().map(|t| t.0).collect();
+        assert_eq!(kinds, ["route", "attend"], "no pace or assign comparisons, no table");
+        let route_rows: Vec<&str> = tables[0].1.lines().collect();
+        assert!(route_rows[0].starts_with("iteration,seed,reward_gain,replies_saved,bias,"));
+        assert_eq!(route_rows[0].split(',').count(), 4 + ROUTE_FEATURES);
+        assert_eq!(route_rows.len(), 4, "a header and three comparisons");
+        assert!(route_rows[3].starts_with("1,7,-0.125,1,1,0.3,"), "{}", route_rows[3]);
+        let attend_row: Vec<f64> =
+            tables[1].1.lines().nth(1).unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+        assert_eq!(attend_row[..4], [0.0, 8.0, 1.0 / 3.0, -2.0], "read back exactly");
+        assert_eq!(attend_row[4..], attend.features);
     }
 
     #[test]

@@ -97,6 +97,10 @@ pub const CORRECTED_RULE_FILE: &str = "policy.toml";
 /// (paired over the validation seeds, with its standard error) and whether it was kept.
 pub const VALIDATION_FILE: &str = "validation.csv";
 
+/// The folder a rollout run writes its comparisons into, one CSV per decision kind compared,
+/// when `rollout.save_comparisons` asks.
+pub const ROLLOUTS_DIR: &str = "rollouts";
+
 pub(crate) fn mean_return(episodes: &[EpisodeResult]) -> f64 {
     stats::mean(&episodes.iter().map(|e| e.episode_return).collect::<Vec<_>>())
 }
@@ -131,6 +135,7 @@ pub const RUN_FILES: &[&str] = &[
     "curve.svg",
     CORRECTED_RULE_FILE,
     VALIDATION_FILE,
+    ROLLOUTS_DIR,
     ".policy.toml.tmp",
     ".validation.csv.tmp",
 ];

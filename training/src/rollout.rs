@@ -160,33 +160,28 @@ pub fn comparison_tables(iterations: &[(u64, Samples)]) -> Vec<(&'static str, St
         header("attend", true, &OPTION_FEATURE_NAMES),
         header("assign", true, &OPTION_FEATURE_NAMES),
     ];
-    let mut rows = [0; 4];
+    let headers = tables.each_ref().map(|(_, table)| table.len());
     for (iteration, s) in iterations {
-        let i = *iteration;
+        let [route, pace, attend, assign] = tables.each_mut().map(|(_, table)| table);
         for x in &s.route {
-            row(&mut tables[0].1, i, x.seed, &[x.reward_gain, x.replies_saved], &x.features);
+            row(route, *iteration, x.seed, &[x.reward_gain, x.replies_saved], &x.features);
         }
         for x in &s.pace {
-            row(&mut tables[1].1, i, x.seed, &[x.reward_gain], &x.features);
+            row(pace, *iteration, x.seed, &[x.reward_gain], &x.features);
         }
-        for (table, options) in [(2, &s.attend), (3, &s.assign)] {
+        for (table, options) in [(attend, &s.attend), (assign, &s.assign)] {
             for x in options {
-                row(
-                    &mut tables[table].1,
-                    i,
-                    x.seed,
-                    &[x.reward_gain, x.replies_saved],
-                    &x.features,
-                );
+                row(table, *iteration, x.seed, &[x.reward_gain, x.replies_saved], &x.features);
             }
         }
-        for (n, len) in
-            rows.iter_mut().zip([s.route.len(), s.pace.len(), s.attend.len(), s.assign.len()])
-        {
-            *n += len;
-        }
     }
-    tables.into_iter().zip(rows).filter(|&(_, n)| n > 0).map(|(table, _)| table).collect()
+    // a table holding its header alone is left out
+    tables
+        .into_iter()
+        .zip(headers)
+        .filter(|((_, t), header)| t.len() > *header)
+        .map(|(t, _)| t)
+        .collect()
 }
 
 /// How samples are collected: the share of each kind of decision compared by rollout (0 to 1;

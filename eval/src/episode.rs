@@ -222,6 +222,18 @@ pub fn run_episode(
     EpisodeResult { seed, episode_return: stats.reward_sum(), kpis: Kpis::of(&stats) }
 }
 
+/// The thread counts the front ends accept for running episodes (or stepping a vector of
+/// environments) in parallel: results never depend on the count.
+pub const THREADS: std::ops::RangeInclusive<usize> = 1..=1024;
+
+/// Whether `threads` is in [`THREADS`]; the message names the field.
+pub fn check_threads(threads: usize) -> Result<(), String> {
+    if THREADS.contains(&threads) {
+        return Ok(());
+    }
+    Err(format!("threads: {threads} is outside {}..={}", THREADS.start(), THREADS.end()))
+}
+
 /// Runs the policy `make` builds on `seeds` consecutive seeds from `first_seed`, in parallel, with
 /// the scenario's fallback policy for the decisions it does not give the agent.
 pub fn run_episodes(

@@ -60,7 +60,10 @@ pub use compare::{
     Comparison, DEFAULT_BASELINE, EvalConfig, EvalReport, PolicyFactory, PolicySummary, evaluate,
     mean_kpis, policy_list,
 };
-pub use episode::{EpisodeResult, EscalationMix, KPIS, Kpi, Kpis, run_episode, run_episodes};
+pub use episode::{
+    EpisodeResult, EscalationMix, KPIS, Kpi, Kpis, THREADS, check_threads, run_episode,
+    run_episodes,
+};
 pub use handoff_env::DecisionSplit;
 pub use logs::{FitLogsSettings, LogError, LogFit, fit_logs};
 pub use report::{EvalJson, markdown};

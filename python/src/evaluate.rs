@@ -138,9 +138,7 @@ pub fn evaluate(
     };
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(value_error("threads: at least 1"));
-        }
+        handoff_eval::check_threads(n).map_err(value_error)?;
         pool = pool.num_threads(n);
     }
     let pool = pool.build().map_err(value_error)?;

@@ -89,9 +89,7 @@ impl VectorEnv {
         if !(1..=MAX_ENVS).contains(&num_envs) {
             return Err(value_error(format!("num_envs: {num_envs} is outside 1..={MAX_ENVS}")));
         }
-        if threads == 0 {
-            return Err(value_error("threads: at least 1"));
-        }
+        handoff_eval::check_threads(threads).map_err(value_error)?;
         let options = EnvOptions::new(py, scenario, ScenarioArgs::from_py(options)?)?;
         Self::build(&options, num_envs, threads)
     }

@@ -77,3 +77,13 @@ def test_a_policys_errors_and_invalid_actions_are_raised():
         handoff_rl.evaluate(42, **SMALL)
     with pytest.raises(ValueError, match="nonesuch"):
         handoff_rl.evaluate("nonesuch", **SMALL, baselines=["c-mu"], seeds=1)
+
+
+@pytest.mark.parametrize("threads", [0, 1025])
+def test_a_thread_count_outside_the_command_lines_range_is_refused_naming_it(threads):
+    # the range is the command line's --threads (1 to 1024), checked in one place
+    message = f"threads: {threads} is outside 1..=1024"
+    with pytest.raises(ValueError, match=message):
+        handoff_rl.evaluate("random", **SMALL, baselines=["c-mu"], seeds=1, threads=threads)
+    with pytest.raises(ValueError, match=message):
+        handoff_rl.HandoffVectorEnv(2, "small", threads=threads, days=1)

@@ -77,8 +77,14 @@ impl CentreArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ThreadsArg {
     /// Threads to run episodes on (default: every core). Results do not depend on it.
-    #[arg(long, allow_hyphen_values = true, value_parser = whole_number::<usize>(1, 1024))]
+    #[arg(long, allow_hyphen_values = true, value_parser = threads_parser())]
     pub threads: Option<usize>,
+}
+
+/// `--threads`'s range, [`handoff_eval::THREADS`], as Python checks it too.
+fn threads_parser() -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    let range = handoff_eval::THREADS;
+    whole_number::<usize>(*range.start() as u64, *range.end() as u64)
 }
 
 impl ThreadsArg {

@@ -68,10 +68,12 @@ def quadratic(x: np.ndarray) -> np.ndarray:
 
 
 def fit_linear(x, y, held_out):
+    """The learner's scorer, fitted on (`x`, `y`), at `held_out`."""
     return held_out @ ridge(x, y)
 
 
 def fit_quadratic(x, y, held_out):
+    """The ridge regression on the features and their products, at `held_out`."""
     return quadratic(held_out) @ ridge(quadratic(x), y)
 
 
@@ -117,6 +119,7 @@ def fit_mlp(x, y, held_out, seed=0):
 
 
 def scorers() -> dict:
+    """The scorers to compare, the linear one first (the others are paired with it)."""
     found = {"linear": fit_linear, "quadratic": fit_quadratic}
     try:
         import torch  # noqa: F401

@@ -72,6 +72,19 @@ impl Default for EvalConfig {
     }
 }
 
+/// Whether `value` of the input `field` is in `range`; the message names the field, the value
+/// and the range (`seeds: 0 is outside 1..=100000`), as every front end words it.
+pub fn check_range<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    value: T,
+    range: &std::ops::RangeInclusive<T>,
+) -> Result<(), String> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(format!("{field}: {value} is outside {}..={}", range.start(), range.end()))
+}
+
 impl EvalConfig {
     /// The seeds an evaluation may run.
     pub const SEEDS: std::ops::RangeInclusive<u64> = 1..=100_000;
@@ -82,18 +95,8 @@ impl EvalConfig {
     /// Checks `seeds` and `resamples` against [`Self::SEEDS`] and [`Self::RESAMPLES`], naming
     /// the field that is out of range.
     pub fn check(&self) -> Result<(), String> {
-        let outside = |field: &str, value: String, range: String| {
-            Err(format!("{field}: {value} is outside {range}"))
-        };
-        if !Self::SEEDS.contains(&self.seeds) {
-            let (lo, hi) = (Self::SEEDS.start(), Self::SEEDS.end());
-            return outside("seeds", self.seeds.to_string(), format!("{lo}..={hi}"));
-        }
-        if !Self::RESAMPLES.contains(&self.resamples) {
-            let (lo, hi) = (Self::RESAMPLES.start(), Self::RESAMPLES.end());
-            return outside("resamples", self.resamples.to_string(), format!("{lo}..={hi}"));
-        }
-        Ok(())
+        check_range("seeds", self.seeds, &Self::SEEDS)?;
+        check_range("resamples", self.resamples, &Self::RESAMPLES)
     }
 
     /// The seeds evaluated.

@@ -228,10 +228,7 @@ pub const THREADS: std::ops::RangeInclusive<usize> = 1..=1024;
 
 /// Whether `threads` is in [`THREADS`]; the message names the field.
 pub fn check_threads(threads: usize) -> Result<(), String> {
-    if THREADS.contains(&threads) {
-        return Ok(());
-    }
-    Err(format!("threads: {threads} is outside {}..={}", THREADS.start(), THREADS.end()))
+    crate::compare::check_range("threads", threads, &THREADS)
 }
 
 /// Runs the policy `make` builds on `seeds` consecutive seeds from `first_seed`, in parallel, with

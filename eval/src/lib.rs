@@ -57,8 +57,8 @@ pub use calibration::fit;
 pub use calibration::fit::{FitResult, fit};
 pub use calibration::{CalibrationReport, calibrate};
 pub use compare::{
-    Comparison, DEFAULT_BASELINE, EvalConfig, EvalReport, PolicyFactory, PolicySummary, evaluate,
-    mean_kpis, policy_list,
+    Comparison, DEFAULT_BASELINE, EvalConfig, EvalReport, PolicyFactory, PolicySummary,
+    check_range, evaluate, mean_kpis, policy_list,
 };
 pub use episode::{
     EpisodeResult, EscalationMix, KPIS, Kpi, Kpis, THREADS, check_threads, run_episode,

@@ -86,9 +86,7 @@ impl VectorEnv {
         threads: usize,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        if !(1..=MAX_ENVS).contains(&num_envs) {
-            return Err(value_error(format!("num_envs: {num_envs} is outside 1..={MAX_ENVS}")));
-        }
+        handoff_eval::check_range("num_envs", num_envs, &(1..=MAX_ENVS)).map_err(value_error)?;
         handoff_eval::check_threads(threads).map_err(value_error)?;
         let options = EnvOptions::new(py, scenario, ScenarioArgs::from_py(options)?)?;
         Self::build(&options, num_envs, threads)

@@ -87,3 +87,8 @@ def test_a_thread_count_outside_the_command_lines_range_is_refused_naming_it(thr
         handoff_rl.evaluate("random", **SMALL, baselines=["c-mu"], seeds=1, threads=threads)
     with pytest.raises(ValueError, match=message):
         handoff_rl.HandoffVectorEnv(2, "small", threads=threads, days=1)
+
+
+def test_a_vector_of_no_environments_is_refused_naming_the_range():
+    with pytest.raises(ValueError, match=r"num_envs: 0 is outside 1\.\.=4096"):
+        handoff_rl.HandoffVectorEnv(0, "small", days=1)
